@@ -1,0 +1,276 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Agent, type Dispatcher, request } from "undici";
+import { VERSION } from "../version.js";
+import { SynapseError } from "./errors.js";
+import { type ActualUser, normaliseUser, type RawUser, toRawChanges, type UserChanges } from "./types.js";
+import { encodeUserId } from "./userId.js";
+
+export interface SynapseClientOptions {
+  /** The homeserver's client-server base URL, e.g. https://matrix.example.org */
+  baseUrl: string;
+  /** An access token of a server admin. Sent only in the Authorization header. */
+  token: string;
+  /** Injectable for tests (undici MockAgent) and to share a connection pool. */
+  dispatcher?: Dispatcher;
+  /** Parallel connections to the homeserver when no dispatcher is given. */
+  connections?: number;
+  /** Per-request limit for the headers and for the body, in milliseconds. */
+  timeoutMs?: number;
+  /** How many times a retryable failure is tried again (see `isRetryable`). */
+  retries?: number;
+}
+
+/** Page size for the user list. Synapse sets no maximum; large pages cut round trips (facts: 1000 → 29 ms, 100 → 149 ms for 2,000 users). */
+export const DEFAULT_PAGE_SIZE = 5000;
+
+type Method = "GET" | "PUT" | "POST";
+
+/**
+ * The Synapse Admin API, as the reconciler needs it. Every method either returns normalised data
+ * or throws a SynapseError; nothing here prints or decides policy.
+ */
+export class SynapseClient {
+  readonly baseUrl: string;
+  readonly #token: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+
+  constructor(options: SynapseClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#token = options.token;
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher =
+      options.dispatcher ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#retries = options.retries ?? 3;
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** The token's own user, e.g. `@admin:example.org`, and that user's server name. */
+  async whoami(): Promise<{ userId: string; serverName: string }> {
+    const body = await this.#call<{ user_id: string }>("GET", "/_matrix/client/v3/account/whoami");
+    const userId = body.user_id;
+    return { userId, serverName: userId.slice(userId.indexOf(":") + 1) };
+  }
+
+  async serverVersion(): Promise<string> {
+    const body = await this.#call<{ server_version: string }>("GET", "/_synapse/admin/v1/server_version");
+    return body.server_version;
+  }
+
+  /** One user with everything the Admin API knows (emails, external IDs). A missing user is a `not-found` SynapseError. */
+  async getUser(userId: string): Promise<ActualUser> {
+    const raw = await this.#call<RawUser>("GET", `/_synapse/admin/v2/users/${encodeUserId(userId)}`);
+    return normaliseUser(raw, "s");
+  }
+
+  /** Like getUser, but a missing user is `undefined`. */
+  async findUser(userId: string): Promise<ActualUser | undefined> {
+    try {
+      return await this.getUser(userId);
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Every user on the server, one page at a time: deactivated and locked users included (the list
+   * hides both unless asked). Each page is normalised and the raw JSON dropped before the next one
+   * is fetched.
+   *
+   * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
+   * the listing can only shift rows forward and make one appear twice, never make one disappear;
+   * consumers that key users by ID are unaffected.
+   */
+  async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
+    const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    let from: string | undefined = "0";
+    while (from !== undefined) {
+      const query = new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" });
+      const page: { users: RawUser[]; next_token?: string | number } = await this.#call(
+        "GET",
+        `/_synapse/admin/v2/users?${query}`,
+      );
+      if (!Array.isArray(page.users)) {
+        throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
+      }
+      const users = new Array<ActualUser>(page.users.length);
+      for (let i = 0; i < page.users.length; i++) users[i] = normaliseUser(page.users[i]!, "ms");
+      yield users;
+      from = page.next_token === undefined || page.next_token === null ? undefined : String(page.next_token);
+    }
+  }
+
+  /**
+   * Creates a user with PUT v2. Returns false if the user already existed (Synapse answers 200 and
+   * modifies it instead). Synapse ignores `deactivated` and `locked` on create: callers that need
+   * either follow up with modifyUser or deactivate.
+   */
+  async createUser(userId: string, changes: UserChanges): Promise<{ created: boolean }> {
+    const { status } = await this.#request(
+      "PUT",
+      `/_synapse/admin/v2/users/${encodeUserId(userId)}`,
+      toRawChanges(changes),
+    );
+    return { created: status === 201 };
+  }
+
+  /** PUT v2 on an existing user. Not atomic on the server: fields are written one after another. */
+  async modifyUser(userId: string, changes: UserChanges): Promise<void> {
+    await this.#call("PUT", `/_synapse/admin/v2/users/${encodeUserId(userId)}`, toRawChanges(changes));
+  }
+
+  /** Deactivates; with `erase`, also erases (GDPR). Irreversible on our side: we never reactivate an erased user. */
+  async deactivate(userId: string, options: { erase: boolean }): Promise<void> {
+    await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
+  }
+
+  async #call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return (await this.#request(method, path, body)).json as T;
+  }
+
+  /**
+   * Retries: 429 (after the delay the server asks for) for any method, since Synapse refused it
+   * before acting; 502/503/504 and network failures only for GET, because a mutation whose answer
+   * was lost may have happened — the apply step re-reads the user instead of blindly repeating it.
+   */
+  async #request(method: Method, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#once(method, path, body);
+      } catch (e) {
+        if (!(e instanceof SynapseError) || attempt >= this.#retries || !isRetryable(e)) throw e;
+        const backoff = e.retryAfterMs ?? Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        await sleep(backoff);
+      }
+    }
+  }
+
+  async #once(method: Method, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(this.baseUrl + path, {
+        method,
+        dispatcher: this.#dispatcher,
+        headers: {
+          authorization: `Bearer ${this.#token}`,
+          "user-agent": `synapse-gitops/${VERSION}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+    } catch (cause) {
+      throw new SynapseError(
+        "network",
+        method,
+        shortPath(path),
+        this.#scrub(describeNetworkError(cause)),
+        undefined,
+        undefined,
+        undefined,
+        {
+          cause,
+        },
+      );
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (cause) {
+      throw new SynapseError(
+        "network",
+        method,
+        shortPath(path),
+        this.#scrub(`the answer broke off: ${describeNetworkError(cause)}`),
+        res.statusCode,
+      );
+    }
+    let json: unknown;
+    try {
+      json = text === "" ? {} : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (json === undefined || typeof json !== "object" || json === null) {
+        throw new SynapseError(
+          "invalid-response",
+          method,
+          shortPath(path),
+          "the answer is not a JSON object",
+          res.statusCode,
+        );
+      }
+      return { status: res.statusCode, json };
+    }
+    const err = (typeof json === "object" && json !== null ? json : {}) as {
+      errcode?: string;
+      error?: string;
+      retry_after_ms?: number;
+    };
+    const detail = err.error ?? (text.trim().slice(0, 200) || `HTTP ${res.statusCode}`);
+    throw new SynapseError(
+      SynapseError.kindForStatus(res.statusCode),
+      method,
+      shortPath(path),
+      this.#scrub(detail),
+      res.statusCode,
+      typeof err.errcode === "string" ? err.errcode : undefined,
+      res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : undefined,
+    );
+  }
+
+  /** Belt and braces: the token is never put in a message, but a server or proxy could echo it. */
+  #scrub(text: string): string {
+    return this.#token.length >= 8 ? text.split(this.#token).join("<redacted>") : text;
+  }
+}
+
+export function isRetryable(e: SynapseError): boolean {
+  if (e.kind === "rate-limited") return true;
+  if (e.method !== "GET") return false;
+  return e.kind === "network" || e.status === 502 || e.status === 503 || e.status === 504;
+}
+
+function retryAfter(bodyMs: unknown, header: string | string[] | undefined): number | undefined {
+  if (typeof bodyMs === "number" && bodyMs >= 0) return bodyMs;
+  const h = Array.isArray(header) ? header[0] : header;
+  const seconds = h === undefined ? Number.NaN : Number(h);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/** The path without its query string, for messages. */
+function shortPath(path: string): string {
+  const q = path.indexOf("?");
+  return q < 0 ? path : path.slice(0, q);
+}
+
+function describeNetworkError(cause: unknown): string {
+  const code = (cause as { code?: string })?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  switch (code) {
+    case "ECONNREFUSED":
+      return "connection refused (is the homeserver running at this address?)";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "the host name could not be resolved";
+    case "ECONNRESET":
+    case "UND_ERR_SOCKET":
+      return "the connection was reset";
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return "timed out connecting";
+    case "UND_ERR_HEADERS_TIMEOUT":
+    case "UND_ERR_BODY_TIMEOUT":
+      return "timed out waiting for the answer";
+    default:
+      return code ? `${message} (${code})` : message;
+  }
+}

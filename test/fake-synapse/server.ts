@@ -1,0 +1,305 @@
+// A fake Synapse: the Admin API endpoints synapse-gitops uses, with the shapes and the traps of a
+// real Synapse 1.160 (see ../../../shared/docs/synapse-facts.md). It exists for speed, scale
+// (benchmarks) and fault injection; the contract suite in test/contract runs against it AND a real
+// Synapse, so it cannot drift from the real thing unnoticed.
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+interface FakeUser {
+  name: string;
+  password: string | null;
+  admin: boolean;
+  deactivated: boolean;
+  erased: boolean;
+  locked: boolean;
+  shadowBanned: boolean;
+  isGuest: boolean;
+  userType: string | null;
+  displayname: string | null;
+  avatarUrl: string | null;
+  creationMs: number;
+  threepids: { medium: string; address: string }[];
+  externalIds: { auth_provider: string; external_id: string }[];
+  appserviceId: string | null;
+}
+
+/** What a fault hook may do to one request instead of answering it normally. */
+export type Fault =
+  | { kind: "status"; status: number; errcode?: string; retryAfterMs?: number; afterHandling?: boolean }
+  | { kind: "reset"; afterHandling: boolean }
+  | { kind: "delay"; ms: number }
+  | { kind: "truncate" };
+
+export interface FakeSynapseOptions {
+  serverName?: string;
+  port?: number;
+  /** Called for every request; returning a Fault replaces or disturbs the normal answer. */
+  faults?: (req: { method: string; path: string }) => Fault | undefined;
+}
+
+export interface FakeSynapse {
+  url: string;
+  serverName: string;
+  adminUserId: string;
+  adminToken: string;
+  /** Adds users directly, as if created long ago (fast; for benchmarks and fixtures). */
+  seed(users: (Partial<Omit<FakeUser, "name">> & { name: string })[]): void;
+  /** Counts of requests by "METHOD /path-prefix", for tests that check the work done. */
+  requests: Map<string, number>;
+  close(): Promise<void>;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly errcode: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promise<FakeSynapse> {
+  const serverName = options.serverName ?? "fake.local";
+  const users = new Map<string, FakeUser>();
+  let sortedNames: string[] | null = null; // list order (by name), rebuilt lazily after inserts
+  const tokens = new Map<string, string>(); // token → user ID
+  const requests = new Map<string, number>();
+
+  const newUser = (name: string, fields: Partial<FakeUser> = {}): FakeUser => ({
+    name,
+    password: null,
+    admin: false,
+    deactivated: false,
+    erased: false,
+    locked: false,
+    shadowBanned: false,
+    isGuest: false,
+    userType: null,
+    displayname: name.slice(1, name.indexOf(":")),
+    avatarUrl: null,
+    creationMs: Date.now(),
+    threepids: [],
+    externalIds: [],
+    appserviceId: null,
+    ...fields,
+  });
+  const insert = (u: FakeUser) => {
+    users.set(u.name, u);
+    sortedNames = null;
+  };
+
+  const adminUserId = `@admin:${serverName}`;
+  const adminToken = `fake_${randomBytes(12).toString("hex")}`;
+  insert(newUser(adminUserId, { admin: true, displayname: "admin" }));
+  tokens.set(adminToken, adminUserId);
+
+  const listRow = (u: FakeUser) => ({
+    name: u.name,
+    user_type: u.userType,
+    is_guest: u.isGuest,
+    admin: u.admin,
+    deactivated: u.deactivated,
+    shadow_banned: u.shadowBanned,
+    displayname: u.displayname,
+    avatar_url: u.avatarUrl,
+    creation_ts: u.creationMs, // milliseconds in the list …
+    approved: true,
+    erased: u.erased,
+    last_seen_ts: null,
+    locked: u.locked,
+  });
+  const fullUser = (u: FakeUser) => ({
+    ...listRow(u),
+    creation_ts: Math.floor(u.creationMs / 1000), // … and seconds in the single-user GET (a real Synapse trap)
+    threepids: u.threepids.map((t) => ({ ...t, added_at: u.creationMs, validated_at: u.creationMs })),
+    external_ids: u.externalIds,
+    appservice_id: u.appserviceId,
+    consent_server_notice_sent: null,
+    consent_version: null,
+    consent_ts: null,
+    suspended: false,
+  });
+
+  const authenticate = (req: IncomingMessage, admin: boolean): string => {
+    const header = req.headers.authorization;
+    if (!header?.startsWith("Bearer ")) throw new HttpError(401, "M_MISSING_TOKEN", "Missing access token");
+    const who = tokens.get(header.slice(7));
+    if (!who) throw new HttpError(401, "M_UNKNOWN_TOKEN", "Invalid access token passed.");
+    if (admin && !users.get(who)?.admin) throw new HttpError(403, "M_FORBIDDEN", "You are not a server admin");
+    return who;
+  };
+  const localUser = (id: string): FakeUser | undefined => {
+    if (!id.endsWith(`:${serverName}`)) throw new HttpError(400, "M_UNKNOWN", "Can only look up local users");
+    return users.get(id);
+  };
+
+  async function handle(req: IncomingMessage, url: URL, body: Record<string, unknown>): Promise<[number, unknown]> {
+    const path = url.pathname;
+    const m = req.method ?? "GET";
+    if (path === "/health") return [200, {}];
+    if (m === "POST" && path === "/_matrix/client/v3/login") {
+      const user = (body.identifier as { user?: string } | undefined)?.user ?? "";
+      const id = user.startsWith("@") ? user : `@${user}:${serverName}`;
+      const u = users.get(id);
+      if (!u || u.deactivated || u.password === null || u.password !== body.password) {
+        throw new HttpError(403, "M_FORBIDDEN", "Invalid username or password");
+      }
+      const token = `fake_${randomBytes(12).toString("hex")}`;
+      tokens.set(token, id);
+      return [200, { user_id: id, access_token: token, device_id: "FAKEDEVICE" }];
+    }
+    if (m === "GET" && path === "/_matrix/client/v3/account/whoami") {
+      return [200, { user_id: authenticate(req, false), is_guest: false, device_id: "FAKEDEVICE" }];
+    }
+    authenticate(req, true);
+    if (m === "GET" && path === "/_synapse/admin/v1/server_version") return [200, { server_version: "1.160.0-fake" }];
+    if (m === "GET" && path === "/_synapse/admin/v2/users") {
+      const from = Number(url.searchParams.get("from") ?? 0);
+      const limit = Number(url.searchParams.get("limit") ?? 100);
+      const withDeactivated = url.searchParams.get("deactivated") === "true";
+      const withLocked = url.searchParams.get("locked") === "true";
+      sortedNames ??= [...users.keys()].sort();
+      // Like Synapse: deactivated and locked users are hidden unless asked for.
+      const visible: FakeUser[] = [];
+      for (const name of sortedNames) {
+        const u = users.get(name)!;
+        if ((u.deactivated && !withDeactivated) || (u.locked && !withLocked)) continue;
+        visible.push(u);
+      }
+      const page = visible.slice(from, from + limit).map(listRow);
+      const next = from + limit < visible.length ? { next_token: String(from + limit) } : {};
+      return [200, { users: page, total: visible.length, ...next }];
+    }
+    const userPath = path.match(/^\/_synapse\/admin\/v2\/users\/([^/]+)$/);
+    if (userPath) {
+      const id = decodeURIComponent(userPath[1]!);
+      const u = localUser(id);
+      if (m === "GET") {
+        if (!u) throw new HttpError(404, "M_NOT_FOUND", "User not found");
+        return [200, fullUser(u)];
+      }
+      if (m === "PUT") {
+        if (body.displayname === null) throw new HttpError(400, "M_INVALID_PARAM", "displayname must be a string");
+        if (body.deactivated === true && body.locked === true) {
+          throw new HttpError(400, "M_INVALID_PARAM", "An user can't be deactivated and locked");
+        }
+        const target = u ?? newUser(id, { displayname: id.slice(1, id.indexOf(":")) });
+        if (typeof body.displayname === "string") target.displayname = body.displayname;
+        if (typeof body.admin === "boolean") {
+          if (!body.admin && id === adminUserId && u?.admin)
+            throw new HttpError(400, "M_UNKNOWN", "You may not demote yourself.");
+          target.admin = body.admin;
+        }
+        if (typeof body.password === "string") target.password = body.password;
+        if (Array.isArray(body.threepids)) {
+          target.threepids = (body.threepids as { medium: string; address: string }[]).map((t) => ({
+            medium: t.medium,
+            address: t.medium === "email" ? t.address.toLowerCase() : t.address,
+          }));
+        }
+        if (Array.isArray(body.external_ids)) target.externalIds = body.external_ids as FakeUser["externalIds"];
+        if ("user_type" in body) target.userType = (body.user_type as string | null) ?? null;
+        if (u) {
+          // Creating ignores `deactivated` and `locked`; modifying honours them.
+          if (typeof body.locked === "boolean") target.locked = body.locked;
+          if (body.deactivated === true) deactivate(target, false);
+          if (body.deactivated === false && target.deactivated) {
+            // Like Synapse: reactivation un-erases. The reconciler must be the guard.
+            target.deactivated = false;
+            target.erased = false;
+          }
+          return [200, fullUser(target)];
+        }
+        insert(target);
+        return [201, fullUser(target)];
+      }
+    }
+    const deact = path.match(/^\/_synapse\/admin\/v1\/deactivate\/([^/]+)$/);
+    if (deact && m === "POST") {
+      const id = decodeURIComponent(deact[1]!);
+      const u = localUser(id);
+      if (!u) throw new HttpError(404, "M_NOT_FOUND", "User not found");
+      deactivate(u, body.erase === true);
+      return [200, { id_server_unbind_result: "success" }];
+    }
+    throw new HttpError(404, "M_UNRECOGNIZED", "Unrecognized request");
+  }
+
+  function deactivate(u: FakeUser, erase: boolean) {
+    u.deactivated = true;
+    u.password = null;
+    u.threepids = [];
+    for (const [t, who] of tokens) if (who === u.name) tokens.delete(t);
+    if (erase) {
+      u.erased = true;
+      u.displayname = null;
+      u.avatarUrl = null;
+    }
+  }
+
+  const send = (res: ServerResponse, status: number, payload: unknown, truncate = false) => {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { "content-type": "application/json" });
+    if (truncate) {
+      res.write(text.slice(0, Math.max(1, text.length >> 1)));
+      res.socket?.destroy();
+    } else res.end(text);
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const url = new URL(req.url ?? "/", "http://fake");
+      const key = `${req.method} ${url.pathname.replace(/\/users\/[^/]+$/, "/users/:id").replace(/\/deactivate\/[^/]+$/, "/deactivate/:id")}`;
+      requests.set(key, (requests.get(key) ?? 0) + 1);
+      const fault = options.faults?.({ method: req.method ?? "GET", path: url.pathname });
+      if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
+      if (fault?.kind === "reset" && !fault.afterHandling) return void req.socket.destroy();
+      if (fault?.kind === "status" && !fault.afterHandling) {
+        return send(res, fault.status, {
+          errcode: fault.errcode ?? "M_UNKNOWN",
+          error: "injected fault",
+          ...(fault.retryAfterMs === undefined ? {} : { retry_after_ms: fault.retryAfterMs }),
+        });
+      }
+      let status: number;
+      let payload: unknown;
+      try {
+        const body = chunks.length
+          ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>)
+          : {};
+        [status, payload] = await handle(req, url, body);
+      } catch (e) {
+        if (e instanceof HttpError) [status, payload] = [e.status, { errcode: e.errcode, error: e.message }];
+        else if (e instanceof SyntaxError)
+          [status, payload] = [400, { errcode: "M_NOT_JSON", error: "Content not JSON." }];
+        else [status, payload] = [500, { errcode: "M_UNKNOWN", error: "Internal server error" }];
+      }
+      if (fault?.kind === "reset") return void req.socket.destroy(); // after the change was made
+      if (fault?.kind === "status")
+        return send(res, fault.status, { errcode: fault.errcode ?? "M_UNKNOWN", error: "injected fault" });
+      send(res, status, payload, fault?.kind === "truncate");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    serverName,
+    adminUserId,
+    adminToken,
+    requests,
+    seed(list) {
+      for (const fields of list) insert(newUser(fields.name, { creationMs: Date.now() - 86_400_000, ...fields }));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
