@@ -1,0 +1,29 @@
+import { stringify } from "yaml";
+import type { ActualUser } from "../synapse/types.js";
+import { localpartOf } from "../synapse/userId.js";
+
+/**
+ * The server's users as a users file (format version 1), sorted by user ID. Active users carry their
+ * attributes (`locked` only when true, lists only when not empty); deactivated and erased users use
+ * the one-word form. `plan` on the result against the same server shows no changes.
+ */
+export function exportUsersFile(users: Iterable<ActualUser>, serverName: string, header: string): string {
+  const sorted = [...users].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  const entries: Record<string, unknown> = {};
+  for (const u of sorted) {
+    const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
+    if (u.state !== "active") {
+      entries[key] = u.state;
+      continue;
+    }
+    const entry: Record<string, unknown> = {};
+    if (u.displayname) entry.displayname = u.displayname;
+    entry.admin = u.admin;
+    if (u.locked) entry.locked = true;
+    if (u.emails?.length) entry.emails = u.emails;
+    if (u.externalIds?.length) entry.externalIds = u.externalIds;
+    entries[key] = entry;
+  }
+  const body = stringify({ version: 1, serverName, users: entries }, { lineWidth: 0 });
+  return `${header}${body}`;
+}

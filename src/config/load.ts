@@ -1,0 +1,593 @@
+import { createHash } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { z } from "zod";
+import { ToolError } from "../errors.js";
+import type { AccountState } from "../synapse/types.js";
+import { isValidNewLocalpart, localpartOf, serverNameOf } from "../synapse/userId.js";
+import { describeValue, STATES, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
+import type { DesiredState, DesiredUser, Policy, SourcePosition } from "./types.js";
+import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
+
+/**
+ * One problem in the configuration. `line` and `column` are 1-based; both are 0 for a problem
+ * with the file as a whole (missing, too large). `path` is the key path (`users.bob.state`), or ""
+ * when there is none (YAML syntax errors, the file itself).
+ */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+/** Every problem found in the configuration, one per line: `FILE:LINE:COLUMN PATH: MESSAGE`. */
+export class ConfigError extends ToolError {
+  override name = "ConfigError";
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join("\n"));
+  }
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
+  const prefix = `${where}${issue.path ? ` ${issue.path}` : ""}`;
+  return prefix ? `${prefix}: ${issue.message}` : issue.message;
+}
+
+export interface LoadOptions {
+  /** The server's own name (from the admin token), checked against the file's and used when it has none. */
+  serverName?: string;
+}
+
+export const MAX_FILE_BYTES = 50 * 1024 * 1024;
+
+/**
+ * When the server name is unknown (validating offline a file that does not name its server),
+ * users keyed by localpart are keyed `@localpart:unknown.invalid`: a well-formed ID on a server
+ * that cannot exist (RFC 2606 reserves .invalid), so it can never match or touch a real account.
+ */
+export const UNKNOWN_SERVER = "unknown.invalid";
+
+const DEFAULT_POLICY: Policy = { unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: [] };
+const STATE_SET: ReadonlySet<string> = new Set(STATES);
+const ATTRIBUTES = [
+  "displayname",
+  "admin",
+  "locked",
+  "emails",
+  "externalIds",
+  "password",
+  "allowReactivation",
+] as const;
+
+/**
+ * Reads and validates a users file, or every `*.yaml`/`*.yml` file directly in a directory
+ * (merged in name order). Throws one ConfigError listing every problem found in every file.
+ */
+export async function loadDesiredState(path: string, options: LoadOptions = {}): Promise<DesiredState> {
+  const names = await filesAt(path);
+  const files: { name: string; text: string }[] = [];
+  const issues: ConfigIssue[] = [];
+  for (const name of names) {
+    const text = await readText(name).catch((error: unknown) => {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    });
+    if (text !== undefined) files.push({ name, text });
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return parseDesiredState(files, options);
+}
+
+async function filesAt(path: string): Promise<string[]> {
+  const info = await stat(path).catch((error: unknown) => fileError(path, error));
+  if (!info.isDirectory()) return [path];
+  const entries = await readdir(path, { withFileTypes: true }).catch((error: unknown) => fileError(path, error));
+  // Dot files are left out: editors' lock and backup files look like YAML files.
+  const names = entries
+    .filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && (e.isFile() || e.isSymbolicLink()))
+    .map((e) => e.name)
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (names.length === 0) throw fileIssue(path, "no .yaml or .yml file in this directory");
+  return names.map((name) => join(path, name));
+}
+
+async function readText(name: string): Promise<string> {
+  const info = await stat(name).catch((error: unknown) => fileError(name, error));
+  if (info.size > MAX_FILE_BYTES) {
+    throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
+  }
+  const bytes = await readFile(name).catch((error: unknown) => fileError(name, error));
+  try {
+    // fatal: a file that is not UTF-8 is refused rather than read with replacement characters.
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw fileIssue(name, "the file is not valid UTF-8 text");
+  }
+}
+
+const FS_ERRORS: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "no such file or directory",
+  EACCES: "permission denied",
+  EISDIR: "is a directory",
+};
+
+function fileError(file: string, error: unknown): never {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  throw fileIssue(file, FS_ERRORS[code] ?? (error as Error).message);
+}
+
+function fileIssue(file: string, message: string): ConfigError {
+  return new ConfigError([{ file, line: 0, column: 0, path: "", message }]);
+}
+
+type Path = PropertyKey[];
+
+/** An issue before positions are resolved: offsets are cheap, lines and columns only for issues. */
+interface PendingIssue {
+  file: number;
+  /** -1 for the file as a whole. */
+  offset: number;
+  path: Path;
+  message: string;
+}
+
+/** What one file says, once its own content is validated. */
+interface ParsedFile {
+  name: string;
+  text: string;
+  lines?: LineIndex;
+  /** Top-level keys, to point at `serverName` or `policy` when two files set them. */
+  keys: Map<string, YEntry>;
+  homeserver?: string;
+  serverName?: string;
+  policy?: Policy;
+  users?: YMap;
+}
+
+const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
+
+/** The pure core of loadDesiredState: validates and merges files already read. */
+export function parseDesiredState(files: { name: string; text: string }[], options: LoadOptions = {}): DesiredState {
+  const issues: PendingIssue[] = [];
+  const parsed = files.map((file, index) => parseFile(file, index, issues));
+  if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
+
+  // homeserver, serverName and policy: each in one file at most.
+  const setIn = new Map<string, number>();
+  for (const [index, file] of parsed.entries()) {
+    for (const key of ["homeserver", "serverName", "policy"]) {
+      const entry = file.keys.get(key);
+      if (!entry) continue;
+      const first = setIn.get(key);
+      if (first === undefined) setIn.set(key, index);
+      else {
+        const at = positionText(parsed[first]!, parsed[first]!.keys.get(key)!.keyOffset);
+        issues.push({ file: index, offset: entry.keyOffset, path: [key], message: `${key} is already set at ${at}` });
+      }
+    }
+  }
+  const pick = <K extends "homeserver" | "serverName" | "policy">(key: K) => {
+    const index = setIn.get(key);
+    return index === undefined ? undefined : { file: parsed[index]!, index, value: parsed[index]![key] };
+  };
+
+  const fileServer = pick("serverName");
+  let serverNameSource: SourcePosition | undefined;
+  if (fileServer?.value !== undefined) {
+    const offset = fileServer.file.keys.get("serverName")!.value.offset;
+    serverNameSource = position(fileServer.file, offset);
+    if (options.serverName !== undefined && options.serverName !== fileServer.value) {
+      issues.push({
+        file: fileServer.index,
+        offset,
+        path: ["serverName"],
+        message: `serverName "${fileServer.value}" differs from the server's "${options.serverName}"`,
+      });
+    }
+  }
+  const serverName = fileServer?.value ?? options.serverName;
+
+  const users = new Map<string, DesiredUser>();
+  const checker = new UserChecker(serverName, users, issues);
+  for (const [index, file] of parsed.entries()) {
+    for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
+  }
+
+  if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
+
+  const hash = createHash("sha256");
+  for (const file of parsed) {
+    // Names are framed with the byte length, so that no two file sets hash alike.
+    hash.update(`${basename(file.name)}\n${Buffer.byteLength(file.text)}\n`).update(file.text);
+  }
+  const state: DesiredState = {
+    policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
+    users,
+    files: parsed.map((f) => f.name),
+    sha256: hash.digest("hex"),
+  };
+  const homeserver = pick("homeserver")?.value;
+  if (homeserver !== undefined) state.homeserver = homeserver;
+  if (serverName !== undefined) state.serverName = serverName;
+  if (serverNameSource) state.serverNameSource = serverNameSource;
+  return state;
+}
+
+/** Parses one file and validates everything but its users (which need the server name). */
+function parseFile(file: { name: string; text: string }, index: number, issues: PendingIssue[]): ParsedFile {
+  const parsed: ParsedFile = { name: file.name, text: file.text, keys: new Map() };
+  const add = (offset: number, path: Path, message: string) => issues.push({ file: index, offset, path, message });
+
+  const tree = parseYaml(file.text);
+  if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
+  for (const problem of tree.problems) add(problem.offset, [], problem.message);
+  if (tree.problems.length > 0) return parsed;
+  // `---` alone is a null document: as empty as an empty file.
+  if (tree.root === null || (tree.root.kind === "scalar" && tree.root.value === null)) {
+    add(0, [], "the file is empty: it needs at least `version: 1` and `users:`");
+    return parsed;
+  }
+  if (tree.root.kind !== "map") {
+    add(tree.root.offset, [], "expected a map (version, users, …) at the top level of the file");
+    return parsed;
+  }
+  const root = tree.root;
+
+  // The top level without the users, which are validated one by one later.
+  const top: Record<string, unknown> = {};
+  const toJS = new JsConverter();
+  for (const entry of root.entries) {
+    const first = parsed.keys.get(entry.key);
+    if (first) add(entry.keyOffset, [entry.key], duplicateMessage(entry, first, parsed));
+    parsed.keys.set(entry.key, entry);
+    if (entry.key === "users" && entry.value.kind === "map") {
+      parsed.users = entry.value;
+      top.users = {};
+    } else {
+      setProperty(top, entry.key, toJS.convert(entry.value, [entry.key]));
+      for (const dup of toJS.duplicates)
+        add(dup.entry.keyOffset, dup.path, duplicateMessage(dup.entry, dup.first, parsed));
+    }
+  }
+  const result = usersFileSchema.safeParse(top, PARSE_PARAMS);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const flat of flattenIssue(issue)) add(locate(root, flat.path, flat.atKey), flat.path, flat.message);
+    }
+    // The keys that are valid are still used, to check the users against serverName.
+    const valid = (key: string) => !result.error.issues.some((i) => i.path[0] === key);
+    if (!valid("users")) parsed.users = undefined;
+    if (valid("serverName")) parsed.serverName = top.serverName as string | undefined;
+    return parsed;
+  }
+  parsed.homeserver = result.data.homeserver;
+  parsed.serverName = result.data.serverName;
+  parsed.policy = result.data.policy;
+  return parsed;
+}
+
+/**
+ * Validates users one by one (one zod parse of the whole file is not faster) and adds the valid
+ * ones to `users`, in file order; the first declaration of a user wins, later ones are issues.
+ */
+class UserChecker {
+  private readonly toJS = new JsConverter();
+  /** Users declared with a valid key but an invalid value: still declared, for duplicates. */
+  private readonly invalid = new Map<string, SourcePosition>();
+  /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
+  private readonly fullIdByLocalpart = new Map<string, SourcePosition>();
+
+  constructor(
+    private readonly serverName: string | undefined,
+    private readonly users: Map<string, DesiredUser>,
+    private readonly issues: PendingIssue[],
+  ) {}
+
+  check(file: ParsedFile, index: number, entry: YEntry): void {
+    const before = this.issues.length;
+    const userId = userIdOf(entry.key, this.serverName);
+    if (typeof userId !== "string") this.add(index, entry.keyOffset, ["users", entry.key], userId.message);
+    const user = this.validate(file, index, entry, typeof userId === "string" ? userId : "");
+    if (typeof userId !== "string") return;
+
+    const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
+    if (first) {
+      const name = this.serverName === undefined ? entry.key : userId;
+      const message = `${name} is already declared at ${first.file}:${first.line}:${first.column}`;
+      this.add(index, entry.keyOffset, ["users", entry.key], message);
+      return;
+    }
+    if (user && this.issues.length === before) this.users.set(userId, user);
+    else this.invalid.set(userId, position(file, entry.keyOffset));
+    if (this.serverName === undefined && entry.key.startsWith("@")) {
+      const localpart = localpartOf(userId);
+      if (!this.fullIdByLocalpart.has(localpart))
+        this.fullIdByLocalpart.set(localpart, position(file, entry.keyOffset));
+    }
+  }
+
+  private add(file: number, offset: number, path: Path, message: string): void {
+    this.issues.push({ file, offset, path, message });
+  }
+
+  /** Without a server name, `bob` and `@bob:anything` may be the same user: that is a conflict. */
+  private offlineConflict(userId: string, key: string): SourcePosition | undefined {
+    if (this.serverName !== undefined) return undefined;
+    if (!key.startsWith("@")) return this.fullIdByLocalpart.get(key);
+    const localKeyed = `@${localpartOf(userId)}:${UNKNOWN_SERVER}`;
+    return this.users.get(localKeyed)?.source ?? this.invalid.get(localKeyed);
+  }
+
+  /** The user the entry's value describes, or undefined after reporting why it is invalid. */
+  private validate(file: ParsedFile, index: number, entry: YEntry, userId: string): DesiredUser | undefined {
+    const base: Path = ["users", entry.key];
+    const value = this.toJS.convert(entry.value, base);
+    for (const dup of this.toJS.duplicates) {
+      this.add(index, dup.entry.keyOffset, dup.path, duplicateMessage(dup.entry, dup.first, file));
+    }
+    const source = position(file, entry.keyOffset);
+    // The one-word form needs no zod (a quarter of the cost for a quarter of the users).
+    if (typeof value === "string" && STATE_SET.has(value)) {
+      return { userId, state: value as AccountState, allowReactivation: false, source };
+    }
+    // The union's branch is picked by type here: quicker, and its errors are the ones to show.
+    const schema = isPlainMap(value) ? userMapSchema : userValueSchema;
+    const result = schema.safeParse(value, PARSE_PARAMS);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        for (const flat of flattenIssue(issue)) {
+          this.add(index, locate(entry.value, flat.path, flat.atKey), [...base, ...flat.path], flat.message);
+        }
+      }
+      return undefined;
+    }
+    const data = result.data as UserMap;
+
+    if (data.state !== "active") {
+      const attributes = ATTRIBUTES.filter((attribute) => data[attribute] !== undefined);
+      for (const attribute of attributes) {
+        const message = `attributes are only allowed on active users (${entry.key} is ${data.state})`;
+        this.add(index, locate(entry.value, [attribute], true), [...base, attribute], message);
+      }
+      if (attributes.length > 0) return undefined;
+    }
+    const user: DesiredUser = { userId, state: data.state, allowReactivation: data.allowReactivation ?? false, source };
+    if (data.displayname !== undefined) user.displayname = data.displayname;
+    if (data.admin !== undefined) user.admin = data.admin;
+    if (data.locked !== undefined) user.locked = data.locked;
+    // Synapse stores email addresses lower-cased: compare them so.
+    if (data.emails !== undefined) user.emails = data.emails.map((email) => email.toLowerCase());
+    if (data.externalIds !== undefined) user.externalIds = data.externalIds;
+    // The schema's refinement guarantees exactly one of env and file.
+    if (data.password !== undefined) {
+      user.password = data.password.env !== undefined ? { env: data.password.env } : { file: data.password.file! };
+    }
+    return user;
+  }
+}
+
+function isPlainMap(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The full user ID a key of `users` stands for, or why it is invalid. */
+function userIdOf(key: string, serverName: string | undefined): string | { message: string } {
+  if (!key.startsWith("@")) {
+    if (!isValidNewLocalpart(key)) return { message: `invalid localpart "${key}": use only a-z, 0-9 and . _ = - / +` };
+    const userId = `@${key}:${serverName ?? UNKNOWN_SERVER}`;
+    if (serverNameOf(userId) === undefined) return { message: `${userId} is longer than 255 characters` };
+    return userId;
+  }
+  const server = serverNameOf(key);
+  if (server === undefined) {
+    return { message: `invalid user ID "${key}": write @localpart:server, or the localpart alone` };
+  }
+  const localpart = localpartOf(key);
+  if (!isValidNewLocalpart(localpart)) {
+    return { message: `invalid localpart "${localpart}": use only a-z, 0-9 and . _ = - / +` };
+  }
+  if (serverName !== undefined && server !== serverName)
+    return { message: `${key} is not on this server (${serverName})` };
+  return key;
+}
+
+/**
+ * Turns a tree into plain values for zod, noting duplicate keys on the way (the last one wins, as
+ * in the `yaml` library). The path is kept on a stack and only copied for a duplicate: this runs
+ * over every user.
+ */
+class JsConverter {
+  duplicates: { entry: YEntry; first: YEntry; path: Path }[] = [];
+  private readonly stack: Path = [];
+
+  convert(node: YNode, base: Path): unknown {
+    if (this.duplicates.length > 0) this.duplicates = [];
+    this.stack.length = 0;
+    this.stack.push(...base);
+    return this.value(node);
+  }
+
+  private value(node: YNode): unknown {
+    if (node.kind === "scalar") return node.value;
+    const { stack } = this;
+    if (node.kind === "seq") {
+      const out: unknown[] = new Array(node.items.length);
+      for (let i = 0; i < node.items.length; i++) {
+        stack.push(i);
+        out[i] = this.value(node.items[i]!);
+        stack.pop();
+      }
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    for (const entry of node.entries) {
+      stack.push(entry.key);
+      if (Object.hasOwn(out, entry.key)) {
+        const first = node.entries.find((e) => e.key === entry.key)!;
+        this.duplicates.push({ entry, first, path: [...stack] });
+      }
+      setProperty(out, entry.key, this.value(entry.value));
+      stack.pop();
+    }
+    return out;
+  }
+}
+
+/** `__proto__` is a valid localpart and key: define it rather than set the object's prototype. */
+function setProperty(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__")
+    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+}
+
+function duplicateMessage(entry: YEntry, first: YEntry, file: ParsedFile): string {
+  return `duplicate key "${entry.key}" (first at ${positionText(file, first.keyOffset)})`;
+}
+
+/**
+ * The offset a zod issue path points at, from `node`: the node itself, or with `atKey` the key
+ * naming it (unknown keys); a missing key points at the map that lacks it.
+ */
+function locate(node: YNode, path: PropertyKey[], atKey = false): number {
+  let current = node;
+  for (const [i, segment] of path.entries()) {
+    if (current.kind === "map") {
+      // The last entry wins, as in the values given to zod.
+      const entry = current.entries.findLast((e) => e.key === segment);
+      if (!entry) return current.offset;
+      if (atKey && i === path.length - 1) return entry.keyOffset;
+      current = entry.value;
+    } else if (current.kind === "seq" && typeof segment === "number" && current.items[segment]) {
+      current = current.items[segment];
+    } else {
+      return current.offset;
+    }
+  }
+  return current.offset;
+}
+
+interface FlatIssue {
+  path: PropertyKey[];
+  message: string;
+  atKey: boolean;
+}
+
+/**
+ * zod issues as users should read them: one issue per unknown key (at that key), and for a
+ * failed union the errors of the branch the value was meant for (the one of its type).
+ */
+function flattenIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[] = []): FlatIssue[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: [...path, key], message: `unknown key "${key}"`, atKey: true }));
+  }
+  if (issue.code === "invalid_union") {
+    const meant = issue.errors.filter((branch) => !branch.some((e) => isTypeMismatch(e, issue.input)));
+    if (meant.length === 1) return meant[0]!.flatMap((e) => flattenIssue(e, path));
+  }
+  return [{ path, message: issue.message, atKey: false }];
+}
+
+/** Whether a union branch failed because the input is not of its type at all. */
+function isTypeMismatch(issue: z.core.$ZodIssue, input: unknown): boolean {
+  if (issue.path.length > 0) return false;
+  if (issue.code === "invalid_type") return true;
+  return issue.code === "invalid_value" && !issue.values.some((v) => typeof v === typeof input);
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  string: "a string",
+  boolean: "a boolean (true or false)",
+  number: "a number",
+  int: "an integer",
+  object: "a map",
+  array: "a list",
+  record: "a map",
+};
+
+/** The message of every zod issue that its schema does not word itself. */
+function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  // Values from YAML are never undefined: undefined is a missing key.
+  if (issue.input === undefined && issue.code !== "unrecognized_keys") return "is required";
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+      const quote =
+        issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean")
+          ? " (quote it to make it a string)"
+          : "";
+      return `expected ${expected}, got ${describeValue(issue.input)}${quote}`;
+    }
+    case "invalid_value":
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of ${issue.values.join(", ")}`;
+    case "too_small":
+      if (issue.origin === "string" && Number(issue.minimum) === 1) return "must not be empty";
+      return `must be at least ${issue.minimum}`;
+    case "too_big":
+      return `must be at most ${issue.maximum}`;
+    case "invalid_format":
+      return `is not a valid ${issue.format}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Line starts of a text, to turn offsets into lines and columns (only for what is reported). */
+class LineIndex {
+  constructor(private readonly starts: ArrayLike<number>) {}
+
+  static of(text: string): LineIndex {
+    const starts = [0];
+    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+    return new LineIndex(starts);
+  }
+
+  position(file: string, offset: number): SourcePosition {
+    let low = 0;
+    let high = this.starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (this.starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return { file, line: low + 1, column: offset - this.starts[low]! + 1 };
+  }
+}
+
+function position(file: ParsedFile, offset: number): SourcePosition {
+  file.lines ??= LineIndex.of(file.text);
+  return file.lines.position(file.name, offset);
+}
+
+function positionText(file: ParsedFile, offset: number): string {
+  const { line, column } = position(file, offset);
+  return `${file.name}:${line}:${column}`;
+}
+
+function formatPath(path: Path): string {
+  let text = "";
+  for (const segment of path) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else text += text === "" ? String(segment) : `.${String(segment)}`;
+  }
+  return text;
+}
+
+/** Issues in file order, then in the order of the text. */
+function resolveIssues(pending: PendingIssue[], files: ParsedFile[]): ConfigIssue[] {
+  const sorted = pending
+    .map((issue, order) => ({ issue, order }))
+    .sort((a, b) => a.issue.file - b.issue.file || a.issue.offset - b.issue.offset || a.order - b.order);
+  return sorted.map(({ issue }) => {
+    const file = files[issue.file];
+    const where =
+      file && issue.offset >= 0 ? position(file, issue.offset) : { file: file?.name ?? "", line: 0, column: 0 };
+    return { ...where, path: formatPath(issue.path), message: issue.message };
+  });
+}

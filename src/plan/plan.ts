@@ -1,0 +1,161 @@
+import type { DesiredUser } from "../config/types.js";
+import type { ActualUser } from "../synapse/types.js";
+import { attributeChanges, DETAIL_ATTRIBUTES } from "./attributes.js";
+import { LIFECYCLE } from "./lifecycle.js";
+import type { Action, Plan, PlanInput, Refusal, UnmanagedUser } from "./types.js";
+
+/**
+ * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
+ * lifecycle is a lookup in LIFECYCLE; the guards below (own user, protected users, thresholds) only
+ * ever add refusals. A plan with any refusal must not be applied at all.
+ */
+export function planUsers(input: PlanInput): Plan {
+  const actions: Action[] = [];
+  const refusals: Refusal[] = [];
+  const unmanaged: UnmanagedUser[] = [];
+  const isProtected = globMatcher(input.policy.protected);
+  const guard = (userId: string) =>
+    userId === input.ownUserId ? "own-user" : isProtected(userId) ? "protected-user" : undefined;
+
+  for (const [userId, want] of input.desired) {
+    const have = input.actual.get(userId);
+    const from = have ? have.state : "absent";
+    const cell = LIFECYCLE[from][want.state];
+    if (cell.do === "nothing") continue;
+    if (cell.do === "refuse" || ("unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag])) {
+      const { code, why } = cell as { code: Refusal["code"]; why: string };
+      refusals.push({ code, userId, message: `${userId} ${why}` });
+      continue;
+    }
+    const changes =
+      cell.do === "update" || cell.do === "reactivate" || cell.do === "create" ? attributeChanges(want, have) : [];
+    if (cell.do === "update" && changes.length === 0) continue;
+    const action: Action = {
+      kind: cell.do,
+      userId,
+      from,
+      to: want.state,
+      changes,
+      irreversible: want.state === "erased",
+      observed: have ? { state: have.state, admin: have.admin, locked: have.locked } : { state: "absent" },
+    };
+    if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
+      action.password = want.password;
+    }
+    const guarded = guard(userId);
+    const harm = guarded && harmDone(action);
+    if (guarded && harm) {
+      refusals.push({
+        code: guarded,
+        userId,
+        message: `${userId} is ${guarded === "own-user" ? "the admin token's own user" : "protected by policy.protected"}; refusing to ${harm}`,
+      });
+      continue;
+    }
+    actions.push(action);
+  }
+
+  if (input.policy.unmanaged !== "ignore") {
+    for (const have of input.actual.values()) {
+      if (input.desired.has(have.userId) || have.state !== "active") continue;
+      const guarded = guard(have.userId);
+      const exempt: UnmanagedUser["exempt"] =
+        guarded === "own-user"
+          ? "own-user"
+          : guarded === "protected-user"
+            ? "protected"
+            : have.isGuest
+              ? "guest"
+              : have.appserviceId === undefined
+                ? input.policy.unmanaged === "deactivate"
+                  ? "appservice-unknown"
+                  : undefined
+                : have.appserviceId !== null
+                  ? "appservice"
+                  : undefined;
+      unmanaged.push(
+        exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state },
+      );
+      if (input.policy.unmanaged === "deactivate" && !exempt) {
+        actions.push({
+          kind: "deactivate",
+          userId: have.userId,
+          from: "active",
+          to: "deactivated",
+          changes: [],
+          irreversible: false,
+          reason: "unmanaged",
+          observed: { state: have.state, admin: have.admin, locked: have.locked },
+        });
+      }
+    }
+  }
+
+  // Thresholds guard against a broken file (an emptied users: map, a bad merge) taking out a server.
+  const deactivations = actions.filter(
+    (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active",
+  ).length;
+  if (deactivations > input.policy.maxDeactivations) {
+    refusals.push({
+      code: "max-deactivations",
+      message: `the plan deactivates ${deactivations} active users, over the limit of ${input.policy.maxDeactivations}`,
+      hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`,
+    });
+  }
+  const erasures = actions.filter((a) => a.kind === "erase").length;
+  if (erasures > input.policy.maxErasures) {
+    refusals.push({
+      code: "max-erasures",
+      message: `the plan erases ${erasures} users, over the limit of ${input.policy.maxErasures}`,
+      hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`,
+    });
+  }
+
+  actions.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  unmanaged.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+  const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
+  for (const a of actions) summary[a.kind]++;
+  return { serverName: input.serverName, actions, refusals, unmanaged, summary };
+}
+
+/** What an action would do that own and protected users must be spared, if anything. */
+function harmDone(action: Action): string | undefined {
+  if (action.to === "erased") return "erase it";
+  if (action.to === "deactivated") return "deactivate it";
+  const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
+  if (lock) return "lock it";
+  const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
+  if (demote) return "remove its admin rights";
+  return undefined;
+}
+
+/** `*` matches any run of characters; everything else is literal. */
+export function globMatcher(patterns: string[]): (userId: string) => boolean {
+  if (patterns.length === 0) return () => false;
+  const source = patterns
+    .map((p) =>
+      p
+        .split("*")
+        .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
+        .join(".*"),
+    )
+    .join("|");
+  const re = new RegExp(`^(?:${source})$`);
+  return (userId) => re.test(userId);
+}
+
+/**
+ * Which users the plan needs read in full (single-user GET) because the list does not answer:
+ * existing users whose emails or external IDs the file manages, and, under `unmanaged: deactivate`,
+ * active users outside the file (to know whether an application service owns them).
+ */
+export function needsDetails(
+  desired: Map<string, DesiredUser>,
+  unmanagedPolicy: PlanInput["policy"]["unmanaged"],
+): (user: ActualUser) => boolean {
+  return (user) => {
+    const want = desired.get(user.userId);
+    if (!want) return unmanagedPolicy === "deactivate" && user.state === "active" && !user.isGuest;
+    return user.state !== "erased" && DETAIL_ATTRIBUTES.some((a) => want[a] !== undefined);
+  };
+}

@@ -1,0 +1,143 @@
+// The steps every command shares — connect, read both sides, plan — so that the CLI and the GitHub
+// Action call the same core. Nothing here prints; progress goes through callbacks.
+import { readFile } from "node:fs/promises";
+import { loadDesiredState } from "./config/load.js";
+import type { DesiredState } from "./config/types.js";
+import { ToolError } from "./errors.js";
+import { needsDetails, planUsers } from "./plan/plan.js";
+import type { Plan } from "./plan/types.js";
+import { SynapseClient } from "./synapse/client.js";
+import { readInventory } from "./synapse/inventory.js";
+
+export interface ConnectionOptions {
+  /** --homeserver; else SYNAPSE_URL; else the file's `homeserver:`. */
+  homeserver?: string;
+  /** --token-file; else SYNAPSE_ADMIN_TOKEN. The token is never taken from the command line. */
+  tokenFile?: string;
+  allowInsecureHttp?: boolean;
+  concurrency?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Connection {
+  client: SynapseClient;
+  /** The admin token's own user. */
+  ownUserId: string;
+  serverName: string;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+export function resolveHomeserver(options: ConnectionOptions, fromFile?: string): string {
+  const env = options.env ?? process.env;
+  const raw = options.homeserver ?? env.SYNAPSE_URL ?? fromFile;
+  if (!raw) {
+    throw new ToolError(
+      "no homeserver given",
+      "pass --homeserver URL, set SYNAPSE_URL, or set homeserver: in the file",
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ToolError(`the homeserver ${JSON.stringify(raw)} is not a URL`, "use e.g. https://matrix.example.org");
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ToolError(`the homeserver URL must be http(s), not ${url.protocol}`);
+  }
+  // The admin token would cross the network in clear text.
+  if (url.protocol === "http:" && !LOOPBACK.test(url.hostname) && !options.allowInsecureHttp) {
+    throw new ToolError(
+      `refusing to send the admin token over plain http to ${url.host}`,
+      "use https, or pass --allow-insecure-http if this network is trusted",
+    );
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+async function readToken(options: ConnectionOptions): Promise<string> {
+  const env = options.env ?? process.env;
+  if (options.tokenFile) {
+    let text: string;
+    try {
+      text = await readFile(options.tokenFile, "utf8");
+    } catch (cause) {
+      throw new ToolError(
+        `cannot read the token file ${options.tokenFile}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      );
+    }
+    const token = text.trim();
+    if (!token) throw new ToolError(`the token file ${options.tokenFile} is empty`);
+    return token;
+  }
+  const token = env.SYNAPSE_ADMIN_TOKEN?.trim();
+  if (!token) {
+    throw new ToolError(
+      "no admin token",
+      "set SYNAPSE_ADMIN_TOKEN or pass --token-file PATH (never on the command line)",
+    );
+  }
+  return token;
+}
+
+export async function connect(options: ConnectionOptions, fileHomeserver?: string): Promise<Connection> {
+  const baseUrl = resolveHomeserver(options, fileHomeserver);
+  const token = await readToken(options);
+  const client = new SynapseClient({ baseUrl, token, connections: Math.max(8, options.concurrency ?? 8) });
+  try {
+    const me = await client.whoami();
+    return { client, ownUserId: me.userId, serverName: me.serverName };
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+}
+
+export interface PlanOptions extends ConnectionOptions {
+  maxDeactivations?: number;
+  maxErasures?: number;
+  onProgress?: (text: string) => void;
+}
+
+export interface PlannedRun {
+  connection: Connection;
+  desired: DesiredState;
+  plan: Plan;
+}
+
+/** Reads the file and the server and plans. The caller owns `connection.client` and closes it. */
+export async function planFromFile(file: string, options: PlanOptions): Promise<PlannedRun> {
+  // The file may name the homeserver; it is only read before connecting when nothing else does.
+  const env = options.env ?? process.env;
+  const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : await loadDesiredState(file);
+  const connection = await connect(options, offline?.homeserver);
+  try {
+    const desired = await loadDesiredState(file, { serverName: connection.serverName });
+    const actual = await readInventory(connection.client, {
+      needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      concurrency: options.concurrency ?? 8,
+      onProgress: (p) =>
+        options.onProgress?.(
+          p.detailsNeeded && p.detailed
+            ? `read ${p.listed} users, details ${p.detailed}/${p.detailsNeeded}`
+            : `read ${p.listed} users`,
+        ),
+    });
+    const plan = planUsers({
+      desired: desired.users,
+      actual,
+      serverName: connection.serverName,
+      ownUserId: connection.ownUserId,
+      policy: {
+        ...desired.policy,
+        maxDeactivations: options.maxDeactivations ?? desired.policy.maxDeactivations,
+        maxErasures: options.maxErasures ?? desired.policy.maxErasures,
+      },
+    });
+    return { connection, desired, plan };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}

@@ -1,0 +1,35 @@
+import { VERSION } from "../version.js";
+import type { Report } from "./model.js";
+
+/**
+ * The machine-readable report, `formatVersion: 1`. Documented in the README ("JSON output");
+ * fields are only ever added within a format version.
+ */
+export function renderJson(report: Report): string {
+  const { plan } = report;
+  const doc = {
+    formatVersion: 1,
+    tool: { name: "synapse-gitops", version: VERSION },
+    command: report.command,
+    serverName: plan.serverName,
+    summary: plan.summary,
+    changes: plan.actions.length > 0,
+    actions: plan.actions,
+    refusals: plan.refusals,
+    unmanaged: report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged,
+    ...(report.apply
+      ? {
+          apply: {
+            summary: report.apply.summary,
+            results: report.apply.results.map((r) => ({
+              userId: r.action.userId,
+              kind: r.action.kind,
+              outcome: r.outcome,
+              ...(r.message ? { message: r.message } : {}),
+            })),
+          },
+        }
+      : {}),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

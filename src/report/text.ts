@@ -1,0 +1,51 @@
+import type { ActionResult } from "../apply/apply.js";
+import type { Action } from "../plan/types.js";
+import { applySummaryLine, describeAction, formatValue, type Report, SYMBOL, summaryLine } from "./model.js";
+
+/** One action as a head line and an indented line per attribute change (old → new). */
+export function actionLines(a: Action): string[] {
+  const lines = [`  ${SYMBOL[a.kind]} ${a.userId}  ${describeAction(a)}`];
+  for (const c of a.changes) {
+    lines.push(
+      c.from === undefined
+        ? `      ${c.attribute}: ${formatValue(c.to)}`
+        : `      ${c.attribute}: ${formatValue(c.from)} → ${formatValue(c.to)}`,
+    );
+  }
+  return lines;
+}
+
+export function resultLine(r: ActionResult): string {
+  const mark = r.outcome === "done" ? "ok" : r.outcome;
+  return `  ${mark.padEnd(6)} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`;
+}
+
+/** The plan for a terminal: summary, one entry per user, then refusals, then unmanaged users. */
+export function renderPlanText(report: Report): string {
+  const { plan } = report;
+  const out = [summaryLine(plan)];
+  if (plan.actions.length > 0) {
+    out.push("");
+    for (const a of plan.actions) out.push(...actionLines(a));
+  }
+  if (plan.refusals.length > 0) {
+    out.push("", `Refused (${plan.refusals.length}); nothing will be applied until these are resolved:`);
+    for (const r of plan.refusals) {
+      out.push(`  x ${r.message}`);
+      if (r.hint) out.push(`      ${r.hint}`);
+    }
+  }
+  const listed = report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged;
+  if (listed.length > 0) {
+    out.push("", `On the server but not in the file (${listed.length}, policy unmanaged: ${report.unmanagedPolicy}):`);
+    for (const u of listed) out.push(`    ${u.userId}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+export function renderApplyText(report: Report): string {
+  if (!report.apply) return "";
+  const problems = report.apply.results.filter((r) => r.outcome !== "done");
+  const lines = problems.length ? ["", "Not done:", ...problems.map(resultLine)] : [];
+  return `${[...lines, "", applySummaryLine(report.apply)].join("\n")}\n`;
+}

@@ -1,0 +1,267 @@
+import { describe, expect, it } from "vitest";
+import type { DesiredUser } from "../../src/config/types.js";
+import { globMatcher, needsDetails, planUsers } from "../../src/plan/plan.js";
+import type { PlanInput } from "../../src/plan/types.js";
+import type { AccountState, ActualUser } from "../../src/synapse/types.js";
+
+const S = "example.org";
+const OWN = `@admin:${S}`;
+
+function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
+  return {
+    userId: `@${localpart}:${S}`,
+    state,
+    allowReactivation: false,
+    source: { file: "users.yaml", line: 1, column: 1 },
+    ...extra,
+  };
+}
+
+function have(localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser {
+  return {
+    userId: `@${localpart}:${S}`,
+    state,
+    locked: false,
+    admin: false,
+    displayname: localpart,
+    userType: null,
+    isGuest: false,
+    shadowBanned: false,
+    creationTs: 1_700_000_000_000,
+    ...extra,
+  };
+}
+
+function input(desired: DesiredUser[], actual: ActualUser[], policy: Partial<PlanInput["policy"]> = {}): PlanInput {
+  return {
+    desired: new Map(desired.map((d) => [d.userId, d])),
+    actual: new Map([have("admin", "active", { admin: true }), ...actual].map((a) => [a.userId, a])),
+    serverName: S,
+    ownUserId: OWN,
+    policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
+  };
+}
+
+describe("planUsers: every cell of the lifecycle table", () => {
+  type Row = [actual: AccountState | "absent", desired: AccountState, expected: string];
+  const rows: Row[] = [
+    ["absent", "active", "create→active"],
+    ["absent", "deactivated", "create→deactivated"],
+    ["absent", "erased", "create→erased!"], // the ID is burnt: irreversible too
+    ["active", "active", "nothing"],
+    ["active", "deactivated", "deactivate→deactivated"],
+    ["active", "erased", "erase→erased!"],
+    ["deactivated", "active", "refused:reactivation-not-allowed"],
+    ["deactivated", "deactivated", "nothing"],
+    ["deactivated", "erased", "erase→erased!"],
+    ["erased", "active", "refused:un-erase"],
+    ["erased", "deactivated", "refused:erased-to-deactivated"],
+    ["erased", "erased", "nothing"],
+  ];
+  it.each(rows)("%s × %s → %s", (actual, desired, expected) => {
+    const plan = planUsers(input([want("u", desired)], actual === "absent" ? [] : [have("u", actual)]));
+    const got =
+      plan.refusals.length > 0
+        ? `refused:${plan.refusals.map((r) => r.code).join(",")}`
+        : plan.actions.length === 0
+          ? "nothing"
+          : plan.actions.map((a) => `${a.kind}→${a.to}${a.irreversible ? "!" : ""}`).join(",");
+    expect(got).toBe(expected);
+    if (plan.refusals.length > 0) expect(plan.actions).toEqual([]);
+  });
+
+  it("reactivates a deactivated user only with allowReactivation, sending its password reference", () => {
+    const plan = planUsers(
+      input(
+        [want("dave", "active", { allowReactivation: true, password: { env: "DAVE_PW" }, displayname: "Dave" })],
+        [have("dave", "deactivated")],
+      ),
+    );
+    expect(plan.refusals).toEqual([]);
+    expect(plan.actions).toEqual([
+      expect.objectContaining({ kind: "reactivate", from: "deactivated", to: "active", password: { env: "DAVE_PW" } }),
+    ]);
+    expect(plan.actions[0]!.changes).toEqual([{ attribute: "displayname", from: "dave", to: "Dave" }]);
+  });
+
+  it("never reactivates an erased user, even with allowReactivation", () => {
+    const plan = planUsers(input([want("eve", "active", { allowReactivation: true })], [have("eve", "erased")]));
+    expect(plan.actions).toEqual([]);
+    expect(plan.refusals).toEqual([expect.objectContaining({ code: "un-erase", userId: `@eve:${S}` })]);
+  });
+});
+
+describe("planUsers: attributes", () => {
+  it("updates only the managed attributes that differ, old → new", () => {
+    const plan = planUsers(
+      input(
+        [want("bob", "active", { displayname: "Robert", admin: true, locked: false, emails: ["bob@example.org"] })],
+        [
+          have("bob", "active", {
+            displayname: "Bob",
+            admin: false,
+            locked: false,
+            emails: ["bob@example.org"],
+            externalIds: [],
+          }),
+        ],
+      ),
+    );
+    expect(plan.actions).toHaveLength(1);
+    expect(plan.actions[0]!.changes).toEqual([
+      { attribute: "displayname", from: "Bob", to: "Robert" },
+      { attribute: "admin", from: false, to: true },
+    ]);
+    expect(plan.summary).toEqual({ create: 0, update: 1, deactivate: 0, erase: 0, reactivate: 0 });
+  });
+
+  it("compares lists as sets and leaves unmanaged attributes alone", () => {
+    const plan = planUsers(
+      input(
+        [want("c", "active", { emails: ["b@x.org", "a@x.org"], externalIds: [{ provider: "oidc", id: "1" }] })],
+        [
+          have("c", "active", {
+            admin: true,
+            locked: true,
+            emails: ["a@x.org", "b@x.org"],
+            externalIds: [{ provider: "oidc", id: "1" }],
+          }),
+        ],
+      ),
+    );
+    expect(plan.actions).toEqual([]);
+  });
+
+  it("refuses to plan emails it has not read (a bug guard, not a silent rewrite)", () => {
+    expect(() => planUsers(input([want("c", "active", { emails: ["a@x.org"] })], [have("c", "active")]))).toThrow(
+      /not read/,
+    );
+  });
+
+  it("asks for details only where the list cannot answer", () => {
+    const desired = new Map(
+      [want("a", "active", { emails: [] }), want("b", "active", { displayname: "B" })].map((d) => [d.userId, d]),
+    );
+    const report = needsDetails(desired, "report");
+    expect(report(have("a", "active"))).toBe(true);
+    expect(report(have("b", "active"))).toBe(false);
+    expect(report(have("z", "active"))).toBe(false);
+    expect(needsDetails(desired, "deactivate")(have("z", "active"))).toBe(true);
+    expect(needsDetails(desired, "deactivate")(have("z", "active", { isGuest: true }))).toBe(false);
+  });
+});
+
+describe("planUsers: guards", () => {
+  it.each([
+    ["deactivate", { state: "deactivated" as const }],
+    ["erase", { state: "erased" as const }],
+    ["lock", { locked: true }],
+    ["demote", { admin: false }],
+  ])("refuses to %s the token's own user", (_what, change) => {
+    const plan = planUsers(input([{ ...want("admin", "active"), ...change }], []));
+    expect(plan.actions).toEqual([]);
+    expect(plan.refusals).toEqual([expect.objectContaining({ code: "own-user", userId: OWN })]);
+  });
+
+  it("refuses to deactivate a user matched by a protected glob, and spares it under unmanaged: deactivate", () => {
+    const plan = planUsers(
+      input(
+        [want("ci-bot", "deactivated")],
+        [
+          have("ci-bot", "active"),
+          have("deploy-bot", "active"),
+          have("stray", "active", { appserviceId: null }),
+          have("unread", "active"),
+        ],
+        {
+          protected: [`@*-bot:${S}`],
+          unmanaged: "deactivate",
+        },
+      ),
+    );
+    expect(plan.refusals).toEqual([expect.objectContaining({ code: "protected-user", userId: `@ci-bot:${S}` })]);
+    expect(plan.actions.map((a) => a.userId)).toEqual([`@stray:${S}`]);
+    expect(plan.unmanaged).toEqual([
+      { userId: OWN, state: "active", exempt: "own-user" },
+      { userId: `@deploy-bot:${S}`, state: "active", exempt: "protected" },
+      { userId: `@stray:${S}`, state: "active" },
+      // Not read in full, so whether a bridge owns it is unknown: spared.
+      { userId: `@unread:${S}`, state: "active", exempt: "appservice-unknown" },
+    ]);
+  });
+
+  it("never deactivates application-service users or guests for being unmanaged", () => {
+    const plan = planUsers(
+      input(
+        [],
+        [
+          have("bridge", "active", { appserviceId: "irc" }),
+          have("guest1", "active", { isGuest: true }),
+          have("x", "active", { appserviceId: null }),
+        ],
+        {
+          unmanaged: "deactivate",
+        },
+      ),
+    );
+    expect(plan.actions.map((a) => `${a.kind} ${a.userId} ${a.reason}`)).toEqual([`deactivate @x:${S} unmanaged`]);
+    expect(plan.unmanaged.find((u) => u.userId === `@bridge:${S}`)?.exempt).toBe("appservice");
+    expect(plan.unmanaged.find((u) => u.userId === `@guest1:${S}`)?.exempt).toBe("guest");
+  });
+
+  it("refuses a plan over maxDeactivations, naming the count and the override", () => {
+    const users = Array.from({ length: 4 }, (_, i) => `u${i}`);
+    const plan = planUsers(
+      input(
+        users.map((u) => want(u, "deactivated")),
+        users.map((u) => have(u, "active")),
+        { maxDeactivations: 3 },
+      ),
+    );
+    expect(plan.refusals).toEqual([
+      expect.objectContaining({ code: "max-deactivations", hint: expect.stringContaining("--max-deactivations 4") }),
+    ]);
+    expect(plan.refusals[0]!.message).toContain("4 active users, over the limit of 3");
+    expect(
+      planUsers(
+        input(
+          users.map((u) => want(u, "deactivated")),
+          users.map((u) => have(u, "active")),
+          { maxDeactivations: 4 },
+        ),
+      ).refusals,
+    ).toEqual([]);
+  });
+
+  it("counts erasures of active users against both limits, and of deactivated users against maxErasures only", () => {
+    const plan = planUsers(
+      input([want("a", "erased"), want("b", "erased")], [have("a", "active"), have("b", "deactivated")], {
+        maxDeactivations: 1,
+        maxErasures: 1,
+      }),
+    );
+    expect(plan.refusals.map((r) => r.code)).toEqual(["max-erasures"]);
+    expect(plan.refusals[0]!.message).toContain("erases 2 users");
+  });
+
+  it("reports unmanaged active users under the report policy and none under ignore", () => {
+    const actual = [have("stray", "active"), have("old", "deactivated")];
+    expect(planUsers(input([], actual, { unmanaged: "report" })).unmanaged.map((u) => u.userId)).toEqual([
+      OWN,
+      `@stray:${S}`,
+    ]);
+    expect(planUsers(input([], actual, { unmanaged: "ignore" })).unmanaged).toEqual([]);
+    expect(planUsers(input([], actual, { unmanaged: "report" })).actions).toEqual([]);
+  });
+});
+
+describe("globMatcher", () => {
+  it("matches * as any run and everything else literally", () => {
+    const m = globMatcher(["@*-bot:example.org", "@root:example.org"]);
+    expect(m("@ci-bot:example.org")).toBe(true);
+    expect(m("@root:example.org")).toBe(true);
+    expect(m("@ci-bot:example.com")).toBe(false);
+    expect(m("@rootXexample.org")).toBe(false);
+    expect(globMatcher([])("@a:b")).toBe(false);
+  });
+});
