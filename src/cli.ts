@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The command line: thin commands over the core (read → validate → plan → render → exit code) and
 // the one error boundary. Only this file (and the GitHub Action's entry) prints or touches `process`.
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { type ApplyResult, applyPlan } from "./apply/apply.js";
@@ -9,7 +9,11 @@ import { exportUsersFile } from "./config/export.js";
 import { loadDesiredState } from "./config/load.js";
 import { usersFileJsonSchema } from "./config/schema.js";
 import { ToolError } from "./errors.js";
-import { type ConnectionOptions, connect, planFromFile } from "./reconcile.js";
+import { notifyRoom } from "./notify/matrix.js";
+import { readPlanFile, stalePreconditions, writePlanFile } from "./plan/file.js";
+import type { Plan } from "./plan/types.js";
+import { type Connection, type ConnectionOptions, connect, driftFromFile, planFromFile } from "./reconcile.js";
+import { renderDriftJson, renderDriftMarkdown, renderDriftText } from "./report/drift.js";
 import { renderJson } from "./report/json.js";
 import { renderMarkdown } from "./report/markdown.js";
 import type { Report } from "./report/model.js";
@@ -59,6 +63,29 @@ function withServerOptions(cmd: Command): Command {
     .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)");
 }
 
+interface NotifyFlags {
+  notifyRoom?: string;
+  notifyAlways?: boolean;
+}
+
+function withNotifyOptions(cmd: Command): Command {
+  return cmd
+    .option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user")
+    .option("--notify-always", "post even when there is nothing to report");
+}
+
+/** Posts when asked to and there is something to say (or always, with --notify-always). */
+async function maybeNotify(
+  connection: Connection,
+  flags: NotifyFlags,
+  somethingToSay: boolean,
+  report: { text: string; markdown: string },
+) {
+  if (!flags.notifyRoom || !(somethingToSay || flags.notifyAlways)) return;
+  await notifyRoom(connection.client, flags.notifyRoom, report);
+  err(`posted the report to ${flags.notifyRoom}\n`);
+}
+
 function connectionOptions(flags: ServerFlags, concurrency?: number): ConnectionOptions {
   return {
     ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
@@ -97,116 +124,145 @@ function buildProgram(setExit: (code: number) => void): Command {
       );
     });
 
-  withServerOptions(
-    program
-      .command("plan")
-      .description("show what apply would change, refuse, and leave alone")
-      .argument("[file]", "users file or directory", DEFAULT_FILE)
-      .addOption(new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"))
-      .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
-      .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
-      .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+  withNotifyOptions(
+    withServerOptions(
+      program
+        .command("plan")
+        .description("show what apply would change, refuse, and leave alone")
+        .argument("[file]", "users file or directory", DEFAULT_FILE)
+        .addOption(
+          new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"),
+        )
+        .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
+        .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
+        .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
+        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+    ),
   ).action(
     async (
       file: string,
-      flags: ServerFlags & {
-        format: string;
-        detailedExitcode?: boolean;
-        maxDeactivations?: number;
-        maxErasures?: number;
-      },
+      flags: ServerFlags &
+        NotifyFlags & {
+          format: string;
+          detailedExitcode?: boolean;
+          out?: string;
+          maxDeactivations?: number;
+          maxErasures?: number;
+        },
     ) => {
       const bar = progress();
       const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
       bar.done();
-      await run.connection.client.close();
-      const report: Report = { command: "plan", plan: run.plan, unmanagedPolicy: run.desired.policy.unmanaged };
-      out(
-        flags.format === "json"
-          ? renderJson(report)
-          : flags.format === "markdown"
-            ? renderMarkdown(report)
-            : renderPlanText(report),
-      );
-      if (run.plan.refusals.length > 0) setExit(EXIT.error);
-      else if (flags.detailedExitcode && run.plan.actions.length > 0) setExit(EXIT.changes);
+      const { connection, plan } = run;
+      try {
+        const report: Report = { command: "plan", plan, unmanagedPolicy: run.desired.policy.unmanaged };
+        out(
+          flags.format === "json"
+            ? renderJson(report)
+            : flags.format === "markdown"
+              ? renderMarkdown(report)
+              : renderPlanText(report),
+        );
+        if (flags.out) {
+          const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
+          const desired = { files: run.desired.files, sha256: run.desired.sha256 };
+          await writeFile(
+            flags.out,
+            writePlanFile({ ...content, desired, unmanagedPolicy: run.desired.policy.unmanaged }, connection.token),
+          );
+          err(`saved the plan to ${flags.out}; apply it with: synapse-gitops apply --plan ${flags.out}\n`);
+        }
+        await maybeNotify(connection, flags, plan.actions.length + plan.refusals.length > 0, {
+          text: renderPlanText(report),
+          markdown: renderMarkdown(report),
+        });
+      } finally {
+        await connection.client.close();
+      }
+      if (plan.refusals.length > 0) setExit(EXIT.error);
+      else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
     },
   );
 
-  withServerOptions(
-    program
-      .command("apply")
-      .description("plan, confirm, then apply the changes")
-      .argument("[file]", "users file or directory", DEFAULT_FILE)
-      .option("--yes", "apply without asking (required when not on a terminal)")
-      .option("--concurrency <n>", "users changed in parallel", positiveInt, 8)
-      .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
-      .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+  withNotifyOptions(
+    withServerOptions(
+      program
+        .command("apply")
+        .description("plan (or load a saved plan), confirm, then apply the changes")
+        .argument("[file]", "users file or directory", DEFAULT_FILE)
+        .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
+        .option("--yes", "apply without asking (required when not on a terminal)")
+        .option("--concurrency <n>", "users changed in parallel", positiveInt, 8)
+        .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
+        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+    ),
   ).action(
     async (
       file: string,
-      flags: ServerFlags & { yes?: boolean; concurrency: number; maxDeactivations?: number; maxErasures?: number },
+      flags: ServerFlags &
+        NotifyFlags & {
+          plan?: string;
+          yes?: boolean;
+          concurrency: number;
+          maxDeactivations?: number;
+          maxErasures?: number;
+        },
     ) => {
       const bar = progress();
-      const run = await planFromFile(file, {
-        ...connectionOptions(flags, flags.concurrency),
-        ...limits(flags),
-        onProgress: bar.update,
-      });
+      let connection: Connection;
+      let plan: Plan;
+      let unmanagedPolicy: Report["unmanagedPolicy"];
+      if (flags.plan) {
+        ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
+      } else {
+        const run = await planFromFile(file, {
+          ...connectionOptions(flags, flags.concurrency),
+          ...limits(flags),
+          onProgress: bar.update,
+        });
+        ({ connection, plan } = run);
+        unmanagedPolicy = run.desired.policy.unmanaged;
+      }
       bar.done();
-      const { client } = run.connection;
       try {
-        const report: Report = { command: "apply", plan: run.plan, unmanagedPolicy: run.desired.policy.unmanaged };
-        out(renderPlanText(report));
-        if (run.plan.refusals.length > 0) {
-          err("Nothing was applied: the plan has refusals.\n");
-          return setExit(EXIT.error);
-        }
-        if (run.plan.actions.length === 0) return;
-        if (!flags.yes) {
-          if (!process.stdin.isTTY) {
-            throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
-          }
-          if (
-            !(await confirm(
-              `\nApply these ${run.plan.actions.length} changes to ${run.plan.serverName}? Only 'yes' is accepted: `,
-            ))
-          ) {
-            err("Nothing was applied.\n");
-            return setExit(EXIT.error);
-          }
-        }
-        out("\n");
-        let stopping = false;
-        const stop = () => {
-          if (!stopping) err("\nStopping: no new changes start; waiting for those in flight…\n");
-          stopping = true;
-        };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
-        let result: ApplyResult;
-        try {
-          result = await applyPlan(client, run.plan, {
-            concurrency: flags.concurrency,
-            shouldContinue: () => !stopping,
-            onResult: (r) =>
-              out(
-                r.outcome === "done"
-                  ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n`
-                  : `${resultLine(r)}\n`,
-              ),
-          });
-        } finally {
-          process.off("SIGINT", stop);
-          process.off("SIGTERM", stop);
-        }
-        out(renderApplyText({ ...report, apply: result }));
-        if (result.summary.done !== result.results.length) setExit(EXIT.error);
+        setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
       } finally {
-        await client.close();
+        await connection.client.close();
       }
     },
   );
+
+  withNotifyOptions(
+    withServerOptions(
+      program
+        .command("drift")
+        .description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)")
+        .argument("[file]", "users file or directory", DEFAULT_FILE)
+        .addOption(
+          new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"),
+        ),
+    ),
+  ).action(async (file: string, flags: ServerFlags & NotifyFlags & { format: string }) => {
+    const bar = progress();
+    const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
+    bar.done();
+    try {
+      out(
+        flags.format === "json"
+          ? renderDriftJson(drift)
+          : flags.format === "markdown"
+            ? renderDriftMarkdown(drift)
+            : renderDriftText(drift),
+      );
+      await maybeNotify(connection, flags, drift.drifted, {
+        text: renderDriftText(drift),
+        markdown: renderDriftMarkdown(drift),
+      });
+    } finally {
+      await connection.client.close();
+    }
+    setExit(drift.drifted ? EXIT.changes : EXIT.ok);
+  });
 
   withServerOptions(
     program
@@ -245,6 +301,102 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   return program;
+}
+
+/** A saved plan, authenticated and checked against the live server: any stale precondition refuses it whole. */
+async function loadSavedPlan(
+  path: string,
+  flags: ServerFlags & { concurrency: number },
+  onProgress: (text: string) => void,
+) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new ToolError(`cannot read the plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+  }
+  // The plan names the server it was made for; flags and SYNAPSE_URL still take precedence (and must agree).
+  let planHomeserver: string | undefined;
+  try {
+    const h = (JSON.parse(text) as { homeserver?: unknown }).homeserver;
+    if (typeof h === "string") planHomeserver = h;
+  } catch {
+    // readPlanFile reports it below, once connected … or connect fails first on a missing homeserver.
+  }
+  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
+  try {
+    const saved = readPlanFile(text, path, connection.token, {
+      homeserver: connection.homeserver,
+      serverName: connection.serverName,
+    });
+    const actual = await readInventory(connection.client, {
+      onProgress: (p) => onProgress(`checking ${p.listed} users`),
+    });
+    const stale = stalePreconditions(saved.plan, actual);
+    if (stale.length > 0) {
+      throw new ToolError(`${stale.join("\n")}\nNothing was applied.`);
+    }
+    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+
+/** Shows the plan, asks (or takes --yes), applies, reports; returns the exit code. */
+async function confirmAndApply(
+  connection: Connection,
+  report: Report,
+  flags: NotifyFlags & { yes?: boolean; concurrency: number },
+): Promise<number> {
+  const { plan } = report;
+  out(renderPlanText(report));
+  if (plan.refusals.length > 0) {
+    err("Nothing was applied: the plan has refusals.\n");
+    await maybeNotify(connection, flags, true, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.error;
+  }
+  if (plan.actions.length === 0) {
+    await maybeNotify(connection, flags, false, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.ok;
+  }
+  if (!flags.yes) {
+    if (!process.stdin.isTTY)
+      throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
+    if (
+      !(await confirm(`\nApply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is accepted: `))
+    ) {
+      err("Nothing was applied.\n");
+      return EXIT.error;
+    }
+  }
+  out("\n");
+  let stopping = false;
+  const stop = () => {
+    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight…\n");
+    stopping = true;
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let result: ApplyResult;
+  try {
+    result = await applyPlan(connection.client, plan, {
+      concurrency: flags.concurrency,
+      shouldContinue: () => !stopping,
+      onResult: (r) =>
+        out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`),
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  const done = { ...report, apply: result };
+  out(renderApplyText(done));
+  await maybeNotify(connection, flags, true, {
+    text: renderPlanText(done) + renderApplyText(done),
+    markdown: renderMarkdown(done),
+  });
+  return result.summary.done === result.results.length ? EXIT.ok : EXIT.error;
 }
 
 function limits(flags: { maxDeactivations?: number; maxErasures?: number }) {

@@ -4,8 +4,9 @@ import { readFile } from "node:fs/promises";
 import { loadDesiredState } from "./config/load.js";
 import type { DesiredState } from "./config/types.js";
 import { ToolError } from "./errors.js";
+import { type DriftReport, detectDrift } from "./plan/drift.js";
 import { needsDetails, planUsers } from "./plan/plan.js";
-import type { Plan } from "./plan/types.js";
+import type { Plan, PlanInput } from "./plan/types.js";
 import { SynapseClient } from "./synapse/client.js";
 import { readInventory } from "./synapse/inventory.js";
 
@@ -21,6 +22,10 @@ export interface ConnectionOptions {
 
 export interface Connection {
   client: SynapseClient;
+  /** The homeserver's base URL as resolved (flag, environment or file). */
+  homeserver: string;
+  /** Only to seal and check saved plans (an HMAC key); never printed or stored. */
+  token: string;
   /** The admin token's own user. */
   ownUserId: string;
   serverName: string;
@@ -87,7 +92,7 @@ export async function connect(options: ConnectionOptions, fileHomeserver?: strin
   const client = new SynapseClient({ baseUrl, token, connections: Math.max(8, options.concurrency ?? 8) });
   try {
     const me = await client.whoami();
-    return { client, ownUserId: me.userId, serverName: me.serverName };
+    return { client, homeserver: baseUrl, token, ownUserId: me.userId, serverName: me.serverName };
   } catch (e) {
     await client.close();
     throw e;
@@ -100,14 +105,15 @@ export interface PlanOptions extends ConnectionOptions {
   onProgress?: (text: string) => void;
 }
 
-export interface PlannedRun {
+export interface ReadRun {
   connection: Connection;
   desired: DesiredState;
-  plan: Plan;
+  /** The planner's input: both sides, with the limits of this run. */
+  input: PlanInput;
 }
 
-/** Reads the file and the server and plans. The caller owns `connection.client` and closes it. */
-export async function planFromFile(file: string, options: PlanOptions): Promise<PlannedRun> {
+/** Reads the file and the server. The caller owns `connection.client` and closes it. */
+export async function readBothSides(file: string, options: PlanOptions): Promise<ReadRun> {
   // The file may name the homeserver; it is only read before connecting when nothing else does.
   const env = options.env ?? process.env;
   const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : await loadDesiredState(file);
@@ -124,7 +130,7 @@ export async function planFromFile(file: string, options: PlanOptions): Promise<
             : `read ${p.listed} users`,
         ),
     });
-    const plan = planUsers({
+    const input: PlanInput = {
       desired: desired.users,
       actual,
       serverName: connection.serverName,
@@ -134,10 +140,24 @@ export async function planFromFile(file: string, options: PlanOptions): Promise<
         maxDeactivations: options.maxDeactivations ?? desired.policy.maxDeactivations,
         maxErasures: options.maxErasures ?? desired.policy.maxErasures,
       },
-    });
-    return { connection, desired, plan };
+    };
+    return { connection, desired, input };
   } catch (e) {
     await connection.client.close();
     throw e;
   }
+}
+
+export interface PlannedRun extends ReadRun {
+  plan: Plan;
+}
+
+export async function planFromFile(file: string, options: PlanOptions): Promise<PlannedRun> {
+  const run = await readBothSides(file, options);
+  return { ...run, plan: planUsers(run.input) };
+}
+
+export async function driftFromFile(file: string, options: PlanOptions): Promise<ReadRun & { drift: DriftReport }> {
+  const run = await readBothSides(file, options);
+  return { ...run, drift: detectDrift(run.input) };
 }

@@ -59,20 +59,21 @@ export function planUsers(input: PlanInput): Plan {
     for (const have of input.actual.values()) {
       if (input.desired.has(have.userId) || have.state !== "active") continue;
       const guarded = guard(have.userId);
+      // Why the deactivate policy spares this user; under `report` nobody is touched, so no reason is given.
       const exempt: UnmanagedUser["exempt"] =
-        guarded === "own-user"
-          ? "own-user"
-          : guarded === "protected-user"
-            ? "protected"
-            : have.isGuest
-              ? "guest"
-              : have.appserviceId === undefined
-                ? input.policy.unmanaged === "deactivate"
+        input.policy.unmanaged !== "deactivate"
+          ? undefined
+          : guarded === "own-user"
+            ? "own-user"
+            : guarded === "protected-user"
+              ? "protected"
+              : have.isGuest
+                ? "guest"
+                : have.appserviceId === undefined
                   ? "appservice-unknown"
-                  : undefined
-                : have.appserviceId !== null
-                  ? "appservice"
-                  : undefined;
+                  : have.appserviceId !== null
+                    ? "appservice"
+                    : undefined;
       unmanaged.push(
         exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state },
       );

@@ -131,6 +131,36 @@ export class SynapseClient {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
   }
 
+  /** A room ID as is; an alias (`#ops:example.org`) resolved through the room directory. */
+  async resolveRoom(roomIdOrAlias: string): Promise<string> {
+    if (roomIdOrAlias.startsWith("!")) return roomIdOrAlias;
+    if (!/^#[^:]+:.+$/.test(roomIdOrAlias)) {
+      throw new SynapseError(
+        "rejected",
+        "GET",
+        "/_matrix/client/v3/directory/room",
+        `${JSON.stringify(roomIdOrAlias)} is neither a room ID (!…) nor an alias (#…:server)`,
+      );
+    }
+    const body = await this.#call<{ room_id: string }>(
+      "GET",
+      `/_matrix/client/v3/directory/room/${encodeURIComponent(roomIdOrAlias)}`,
+    );
+    return body.room_id;
+  }
+
+  /** Posts an m.notice (a bot's message: clients do not notify for it as loudly) with plain and HTML bodies. */
+  async sendNotice(roomId: string, body: string, html: string, txnId: string): Promise<string> {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;
+    const res = await this.#call<{ event_id: string }>("PUT", path, {
+      msgtype: "m.notice",
+      body,
+      format: "org.matrix.custom.html",
+      formatted_body: html,
+    });
+    return res.event_id;
+  }
+
   async #call<T>(method: Method, path: string, body?: unknown): Promise<T> {
     return (await this.#request(method, path, body)).json as T;
   }

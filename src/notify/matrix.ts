@@ -1,0 +1,30 @@
+import { randomUUID } from "node:crypto";
+import { marked } from "marked";
+import { ToolError } from "../errors.js";
+import type { SynapseClient } from "../synapse/client.js";
+import { SynapseError } from "../synapse/errors.js";
+
+/**
+ * Posts a report into a Matrix room as the admin token's user: the Markdown report becomes the
+ * HTML body (rendered with `marked`), the plain-text report the fallback body.
+ */
+export async function notifyRoom(
+  client: SynapseClient,
+  room: string,
+  report: { text: string; markdown: string },
+): Promise<string> {
+  try {
+    const roomId = await client.resolveRoom(room);
+    const html = await marked.parse(report.markdown, { gfm: true });
+    return await client.sendNotice(roomId, report.text, html, `synapse-gitops-${randomUUID()}`);
+  } catch (e) {
+    if (e instanceof SynapseError && (e.kind === "forbidden" || e.kind === "not-found")) {
+      throw new ToolError(
+        `cannot post to the Matrix room ${room}: ${e.detail}`,
+        e.kind === "forbidden" ? "invite the admin token's user to the room and join it" : "check the room ID or alias",
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,75 @@
+import type { DriftClass, DriftItem, DriftReport } from "../plan/drift.js";
+import { DRIFT_ORDER } from "../plan/drift.js";
+import { VERSION } from "../version.js";
+import { formatValue } from "./model.js";
+
+const TITLE: Record<DriftClass, string> = {
+  reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
+  "deactivated-out-of-band": "Deactivated or erased, but active in the file",
+  erasure: "Erasure differs from the file",
+  missing: "In the file but not on the server",
+  attributes: "Attributes changed on the server",
+  unmanaged: "On the server but not in the file",
+};
+
+export function driftSummaryLine(report: DriftReport): string {
+  if (!report.drifted) return `No drift: ${report.serverName} matches the file.`;
+  const parts = DRIFT_ORDER.filter((c) => report.counts[c] > 0).map((c) => `${report.counts[c]} ${c}`);
+  return `Drift on ${report.serverName}: ${parts.join(", ")}.`;
+}
+
+function itemLines(item: DriftItem, indent: string): string[] {
+  const head = `${indent}${item.userId}: file says ${item.expected}, server has ${item.actual}`;
+  return [
+    head,
+    ...(item.changes ?? []).map(
+      (c) => `${indent}    ${c.attribute}: ${formatValue(c.to)} in the file, ${formatValue(c.from)} on the server`,
+    ),
+  ];
+}
+
+export function renderDriftText(report: DriftReport): string {
+  const out = [driftSummaryLine(report)];
+  for (const cls of DRIFT_ORDER) {
+    const items = report.items.filter((i) => i.class === cls);
+    if (items.length === 0) continue;
+    out.push("", `${TITLE[cls]} [${cls}] (${items.length}):`);
+    for (const item of items) out.push(...itemLines(item, "  "));
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** `formatVersion: 1`; each item carries its `class`. */
+export function renderDriftJson(report: DriftReport): string {
+  return `${JSON.stringify(
+    {
+      formatVersion: 1,
+      tool: { name: "synapse-gitops", version: VERSION },
+      command: "drift",
+      serverName: report.serverName,
+      drifted: report.drifted,
+      counts: report.counts,
+      items: report.items,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function renderDriftMarkdown(report: DriftReport): string {
+  const out = [`### synapse-gitops drift for \`${report.serverName}\``, "", `**${driftSummaryLine(report)}**`];
+  for (const cls of DRIFT_ORDER) {
+    const items = report.items.filter((i) => i.class === cls);
+    if (items.length === 0) continue;
+    out.push("", `#### ${cls === "reactivated" ? "🚨 " : ""}${TITLE[cls]} — \`${cls}\` (${items.length})`, "");
+    for (const item of items) {
+      const changes = (item.changes ?? [])
+        .map((c) => `${c.attribute}: ${formatValue(c.from)} → ${formatValue(c.to)}`)
+        .join("; ");
+      out.push(
+        `- \`${item.userId}\`: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`,
+      );
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
