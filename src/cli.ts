@@ -1,59 +1,21 @@
-#!/usr/bin/env node
 // The command line: thin commands over the core (read → validate → plan → render → exit code) and
 // the one error boundary. Only this file (and the GitHub Action's entry) prints or touches `process`.
-import { readFile, writeFile } from "node:fs/promises";
-import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { type ApplyResult, applyPlan } from "./apply/apply.js";
-import { exportUsersFile } from "./config/export.js";
-import { loadDesiredState } from "./config/load.js";
-import { usersFileJsonSchema } from "./config/schema.js";
-import { ToolError } from "./errors.js";
-import { notifyRoom } from "./notify/matrix.js";
-import { readPlanFile, stalePreconditions, writePlanFile } from "./plan/file.js";
-import type { Plan } from "./plan/types.js";
-import { type Connection, type ConnectionOptions, connect, driftFromFile, planFromFile } from "./reconcile.js";
-import { renderDriftJson, renderDriftMarkdown, renderDriftText } from "./report/drift.js";
-import { renderJson } from "./report/json.js";
-import { renderMarkdown } from "./report/markdown.js";
-import type { Report } from "./report/model.js";
-import { actionLines, renderApplyText, renderPlanText, resultLine } from "./report/text.js";
-import { readInventory } from "./synapse/inventory.js";
+import type { NotifyFlags, ServerFlags } from "./commands.js";
+import { EXIT, ToolError } from "./errors.js";
 import { VERSION } from "./version.js";
 
-/** Exit codes: 0 success or nothing to do; 1 error, invalid input, refusal, failed action; 2 changes (plan --detailed-exitcode). */
-const EXIT = { ok: 0, error: 1, changes: 2 } as const;
+/** The commands and everything they need, loaded on first use (a separate chunk of the bundle). */
+const commands = () => import("./commands.js");
 
 const DEFAULT_FILE = "users.yaml";
 
-const out = (text: string) => process.stdout.write(text);
 const err = (text: string) => process.stderr.write(text);
-
-/** A one-line progress display on a terminal; silent otherwise (CI logs stay clean). */
-function progress(): { update: (text: string) => void; done: () => void } {
-  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
-  let shown = false;
-  return {
-    update: (text) => {
-      err(`\r\x1b[2K${text}`);
-      shown = true;
-    },
-    done: () => {
-      if (shown) err("\r\x1b[2K");
-    },
-  };
-}
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number ≥ 0");
   return n;
-}
-
-interface ServerFlags {
-  homeserver?: string;
-  tokenFile?: string;
-  allowInsecureHttp?: boolean;
 }
 
 function withServerOptions(cmd: Command): Command {
@@ -63,45 +25,10 @@ function withServerOptions(cmd: Command): Command {
     .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)");
 }
 
-interface NotifyFlags {
-  notifyRoom?: string;
-  notifyAlways?: boolean;
-}
-
 function withNotifyOptions(cmd: Command): Command {
   return cmd
     .option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user")
     .option("--notify-always", "post even when there is nothing to report");
-}
-
-/** Posts when asked to and there is something to say (or always, with --notify-always). */
-async function maybeNotify(
-  connection: Connection,
-  flags: NotifyFlags,
-  somethingToSay: boolean,
-  report: { text: string; markdown: string },
-) {
-  if (!flags.notifyRoom || !(somethingToSay || flags.notifyAlways)) return;
-  await notifyRoom(connection.client, flags.notifyRoom, report);
-  err(`posted the report to ${flags.notifyRoom}\n`);
-}
-
-function connectionOptions(flags: ServerFlags, concurrency?: number): ConnectionOptions {
-  return {
-    ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
-    ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
-    ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
-    ...(concurrency ? { concurrency } : {}),
-  };
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim() === "yes";
-  } finally {
-    rl.close();
-  }
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -116,12 +43,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("check a users file (or a directory of them) without contacting the server")
     .argument("[file]", "users file or directory", DEFAULT_FILE)
     .action(async (file: string) => {
-      const desired = await loadDesiredState(file);
-      const counts = { active: 0, deactivated: 0, erased: 0 };
-      for (const u of desired.users.values()) counts[u.state]++;
-      out(
-        `${desired.files.join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
-      );
+      setExit(await (await commands()).validateCommand(file));
     });
 
   withNotifyOptions(
@@ -150,37 +72,7 @@ function buildProgram(setExit: (code: number) => void): Command {
           maxErasures?: number;
         },
     ) => {
-      const bar = progress();
-      const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
-      bar.done();
-      const { connection, plan } = run;
-      try {
-        const report: Report = { command: "plan", plan, unmanagedPolicy: run.desired.policy.unmanaged };
-        out(
-          flags.format === "json"
-            ? renderJson(report)
-            : flags.format === "markdown"
-              ? renderMarkdown(report)
-              : renderPlanText(report),
-        );
-        if (flags.out) {
-          const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
-          const desired = { files: run.desired.files, sha256: run.desired.sha256 };
-          await writeFile(
-            flags.out,
-            writePlanFile({ ...content, desired, unmanagedPolicy: run.desired.policy.unmanaged }, connection.token),
-          );
-          err(`saved the plan to ${flags.out}; apply it with: synapse-gitops apply --plan ${flags.out}\n`);
-        }
-        await maybeNotify(connection, flags, plan.actions.length + plan.refusals.length > 0, {
-          text: renderPlanText(report),
-          markdown: renderMarkdown(report),
-        });
-      } finally {
-        await connection.client.close();
-      }
-      if (plan.refusals.length > 0) setExit(EXIT.error);
-      else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
+      setExit(await (await commands()).planCommand(file, flags));
     },
   );
 
@@ -208,27 +100,7 @@ function buildProgram(setExit: (code: number) => void): Command {
           maxErasures?: number;
         },
     ) => {
-      const bar = progress();
-      let connection: Connection;
-      let plan: Plan;
-      let unmanagedPolicy: Report["unmanagedPolicy"];
-      if (flags.plan) {
-        ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
-      } else {
-        const run = await planFromFile(file, {
-          ...connectionOptions(flags, flags.concurrency),
-          ...limits(flags),
-          onProgress: bar.update,
-        });
-        ({ connection, plan } = run);
-        unmanagedPolicy = run.desired.policy.unmanaged;
-      }
-      bar.done();
-      try {
-        setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
-      } finally {
-        await connection.client.close();
-      }
+      setExit(await (await commands()).applyCommand(file, flags));
     },
   );
 
@@ -243,25 +115,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         ),
     ),
   ).action(async (file: string, flags: ServerFlags & NotifyFlags & { format: string }) => {
-    const bar = progress();
-    const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
-    bar.done();
-    try {
-      out(
-        flags.format === "json"
-          ? renderDriftJson(drift)
-          : flags.format === "markdown"
-            ? renderDriftMarkdown(drift)
-            : renderDriftText(drift),
-      );
-      await maybeNotify(connection, flags, drift.drifted, {
-        text: renderDriftText(drift),
-        markdown: renderDriftMarkdown(drift),
-      });
-    } finally {
-      await connection.client.close();
-    }
-    setExit(drift.drifted ? EXIT.changes : EXIT.ok);
+    setExit(await (await commands()).driftCommand(file, flags));
   });
 
   withServerOptions(
@@ -271,139 +125,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       .option("--out <file>", "write to this file instead of standard output")
       .option("--concurrency <n>", "parallel requests for user details", positiveInt, 8),
   ).action(async (flags: ServerFlags & { out?: string; concurrency: number }) => {
-    const connection = await connect(connectionOptions(flags, flags.concurrency));
-    const bar = progress();
-    try {
-      const users = await readInventory(connection.client, {
-        // Emails and external IDs are only in the single-user GET; only active users carry attributes.
-        needsDetails: (u) => u.state === "active",
-        concurrency: flags.concurrency,
-        onProgress: (p) =>
-          bar.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`),
-      });
-      bar.done();
-      const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE\n`;
-      const text = exportUsersFile(users.values(), connection.serverName, header);
-      if (flags.out) {
-        await writeFile(flags.out, text);
-        err(`wrote ${users.size} users to ${flags.out}\n`);
-      } else out(text);
-    } finally {
-      await connection.client.close();
-    }
+    setExit(await (await commands()).exportCommand(flags));
   });
 
   program
     .command("schema")
     .description("print the JSON Schema of the users file")
-    .action(() => {
-      out(`${JSON.stringify(usersFileJsonSchema(), null, 2)}\n`);
+    .action(async () => {
+      setExit(await (await commands()).schemaCommand());
     });
 
   return program;
-}
-
-/** A saved plan, authenticated and checked against the live server: any stale precondition refuses it whole. */
-async function loadSavedPlan(
-  path: string,
-  flags: ServerFlags & { concurrency: number },
-  onProgress: (text: string) => void,
-) {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    throw new ToolError(`cannot read the plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
-  }
-  // The plan names the server it was made for; flags and SYNAPSE_URL still take precedence (and must agree).
-  let planHomeserver: string | undefined;
-  try {
-    const h = (JSON.parse(text) as { homeserver?: unknown }).homeserver;
-    if (typeof h === "string") planHomeserver = h;
-  } catch {
-    // readPlanFile reports it below, once connected … or connect fails first on a missing homeserver.
-  }
-  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
-  try {
-    const saved = readPlanFile(text, path, connection.token, {
-      homeserver: connection.homeserver,
-      serverName: connection.serverName,
-    });
-    const actual = await readInventory(connection.client, {
-      onProgress: (p) => onProgress(`checking ${p.listed} users`),
-    });
-    const stale = stalePreconditions(saved.plan, actual);
-    if (stale.length > 0) {
-      throw new ToolError(`${stale.join("\n")}\nNothing was applied.`);
-    }
-    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
-  } catch (e) {
-    await connection.client.close();
-    throw e;
-  }
-}
-
-/** Shows the plan, asks (or takes --yes), applies, reports; returns the exit code. */
-async function confirmAndApply(
-  connection: Connection,
-  report: Report,
-  flags: NotifyFlags & { yes?: boolean; concurrency: number },
-): Promise<number> {
-  const { plan } = report;
-  out(renderPlanText(report));
-  if (plan.refusals.length > 0) {
-    err("Nothing was applied: the plan has refusals.\n");
-    await maybeNotify(connection, flags, true, { text: renderPlanText(report), markdown: renderMarkdown(report) });
-    return EXIT.error;
-  }
-  if (plan.actions.length === 0) {
-    await maybeNotify(connection, flags, false, { text: renderPlanText(report), markdown: renderMarkdown(report) });
-    return EXIT.ok;
-  }
-  if (!flags.yes) {
-    if (!process.stdin.isTTY)
-      throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
-    if (
-      !(await confirm(`\nApply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is accepted: `))
-    ) {
-      err("Nothing was applied.\n");
-      return EXIT.error;
-    }
-  }
-  out("\n");
-  let stopping = false;
-  const stop = () => {
-    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight…\n");
-    stopping = true;
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  let result: ApplyResult;
-  try {
-    result = await applyPlan(connection.client, plan, {
-      concurrency: flags.concurrency,
-      shouldContinue: () => !stopping,
-      onResult: (r) =>
-        out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`),
-    });
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
-  }
-  const done = { ...report, apply: result };
-  out(renderApplyText(done));
-  await maybeNotify(connection, flags, true, {
-    text: renderPlanText(done) + renderApplyText(done),
-    markdown: renderMarkdown(done),
-  });
-  return result.summary.done === result.results.length ? EXIT.ok : EXIT.error;
-}
-
-function limits(flags: { maxDeactivations?: number; maxErasures?: number }) {
-  return {
-    ...(flags.maxDeactivations === undefined ? {} : { maxDeactivations: flags.maxDeactivations }),
-    ...(flags.maxErasures === undefined ? {} : { maxErasures: flags.maxErasures }),
-  };
 }
 
 /** The one error boundary: known errors become one clear message and exit 1; anything else is a bug with a stack. */

@@ -12,3 +12,6 @@ export class ToolError extends Error {
     super(message, options);
   }
 }
+
+/** Exit codes: 0 success or nothing to do; 1 error, invalid input, refusal, failed action; 2 changes (plan --detailed-exitcode) or drift. */
+export const EXIT = { ok: 0, error: 1, changes: 2 } as const;

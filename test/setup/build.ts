@@ -1,8 +1,19 @@
-// The end-to-end tests run the built CLI (dist/cli.js) as a process: build it first, every run.
+// The end-to-end and Action tests run the bundles as processes: build them from the current
+// source into a directory of this run's own (test/dist.test.ts checks that the committed dist/
+// is that same build). Per run, so that two test runs in one tree never delete each other's build.
 import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import type { TestProject } from "vitest/node";
 
-export default function setup() {
-  execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], {
-    stdio: "inherit",
-  });
+declare module "vitest" {
+  export interface ProvidedContext {
+    buildDir: string;
+  }
+}
+
+export default function setup(project: TestProject) {
+  const dir = `.tmp/build-${process.pid}`;
+  execFileSync(process.execPath, ["scripts/build.mjs", dir], { stdio: "inherit" });
+  project.provide("buildDir", dir);
+  return () => rmSync(dir, { recursive: true, force: true });
 }

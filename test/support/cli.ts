@@ -2,9 +2,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { inject } from "vitest";
 import type { ServerUnderTest } from "./servers.js";
 
-const CLI = join(import.meta.dirname, "../../dist/cli.js");
+/** The bundles built from the current source by test/setup/build.ts for this run. */
+export const BUILD_DIR = join(import.meta.dirname, "../..", inject("buildDir"));
+const CLI = join(BUILD_DIR, "cli.js");
 
 export interface CliRun {
   code: number;

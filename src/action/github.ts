@@ -1,0 +1,99 @@
+import { ToolError } from "../errors.js";
+
+/**
+ * The few GitHub REST calls the Action makes (comments and issues), paginated by the Link header.
+ * Small enough not to pull in Octokit, and it talks to any base URL (GitHub Enterprise, the test fake).
+ */
+export class GitHubApi {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly token: string,
+    /** "owner/name" */
+    private readonly repository: string,
+  ) {}
+
+  async #request<T>(method: string, url: string, body?: unknown): Promise<{ json: T; next?: string }> {
+    const res = await fetch(url.startsWith("http") ? url : `${this.baseUrl}${url}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        accept: "application/vnd.github+json",
+        "x-github-api-version": "2022-11-28",
+        "user-agent": "synapse-gitops",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      const message = (() => {
+        try {
+          return (JSON.parse(text) as { message?: string }).message ?? text.slice(0, 200);
+        } catch {
+          return text.slice(0, 200);
+        }
+      })();
+      const hint =
+        res.status === 403 || res.status === 404
+          ? "check the workflow's permissions (issues: write, pull-requests: write)"
+          : undefined;
+      throw new ToolError(
+        `GitHub API ${method} ${new URL(url, this.baseUrl).pathname} → ${res.status}: ${message}`,
+        hint,
+      );
+    }
+    const next = res.headers.get("link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
+    return { json: (text ? JSON.parse(text) : {}) as T, ...(next ? { next } : {}) };
+  }
+
+  async *#paginate<T>(path: string): AsyncGenerator<T> {
+    let url: string | undefined = `${path}${path.includes("?") ? "&" : "?"}per_page=100`;
+    while (url) {
+      const page: { json: T[]; next?: string } = await this.#request<T[]>("GET", url);
+      yield* page.json;
+      url = page.next;
+    }
+  }
+
+  async findComment(issue: number, marker: string): Promise<{ id: number; body: string } | undefined> {
+    for await (const c of this.#paginate<{ id: number; body?: string }>(
+      `/repos/${this.repository}/issues/${issue}/comments`,
+    )) {
+      if (c.body?.includes(marker)) return { id: c.id, body: c.body };
+    }
+    return undefined;
+  }
+
+  async createComment(issue: number, body: string): Promise<void> {
+    await this.#request("POST", `/repos/${this.repository}/issues/${issue}/comments`, { body });
+  }
+
+  async updateComment(id: number, body: string): Promise<void> {
+    await this.#request("PATCH", `/repos/${this.repository}/issues/comments/${id}`, { body });
+  }
+
+  /** The open issue carrying both the label and the marker (never matched by title, which people edit). */
+  async findOpenIssue(label: string, marker: string): Promise<{ number: number; body: string } | undefined> {
+    const query = `/repos/${this.repository}/issues?state=open&labels=${encodeURIComponent(label)}`;
+    for await (const issue of this.#paginate<{ number: number; body?: string; pull_request?: unknown }>(query)) {
+      if (!issue.pull_request && issue.body?.includes(marker)) return { number: issue.number, body: issue.body };
+    }
+    return undefined;
+  }
+
+  async createIssue(title: string, body: string, label: string): Promise<number> {
+    const { json } = await this.#request<{ number: number }>("POST", `/repos/${this.repository}/issues`, {
+      title,
+      body,
+      labels: [label],
+    });
+    return json.number;
+  }
+
+  async updateIssue(
+    issue: number,
+    fields: { body?: string; state?: "open" | "closed"; state_reason?: string },
+  ): Promise<void> {
+    await this.#request("PATCH", `/repos/${this.repository}/issues/${issue}`, fields);
+  }
+}

@@ -1,0 +1,349 @@
+// The CLI's commands: each reads → validates → plans → renders and returns its exit code. They are
+// loaded by cli.ts only when a command runs, so `--version` and `--help` start fast. Only this file,
+// cli.ts and the GitHub Action's entry print or touch `process`.
+import { readFile, writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline/promises";
+import { type ApplyResult, applyPlan } from "./apply/apply.js";
+import { exportUsersFile } from "./config/export.js";
+import { loadDesiredState } from "./config/load.js";
+import { usersFileJsonSchema } from "./config/schema.js";
+import { EXIT, ToolError } from "./errors.js";
+import { notifyRoom } from "./notify/matrix.js";
+import { readPlanFile, stalePreconditions, writePlanFile } from "./plan/file.js";
+import type { Plan } from "./plan/types.js";
+import { type Connection, type ConnectionOptions, connect, driftFromFile, planFromFile } from "./reconcile.js";
+import { renderDriftJson, renderDriftMarkdown, renderDriftText } from "./report/drift.js";
+import { renderJson } from "./report/json.js";
+import { renderMarkdown } from "./report/markdown.js";
+import type { Report } from "./report/model.js";
+import { actionLines, renderApplyText, renderPlanText, resultLine } from "./report/text.js";
+import { readInventory } from "./synapse/inventory.js";
+import { VERSION } from "./version.js";
+
+const out = (text: string) => process.stdout.write(text);
+const err = (text: string) => process.stderr.write(text);
+
+/** A one-line progress display on a terminal; silent otherwise (CI logs stay clean). */
+function progress(): { update: (text: string) => void; done: () => void } {
+  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
+  let shown = false;
+  return {
+    update: (text) => {
+      err(`\r\x1b[2K${text}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) err("\r\x1b[2K");
+    },
+  };
+}
+
+export interface ServerFlags {
+  homeserver?: string;
+  tokenFile?: string;
+  allowInsecureHttp?: boolean;
+}
+
+export interface NotifyFlags {
+  notifyRoom?: string;
+  notifyAlways?: boolean;
+}
+
+/** Posts when asked to and there is something to say (or always, with --notify-always). */
+async function maybeNotify(
+  connection: Connection,
+  flags: NotifyFlags,
+  somethingToSay: boolean,
+  report: { text: string; markdown: string },
+) {
+  if (!flags.notifyRoom || !(somethingToSay || flags.notifyAlways)) return;
+  await notifyRoom(connection.client, flags.notifyRoom, report);
+  err(`posted the report to ${flags.notifyRoom}\n`);
+}
+
+function connectionOptions(flags: ServerFlags, concurrency?: number): ConnectionOptions {
+  return {
+    ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
+    ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
+    ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(concurrency ? { concurrency } : {}),
+  };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim() === "yes";
+  } finally {
+    rl.close();
+  }
+}
+
+export async function validateCommand(file: string): Promise<number> {
+  const desired = await loadDesiredState(file);
+  const counts = { active: 0, deactivated: 0, erased: 0 };
+  for (const u of desired.users.values()) counts[u.state]++;
+  out(
+    `${desired.files.join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+  );
+
+  return EXIT.ok;
+}
+
+export async function planCommand(
+  file: string,
+  flags: ServerFlags &
+    NotifyFlags & {
+      format: string;
+      detailedExitcode?: boolean;
+      out?: string;
+      maxDeactivations?: number;
+      maxErasures?: number;
+    },
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const setExit = (c: number) => {
+    code = c;
+  };
+
+  const bar = progress();
+  const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
+  bar.done();
+  const { connection, plan } = run;
+  try {
+    const report: Report = { command: "plan", plan, unmanagedPolicy: run.desired.policy.unmanaged };
+    out(
+      flags.format === "json"
+        ? renderJson(report)
+        : flags.format === "markdown"
+          ? renderMarkdown(report)
+          : renderPlanText(report),
+    );
+    if (flags.out) {
+      const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
+      const desired = { files: run.desired.files, sha256: run.desired.sha256 };
+      await writeFile(
+        flags.out,
+        writePlanFile({ ...content, desired, unmanagedPolicy: run.desired.policy.unmanaged }, connection.token),
+      );
+      err(`saved the plan to ${flags.out}; apply it with: synapse-gitops apply --plan ${flags.out}\n`);
+    }
+    await maybeNotify(connection, flags, plan.actions.length + plan.refusals.length > 0, {
+      text: renderPlanText(report),
+      markdown: renderMarkdown(report),
+    });
+  } finally {
+    await connection.client.close();
+  }
+  if (plan.refusals.length > 0) setExit(EXIT.error);
+  else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
+
+  return code;
+}
+
+export async function applyCommand(
+  file: string,
+  flags: ServerFlags &
+    NotifyFlags & {
+      plan?: string;
+      yes?: boolean;
+      concurrency: number;
+      maxDeactivations?: number;
+      maxErasures?: number;
+    },
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const setExit = (c: number) => {
+    code = c;
+  };
+
+  const bar = progress();
+  let connection: Connection;
+  let plan: Plan;
+  let unmanagedPolicy: Report["unmanagedPolicy"];
+  if (flags.plan) {
+    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
+  } else {
+    const run = await planFromFile(file, {
+      ...connectionOptions(flags, flags.concurrency),
+      ...limits(flags),
+      onProgress: bar.update,
+    });
+    ({ connection, plan } = run);
+    unmanagedPolicy = run.desired.policy.unmanaged;
+  }
+  bar.done();
+  try {
+    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
+  } finally {
+    await connection.client.close();
+  }
+
+  return code;
+}
+
+export async function driftCommand(
+  file: string,
+  flags: ServerFlags & NotifyFlags & { format: string },
+): Promise<number> {
+  let code: number = EXIT.ok;
+  const setExit = (c: number) => {
+    code = c;
+  };
+
+  const bar = progress();
+  const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
+  bar.done();
+  try {
+    out(
+      flags.format === "json"
+        ? renderDriftJson(drift)
+        : flags.format === "markdown"
+          ? renderDriftMarkdown(drift)
+          : renderDriftText(drift),
+    );
+    await maybeNotify(connection, flags, drift.drifted, {
+      text: renderDriftText(drift),
+      markdown: renderDriftMarkdown(drift),
+    });
+  } finally {
+    await connection.client.close();
+  }
+  setExit(drift.drifted ? EXIT.changes : EXIT.ok);
+
+  return code;
+}
+
+export async function exportCommand(flags: ServerFlags & { out?: string; concurrency: number }): Promise<number> {
+  const connection = await connect(connectionOptions(flags, flags.concurrency));
+  const bar = progress();
+  try {
+    const users = await readInventory(connection.client, {
+      // Emails and external IDs are only in the single-user GET; only active users carry attributes.
+      needsDetails: (u) => u.state === "active",
+      concurrency: flags.concurrency,
+      onProgress: (p) =>
+        bar.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`),
+    });
+    bar.done();
+    const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE\n`;
+    const text = exportUsersFile(users.values(), connection.serverName, header);
+    if (flags.out) {
+      await writeFile(flags.out, text);
+      err(`wrote ${users.size} users to ${flags.out}\n`);
+    } else out(text);
+  } finally {
+    await connection.client.close();
+  }
+
+  return EXIT.ok;
+}
+
+export async function schemaCommand(): Promise<number> {
+  out(`${JSON.stringify(usersFileJsonSchema(), null, 2)}\n`);
+
+  return EXIT.ok;
+}
+
+/** A saved plan, authenticated and checked against the live server: any stale precondition refuses it whole. */
+async function loadSavedPlan(
+  path: string,
+  flags: ServerFlags & { concurrency: number },
+  onProgress: (text: string) => void,
+) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new ToolError(`cannot read the plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+  }
+  // The plan names the server it was made for; flags and SYNAPSE_URL still take precedence (and must agree).
+  let planHomeserver: string | undefined;
+  try {
+    const h = (JSON.parse(text) as { homeserver?: unknown }).homeserver;
+    if (typeof h === "string") planHomeserver = h;
+  } catch {
+    // readPlanFile reports it below, once connected … or connect fails first on a missing homeserver.
+  }
+  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
+  try {
+    const saved = readPlanFile(text, path, connection.token, {
+      homeserver: connection.homeserver,
+      serverName: connection.serverName,
+    });
+    const actual = await readInventory(connection.client, {
+      onProgress: (p) => onProgress(`checking ${p.listed} users`),
+    });
+    const stale = stalePreconditions(saved.plan, actual);
+    if (stale.length > 0) {
+      throw new ToolError(`${stale.join("\n")}\nNothing was applied.`);
+    }
+    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+
+/** Shows the plan, asks (or takes --yes), applies, reports; returns the exit code. */
+async function confirmAndApply(
+  connection: Connection,
+  report: Report,
+  flags: NotifyFlags & { yes?: boolean; concurrency: number },
+): Promise<number> {
+  const { plan } = report;
+  out(renderPlanText(report));
+  if (plan.refusals.length > 0) {
+    err("Nothing was applied: the plan has refusals.\n");
+    await maybeNotify(connection, flags, true, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.error;
+  }
+  if (plan.actions.length === 0) {
+    await maybeNotify(connection, flags, false, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.ok;
+  }
+  if (!flags.yes) {
+    if (!process.stdin.isTTY)
+      throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
+    if (
+      !(await confirm(`\nApply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is accepted: `))
+    ) {
+      err("Nothing was applied.\n");
+      return EXIT.error;
+    }
+  }
+  out("\n");
+  let stopping = false;
+  const stop = () => {
+    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight…\n");
+    stopping = true;
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let result: ApplyResult;
+  try {
+    result = await applyPlan(connection.client, plan, {
+      concurrency: flags.concurrency,
+      shouldContinue: () => !stopping,
+      onResult: (r) =>
+        out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`),
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  const done = { ...report, apply: result };
+  out(renderApplyText(done));
+  await maybeNotify(connection, flags, true, {
+    text: renderPlanText(done) + renderApplyText(done),
+    markdown: renderMarkdown(done),
+  });
+  return result.summary.done === result.results.length ? EXIT.ok : EXIT.error;
+}
+
+function limits(flags: { maxDeactivations?: number; maxErasures?: number }) {
+  return {
+    ...(flags.maxDeactivations === undefined ? {} : { maxDeactivations: flags.maxDeactivations }),
+    ...(flags.maxErasures === undefined ? {} : { maxErasures: flags.maxErasures }),
+  };
+}
