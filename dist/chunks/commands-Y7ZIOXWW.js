@@ -1,0 +1,349 @@
+#!/usr/bin/env node
+import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
+import {
+  actionLines,
+  applyPlan,
+  connect,
+  driftFromFile,
+  loadDesiredState,
+  localpartOf,
+  notifyRoom,
+  planFromFile,
+  readInventory,
+  readPlanFile,
+  renderApplyText,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText,
+  renderMarkdown,
+  renderPlanText,
+  require_dist,
+  resultLine,
+  stalePreconditions,
+  usersFileJsonSchema,
+  writePlanFile
+} from "./chunk-GTOTRB53.js";
+import {
+  EXIT,
+  ToolError,
+  VERSION,
+  __toESM
+} from "./chunk-7DV2QG7A.js";
+
+// src/commands.ts
+import { readFile, writeFile } from "node:fs/promises";
+import { createInterface } from "node:readline/promises";
+
+// src/config/export.ts
+var import_yaml = __toESM(require_dist(), 1);
+function exportUsersFile(users, serverName, header) {
+  const sorted = [...users].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+  const entries = {};
+  for (const u of sorted) {
+    const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
+    if (u.state !== "active") {
+      entries[key] = u.state;
+      continue;
+    }
+    const entry = {};
+    if (u.displayname) entry.displayname = u.displayname;
+    entry.admin = u.admin;
+    if (u.locked) entry.locked = true;
+    if (u.emails?.length) entry.emails = u.emails;
+    if (u.externalIds?.length) entry.externalIds = u.externalIds;
+    entries[key] = entry;
+  }
+  const body = (0, import_yaml.stringify)({ version: 1, serverName, users: entries }, { lineWidth: 0 });
+  return `${header}${body}`;
+}
+
+// src/report/json.ts
+function renderJson(report) {
+  const { plan } = report;
+  const doc = {
+    formatVersion: 1,
+    tool: { name: "synapse-gitops", version: VERSION },
+    command: report.command,
+    serverName: plan.serverName,
+    summary: plan.summary,
+    changes: plan.actions.length > 0,
+    actions: plan.actions,
+    refusals: plan.refusals,
+    unmanaged: report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged,
+    ...report.apply ? {
+      apply: {
+        summary: report.apply.summary,
+        results: report.apply.results.map((r) => ({
+          userId: r.action.userId,
+          kind: r.action.kind,
+          outcome: r.outcome,
+          ...r.message ? { message: r.message } : {}
+        }))
+      }
+    } : {}
+  };
+  return `${JSON.stringify(doc, null, 2)}
+`;
+}
+
+// src/commands.ts
+var out = (text) => process.stdout.write(text);
+var err = (text) => process.stderr.write(text);
+function progress() {
+  if (!process.stderr.isTTY) return { update: () => {
+  }, done: () => {
+  } };
+  let shown = false;
+  return {
+    update: (text) => {
+      err(`\r\x1B[2K${text}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) err("\r\x1B[2K");
+    }
+  };
+}
+async function maybeNotify(connection, flags, somethingToSay, report) {
+  if (!flags.notifyRoom || !(somethingToSay || flags.notifyAlways)) return;
+  await notifyRoom(connection.client, flags.notifyRoom, report);
+  err(`posted the report to ${flags.notifyRoom}
+`);
+}
+function connectionOptions(flags, concurrency) {
+  return {
+    ...flags.homeserver ? { homeserver: flags.homeserver } : {},
+    ...flags.tokenFile ? { tokenFile: flags.tokenFile } : {},
+    ...flags.allowInsecureHttp ? { allowInsecureHttp: true } : {},
+    ...concurrency ? { concurrency } : {}
+  };
+}
+async function confirm(question) {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(question)).trim() === "yes";
+  } finally {
+    rl.close();
+  }
+}
+async function validateCommand(file) {
+  const desired = await loadDesiredState(file);
+  const counts = { active: 0, deactivated: 0, erased: 0 };
+  for (const u of desired.users.values()) counts[u.state]++;
+  out(
+    `${desired.files.join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)
+`
+  );
+  return EXIT.ok;
+}
+async function planCommand(file, flags) {
+  let code = EXIT.ok;
+  const setExit = (c) => {
+    code = c;
+  };
+  const bar = progress();
+  const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
+  bar.done();
+  const { connection, plan } = run;
+  try {
+    const report = { command: "plan", plan, unmanagedPolicy: run.desired.policy.unmanaged };
+    out(
+      flags.format === "json" ? renderJson(report) : flags.format === "markdown" ? renderMarkdown(report) : renderPlanText(report)
+    );
+    if (flags.out) {
+      const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
+      const desired = { files: run.desired.files, sha256: run.desired.sha256 };
+      await writeFile(
+        flags.out,
+        writePlanFile({ ...content, desired, unmanagedPolicy: run.desired.policy.unmanaged }, connection.token)
+      );
+      err(`saved the plan to ${flags.out}; apply it with: synapse-gitops apply --plan ${flags.out}
+`);
+    }
+    await maybeNotify(connection, flags, plan.actions.length + plan.refusals.length > 0, {
+      text: renderPlanText(report),
+      markdown: renderMarkdown(report)
+    });
+  } finally {
+    await connection.client.close();
+  }
+  if (plan.refusals.length > 0) setExit(EXIT.error);
+  else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
+  return code;
+}
+async function applyCommand(file, flags) {
+  let code = EXIT.ok;
+  const setExit = (c) => {
+    code = c;
+  };
+  const bar = progress();
+  let connection;
+  let plan;
+  let unmanagedPolicy;
+  if (flags.plan) {
+    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
+  } else {
+    const run = await planFromFile(file, {
+      ...connectionOptions(flags, flags.concurrency),
+      ...limits(flags),
+      onProgress: bar.update
+    });
+    ({ connection, plan } = run);
+    unmanagedPolicy = run.desired.policy.unmanaged;
+  }
+  bar.done();
+  try {
+    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
+  } finally {
+    await connection.client.close();
+  }
+  return code;
+}
+async function driftCommand(file, flags) {
+  let code = EXIT.ok;
+  const setExit = (c) => {
+    code = c;
+  };
+  const bar = progress();
+  const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
+  bar.done();
+  try {
+    out(
+      flags.format === "json" ? renderDriftJson(drift) : flags.format === "markdown" ? renderDriftMarkdown(drift) : renderDriftText(drift)
+    );
+    await maybeNotify(connection, flags, drift.drifted, {
+      text: renderDriftText(drift),
+      markdown: renderDriftMarkdown(drift)
+    });
+  } finally {
+    await connection.client.close();
+  }
+  setExit(drift.drifted ? EXIT.changes : EXIT.ok);
+  return code;
+}
+async function exportCommand(flags) {
+  const connection = await connect(connectionOptions(flags, flags.concurrency));
+  const bar = progress();
+  try {
+    const users = await readInventory(connection.client, {
+      // Emails and external IDs are only in the single-user GET; only active users carry attributes.
+      needsDetails: (u) => u.state === "active",
+      concurrency: flags.concurrency,
+      onProgress: (p) => bar.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`)
+    });
+    bar.done();
+    const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE
+`;
+    const text = exportUsersFile(users.values(), connection.serverName, header);
+    if (flags.out) {
+      await writeFile(flags.out, text);
+      err(`wrote ${users.size} users to ${flags.out}
+`);
+    } else out(text);
+  } finally {
+    await connection.client.close();
+  }
+  return EXIT.ok;
+}
+async function schemaCommand() {
+  out(`${JSON.stringify(usersFileJsonSchema(), null, 2)}
+`);
+  return EXIT.ok;
+}
+async function loadSavedPlan(path, flags, onProgress) {
+  let text;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new ToolError(`cannot read the plan file ${path}: ${cause.code ?? cause}`);
+  }
+  let planHomeserver;
+  try {
+    const h = JSON.parse(text).homeserver;
+    if (typeof h === "string") planHomeserver = h;
+  } catch {
+  }
+  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
+  try {
+    const saved = readPlanFile(text, path, connection.token, {
+      homeserver: connection.homeserver,
+      serverName: connection.serverName
+    });
+    const actual = await readInventory(connection.client, {
+      onProgress: (p) => onProgress(`checking ${p.listed} users`)
+    });
+    const stale = stalePreconditions(saved.plan, actual);
+    if (stale.length > 0) {
+      throw new ToolError(`${stale.join("\n")}
+Nothing was applied.`);
+    }
+    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+async function confirmAndApply(connection, report, flags) {
+  const { plan } = report;
+  out(renderPlanText(report));
+  if (plan.refusals.length > 0) {
+    err("Nothing was applied: the plan has refusals.\n");
+    await maybeNotify(connection, flags, true, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.error;
+  }
+  if (plan.actions.length === 0) {
+    await maybeNotify(connection, flags, false, { text: renderPlanText(report), markdown: renderMarkdown(report) });
+    return EXIT.ok;
+  }
+  if (!flags.yes) {
+    if (!process.stdin.isTTY)
+      throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
+    if (!await confirm(`
+Apply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is accepted: `)) {
+      err("Nothing was applied.\n");
+      return EXIT.error;
+    }
+  }
+  out("\n");
+  let stopping = false;
+  const stop = () => {
+    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight\u2026\n");
+    stopping = true;
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  let result;
+  try {
+    result = await applyPlan(connection.client, plan, {
+      concurrency: flags.concurrency,
+      shouldContinue: () => !stopping,
+      onResult: (r) => out(r.outcome === "done" ? `${actionLines(r.action)[0].replace(/^ {2}/, "  ok ")}
+` : `${resultLine(r)}
+`)
+    });
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+  const done = { ...report, apply: result };
+  out(renderApplyText(done));
+  await maybeNotify(connection, flags, true, {
+    text: renderPlanText(done) + renderApplyText(done),
+    markdown: renderMarkdown(done)
+  });
+  return result.summary.done === result.results.length ? EXIT.ok : EXIT.error;
+}
+function limits(flags) {
+  return {
+    ...flags.maxDeactivations === void 0 ? {} : { maxDeactivations: flags.maxDeactivations },
+    ...flags.maxErasures === void 0 ? {} : { maxErasures: flags.maxErasures }
+  };
+}
+export {
+  applyCommand,
+  driftCommand,
+  exportCommand,
+  planCommand,
+  schemaCommand,
+  validateCommand
+};
