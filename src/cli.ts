@@ -22,7 +22,9 @@ function withServerOptions(cmd: Command): Command {
   return cmd
     .option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)")
     .option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)")
-    .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)");
+    .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)")
+    .option("--timeout <seconds>", "give up on a request after this long", positiveInt, 30)
+    .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
 }
 
 function withNotifyOptions(cmd: Command): Command {
@@ -84,6 +86,10 @@ function buildProgram(setExit: (code: number) => void): Command {
         .argument("[file]", "users file or directory", DEFAULT_FILE)
         .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
         .option("--yes", "apply without asking (required when not on a terminal)")
+        .option(
+          "--audit-log <file>",
+          "append a JSON line for the run, each request that changes the server, and each result",
+        )
         .option("--concurrency <n>", "users changed in parallel", positiveInt, 8)
         .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
         .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { type ApplyResult, applyPlan } from "./apply/apply.js";
+import { AuditLog } from "./audit.js";
 import { exportUsersFile } from "./config/export.js";
 import { loadDesiredState } from "./config/load.js";
 import { usersFileJsonSchema } from "./config/schema.js";
@@ -17,6 +18,7 @@ import { renderJson } from "./report/json.js";
 import { renderMarkdown } from "./report/markdown.js";
 import type { Report } from "./report/model.js";
 import { actionLines, renderApplyText, renderPlanText, resultLine } from "./report/text.js";
+import type { MutationRecord } from "./synapse/client.js";
 import { readInventory } from "./synapse/inventory.js";
 import { VERSION } from "./version.js";
 
@@ -42,6 +44,9 @@ export interface ServerFlags {
   homeserver?: string;
   tokenFile?: string;
   allowInsecureHttp?: boolean;
+  timeout?: number;
+  retries?: number;
+  auditLog?: string;
 }
 
 export interface NotifyFlags {
@@ -61,12 +66,15 @@ async function maybeNotify(
   err(`posted the report to ${flags.notifyRoom}\n`);
 }
 
-function connectionOptions(flags: ServerFlags, concurrency?: number): ConnectionOptions {
+function connectionOptions(flags: ServerFlags, concurrency?: number, audit?: AuditLog): ConnectionOptions {
   return {
+    ...(audit ? { onMutation: (r: MutationRecord) => audit.request(r) } : {}),
     ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
     ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
     ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
     ...(concurrency ? { concurrency } : {}),
+    ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout * 1000 }),
+    ...(flags.retries === undefined ? {} : { retries: flags.retries }),
   };
 }
 
@@ -158,23 +166,33 @@ export async function applyCommand(
   };
 
   const bar = progress();
+  const audit = flags.auditLog ? new AuditLog(flags.auditLog) : undefined;
   let connection: Connection;
   let plan: Plan;
   let unmanagedPolicy: Report["unmanagedPolicy"];
+  let source: { files?: string[]; sha256?: string } = {};
   if (flags.plan) {
-    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
+    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
   } else {
     const run = await planFromFile(file, {
-      ...connectionOptions(flags, flags.concurrency),
+      ...connectionOptions(flags, flags.concurrency, audit),
       ...limits(flags),
       onProgress: bar.update,
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
+    source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();
   try {
-    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
+    audit?.run({
+      command: flags.plan ? `apply --plan ${flags.plan}` : "apply",
+      server: connection.serverName,
+      homeserver: connection.homeserver,
+      actor: connection.ownUserId,
+      ...source,
+    });
+    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags, audit));
   } finally {
     await connection.client.close();
   }
@@ -250,6 +268,7 @@ async function loadSavedPlan(
   path: string,
   flags: ServerFlags & { concurrency: number },
   onProgress: (text: string) => void,
+  audit?: AuditLog,
 ) {
   let text: string;
   try {
@@ -265,7 +284,7 @@ async function loadSavedPlan(
   } catch {
     // readPlanFile reports it below, once connected … or connect fails first on a missing homeserver.
   }
-  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
+  const connection = await connect(connectionOptions(flags, flags.concurrency, audit), planHomeserver);
   try {
     const saved = readPlanFile(text, path, connection.token, {
       homeserver: connection.homeserver,
@@ -290,6 +309,7 @@ async function confirmAndApply(
   connection: Connection,
   report: Report,
   flags: NotifyFlags & { yes?: boolean; concurrency: number },
+  audit?: AuditLog,
 ): Promise<number> {
   const { plan } = report;
   out(renderPlanText(report));
@@ -313,9 +333,15 @@ async function confirmAndApply(
     }
   }
   out("\n");
+  // The first SIGINT/SIGTERM stops new changes and lets those in flight finish (each is bounded by
+  // --timeout); a second one exits at once.
   let stopping = false;
-  const stop = () => {
-    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight…\n");
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      err(`\n${signal} again: exiting now; some changes may be half done. Run apply again to finish.\n`);
+      process.exit(130);
+    }
+    err("\nStopping: no new changes start; waiting for those in flight (again to exit now)…\n");
     stopping = true;
   };
   process.on("SIGINT", stop);
@@ -325,8 +351,11 @@ async function confirmAndApply(
     result = await applyPlan(connection.client, plan, {
       concurrency: flags.concurrency,
       shouldContinue: () => !stopping,
-      onResult: (r) =>
-        out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`),
+      onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+      onResult: (r) => {
+        audit?.action(r);
+        out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`);
+      },
     });
   } finally {
     process.off("SIGINT", stop);
@@ -334,6 +363,7 @@ async function confirmAndApply(
   }
   const done = { ...report, apply: result };
   out(renderApplyText(done));
+  if (stopping) err("Interrupted: run apply again to finish.\n");
   await maybeNotify(connection, flags, true, {
     text: renderPlanText(done) + renderApplyText(done),
     markdown: renderMarkdown(done),

@@ -7,7 +7,7 @@ import { ToolError } from "./errors.js";
 import { type DriftReport, detectDrift } from "./plan/drift.js";
 import { needsDetails, planUsers } from "./plan/plan.js";
 import type { Plan, PlanInput } from "./plan/types.js";
-import { SynapseClient } from "./synapse/client.js";
+import { type MutationRecord, SynapseClient } from "./synapse/client.js";
 import { readInventory } from "./synapse/inventory.js";
 
 export interface ConnectionOptions {
@@ -17,6 +17,12 @@ export interface ConnectionOptions {
   tokenFile?: string;
   allowInsecureHttp?: boolean;
   concurrency?: number;
+  /** Per request, for headers and for the body (--timeout, in seconds on the command line). */
+  timeoutMs?: number;
+  /** Retries of retryable failures (--retries). */
+  retries?: number;
+  /** Told about every request that may change the server (the audit log). */
+  onMutation?: (record: MutationRecord) => void;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -89,7 +95,14 @@ async function readToken(options: ConnectionOptions): Promise<string> {
 export async function connect(options: ConnectionOptions, fileHomeserver?: string): Promise<Connection> {
   const baseUrl = resolveHomeserver(options, fileHomeserver);
   const token = await readToken(options);
-  const client = new SynapseClient({ baseUrl, token, connections: Math.max(8, options.concurrency ?? 8) });
+  const client = new SynapseClient({
+    baseUrl,
+    token,
+    connections: Math.max(8, options.concurrency ?? 8),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.retries === undefined ? {} : { retries: options.retries }),
+    ...(options.onMutation ? { onMutation: options.onMutation } : {}),
+  });
   try {
     const me = await client.whoami();
     return { client, homeserver: baseUrl, token, ownUserId: me.userId, serverName: me.serverName };

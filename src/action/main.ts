@@ -5,6 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
 import { applyPlan } from "../apply/apply.js";
+import { AuditLog } from "../audit.js";
 import { ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import { writePlanFile } from "../plan/file.js";
@@ -13,6 +14,7 @@ import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../repor
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
 import { renderApplyText, renderPlanText } from "../report/text.js";
+import type { MutationRecord } from "../synapse/client.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
 import { GitHubApi } from "./github.js";
@@ -150,8 +152,12 @@ async function publish(exitCode: number, hasChanges: boolean, summary: string, m
 
 async function run(): Promise<number> {
   const inputs = readInputs();
+  // apply keeps an audit log, attached to the job summary.
+  const auditPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-audit.jsonl");
+  const audit = inputs.command === "apply" ? new AuditLog(auditPath) : undefined;
   const options: PlanOptions = {
     env: { ...process.env, SYNAPSE_ADMIN_TOKEN: inputs.adminToken },
+    ...(audit ? { onMutation: (r: MutationRecord) => audit.request(r) } : {}),
     ...(inputs.homeserver ? { homeserver: inputs.homeserver } : {}),
     ...(inputs.maxDeactivations === undefined ? {} : { maxDeactivations: inputs.maxDeactivations }),
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
@@ -196,17 +202,33 @@ async function run(): Promise<number> {
       core.setOutput("plan-file", planPath);
     } else if (exitCode === 2) {
       // apply: non-interactive, the workflow is the approval (a merged pull request).
+      audit?.run({
+        command: "apply",
+        server: connection.serverName,
+        homeserver: connection.homeserver,
+        actor: connection.ownUserId,
+        files: desired.files,
+        sha256: desired.sha256,
+      });
       const result = await applyPlan(connection.client, plan, {
         concurrency: 8,
-        onResult: (r) =>
-          core.info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`),
+        onLockWait: () =>
+          core.info("Another synapse-gitops apply is running on this server; waiting for it to finish…"),
+        onResult: (r) => {
+          audit?.action(r);
+          core.info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`);
+        },
       });
       report = { ...report, apply: result };
       core.info(renderApplyText(report));
       exitCode = result.summary.done === result.results.length ? 0 : 1;
       summary = `${summary} ${applySummaryLine(result)}`;
     }
-    const markdown = renderMarkdown(report);
+    let markdown = renderMarkdown(report);
+    if (audit && report.apply) {
+      const log = await readFile(auditPath, "utf8");
+      markdown += `\n<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>\n\n\`\`\`json\n${log}\`\`\`\n</details>\n`;
+    }
     await publish(exitCode, plan.actions.length > 0, summary, markdown);
     if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary);
     if (inputs.notifyRoom && (plan.actions.length > 0 || plan.refusals.length > 0)) {

@@ -4,8 +4,10 @@ import { ToolError } from "../errors.js";
 import { actualValue, sameValue } from "../plan/attributes.js";
 import type { Action, Plan } from "../plan/types.js";
 import type { SynapseClient } from "../synapse/client.js";
-import type { ActualUser, UserChanges } from "../synapse/types.js";
+import { SynapseError } from "../synapse/errors.js";
+import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
+import { acquireApplyLock } from "./lock.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -14,6 +16,8 @@ export interface ActionResult {
   outcome: Outcome;
   /** Why it failed or was stale. */
   message?: string;
+  /** The state read back after the action (for the report and the audit log). */
+  verified?: AccountState | "absent";
 }
 
 export interface ApplyResult {
@@ -29,6 +33,8 @@ export interface ApplyOptions {
   shouldContinue?: () => boolean;
   /** Reads a password reference; injectable for tests. */
   readPassword?: (ref: PasswordRef) => Promise<string>;
+  /** Called once if another apply holds the server's lock and this one waits for it. */
+  onLockWait?: (until: number | null) => void;
 }
 
 /** A user that is no longer as the plan saw it: the action is skipped, not forced. */
@@ -52,12 +58,30 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
   }
   const readPassword = options.readPassword ?? readPasswordRef;
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
+  if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
+  try {
+    await runAll(client, results, options, readPassword);
+  } finally {
+    await lock.release();
+  }
+  const summary: Record<Outcome, number> = { done: 0, failed: 0, stale: 0, "not-started": 0 };
+  for (const r of results) summary[r.outcome]++;
+  return { results, summary };
+}
+
+async function runAll(
+  client: SynapseClient,
+  results: ActionResult[],
+  options: ApplyOptions,
+  readPassword: (ref: PasswordRef) => Promise<string>,
+): Promise<void> {
   await mapConcurrent(
     results,
     options.concurrency,
     async (result) => {
       try {
-        await applyOne(client, result.action, readPassword);
+        result.verified = (await applyOne(client, result.action, readPassword)).state;
         result.outcome = "done";
       } catch (e) {
         result.outcome = e instanceof StaleError ? "stale" : "failed";
@@ -67,12 +91,13 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
     },
     options.shouldContinue,
   );
-  const summary: Record<Outcome, number> = { done: 0, failed: 0, stale: 0, "not-started": 0 };
-  for (const r of results) summary[r.outcome]++;
-  return { results, summary };
 }
 
-async function applyOne(client: SynapseClient, action: Action, readPassword: (ref: PasswordRef) => Promise<string>) {
+async function applyOne(
+  client: SynapseClient,
+  action: Action,
+  readPassword: (ref: PasswordRef) => Promise<string>,
+): Promise<ActualUser> {
   const { userId } = action;
   if (action.kind !== "update") {
     const now = await client.findUser(userId);
@@ -82,29 +107,97 @@ async function applyOne(client: SynapseClient, action: Action, readPassword: (re
     }
   }
   const changes = toChanges(action);
+  const matches = (u: ActualUser | undefined) =>
+    u !== undefined && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
+  const step = (
+    run: () => Promise<unknown>,
+    done: (u: ActualUser | undefined) => boolean,
+    before: AccountState | "absent",
+  ) => recoverable(client, userId, run, done, before);
   if (action.password) changes.password = await readPassword(action.password);
   switch (action.kind) {
     case "create": {
       // Creating ignores `locked` (Synapse); set it in a second call.
       const { locked, ...rest } = changes;
-      const { created } = await client.createUser(userId, rest);
-      if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
-      if (locked) await client.modifyUser(userId, { locked });
-      if (action.to !== "active") await client.deactivate(userId, { erase: action.to === "erased" });
+      await step(
+        async () => {
+          const { created } = await client.createUser(userId, rest);
+          if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
+        },
+        (u) => u !== undefined,
+        "absent",
+      );
+      if (locked)
+        await step(
+          () => client.modifyUser(userId, { locked }),
+          (u) => u?.locked === true,
+          "active",
+        );
+      if (action.to !== "active") {
+        const erase = action.to === "erased";
+        await step(
+          () => client.deactivate(userId, { erase }),
+          (u) => u?.state === action.to,
+          "active",
+        );
+      }
       break;
     }
     case "update":
-      await client.modifyUser(userId, changes);
+      await step(() => client.modifyUser(userId, changes), matches, "active");
       break;
     case "reactivate":
-      await client.modifyUser(userId, { ...changes, deactivated: false });
+      // Repeated only while the user is still deactivated: never towards an erased user.
+      await step(
+        () => client.modifyUser(userId, { ...changes, deactivated: false }),
+        (u) => u?.state === "active" && matches(u),
+        "deactivated",
+      );
       break;
     case "deactivate":
     case "erase":
-      await client.deactivate(userId, { erase: action.kind === "erase" });
+      await step(
+        () => client.deactivate(userId, { erase: action.kind === "erase" }),
+        (u) => u?.state === action.to,
+        action.from,
+      );
       break;
   }
-  verify(action, await client.getUser(userId));
+  const after = await client.getUser(userId);
+  verify(action, after);
+  return after;
+}
+
+/** Failures after which the request may or may not have been carried out. */
+function outcomeUnknown(e: unknown): boolean {
+  return e instanceof SynapseError && (e.kind === "network" || (e.status !== undefined && e.status >= 500));
+}
+
+/**
+ * Runs one mutation. If its outcome is unknown (the connection broke after sending, a 5xx), it is
+ * never blindly repeated: the user is re-read; if the step's effect is there, it is done; if the
+ * user is still as it was before the step, the step is repeated (twice at most); otherwise the
+ * action is stale.
+ */
+async function recoverable(
+  client: SynapseClient,
+  userId: string,
+  run: () => Promise<unknown>,
+  done: (u: ActualUser | undefined) => boolean,
+  before: AccountState | "absent",
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await run();
+      return;
+    } catch (e) {
+      if (!outcomeUnknown(e) || attempt >= 2) throw e;
+      const now = await client.findUser(userId);
+      if (done(now)) return;
+      const state = now?.state ?? "absent";
+      if (state !== before) throw new StaleError(`${userId} became ${state} while we applied; run plan again`);
+    }
+  }
 }
 
 function toChanges(action: Action): UserChanges {

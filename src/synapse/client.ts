@@ -18,12 +18,26 @@ export interface SynapseClientOptions {
   timeoutMs?: number;
   /** How many times a retryable failure is tried again (see `isRetryable`). */
   retries?: number;
+  /** No retry starts once this much time has passed since the first attempt, in milliseconds. */
+  retryBudgetMs?: number;
+  /** Told about every request that may change the server (PUT, POST): for the audit log. */
+  onMutation?: (record: MutationRecord) => void;
+}
+
+/** One request that may have changed the server, as the audit log records it. No secrets: no headers, no body. */
+export interface MutationRecord {
+  method: string;
+  path: string;
+  /** Absent when no HTTP answer came back (network failure: the outcome is unknown). */
+  status?: number;
+  errcode?: string;
+  durationMs: number;
 }
 
 /** Page size for the user list. Synapse sets no maximum; large pages cut round trips (facts: 1000 → 29 ms, 100 → 149 ms for 2,000 users). */
 export const DEFAULT_PAGE_SIZE = 5000;
 
-type Method = "GET" | "PUT" | "POST";
+type Method = "GET" | "PUT" | "POST" | "DELETE";
 
 /**
  * The Synapse Admin API, as the reconciler needs it. Every method either returns normalised data
@@ -36,6 +50,8 @@ export class SynapseClient {
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
   readonly #retries: number;
+  readonly #retryBudgetMs: number;
+  readonly #onMutation: ((record: MutationRecord) => void) | undefined;
 
   constructor(options: SynapseClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
@@ -45,6 +61,8 @@ export class SynapseClient {
       options.dispatcher ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#retries = options.retries ?? 3;
+    this.#retryBudgetMs = options.retryBudgetMs ?? 60_000;
+    this.#onMutation = options.onMutation;
   }
 
   async close(): Promise<void> {
@@ -131,6 +149,54 @@ export class SynapseClient {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
   }
 
+  /**
+   * Registration tokens (Admin API) serve as the apply lock: creating one with a name that exists
+   * fails (a unique key in Synapse's database), which makes "create" an atomic test-and-set. With
+   * `uses_allowed: 0` the token can never be used to register anyone.
+   * Returns false when a token of that name exists already.
+   */
+  async createLockToken(name: string, expiryTime: number): Promise<boolean> {
+    try {
+      await this.#call("POST", "/_synapse/admin/v1/registration_tokens/new", {
+        token: name,
+        uses_allowed: 0,
+        expiry_time: expiryTime,
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "rejected" && /already exists/i.test(e.detail)) return false;
+      throw e;
+    }
+  }
+
+  /** The lock token's expiry (ms), or undefined when there is none. */
+  async readLockToken(name: string): Promise<number | null | undefined> {
+    try {
+      const body = await this.#call<{ expiry_time: number | null }>(
+        "GET",
+        `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`,
+      );
+      return body.expiry_time;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+  }
+
+  async renewLockToken(name: string, expiryTime: number): Promise<void> {
+    await this.#call("PUT", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`, {
+      expiry_time: expiryTime,
+    });
+  }
+
+  async deleteLockToken(name: string): Promise<void> {
+    try {
+      await this.#call("DELETE", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`);
+    } catch (e) {
+      if (!(e instanceof SynapseError && e.kind === "not-found")) throw e;
+    }
+  }
+
   /** A room ID as is; an alias (`#ops:example.org`) resolved through the room directory. */
   async resolveRoom(roomIdOrAlias: string): Promise<string> {
     if (roomIdOrAlias.startsWith("!")) return roomIdOrAlias;
@@ -167,16 +233,31 @@ export class SynapseClient {
 
   /**
    * Retries: 429 (after the delay the server asks for) for any method, since Synapse refused it
-   * before acting; 502/503/504 and network failures only for GET, because a mutation whose answer
+   * before acting; 502/503/504 and network failures only for GET and DELETE, because a mutation whose answer
    * was lost may have happened — the apply step re-reads the user instead of blindly repeating it.
    */
   async #request(method: Method, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
+      const t0 = Date.now();
       try {
-        return await this.#once(method, path, body);
+        const res = await this.#once(method, path, body);
+        if (method !== "GET") this.#onMutation?.({ method, path, status: res.status, durationMs: Date.now() - t0 });
+        return res;
       } catch (e) {
+        if (method !== "GET" && e instanceof SynapseError) {
+          this.#onMutation?.({
+            method,
+            path,
+            ...(e.status === undefined ? {} : { status: e.status }),
+            ...(e.errcode ? { errcode: e.errcode } : {}),
+            durationMs: Date.now() - t0,
+          });
+        }
         if (!(e instanceof SynapseError) || attempt >= this.#retries || !isRetryable(e)) throw e;
+        // Exponential backoff with jitter, or the delay the server asked for (429).
         const backoff = e.retryAfterMs ?? Math.min(8000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        if (Date.now() - started + backoff > this.#retryBudgetMs) throw e;
         await sleep(backoff);
       }
     }
@@ -266,7 +347,8 @@ export class SynapseClient {
 
 export function isRetryable(e: SynapseError): boolean {
   if (e.kind === "rate-limited") return true;
-  if (e.method !== "GET") return false;
+  // GET and DELETE can be repeated safely; PUT and POST may have happened (see apply's recovery).
+  if (e.method !== "GET" && e.method !== "DELETE") return false;
   return e.kind === "network" || e.status === 502 || e.status === 503 || e.status === 504;
 }
 

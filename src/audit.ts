@@ -1,0 +1,52 @@
+import { appendFileSync } from "node:fs";
+import type { ActionResult } from "./apply/apply.js";
+import { ToolError } from "./errors.js";
+import type { MutationRecord } from "./synapse/client.js";
+import { VERSION } from "./version.js";
+
+/**
+ * `--audit-log FILE`: appends JSON lines — one `run` header, one `request` per request that may
+ * have changed the server, one `action` per planned action with its verified result. Written
+ * synchronously, line by line, so a crash or an interrupt loses nothing already done. Holds no
+ * secrets: no token, no password, no request bodies.
+ */
+export class AuditLog {
+  constructor(private readonly path: string) {}
+
+  #write(record: Record<string, unknown>) {
+    try {
+      appendFileSync(this.path, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+    } catch (cause) {
+      throw new ToolError(`cannot write the audit log ${this.path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+    }
+  }
+
+  run(header: {
+    command: string;
+    server: string;
+    homeserver: string;
+    actor: string;
+    files?: string[];
+    sha256?: string;
+  }) {
+    this.#write({ type: "run", tool: "synapse-gitops", version: VERSION, ...header });
+  }
+
+  request(r: MutationRecord) {
+    const target = r.path.match(/\/(?:users|deactivate)\/([^/]+)$/)?.[1];
+    this.#write({ type: "request", ...(target ? { userId: decodeURIComponent(target) } : {}), ...r });
+  }
+
+  action(r: ActionResult) {
+    this.#write({
+      type: "action",
+      userId: r.action.userId,
+      action: r.action.kind,
+      from: r.action.from,
+      to: r.action.to,
+      outcome: r.outcome,
+      ...(r.verified ? { verified: r.verified } : {}),
+      ...(r.message ? { message: r.message } : {}),
+    });
+  }
+}
