@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  AuditLog,
   applyPlan,
   applySummaryLine,
   driftFromFile,
@@ -14,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-GTOTRB53.js";
+} from "./chunks/chunk-CUJSMHTQ.js";
 import {
   ToolError,
   VERSION,
@@ -19857,8 +19858,11 @@ async function publish(exitCode, hasChanges, summary2, markdown) {
 }
 async function run() {
   const inputs = readInputs();
+  const auditPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-audit.jsonl");
+  const audit = inputs.command === "apply" ? new AuditLog(auditPath) : void 0;
   const options = {
     env: { ...process.env, SYNAPSE_ADMIN_TOKEN: inputs.adminToken },
+    ...audit ? { onMutation: (r) => audit.request(r) } : {},
     ...inputs.homeserver ? { homeserver: inputs.homeserver } : {},
     ...inputs.maxDeactivations === void 0 ? {} : { maxDeactivations: inputs.maxDeactivations },
     ...inputs.maxErasures === void 0 ? {} : { maxErasures: inputs.maxErasures }
@@ -19900,16 +19904,38 @@ async function run() {
       );
       setOutput("plan-file", planPath);
     } else if (exitCode === 2) {
+      audit?.run({
+        command: "apply",
+        server: connection.serverName,
+        homeserver: connection.homeserver,
+        actor: connection.ownUserId,
+        files: desired.files,
+        sha256: desired.sha256
+      });
       const result = await applyPlan(connection.client, plan, {
         concurrency: 8,
-        onResult: (r) => info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`)
+        onLockWait: () => info("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026"),
+        onResult: (r) => {
+          audit?.action(r);
+          info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`);
+        }
       });
       report = { ...report, apply: result };
       info(renderApplyText(report));
       exitCode = result.summary.done === result.results.length ? 0 : 1;
       summary2 = `${summary2} ${applySummaryLine(result)}`;
     }
-    const markdown = renderMarkdown(report);
+    let markdown = renderMarkdown(report);
+    if (audit && report.apply) {
+      const log = await readFile(auditPath, "utf8");
+      markdown += `
+<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>
+
+\`\`\`json
+${log}\`\`\`
+</details>
+`;
+    }
     await publish(exitCode, plan.actions.length > 0, summary2, markdown);
     if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary2);
     if (inputs.notifyRoom && (plan.actions.length > 0 || plan.refusals.length > 0)) {

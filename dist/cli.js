@@ -3453,7 +3453,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-Y7ZIOXWW.js");
+var commands = () => import("./chunks/commands-3Z47GRXB.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {
@@ -3462,7 +3462,7 @@ function positiveInt(value) {
   return n;
 }
 function withServerOptions(cmd) {
-  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)");
+  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", positiveInt, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
 }
 function withNotifyOptions(cmd) {
   return cmd.option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user").option("--notify-always", "post even when there is nothing to report");
@@ -3485,7 +3485,10 @@ function buildProgram(setExit) {
   );
   withNotifyOptions(
     withServerOptions(
-      program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
+      program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
+        "--audit-log <file>",
+        "append a JSON line for the run, each request that changes the server, and each result"
+      ).option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
     )
   ).action(
     async (file, flags) => {

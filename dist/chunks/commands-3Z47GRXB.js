@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  AuditLog,
   actionLines,
   applyPlan,
   connect,
@@ -22,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-GTOTRB53.js";
+} from "./chunk-CUJSMHTQ.js";
 import {
   EXIT,
   ToolError,
@@ -110,12 +111,15 @@ async function maybeNotify(connection, flags, somethingToSay, report) {
   err(`posted the report to ${flags.notifyRoom}
 `);
 }
-function connectionOptions(flags, concurrency) {
+function connectionOptions(flags, concurrency, audit) {
   return {
+    ...audit ? { onMutation: (r) => audit.request(r) } : {},
     ...flags.homeserver ? { homeserver: flags.homeserver } : {},
     ...flags.tokenFile ? { tokenFile: flags.tokenFile } : {},
     ...flags.allowInsecureHttp ? { allowInsecureHttp: true } : {},
-    ...concurrency ? { concurrency } : {}
+    ...concurrency ? { concurrency } : {},
+    ...flags.timeout === void 0 ? {} : { timeoutMs: flags.timeout * 1e3 },
+    ...flags.retries === void 0 ? {} : { retries: flags.retries }
   };
 }
 async function confirm(question) {
@@ -177,23 +181,33 @@ async function applyCommand(file, flags) {
     code = c;
   };
   const bar = progress();
+  const audit = flags.auditLog ? new AuditLog(flags.auditLog) : void 0;
   let connection;
   let plan;
   let unmanagedPolicy;
+  let source = {};
   if (flags.plan) {
-    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update));
+    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
   } else {
     const run = await planFromFile(file, {
-      ...connectionOptions(flags, flags.concurrency),
+      ...connectionOptions(flags, flags.concurrency, audit),
       ...limits(flags),
       onProgress: bar.update
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
+    source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();
   try {
-    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags));
+    audit?.run({
+      command: flags.plan ? `apply --plan ${flags.plan}` : "apply",
+      server: connection.serverName,
+      homeserver: connection.homeserver,
+      actor: connection.ownUserId,
+      ...source
+    });
+    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags, audit));
   } finally {
     await connection.client.close();
   }
@@ -250,7 +264,7 @@ async function schemaCommand() {
 `);
   return EXIT.ok;
 }
-async function loadSavedPlan(path, flags, onProgress) {
+async function loadSavedPlan(path, flags, onProgress, audit) {
   let text;
   try {
     text = await readFile(path, "utf8");
@@ -263,7 +277,7 @@ async function loadSavedPlan(path, flags, onProgress) {
     if (typeof h === "string") planHomeserver = h;
   } catch {
   }
-  const connection = await connect(connectionOptions(flags, flags.concurrency), planHomeserver);
+  const connection = await connect(connectionOptions(flags, flags.concurrency, audit), planHomeserver);
   try {
     const saved = readPlanFile(text, path, connection.token, {
       homeserver: connection.homeserver,
@@ -283,7 +297,7 @@ Nothing was applied.`);
     throw e;
   }
 }
-async function confirmAndApply(connection, report, flags) {
+async function confirmAndApply(connection, report, flags, audit) {
   const { plan } = report;
   out(renderPlanText(report));
   if (plan.refusals.length > 0) {
@@ -306,8 +320,14 @@ Apply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is 
   }
   out("\n");
   let stopping = false;
-  const stop = () => {
-    if (!stopping) err("\nStopping: no new changes start; waiting for those in flight\u2026\n");
+  const stop = (signal) => {
+    if (stopping) {
+      err(`
+${signal} again: exiting now; some changes may be half done. Run apply again to finish.
+`);
+      process.exit(130);
+    }
+    err("\nStopping: no new changes start; waiting for those in flight (again to exit now)\u2026\n");
     stopping = true;
   };
   process.on("SIGINT", stop);
@@ -317,9 +337,13 @@ Apply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is 
     result = await applyPlan(connection.client, plan, {
       concurrency: flags.concurrency,
       shouldContinue: () => !stopping,
-      onResult: (r) => out(r.outcome === "done" ? `${actionLines(r.action)[0].replace(/^ {2}/, "  ok ")}
+      onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026\n"),
+      onResult: (r) => {
+        audit?.action(r);
+        out(r.outcome === "done" ? `${actionLines(r.action)[0].replace(/^ {2}/, "  ok ")}
 ` : `${resultLine(r)}
-`)
+`);
+      }
     });
   } finally {
     process.off("SIGINT", stop);
@@ -327,6 +351,7 @@ Apply these ${plan.actions.length} changes to ${plan.serverName}? Only 'yes' is 
   }
   const done = { ...report, apply: result };
   out(renderApplyText(done));
+  if (stopping) err("Interrupted: run apply again to finish.\n");
   await maybeNotify(connection, flags, true, {
     text: renderPlanText(done) + renderApplyText(done),
     markdown: renderMarkdown(done)

@@ -34021,6 +34021,40 @@ function attributeChanges(want, have) {
   return changes;
 }
 
+// src/synapse/errors.ts
+var HINTS = {
+  unauthorized: "check SYNAPSE_ADMIN_TOKEN (or --token-file): the server did not accept the token",
+  forbidden: "the token must belong to a Synapse server admin",
+  "not-found": "",
+  rejected: "",
+  "rate-limited": "the server is rate limiting; try again later",
+  "server-error": "the homeserver failed; see its logs",
+  network: "check the homeserver URL and that the server is reachable",
+  "invalid-response": "is the URL a Synapse homeserver (and not, say, a web page in front of it)?"
+};
+var SynapseError = class extends ToolError {
+  constructor(kind, method, path, detail, status, errcode, retryAfterMs, options) {
+    const what = status === void 0 ? "" : ` \u2192 ${status}${errcode ? ` ${errcode}` : ""}`;
+    super(`${method} ${path}${what}: ${detail}`, HINTS[kind] || void 0, options);
+    this.kind = kind;
+    this.method = method;
+    this.path = path;
+    this.detail = detail;
+    this.status = status;
+    this.errcode = errcode;
+    this.retryAfterMs = retryAfterMs;
+  }
+  name = "SynapseError";
+  static kindForStatus(status) {
+    if (status === 401) return "unauthorized";
+    if (status === 403) return "forbidden";
+    if (status === 404) return "not-found";
+    if (status === 429) return "rate-limited";
+    if (status >= 500) return "server-error";
+    return "rejected";
+  }
+};
+
 // src/util/concurrency.ts
 async function mapConcurrent(items, limit, work, shouldStart = () => true) {
   let next = 0;
@@ -34031,6 +34065,56 @@ async function mapConcurrent(items, limit, work, shouldStart = () => true) {
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+// src/apply/lock.ts
+import { randomInt } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+var LOCK_NAME = "synapse-gitops-apply-lock";
+async function acquireApplyLock(client, options = {}) {
+  const ttl = options.ttlMs ?? 12e4;
+  const nonce = randomInt(1, 1e3);
+  const expiry = () => Math.floor((Date.now() + ttl) / 1e3) * 1e3 + nonce;
+  const mine = (expiryTime) => typeof expiryTime === "number" && expiryTime % 1e3 === nonce;
+  const deadline = Date.now() + (options.waitMs ?? 12e4);
+  for (let waited = false; ; ) {
+    let created;
+    try {
+      created = await client.createLockToken(LOCK_NAME, expiry());
+    } catch (e) {
+      if (!(e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500))) throw e;
+      created = mine(await client.readLockToken(LOCK_NAME));
+    }
+    if (created) break;
+    const held = await client.readLockToken(LOCK_NAME);
+    if (mine(held)) break;
+    if (typeof held === "number" && held < Date.now()) {
+      await client.deleteLockToken(LOCK_NAME);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      const until = typeof held === "number" ? ` (its lease runs until ${new Date(held).toISOString()})` : "";
+      throw new ToolError(
+        `another synapse-gitops apply is running on this server${until}; nothing was changed`,
+        "try again when it has finished"
+      );
+    }
+    if (!waited) options.onWait?.(held ?? null);
+    waited = true;
+    await sleep(300 + randomInt(0, 400));
+  }
+  const renew = setInterval(() => {
+    client.renewLockToken(LOCK_NAME, expiry()).catch(() => {
+    });
+  }, ttl / 3);
+  renew.unref();
+  return {
+    release: async () => {
+      clearInterval(renew);
+      await client.deleteLockToken(LOCK_NAME).catch(() => {
+      });
+    }
+  };
 }
 
 // src/apply/apply.ts
@@ -34045,12 +34129,24 @@ async function applyPlan(client, plan, options) {
   }
   const readPassword = options.readPassword ?? readPasswordRef;
   const results = plan.actions.map((action) => ({ action, outcome: "not-started" }));
+  if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
+  try {
+    await runAll(client, results, options, readPassword);
+  } finally {
+    await lock.release();
+  }
+  const summary = { done: 0, failed: 0, stale: 0, "not-started": 0 };
+  for (const r of results) summary[r.outcome]++;
+  return { results, summary };
+}
+async function runAll(client, results, options, readPassword) {
   await mapConcurrent(
     results,
     options.concurrency,
     async (result) => {
       try {
-        await applyOne(client, result.action, readPassword);
+        result.verified = (await applyOne(client, result.action, readPassword)).state;
         result.outcome = "done";
       } catch (e) {
         result.outcome = e instanceof StaleError ? "stale" : "failed";
@@ -34060,9 +34156,6 @@ async function applyPlan(client, plan, options) {
     },
     options.shouldContinue
   );
-  const summary = { done: 0, failed: 0, stale: 0, "not-started": 0 };
-  for (const r of results) summary[r.outcome]++;
-  return { results, summary };
 }
 async function applyOne(client, action, readPassword) {
   const { userId } = action;
@@ -34074,28 +34167,75 @@ async function applyOne(client, action, readPassword) {
     }
   }
   const changes = toChanges(action);
+  const matches = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
+  const step = (run, done, before) => recoverable(client, userId, run, done, before);
   if (action.password) changes.password = await readPassword(action.password);
   switch (action.kind) {
     case "create": {
       const { locked, ...rest } = changes;
-      const { created } = await client.createUser(userId, rest);
-      if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
-      if (locked) await client.modifyUser(userId, { locked });
-      if (action.to !== "active") await client.deactivate(userId, { erase: action.to === "erased" });
+      await step(
+        async () => {
+          const { created } = await client.createUser(userId, rest);
+          if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
+        },
+        (u) => u !== void 0,
+        "absent"
+      );
+      if (locked)
+        await step(
+          () => client.modifyUser(userId, { locked }),
+          (u) => u?.locked === true,
+          "active"
+        );
+      if (action.to !== "active") {
+        const erase = action.to === "erased";
+        await step(
+          () => client.deactivate(userId, { erase }),
+          (u) => u?.state === action.to,
+          "active"
+        );
+      }
       break;
     }
     case "update":
-      await client.modifyUser(userId, changes);
+      await step(() => client.modifyUser(userId, changes), matches, "active");
       break;
     case "reactivate":
-      await client.modifyUser(userId, { ...changes, deactivated: false });
+      await step(
+        () => client.modifyUser(userId, { ...changes, deactivated: false }),
+        (u) => u?.state === "active" && matches(u),
+        "deactivated"
+      );
       break;
     case "deactivate":
     case "erase":
-      await client.deactivate(userId, { erase: action.kind === "erase" });
+      await step(
+        () => client.deactivate(userId, { erase: action.kind === "erase" }),
+        (u) => u?.state === action.to,
+        action.from
+      );
       break;
   }
-  verify(action, await client.getUser(userId));
+  const after = await client.getUser(userId);
+  verify(action, after);
+  return after;
+}
+function outcomeUnknown(e) {
+  return e instanceof SynapseError && (e.kind === "network" || e.status !== void 0 && e.status >= 500);
+}
+async function recoverable(client, userId, run, done, before) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await run();
+      return;
+    } catch (e) {
+      if (!outcomeUnknown(e) || attempt >= 2) throw e;
+      const now = await client.findUser(userId);
+      if (done(now)) return;
+      const state2 = now?.state ?? "absent";
+      if (state2 !== before) throw new StaleError(`${userId} became ${state2} while we applied; run plan again`);
+    }
+  }
 }
 function toChanges(action) {
   const changes = {};
@@ -34127,6 +34267,41 @@ async function readPasswordRef(ref) {
     throw new ToolError(`cannot read the password file ${ref.file}: ${cause.code ?? cause}`);
   }
 }
+
+// src/audit.ts
+import { appendFileSync } from "node:fs";
+var AuditLog = class {
+  constructor(path) {
+    this.path = path;
+  }
+  #write(record2) {
+    try {
+      appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record2 })}
+`);
+    } catch (cause) {
+      throw new ToolError(`cannot write the audit log ${this.path}: ${cause.code ?? cause}`);
+    }
+  }
+  run(header) {
+    this.#write({ type: "run", tool: "synapse-gitops", version: VERSION, ...header });
+  }
+  request(r) {
+    const target = r.path.match(/\/(?:users|deactivate)\/([^/]+)$/)?.[1];
+    this.#write({ type: "request", ...target ? { userId: decodeURIComponent(target) } : {}, ...r });
+  }
+  action(r) {
+    this.#write({
+      type: "action",
+      userId: r.action.userId,
+      action: r.action.kind,
+      from: r.action.from,
+      to: r.action.to,
+      outcome: r.outcome,
+      ...r.verified ? { verified: r.verified } : {},
+      ...r.message ? { message: r.message } : {}
+    });
+  }
+};
 
 // ../../work/main/node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -56291,40 +56466,6 @@ var Bn = x.parseInline;
 var qn = P.parse;
 var vn = w.lex;
 
-// src/synapse/errors.ts
-var HINTS = {
-  unauthorized: "check SYNAPSE_ADMIN_TOKEN (or --token-file): the server did not accept the token",
-  forbidden: "the token must belong to a Synapse server admin",
-  "not-found": "",
-  rejected: "",
-  "rate-limited": "the server is rate limiting; try again later",
-  "server-error": "the homeserver failed; see its logs",
-  network: "check the homeserver URL and that the server is reachable",
-  "invalid-response": "is the URL a Synapse homeserver (and not, say, a web page in front of it)?"
-};
-var SynapseError = class extends ToolError {
-  constructor(kind, method, path, detail, status, errcode, retryAfterMs, options) {
-    const what = status === void 0 ? "" : ` \u2192 ${status}${errcode ? ` ${errcode}` : ""}`;
-    super(`${method} ${path}${what}: ${detail}`, HINTS[kind] || void 0, options);
-    this.kind = kind;
-    this.method = method;
-    this.path = path;
-    this.detail = detail;
-    this.status = status;
-    this.errcode = errcode;
-    this.retryAfterMs = retryAfterMs;
-  }
-  name = "SynapseError";
-  static kindForStatus(status) {
-    if (status === 401) return "unauthorized";
-    if (status === 403) return "forbidden";
-    if (status === 404) return "not-found";
-    if (status === 429) return "rate-limited";
-    if (status >= 500) return "server-error";
-    return "rejected";
-  }
-};
-
 // src/notify/matrix.ts
 async function notifyRoom(client, room, report) {
   try {
@@ -56700,7 +56841,7 @@ function needsDetails(desired, unmanagedPolicy) {
 
 // src/synapse/client.ts
 var import_undici = __toESM(require_undici(), 1);
-import { setTimeout as sleep } from "node:timers/promises";
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/synapse/types.ts
 function stateOf(raw) {
@@ -56752,6 +56893,8 @@ var SynapseClient = class {
   #ownsDispatcher;
   #timeoutMs;
   #retries;
+  #retryBudgetMs;
+  #onMutation;
   constructor(options) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.#token = options.token;
@@ -56759,6 +56902,8 @@ var SynapseClient = class {
     this.#dispatcher = options.dispatcher ?? new import_undici.Agent({ connections: options.connections ?? 16, keepAliveTimeout: 1e4 });
     this.#timeoutMs = options.timeoutMs ?? 3e4;
     this.#retries = options.retries ?? 3;
+    this.#retryBudgetMs = options.retryBudgetMs ?? 6e4;
+    this.#onMutation = options.onMutation;
   }
   async close() {
     if (this.#ownsDispatcher) await this.#dispatcher.close();
@@ -56835,6 +56980,50 @@ var SynapseClient = class {
   async deactivate(userId, options) {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
   }
+  /**
+   * Registration tokens (Admin API) serve as the apply lock: creating one with a name that exists
+   * fails (a unique key in Synapse's database), which makes "create" an atomic test-and-set. With
+   * `uses_allowed: 0` the token can never be used to register anyone.
+   * Returns false when a token of that name exists already.
+   */
+  async createLockToken(name, expiryTime) {
+    try {
+      await this.#call("POST", "/_synapse/admin/v1/registration_tokens/new", {
+        token: name,
+        uses_allowed: 0,
+        expiry_time: expiryTime
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "rejected" && /already exists/i.test(e.detail)) return false;
+      throw e;
+    }
+  }
+  /** The lock token's expiry (ms), or undefined when there is none. */
+  async readLockToken(name) {
+    try {
+      const body = await this.#call(
+        "GET",
+        `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`
+      );
+      return body.expiry_time;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return void 0;
+      throw e;
+    }
+  }
+  async renewLockToken(name, expiryTime) {
+    await this.#call("PUT", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`, {
+      expiry_time: expiryTime
+    });
+  }
+  async deleteLockToken(name) {
+    try {
+      await this.#call("DELETE", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`);
+    } catch (e) {
+      if (!(e instanceof SynapseError && e.kind === "not-found")) throw e;
+    }
+  }
   /** A room ID as is; an alias (`#ops:example.org`) resolved through the room directory. */
   async resolveRoom(roomIdOrAlias) {
     if (roomIdOrAlias.startsWith("!")) return roomIdOrAlias;
@@ -56868,17 +57057,31 @@ var SynapseClient = class {
   }
   /**
    * Retries: 429 (after the delay the server asks for) for any method, since Synapse refused it
-   * before acting; 502/503/504 and network failures only for GET, because a mutation whose answer
+   * before acting; 502/503/504 and network failures only for GET and DELETE, because a mutation whose answer
    * was lost may have happened — the apply step re-reads the user instead of blindly repeating it.
    */
   async #request(method, path, body) {
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
+      const t0 = Date.now();
       try {
-        return await this.#once(method, path, body);
+        const res = await this.#once(method, path, body);
+        if (method !== "GET") this.#onMutation?.({ method, path, status: res.status, durationMs: Date.now() - t0 });
+        return res;
       } catch (e) {
+        if (method !== "GET" && e instanceof SynapseError) {
+          this.#onMutation?.({
+            method,
+            path,
+            ...e.status === void 0 ? {} : { status: e.status },
+            ...e.errcode ? { errcode: e.errcode } : {},
+            durationMs: Date.now() - t0
+          });
+        }
         if (!(e instanceof SynapseError) || attempt >= this.#retries || !isRetryable(e)) throw e;
         const backoff = e.retryAfterMs ?? Math.min(8e3, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-        await sleep(backoff);
+        if (Date.now() - started + backoff > this.#retryBudgetMs) throw e;
+        await sleep2(backoff);
       }
     }
   }
@@ -56960,7 +57163,7 @@ var SynapseClient = class {
 };
 function isRetryable(e) {
   if (e.kind === "rate-limited") return true;
-  if (e.method !== "GET") return false;
+  if (e.method !== "GET" && e.method !== "DELETE") return false;
   return e.kind === "network" || e.status === 502 || e.status === 503 || e.status === 504;
 }
 function retryAfter(bodyMs, header) {
@@ -57050,7 +57253,14 @@ async function readToken(options) {
 async function connect(options, fileHomeserver) {
   const baseUrl = resolveHomeserver(options, fileHomeserver);
   const token = await readToken(options);
-  const client = new SynapseClient({ baseUrl, token, connections: Math.max(8, options.concurrency ?? 8) });
+  const client = new SynapseClient({
+    baseUrl,
+    token,
+    connections: Math.max(8, options.concurrency ?? 8),
+    ...options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs },
+    ...options.retries === void 0 ? {} : { retries: options.retries },
+    ...options.onMutation ? { onMutation: options.onMutation } : {}
+  });
   try {
     const me2 = await client.whoami();
     return { client, homeserver: baseUrl, token, ownUserId: me2.userId, serverName: me2.serverName };
@@ -57283,6 +57493,7 @@ function renderApplyText(report) {
 
 export {
   applyPlan,
+  AuditLog,
   require_dist,
   localpartOf,
   usersFileJsonSchema,
