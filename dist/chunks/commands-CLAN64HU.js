@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-CUJSMHTQ.js";
+} from "./chunk-YNIFLBLL.js";
 import {
   EXIT,
   ToolError,
