@@ -171,8 +171,9 @@ export async function applyCommand(
   let plan: Plan;
   let unmanagedPolicy: Report["unmanagedPolicy"];
   let source: { files?: string[]; sha256?: string } = {};
+  let inventorySize: number;
   if (flags.plan) {
-    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
+    ({ connection, plan, unmanagedPolicy, inventorySize } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
   } else {
     const run = await planFromFile(file, {
       ...connectionOptions(flags, flags.concurrency, audit),
@@ -181,6 +182,7 @@ export async function applyCommand(
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
+    inventorySize = run.input.actual.size;
     source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();
@@ -192,7 +194,14 @@ export async function applyCommand(
       actor: connection.ownUserId,
       ...source,
     });
-    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags, audit));
+    setExit(
+      await confirmAndApply(
+        connection,
+        { command: "apply", plan, unmanagedPolicy },
+        { ...flags, inventorySize },
+        audit,
+      ),
+    );
   } finally {
     await connection.client.close();
   }
@@ -297,7 +306,7 @@ async function loadSavedPlan(
     if (stale.length > 0) {
       throw new ToolError(`${stale.join("\n")}\nNothing was applied.`);
     }
-    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
+    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy, inventorySize: actual.size };
   } catch (e) {
     await connection.client.close();
     throw e;
@@ -308,7 +317,7 @@ async function loadSavedPlan(
 async function confirmAndApply(
   connection: Connection,
   report: Report,
-  flags: NotifyFlags & { yes?: boolean; concurrency: number },
+  flags: NotifyFlags & { yes?: boolean; concurrency: number; inventorySize: number },
   audit?: AuditLog,
 ): Promise<number> {
   const { plan } = report;
@@ -347,9 +356,12 @@ async function confirmAndApply(
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   let result: ApplyResult;
+  const bar = progress();
   try {
     result = await applyPlan(connection.client, plan, {
+      onApplied: (sent, total) => bar.update(`applied ${sent}/${total}`),
       concurrency: flags.concurrency,
+      inventorySize: flags.inventorySize,
       shouldContinue: () => !stopping,
       onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
       onResult: (r) => {
@@ -361,6 +373,7 @@ async function confirmAndApply(
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  bar.done();
   const done = { ...report, apply: result };
   out(renderApplyText(done));
   if (stopping) err("Interrupted: run apply again to finish.\n");

@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
 import type { PasswordRef } from "../config/types.js";
 import { ToolError } from "../errors.js";
-import { actualValue, sameValue } from "../plan/attributes.js";
+import { actualValue, DETAIL_ATTRIBUTES, sameValue } from "../plan/attributes.js";
 import type { Action, Plan } from "../plan/types.js";
-import type { SynapseClient } from "../synapse/client.js";
+import { DEFAULT_PAGE_SIZE, type SynapseClient } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
+import { readInventory } from "../synapse/inventory.js";
 import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
 import { acquireApplyLock } from "./lock.js";
@@ -35,6 +36,10 @@ export interface ApplyOptions {
   readPassword?: (ref: PasswordRef) => Promise<string>;
   /** Called once if another apply holds the server's lock and this one waits for it. */
   onLockWait?: (until: number | null) => void;
+  /** Users on the server, when known: decides whether read-backs go through one listing or one GET each. */
+  inventorySize?: number;
+  /** Called as each action's changes are sent (before a read-back left to the end), for progress. */
+  onApplied?: (sent: number, total: number) => void;
 }
 
 /** A user that is no longer as the plan saw it: the action is skipped, not forced. */
@@ -76,12 +81,21 @@ async function runAll(
   options: ApplyOptions,
   readPassword: (ref: PasswordRef) => Promise<string>,
 ): Promise<void> {
+  // One listing costs about as much as ten single-user reads per page of 5,000 users: read many
+  // results back that way, a few one by one.
+  const pages = Math.ceil((options.inventorySize ?? Number.POSITIVE_INFINITY) / DEFAULT_PAGE_SIZE);
+  const readBackLater = results.filter((r) => !needsDetailRead(r.action)).length > pages * 10;
+  const deferred: ActionResult[] = [];
+  let sent = 0;
   await mapConcurrent(
     results,
     options.concurrency,
     async (result) => {
       try {
-        result.verified = (await applyOne(client, result.action, readPassword)).state;
+        const after = await applyOne(client, result.action, readPassword, readBackLater);
+        options.onApplied?.(++sent, results.length);
+        if (!after) return void deferred.push(result);
+        result.verified = after.state;
         result.outcome = "done";
       } catch (e) {
         result.outcome = e instanceof StaleError ? "stale" : "failed";
@@ -91,15 +105,55 @@ async function runAll(
     },
     options.shouldContinue,
   );
+  if (deferred.length === 0) return;
+  let actual: Map<string, ActualUser> | undefined;
+  try {
+    actual = await readInventory(client);
+  } catch (e) {
+    for (const r of deferred) {
+      r.outcome = "failed";
+      r.message = `changed, but could not be read back: ${e instanceof Error ? e.message : String(e)}`;
+      options.onResult?.(r);
+    }
+    return;
+  }
+  for (const r of deferred) {
+    const after = actual.get(r.action.userId);
+    try {
+      if (!after) throw new Error(`${r.action.userId} is absent after ${r.action.kind}`);
+      verify(r.action, after);
+      r.verified = after.state;
+      r.outcome = "done";
+    } catch (e) {
+      r.outcome = "failed";
+      r.message = e instanceof Error ? e.message : String(e);
+    }
+    options.onResult?.(r);
+  }
 }
 
+/**
+ * Re-read right before they run: create (a PUT on a user that appeared meanwhile would modify it),
+ * erase (irreversible) and reactivate (on a user erased meanwhile it would un-erase). A plain
+ * deactivation or an attribute update is harmless to repeat on a changed user, and no other
+ * synapse-gitops apply can interleave (the lock), so those skip the extra request.
+ */
+const RECHECKED = new Set<Action["kind"]>(["create", "erase", "reactivate"]);
+
+/** Whether the read-back needs the single-user GET (emails and external IDs are not in the list). */
+function needsDetailRead(action: Action): boolean {
+  return action.changes.some((c) => DETAIL_ATTRIBUTES.includes(c.attribute));
+}
+
+/** Performs the action; returns the user read back, or undefined when the read-back is left to one listing. */
 async function applyOne(
   client: SynapseClient,
   action: Action,
   readPassword: (ref: PasswordRef) => Promise<string>,
-): Promise<ActualUser> {
+  readBackLater: boolean,
+): Promise<ActualUser | undefined> {
   const { userId } = action;
-  if (action.kind !== "update") {
+  if (RECHECKED.has(action.kind)) {
     const now = await client.findUser(userId);
     const state = now?.state ?? "absent";
     if (state !== action.from) {
@@ -163,6 +217,7 @@ async function applyOne(
       );
       break;
   }
+  if (readBackLater && !needsDetailRead(action)) return undefined;
   const after = await client.getUser(userId);
   verify(action, after);
   return after;

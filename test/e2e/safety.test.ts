@@ -107,11 +107,11 @@ describe("--audit-log", () => {
 describe("interrupts", () => {
   it("SIGINT stops new changes, lets those in flight finish, reports, exits non-zero; a re-run finishes", async () => {
     const prefix = uniqueLocalpart("intr");
-    const dir = tempFiles({
-      "users.yaml": usersFile(
-        Array.from({ length: 40 }, (_, i) => `  ${prefix}-${String(i).padStart(2, "0")}: active\n`).join(""),
-      ),
-    });
+    // With emails, each user is read back (and reported) as it is done rather than in one listing
+    // at the end, so the test can interrupt right after the first one.
+    const entry = (i: number) =>
+      `  ${prefix}-${String(i).padStart(2, "0")}:\n    emails: [${prefix}-${i}@example.org]\n`;
+    const dir = tempFiles({ "users.yaml": usersFile(Array.from({ length: 40 }, (_, i) => entry(i)).join("")) });
     const file = join(dir, "users.yaml");
     const env = { PATH: process.env.PATH ?? "", SYNAPSE_URL: server.url, SYNAPSE_ADMIN_TOKEN: server.token };
     const child = spawn(process.execPath, [join(BUILD_DIR, "cli.js"), "apply", file, "--yes", "--concurrency", "1"], {
