@@ -21,6 +21,8 @@ function sortedKey(value: AttributeValue | undefined): string {
  */
 export function sameValue(attribute: Attribute, actual: AttributeValue | undefined, wanted: AttributeValue): boolean {
   if (attribute === "displayname") return (actual ?? "") === (wanted ?? "");
+  // Two values that are not lists: their keys are equal exactly when they are (no key is built).
+  if (!Array.isArray(actual) && !Array.isArray(wanted)) return (actual ?? null) === (wanted ?? null);
   return sortedKey(actual) === sortedKey(wanted);
 }
 
@@ -41,19 +43,27 @@ export function actualValue(user: ActualUser, attribute: Attribute): AttributeVa
 
 /** The managed attributes of `want` that `have` lacks (all of them when the user does not exist). */
 export function attributeChanges(want: DesiredUser, have: ActualUser | undefined): AttributeChange[] {
-  const changes: AttributeChange[] = [];
+  return attributeChangesIfAny(want, have) ?? [];
+}
+
+/** Like attributeChanges, but undefined rather than an empty list: planning a large, mostly unchanged server makes no list per user. */
+export function attributeChangesIfAny(want: DesiredUser, have: ActualUser | undefined): AttributeChange[] | undefined {
+  let changes: AttributeChange[] | undefined;
   for (const attribute of ATTRIBUTES) {
     const wanted = want[attribute];
     if (wanted === undefined) continue; // not managed
-    if (!have) {
-      changes.push({ attribute, to: wanted });
-      continue;
+    let change: AttributeChange;
+    if (!have) change = { attribute, to: wanted };
+    else {
+      const current = actualValue(have, attribute);
+      if (current === undefined) {
+        throw new Error(`bug: ${attribute} of ${have.userId} was not read from the server before planning`);
+      }
+      if (sameValue(attribute, current, wanted)) continue;
+      change = { attribute, from: current, to: wanted };
     }
-    const current = actualValue(have, attribute);
-    if (current === undefined) {
-      throw new Error(`bug: ${attribute} of ${have.userId} was not read from the server before planning`);
-    }
-    if (!sameValue(attribute, current, wanted)) changes.push({ attribute, from: current, to: wanted });
+    if (changes) changes.push(change);
+    else changes = [change];
   }
   return changes;
 }

@@ -1,8 +1,8 @@
 import type { DesiredUser } from "../config/types.js";
 import type { ActualUser } from "../synapse/types.js";
-import { attributeChanges, DETAIL_ATTRIBUTES } from "./attributes.js";
+import { attributeChanges, attributeChangesIfAny, DETAIL_ATTRIBUTES } from "./attributes.js";
 import { LIFECYCLE } from "./lifecycle.js";
-import type { Action, Plan, PlanInput, Refusal, UnmanagedUser } from "./types.js";
+import type { Action, AttributeChange, Plan, PlanInput, Refusal, UnmanagedUser } from "./types.js";
 
 /**
  * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
@@ -27,9 +27,13 @@ export function planUsers(input: PlanInput): Plan {
       refusals.push({ code, userId, message: `${userId} ${why}` });
       continue;
     }
-    const changes =
-      cell.do === "update" || cell.do === "reactivate" || cell.do === "create" ? attributeChanges(want, have) : [];
-    if (cell.do === "update" && changes.length === 0) continue;
+    let changes: AttributeChange[];
+    if (cell.do === "update") {
+      // Most users on a large server are unchanged: no list is made for them.
+      const found = attributeChangesIfAny(want, have);
+      if (!found) continue;
+      changes = found;
+    } else changes = cell.do === "reactivate" || cell.do === "create" ? attributeChanges(want, have) : [];
     const action: Action = {
       kind: cell.do,
       userId,
@@ -57,7 +61,7 @@ export function planUsers(input: PlanInput): Plan {
 
   if (input.policy.unmanaged !== "ignore") {
     for (const have of input.actual.values()) {
-      if (input.desired.has(have.userId) || have.state !== "active") continue;
+      if (have.state !== "active" || input.desired.has(have.userId)) continue;
       const guarded = guard(have.userId);
       // Why the deactivate policy spares this user; under `report` nobody is touched, so no reason is given.
       const exempt: UnmanagedUser["exempt"] =
@@ -154,9 +158,18 @@ export function needsDetails(
   desired: Map<string, DesiredUser>,
   unmanagedPolicy: PlanInput["policy"]["unmanaged"],
 ): (user: ActualUser) => boolean {
-  return (user) => {
-    const want = desired.get(user.userId);
-    if (!want) return unmanagedPolicy === "deactivate" && user.state === "active" && !user.isGuest;
-    return user.state !== "erased" && DETAIL_ATTRIBUTES.some((a) => want[a] !== undefined);
-  };
+  // Asked of every user on the server: the few the file manages emails or external IDs of are
+  // gathered once, so that most answers cost no lookup in the (large) desired map.
+  const withDetails = new Set<string>();
+  for (const [userId, want] of desired) {
+    if (DETAIL_ATTRIBUTES.some((a) => want[a] !== undefined)) withDetails.add(userId);
+  }
+  if (unmanagedPolicy !== "deactivate") {
+    if (withDetails.size === 0) return () => false;
+    return (user) => user.state !== "erased" && withDetails.has(user.userId);
+  }
+  return (user) =>
+    withDetails.has(user.userId)
+      ? user.state !== "erased"
+      : user.state === "active" && !user.isGuest && !desired.has(user.userId);
 }

@@ -13,6 +13,9 @@ export interface InventoryOptions {
  * Every user on the server, keyed by ID: the list, page by page, then one GET for each user the
  * caller says needs details. Keyed by ID, so a row repeated by offset pagination (a user created
  * during the listing) collapses into one.
+ *
+ * The pages are read one ahead: the next page is asked for as soon as one arrives, so the server
+ * prepares it while this one is taken in. The requests are the same, in the same order.
  */
 export async function readInventory(
   client: SynapseClient,
@@ -20,12 +23,26 @@ export async function readInventory(
 ): Promise<Map<string, ActualUser>> {
   const users = new Map<string, ActualUser>();
   const detailed: ActualUser[] = [];
-  for await (const page of client.listAllUsers()) {
-    for (const user of page) {
-      users.set(user.userId, user);
-      if (options.needsDetails?.(user)) detailed.push(user);
+  const { needsDetails } = options;
+  const pages = client.listAllUsers();
+  let next = pages.next();
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) break;
+      next = pages.next();
+      // Handled when awaited above; this keeps a failure that comes before then from being reported as unhandled.
+      next.catch(() => {});
+      for (const user of result.value) {
+        users.set(user.userId, user);
+        if (needsDetails?.(user)) detailed.push(user);
+      }
+      options.onProgress?.({ listed: users.size, detailed: 0, detailsNeeded: detailed.length });
     }
-    options.onProgress?.({ listed: users.size, detailed: 0, detailsNeeded: detailed.length });
+  } catch (e) {
+    // No further page: the listing stops once the request in flight (if any) has its answer.
+    void pages.return(undefined).catch(() => {});
+    throw e;
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {

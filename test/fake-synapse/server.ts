@@ -64,6 +64,11 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   const serverName = options.serverName ?? "fake.local";
   const users = new Map<string, FakeUser>();
   let sortedNames: string[] | null = null; // list order (by name), rebuilt lazily after inserts
+  // The users each list filter shows, in list order, built on the first page and reused by the
+  // following ones: a page costs O(limit), not O(users). Any write clears it, so a listing that
+  // spans a write sees the shift a real Synapse's offset pagination shows.
+  const visibleCache = new Map<string, FakeUser[]>();
+  const changed = () => visibleCache.clear();
   const tokens = new Map<string, string>(); // token → user ID
   const requests = new Map<string, number>();
 
@@ -88,6 +93,23 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   const insert = (u: FakeUser) => {
     users.set(u.name, u);
     sortedNames = null;
+    changed();
+  };
+  const visibleUsers = (withDeactivated: boolean, withLocked: boolean): FakeUser[] => {
+    const key = `${withDeactivated}/${withLocked}`;
+    let visible = visibleCache.get(key);
+    if (!visible) {
+      sortedNames ??= [...users.keys()].sort();
+      visible = [];
+      for (const name of sortedNames) {
+        const u = users.get(name)!;
+        // Like Synapse: deactivated and locked users are hidden unless asked for.
+        if ((u.deactivated && !withDeactivated) || (u.locked && !withLocked)) continue;
+        visible.push(u);
+      }
+      visibleCache.set(key, visible);
+    }
+    return visible;
   };
 
   const adminUserId = `@admin:${serverName}`;
@@ -160,14 +182,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
       const limit = Number(url.searchParams.get("limit") ?? 100);
       const withDeactivated = url.searchParams.get("deactivated") === "true";
       const withLocked = url.searchParams.get("locked") === "true";
-      sortedNames ??= [...users.keys()].sort();
-      // Like Synapse: deactivated and locked users are hidden unless asked for.
-      const visible: FakeUser[] = [];
-      for (const name of sortedNames) {
-        const u = users.get(name)!;
-        if ((u.deactivated && !withDeactivated) || (u.locked && !withLocked)) continue;
-        visible.push(u);
-      }
+      const visible = visibleUsers(withDeactivated, withLocked);
       const page = visible.slice(from, from + limit).map(listRow);
       const next = from + limit < visible.length ? { next_token: String(from + limit) } : {};
       return [200, { users: page, total: visible.length, ...next }];
@@ -181,6 +196,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
         return [200, fullUser(u)];
       }
       if (m === "PUT") {
+        changed();
         if (body.displayname === null) throw new HttpError(400, "M_INVALID_PARAM", "displayname must be a string");
         if (body.deactivated === true && body.locked === true) {
           throw new HttpError(400, "M_INVALID_PARAM", "An user can't be deactivated and locked");
@@ -228,6 +244,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   }
 
   function deactivate(u: FakeUser, erase: boolean) {
+    changed();
     u.deactivated = true;
     u.password = null;
     u.threepids = [];
