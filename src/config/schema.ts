@@ -60,6 +60,23 @@ export const passwordRefSchema = z
     maxProperties: 1,
   });
 
+/**
+ * A list item repeated (Synapse keeps each email and external ID once, so a repeat would be planned
+ * again on every run): an issue at the second one.
+ */
+function noRepeats<T>(key: (item: T) => string, message: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const k = key(item);
+      const first = seen.get(k);
+      if (first === undefined) seen.set(k, i);
+      else
+        ctx.addIssue({ code: "custom", path: [i], message: `${message}: the same as item ${first + 1}`, input: item });
+    });
+  };
+}
+
 export const externalIdSchema = z
   .strictObject({
     provider: nonEmpty.meta({ description: "The SSO provider's ID in Synapse's configuration, e.g. oidc." }),
@@ -75,10 +92,12 @@ export const userMapSchema = z
     locked: z.boolean().optional().meta({ description: "A locked account cannot log in. Managed only when given." }),
     emails: z
       .array(z.email({ error: (iss) => `${JSON.stringify(iss.input)} is not an email address` }))
+      .superRefine(noRepeats((e: string) => e.toLowerCase(), "listed twice (emails compare without case)"))
       .optional()
       .meta({ description: "The account's email addresses (the whole list is managed when given)." }),
     externalIds: z
       .array(externalIdSchema)
+      .superRefine(noRepeats((e: { provider: string; id: string }) => `${e.provider}\u0000${e.id}`, "listed twice"))
       .optional()
       .meta({ description: "The account's SSO identities (the whole list is managed when given)." }),
     password: passwordRefSchema.optional(),
