@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-YNIFLBLL.js";
+} from "./chunk-5U4D5UKP.js";
 import {
   EXIT,
   ToolError,
@@ -186,8 +186,9 @@ async function applyCommand(file, flags) {
   let plan;
   let unmanagedPolicy;
   let source = {};
+  let inventorySize;
   if (flags.plan) {
-    ({ connection, plan, unmanagedPolicy } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
+    ({ connection, plan, unmanagedPolicy, inventorySize } = await loadSavedPlan(flags.plan, flags, bar.update, audit));
   } else {
     const run = await planFromFile(file, {
       ...connectionOptions(flags, flags.concurrency, audit),
@@ -196,6 +197,7 @@ async function applyCommand(file, flags) {
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
+    inventorySize = run.input.actual.size;
     source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();
@@ -207,7 +209,14 @@ async function applyCommand(file, flags) {
       actor: connection.ownUserId,
       ...source
     });
-    setExit(await confirmAndApply(connection, { command: "apply", plan, unmanagedPolicy }, flags, audit));
+    setExit(
+      await confirmAndApply(
+        connection,
+        { command: "apply", plan, unmanagedPolicy },
+        { ...flags, inventorySize },
+        audit
+      )
+    );
   } finally {
     await connection.client.close();
   }
@@ -291,7 +300,7 @@ async function loadSavedPlan(path, flags, onProgress, audit) {
       throw new ToolError(`${stale.join("\n")}
 Nothing was applied.`);
     }
-    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy };
+    return { connection, plan: saved.plan, unmanagedPolicy: saved.unmanagedPolicy, inventorySize: actual.size };
   } catch (e) {
     await connection.client.close();
     throw e;
@@ -333,9 +342,12 @@ ${signal} again: exiting now; some changes may be half done. Run apply again to 
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   let result;
+  const bar = progress();
   try {
     result = await applyPlan(connection.client, plan, {
+      onApplied: (sent, total) => bar.update(`applied ${sent}/${total}`),
       concurrency: flags.concurrency,
+      inventorySize: flags.inventorySize,
       shouldContinue: () => !stopping,
       onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026\n"),
       onResult: (r) => {
@@ -349,6 +361,7 @@ ${signal} again: exiting now; some changes may be half done. Run apply again to 
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  bar.done();
   const done = { ...report, apply: result };
   out(renderApplyText(done));
   if (stopping) err("Interrupted: run apply again to finish.\n");
