@@ -110,6 +110,21 @@ describeEachServer("SynapseClient contract", (server) => {
     expect([...small.users.keys()].sort()).toEqual([...big.users.keys()].sort());
   });
 
+  it("lock tokens: a second create of the same name fails, and the lease can be read, renewed and released", async () => {
+    const name = `contract-lock-${uniqueLocalpart("t")}`;
+    const expiry = Date.now() + 60_000;
+    expect(await client.createLockToken(name, expiry)).toBe(true);
+    expect(await client.createLockToken(name, expiry)).toBe(false);
+    expect(await client.readLockToken(name)).toBe(expiry);
+    await client.renewLockToken(name, expiry + 1000);
+    expect(await client.readLockToken(name)).toBe(expiry + 1000);
+    await client.deleteLockToken(name);
+    expect(await client.readLockToken(name)).toBeUndefined();
+    await client.deleteLockToken(name); // releasing twice is harmless
+    expect(await client.createLockToken(name, expiry)).toBe(true);
+    await client.deleteLockToken(name);
+  });
+
   it("an unknown user is a not-found error", async () => {
     const e = await expectSynapseError(client.getUser(id(uniqueLocalpart("nobody"))));
     expect(e).toMatchObject({ kind: "not-found", status: 404, errcode: "M_NOT_FOUND", method: "GET" });

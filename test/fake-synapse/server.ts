@@ -70,6 +70,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   const visibleCache = new Map<string, FakeUser[]>();
   const changed = () => visibleCache.clear();
   const tokens = new Map<string, string>(); // token → user ID
+  const registrationTokens = new Map<string, { uses_allowed: number | null; expiry_time: number | null }>();
   const requests = new Map<string, number>();
 
   const newUser = (name: string, fields: Partial<FakeUser> = {}): FakeUser => ({
@@ -231,6 +232,29 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
         insert(target);
         return [201, fullUser(target)];
       }
+    }
+    // Registration tokens: a name is unique (Synapse's primary key), which the apply lock relies on.
+    if (m === "POST" && path === "/_synapse/admin/v1/registration_tokens/new") {
+      const name = String(body.token);
+      if (registrationTokens.has(name)) throw new HttpError(400, "M_INVALID_PARAM", `Token already exists: ${name}`);
+      const token = {
+        uses_allowed: (body.uses_allowed as number | null) ?? null,
+        expiry_time: (body.expiry_time as number | null) ?? null,
+      };
+      registrationTokens.set(name, token);
+      return [200, { token: name, ...token, pending: 0, completed: 0 }];
+    }
+    const regToken = path.match(/^\/_synapse\/admin\/v1\/registration_tokens\/([^/]+)$/);
+    if (regToken) {
+      const name = decodeURIComponent(regToken[1]!);
+      const token = registrationTokens.get(name);
+      if (!token) throw new HttpError(404, "M_NOT_FOUND", `No such registration token: ${name}`);
+      if (m === "DELETE") {
+        registrationTokens.delete(name);
+        return [200, {}];
+      }
+      if (m === "PUT" && "expiry_time" in body) token.expiry_time = body.expiry_time as number | null;
+      return [200, { token: name, ...token, pending: 0, completed: 0 }];
     }
     const deact = path.match(/^\/_synapse\/admin\/v1\/deactivate\/([^/]+)$/);
     if (deact && m === "POST") {
