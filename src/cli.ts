@@ -1,7 +1,7 @@
 // The command line: thin commands over the core (read → validate → plan → render → exit code) and
 // the one error boundary. Only this file (and the GitHub Action's entry) prints or touches `process`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { NotifyFlags, ServerFlags } from "./commands.js";
+import type { ApplyFlags, DriftFlags, ExportFlags, PlanFlags } from "./commands.js";
 import { EXIT, ToolError } from "./errors.js";
 import { VERSION } from "./version.js";
 
@@ -62,21 +62,9 @@ function buildProgram(setExit: (code: number) => void): Command {
         .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
         .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
     ),
-  ).action(
-    async (
-      file: string,
-      flags: ServerFlags &
-        NotifyFlags & {
-          format: string;
-          detailedExitcode?: boolean;
-          out?: string;
-          maxDeactivations?: number;
-          maxErasures?: number;
-        },
-    ) => {
-      setExit(await (await commands()).planCommand(file, flags));
-    },
-  );
+  ).action(async (file: string, flags: PlanFlags) => {
+    setExit(await (await commands()).planCommand(file, flags));
+  });
 
   withNotifyOptions(
     withServerOptions(
@@ -94,21 +82,9 @@ function buildProgram(setExit: (code: number) => void): Command {
         .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
         .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
     ),
-  ).action(
-    async (
-      file: string,
-      flags: ServerFlags &
-        NotifyFlags & {
-          plan?: string;
-          yes?: boolean;
-          concurrency: number;
-          maxDeactivations?: number;
-          maxErasures?: number;
-        },
-    ) => {
-      setExit(await (await commands()).applyCommand(file, flags));
-    },
-  );
+  ).action(async (file: string, flags: ApplyFlags) => {
+    setExit(await (await commands()).applyCommand(file, flags));
+  });
 
   withNotifyOptions(
     withServerOptions(
@@ -120,7 +96,7 @@ function buildProgram(setExit: (code: number) => void): Command {
           new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"),
         ),
     ),
-  ).action(async (file: string, flags: ServerFlags & NotifyFlags & { format: string }) => {
+  ).action(async (file: string, flags: DriftFlags) => {
     setExit(await (await commands()).driftCommand(file, flags));
   });
 
@@ -130,7 +106,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       .description("write the server's users as a users file")
       .option("--out <file>", "write to this file instead of standard output")
       .option("--concurrency <n>", "parallel requests for user details", positiveInt, 8),
-  ).action(async (flags: ServerFlags & { out?: string; concurrency: number }) => {
+  ).action(async (flags: ExportFlags) => {
     setExit(await (await commands()).exportCommand(flags));
   });
 

@@ -98,22 +98,20 @@ export async function validateCommand(file: string): Promise<number> {
   return EXIT.ok;
 }
 
-export async function planCommand(
-  file: string,
-  flags: ServerFlags &
-    NotifyFlags & {
-      format: string;
-      detailedExitcode?: boolean;
-      out?: string;
-      maxDeactivations?: number;
-      maxErasures?: number;
-    },
-): Promise<number> {
-  let code: number = EXIT.ok;
-  const setExit = (c: number) => {
-    code = c;
+export type PlanFlags = ServerFlags &
+  NotifyFlags & {
+    format: string;
+    detailedExitcode?: boolean;
+    out?: string;
+    maxDeactivations?: number;
+    maxErasures?: number;
   };
+export type ApplyFlags = ServerFlags &
+  NotifyFlags & { plan?: string; yes?: boolean; concurrency: number; maxDeactivations?: number; maxErasures?: number };
+export type DriftFlags = ServerFlags & NotifyFlags & { format: string };
+export type ExportFlags = ServerFlags & { out?: string; concurrency: number };
 
+export async function planCommand(file: string, flags: PlanFlags): Promise<number> {
   const bar = progress();
   const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
   bar.done();
@@ -143,28 +141,11 @@ export async function planCommand(
   } finally {
     await connection.client.close();
   }
-  if (plan.refusals.length > 0) setExit(EXIT.error);
-  else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
-
-  return code;
+  if (plan.refusals.length > 0) return EXIT.error;
+  return flags.detailedExitcode && plan.actions.length > 0 ? EXIT.changes : EXIT.ok;
 }
 
-export async function applyCommand(
-  file: string,
-  flags: ServerFlags &
-    NotifyFlags & {
-      plan?: string;
-      yes?: boolean;
-      concurrency: number;
-      maxDeactivations?: number;
-      maxErasures?: number;
-    },
-): Promise<number> {
-  let code: number = EXIT.ok;
-  const setExit = (c: number) => {
-    code = c;
-  };
-
+export async function applyCommand(file: string, flags: ApplyFlags): Promise<number> {
   const bar = progress();
   const audit = flags.auditLog ? new AuditLog(flags.auditLog) : undefined;
   let connection: Connection;
@@ -194,30 +175,18 @@ export async function applyCommand(
       actor: connection.ownUserId,
       ...source,
     });
-    setExit(
-      await confirmAndApply(
-        connection,
-        { command: "apply", plan, unmanagedPolicy },
-        { ...flags, inventorySize },
-        audit,
-      ),
+    return await confirmAndApply(
+      connection,
+      { command: "apply", plan, unmanagedPolicy },
+      { ...flags, inventorySize },
+      audit,
     );
   } finally {
     await connection.client.close();
   }
-
-  return code;
 }
 
-export async function driftCommand(
-  file: string,
-  flags: ServerFlags & NotifyFlags & { format: string },
-): Promise<number> {
-  let code: number = EXIT.ok;
-  const setExit = (c: number) => {
-    code = c;
-  };
-
+export async function driftCommand(file: string, flags: DriftFlags): Promise<number> {
   const bar = progress();
   const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
   bar.done();
@@ -236,12 +205,10 @@ export async function driftCommand(
   } finally {
     await connection.client.close();
   }
-  setExit(drift.drifted ? EXIT.changes : EXIT.ok);
-
-  return code;
+  return drift.drifted ? EXIT.changes : EXIT.ok;
 }
 
-export async function exportCommand(flags: ServerFlags & { out?: string; concurrency: number }): Promise<number> {
+export async function exportCommand(flags: ExportFlags): Promise<number> {
   const connection = await connect(connectionOptions(flags, flags.concurrency));
   const bar = progress();
   try {
