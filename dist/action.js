@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-5U4D5UKP.js";
+} from "./chunks/chunk-P6D3DUDR.js";
 import {
   ToolError,
   VERSION,

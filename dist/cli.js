@@ -3453,7 +3453,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-5DBGZSTH.js");
+var commands = () => import("./chunks/commands-6TOYYV6L.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {
@@ -3478,11 +3478,9 @@ function buildProgram(setExit) {
         new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text")
       ).option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals").option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
     )
-  ).action(
-    async (file, flags) => {
-      setExit(await (await commands()).planCommand(file, flags));
-    }
-  );
+  ).action(async (file, flags) => {
+    setExit(await (await commands()).planCommand(file, flags));
+  });
   withNotifyOptions(
     withServerOptions(
       program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
@@ -3490,11 +3488,9 @@ function buildProgram(setExit) {
         "append a JSON line for the run, each request that changes the server, and each result"
       ).option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
     )
-  ).action(
-    async (file, flags) => {
-      setExit(await (await commands()).applyCommand(file, flags));
-    }
-  );
+  ).action(async (file, flags) => {
+    setExit(await (await commands()).applyCommand(file, flags));
+  });
   withNotifyOptions(
     withServerOptions(
       program2.command("drift").description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(

@@ -34232,8 +34232,8 @@ var SynapseClient = class {
   }
   /**
    * Every user on the server, one page at a time: deactivated and locked users included (the list
-   * hides both unless asked). Each page is normalised and the raw JSON dropped before the next one
-   * is fetched.
+   * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives (the
+   * caller may ask for the next page while it handles this one: readInventory reads one ahead).
    *
    * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
    * the listing can only shift rows forward and make one appear twice, never make one disappear;

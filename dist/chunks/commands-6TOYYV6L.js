@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-5U4D5UKP.js";
+} from "./chunk-P6D3DUDR.js";
 import {
   EXIT,
   ToolError,
@@ -141,10 +141,6 @@ async function validateCommand(file) {
   return EXIT.ok;
 }
 async function planCommand(file, flags) {
-  let code = EXIT.ok;
-  const setExit = (c) => {
-    code = c;
-  };
   const bar = progress();
   const run = await planFromFile(file, { ...connectionOptions(flags), ...limits(flags), onProgress: bar.update });
   bar.done();
@@ -171,15 +167,10 @@ async function planCommand(file, flags) {
   } finally {
     await connection.client.close();
   }
-  if (plan.refusals.length > 0) setExit(EXIT.error);
-  else if (flags.detailedExitcode && plan.actions.length > 0) setExit(EXIT.changes);
-  return code;
+  if (plan.refusals.length > 0) return EXIT.error;
+  return flags.detailedExitcode && plan.actions.length > 0 ? EXIT.changes : EXIT.ok;
 }
 async function applyCommand(file, flags) {
-  let code = EXIT.ok;
-  const setExit = (c) => {
-    code = c;
-  };
   const bar = progress();
   const audit = flags.auditLog ? new AuditLog(flags.auditLog) : void 0;
   let connection;
@@ -209,24 +200,17 @@ async function applyCommand(file, flags) {
       actor: connection.ownUserId,
       ...source
     });
-    setExit(
-      await confirmAndApply(
-        connection,
-        { command: "apply", plan, unmanagedPolicy },
-        { ...flags, inventorySize },
-        audit
-      )
+    return await confirmAndApply(
+      connection,
+      { command: "apply", plan, unmanagedPolicy },
+      { ...flags, inventorySize },
+      audit
     );
   } finally {
     await connection.client.close();
   }
-  return code;
 }
 async function driftCommand(file, flags) {
-  let code = EXIT.ok;
-  const setExit = (c) => {
-    code = c;
-  };
   const bar = progress();
   const { connection, drift } = await driftFromFile(file, { ...connectionOptions(flags), onProgress: bar.update });
   bar.done();
@@ -241,8 +225,7 @@ async function driftCommand(file, flags) {
   } finally {
     await connection.client.close();
   }
-  setExit(drift.drifted ? EXIT.changes : EXIT.ok);
-  return code;
+  return drift.drifted ? EXIT.changes : EXIT.ok;
 }
 async function exportCommand(flags) {
   const connection = await connect(connectionOptions(flags, flags.concurrency));
