@@ -176,6 +176,9 @@ describe("command: apply on push", () => {
     expect(run.outputs["exit-code"]).toBe("0");
     expect(run.outputs.summary).toMatch(/Apply: 1 done, 0 failed, 0 stale\.$/);
     expect(run.summary).toContain("Apply: 1 done");
+    // The audit log rides along in the job summary.
+    expect(run.summary).toMatch(/<details><summary>Audit log \(\d+ records\)<\/summary>/);
+    expect(run.summary).toContain(`"type":"action","userId":"${id(u)}","action":"create"`);
     expect(await client.getUser(id(u))).toMatchObject({ state: "active", displayname: "Merged" });
     expect(gh.writes()).toEqual([]); // no comment on push
     expectNoToken(run);
