@@ -18,12 +18,18 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function atLeastOne(value: string): number {
+  const n = positiveInt(value);
+  if (n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return n;
+}
+
 function withServerOptions(cmd: Command): Command {
   return cmd
     .option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)")
     .option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)")
     .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)")
-    .option("--timeout <seconds>", "give up on a request after this long", positiveInt, 30)
+    .option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30)
     .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
 }
 

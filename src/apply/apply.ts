@@ -8,7 +8,7 @@ import { SynapseError } from "../synapse/errors.js";
 import { readInventory } from "../synapse/inventory.js";
 import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
-import { acquireApplyLock } from "./lock.js";
+import { type ApplyLock, acquireApplyLock } from "./lock.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -66,7 +66,11 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
   const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
   try {
-    await runAll(client, results, options, readPassword);
+    // No new action once the lease is lost (a renewal found it gone) or the caller says stop.
+    const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
+    await runAll(client, results, { ...options, shouldContinue }, (action, readBackLater) =>
+      applyOne(client, action, readPassword, lock, readBackLater),
+    );
   } finally {
     await lock.release();
   }
@@ -79,7 +83,7 @@ async function runAll(
   client: SynapseClient,
   results: ActionResult[],
   options: ApplyOptions,
-  readPassword: (ref: PasswordRef) => Promise<string>,
+  perform: (action: Action, readBackLater: boolean) => Promise<ActualUser | undefined>,
 ): Promise<void> {
   // One listing costs about as much as ten single-user reads per page of 5,000 users: read many
   // results back that way, a few one by one.
@@ -92,7 +96,7 @@ async function runAll(
     options.concurrency,
     async (result) => {
       try {
-        const after = await applyOne(client, result.action, readPassword, readBackLater);
+        const after = await perform(result.action, readBackLater);
         options.onApplied?.(++sent, results.length);
         if (!after) return void deferred.push(result);
         result.verified = after.state;
@@ -134,11 +138,12 @@ async function runAll(
 
 /**
  * Re-read right before they run: create (a PUT on a user that appeared meanwhile would modify it),
- * erase (irreversible) and reactivate (on a user erased meanwhile it would un-erase). A plain
- * deactivation or an attribute update is harmless to repeat on a changed user, and no other
- * synapse-gitops apply can interleave (the lock), so those skip the extra request.
+ * update (on a user erased meanwhile it would write personal data back), erase (irreversible) and
+ * reactivate (on a user erased meanwhile it would un-erase). A plain deactivation writes nothing
+ * and is harmless on a user changed meanwhile, so it skips the extra request; no other
+ * synapse-gitops apply can interleave (the lock).
  */
-const RECHECKED = new Set<Action["kind"]>(["create", "erase", "reactivate"]);
+const RECHECKED = new Set<Action["kind"]>(["create", "update", "erase", "reactivate"]);
 
 /** Whether the read-back needs the single-user GET (emails and external IDs are not in the list). */
 function needsDetailRead(action: Action): boolean {
@@ -150,6 +155,7 @@ async function applyOne(
   client: SynapseClient,
   action: Action,
   readPassword: (ref: PasswordRef) => Promise<string>,
+  lock: ApplyLock,
   readBackLater: boolean,
 ): Promise<ActualUser | undefined> {
   const { userId } = action;
@@ -160,6 +166,8 @@ async function applyOne(
       throw new StaleError(`${userId} is ${state} now, but the plan saw it ${action.from}; run plan again`);
     }
   }
+  // Irreversible steps only while this run still holds the server's apply lock.
+  if (action.to === "erased" || action.kind === "reactivate") await lock.confirm();
   const changes = toChanges(action);
   const matches = (u: ActualUser | undefined) =>
     u !== undefined && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
@@ -225,7 +233,10 @@ async function applyOne(
 
 /** Failures after which the request may or may not have been carried out. */
 function outcomeUnknown(e: unknown): boolean {
-  return e instanceof SynapseError && (e.kind === "network" || (e.status !== undefined && e.status >= 500));
+  return (
+    e instanceof SynapseError &&
+    (e.kind === "network" || e.kind === "invalid-response" || (e.status !== undefined && e.status >= 500))
+  );
 }
 
 /**

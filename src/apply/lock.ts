@@ -16,7 +16,15 @@ import { SynapseError } from "../synapse/errors.js";
 export const LOCK_NAME = "synapse-gitops-apply-lock";
 
 export interface ApplyLock {
+  /** Throws LockLostError if the lease is no longer this run's (checked before irreversible steps). */
+  confirm(): Promise<void>;
+  /** False once a renewal found the lease gone: the run must stop starting changes. */
+  held(): boolean;
   release(): Promise<void>;
+}
+
+export class LockLostError extends ToolError {
+  override name = "LockLostError";
 }
 
 export interface LockOptions {
@@ -27,27 +35,50 @@ export interface LockOptions {
   onWait?: (until: number | null) => void;
 }
 
+/** Expiry times are the holder's clock; another machine's may differ. A lease counts as abandoned this long after it expired. */
+const SKEW_GRACE_MS = 60_000;
+/** After taking the lease, how long to wait before reading it back (a racing waiter's delete-then-create shows by then). */
+const SETTLE_MS = 500;
+
 export async function acquireApplyLock(client: SynapseClient, options: LockOptions = {}): Promise<ApplyLock> {
-  const ttl = options.ttlMs ?? 120_000;
-  const nonce = randomInt(1, 1000);
-  const expiry = () => Math.floor((Date.now() + ttl) / 1000) * 1000 + nonce;
-  const mine = (expiryTime: number | null | undefined) => typeof expiryTime === "number" && expiryTime % 1000 === nonce;
+  const ttl = options.ttlMs ?? 60_000;
+  // The nonce rides in the expiry's last minute of milliseconds: 1 in 60,000 that two runs share it.
+  const nonce = randomInt(1, 60_000);
+  // Between ttl and ttl + 60 s from now (the lease is renewed every ttl / 3).
+  const expiry = () => Math.floor((Date.now() + ttl) / 60_000) * 60_000 + 60_000 + nonce;
+  const mine = (expiryTime: number | null | undefined) =>
+    typeof expiryTime === "number" && expiryTime % 60_000 === nonce;
   const deadline = Date.now() + (options.waitMs ?? 120_000);
+  const unknownOutcome = (e: unknown) => e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500);
+  // Set when one of our creates may have happened without us hearing so: only then is a matching
+  // nonce evidence that the lease is ours.
+  let mayBeOurs = false;
   for (let waited = false; ; ) {
-    let created: boolean;
+    let held: number | null | undefined;
     try {
-      created = await client.createLockToken(LOCK_NAME, expiry());
+      let created = false;
+      try {
+        created = await client.createLockToken(LOCK_NAME, expiry());
+      } catch (e) {
+        if (!unknownOutcome(e)) throw e;
+        mayBeOurs = true;
+      }
+      held = await client.readLockToken(LOCK_NAME);
+      if (created || (mayBeOurs && mine(held))) {
+        // Two waiters can both have seen an abandoned lease; the later one's delete would remove ours.
+        await sleep(SETTLE_MS);
+        if (mine(await client.readLockToken(LOCK_NAME))) break;
+        mayBeOurs = false;
+        continue;
+      }
+      if (held === undefined) continue; // released meanwhile: try again at once
+      if (typeof held === "number" && held + SKEW_GRACE_MS < Date.now()) {
+        await client.deleteLockToken(LOCK_NAME); // abandoned by a run that died
+        continue;
+      }
     } catch (e) {
-      // The create may have happened: look before trying again.
-      if (!(e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500))) throw e;
-      created = mine(await client.readLockToken(LOCK_NAME));
-    }
-    if (created) break;
-    const held = await client.readLockToken(LOCK_NAME);
-    if (mine(held)) break;
-    if (typeof held === "number" && held < Date.now()) {
-      await client.deleteLockToken(LOCK_NAME); // abandoned by a run that died
-      continue;
+      // A failing network while taking the lock: look again (until the deadline), never give up holding it.
+      if (!unknownOutcome(e)) throw e;
     }
     if (Date.now() > deadline) {
       const until = typeof held === "number" ? ` (its lease runs until ${new Date(held).toISOString()})` : "";
@@ -60,18 +91,37 @@ export async function acquireApplyLock(client: SynapseClient, options: LockOptio
     waited = true;
     await sleep(300 + randomInt(0, 400));
   }
-  const renew = setInterval(() => {
-    client.renewLockToken(LOCK_NAME, expiry()).catch(() => {
+  let lost = false;
+  const renew = setInterval(async () => {
+    try {
+      if (!mine(await client.readLockToken(LOCK_NAME))) lost = true;
+      else await client.renewLockToken(LOCK_NAME, expiry());
+    } catch {
       // A missed renewal is retried at the next tick; the lease outlives two of them.
-    });
+    }
   }, ttl / 3);
   renew.unref();
   return {
+    held: () => !lost,
+    confirm: async () => {
+      if (lost || !mine(await client.readLockToken(LOCK_NAME))) {
+        lost = true;
+        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
+      }
+    },
     release: async () => {
       clearInterval(renew);
-      await client.deleteLockToken(LOCK_NAME).catch(() => {
-        // It expires by itself.
-      });
+      // After losing the lease, deleting would free another run's. Otherwise it is ours (nobody takes a
+      // lease over while its renewals succeed): delete it, trying hard — a lease left behind blocks
+      // every other run until it expires.
+      if (lost) return;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          return await client.deleteLockToken(LOCK_NAME);
+        } catch {
+          await sleep(200 * (attempt + 1));
+        }
+      }
     },
   };
 }

@@ -1,4 +1,5 @@
 import { attributeChanges } from "./attributes.js";
+import { globMatcher, unmanagedExemption } from "./plan.js";
 import type { AttributeChange, PlanInput } from "./types.js";
 
 /**
@@ -10,7 +11,8 @@ import type { AttributeChange, PlanInput } from "./types.js";
  *   deactivated — e.g. a failed reactivation that un-erased it — or the other way round).
  * - `missing`: declared in the file, absent from the server.
  * - `attributes`: an active user whose managed attributes differ (old → new).
- * - `unmanaged`: an active user that is not in the file (under `unmanaged: report` or `deactivate`).
+ * - `unmanaged`: an active user that is not in the file (under `unmanaged: report`, or under
+ *   `deactivate` when the policy would deactivate it).
  */
 export type DriftClass = "reactivated" | "deactivated-out-of-band" | "erasure" | "missing" | "attributes" | "unmanaged";
 
@@ -60,8 +62,13 @@ export function detectDrift(input: PlanInput): DriftReport {
     items.push({ class: cls, userId, expected: want.state, actual: have.state });
   }
   if (input.policy.unmanaged !== "ignore") {
+    const isProtected = globMatcher(input.policy.protected);
     for (const have of input.actual.values()) {
-      if (have.state === "active" && !input.desired.has(have.userId)) {
+      // Under `deactivate`, users the policy spares (bridges, guests, own, protected) are not drift:
+      // apply would leave them as they are.
+      const spared =
+        input.policy.unmanaged === "deactivate" && unmanagedExemption(have, input.ownUserId, isProtected) !== undefined;
+      if (have.state === "active" && !input.desired.has(have.userId) && !spared) {
         items.push({ class: "unmanaged", userId: have.userId, expected: "not in the file", actual: "active" });
       }
     }

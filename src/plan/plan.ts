@@ -62,22 +62,9 @@ export function planUsers(input: PlanInput): Plan {
   if (input.policy.unmanaged !== "ignore") {
     for (const have of input.actual.values()) {
       if (have.state !== "active" || input.desired.has(have.userId)) continue;
-      const guarded = guard(have.userId);
       // Why the deactivate policy spares this user; under `report` nobody is touched, so no reason is given.
-      const exempt: UnmanagedUser["exempt"] =
-        input.policy.unmanaged !== "deactivate"
-          ? undefined
-          : guarded === "own-user"
-            ? "own-user"
-            : guarded === "protected-user"
-              ? "protected"
-              : have.isGuest
-                ? "guest"
-                : have.appserviceId === undefined
-                  ? "appservice-unknown"
-                  : have.appserviceId !== null
-                    ? "appservice"
-                    : undefined;
+      const exempt =
+        input.policy.unmanaged === "deactivate" ? unmanagedExemption(have, input.ownUserId, isProtected) : undefined;
       unmanaged.push(
         exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state },
       );
@@ -121,6 +108,20 @@ export function planUsers(input: PlanInput): Plan {
   const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
   for (const a of actions) summary[a.kind]++;
   return { serverName: input.serverName, actions, refusals, unmanaged, summary };
+}
+
+/** Why `unmanaged: deactivate` spares an active user who is not in the file, if it does. */
+export function unmanagedExemption(
+  have: ActualUser,
+  ownUserId: string,
+  isProtected: (userId: string) => boolean,
+): UnmanagedUser["exempt"] {
+  if (have.userId === ownUserId) return "own-user";
+  if (isProtected(have.userId)) return "protected";
+  if (have.isGuest) return "guest";
+  // Bridges' users: only the single-user GET says; not read means not known, and not known means spared.
+  if (have.appserviceId === undefined) return "appservice-unknown";
+  return have.appserviceId !== null ? "appservice" : undefined;
 }
 
 /** What an action would do that own and protected users must be spared, if anything. */

@@ -2,23 +2,30 @@
 // real Synapse. Every run must either converge or exit 1 with an accurate report; a re-run must
 // converge; and no user may ever be in a state its planned action does not pass through.
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ESM script without type declarations.
+import { startSynapse } from "../../scripts/dev-synapse.mjs";
 import type { SynapseClient } from "../../src/synapse/client.js";
 import type { AccountState } from "../../src/synapse/types.js";
 import { runCli, tempFiles } from "../support/cli.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
 import { clientFor, type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";
 
-const server: ServerUnderTest = { kind: "real", ...inject("synapse") };
+// A Synapse of its own: runs broken on purpose may leave the apply lock behind until it expires,
+// which must not hold up the other test files' applies.
+let server: ServerUnderTest & { stop: () => Promise<void> };
 let client: SynapseClient;
 let proxy: FaultProxy;
 beforeAll(async () => {
+  const started = await startSynapse();
+  server = { kind: "real", ...started };
   client = clientFor(server);
   proxy = await startFaultProxy(server.url);
-});
+}, 180_000);
 afterAll(async () => {
-  await client.close();
-  await proxy.close();
+  await client?.close();
+  await proxy?.close();
+  await server?.stop();
 });
 
 type State = AccountState | "absent";

@@ -265,3 +265,23 @@ describe("globMatcher", () => {
     expect(globMatcher([])("@a:b")).toBe(false);
   });
 });
+
+describe("detectDrift", () => {
+  it("under unmanaged: deactivate, users the policy spares are not drift; under report, every active unmanaged user is", async () => {
+    const { detectDrift } = await import("../../src/plan/drift.js");
+    const actual = [
+      have("bridge", "active", { appserviceId: "irc" }),
+      have("guest1", "active", { isGuest: true }),
+      have("ops-bot", "active", { appserviceId: null }),
+      have("stray", "active", { appserviceId: null }),
+      have("old", "deactivated"),
+    ];
+    const spared = detectDrift(input([], actual, { unmanaged: "deactivate", protected: [`@*-bot:${S}`] }));
+    expect(spared.items.map((i) => `${i.class} ${i.userId}`)).toEqual([`unmanaged @stray:${S}`]);
+    const reported = detectDrift(input([], actual, { unmanaged: "report" }));
+    expect(reported.items.map((i) => i.userId)).toEqual(
+      [OWN, `@bridge:${S}`, `@guest1:${S}`, `@ops-bot:${S}`, `@stray:${S}`].sort(),
+    );
+    expect(detectDrift(input([], actual, { unmanaged: "ignore" })).drifted).toBe(false);
+  });
+});
