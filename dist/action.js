@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-P6D3DUDR.js";
+} from "./chunks/chunk-UHPQXGGT.js";
 import {
   ToolError,
   VERSION,

@@ -3453,7 +3453,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-6TOYYV6L.js");
+var commands = () => import("./chunks/commands-H4F2P7IS.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {
@@ -3461,8 +3461,13 @@ function positiveInt(value) {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number \u2265 0");
   return n;
 }
+function atLeastOne(value) {
+  const n = positiveInt(value);
+  if (n < 1) throw new InvalidArgumentError("expected a whole number \u2265 1");
+  return n;
+}
 function withServerOptions(cmd) {
-  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", positiveInt, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
+  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
 }
 function withNotifyOptions(cmd) {
   return cmd.option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user").option("--notify-always", "post even when there is nothing to report");

@@ -34500,26 +34500,43 @@ function describeNetworkError(cause) {
 import { randomInt } from "node:crypto";
 import { setTimeout as sleep2 } from "node:timers/promises";
 var LOCK_NAME = "synapse-gitops-apply-lock";
+var LockLostError = class extends ToolError {
+  name = "LockLostError";
+};
+var SKEW_GRACE_MS = 6e4;
+var SETTLE_MS = 500;
 async function acquireApplyLock(client, options = {}) {
-  const ttl = options.ttlMs ?? 12e4;
-  const nonce = randomInt(1, 1e3);
-  const expiry = () => Math.floor((Date.now() + ttl) / 1e3) * 1e3 + nonce;
-  const mine = (expiryTime) => typeof expiryTime === "number" && expiryTime % 1e3 === nonce;
+  const ttl = options.ttlMs ?? 6e4;
+  const nonce = randomInt(1, 6e4);
+  const expiry = () => Math.floor((Date.now() + ttl) / 6e4) * 6e4 + 6e4 + nonce;
+  const mine = (expiryTime) => typeof expiryTime === "number" && expiryTime % 6e4 === nonce;
   const deadline = Date.now() + (options.waitMs ?? 12e4);
+  const unknownOutcome = (e) => e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500);
+  let mayBeOurs = false;
   for (let waited = false; ; ) {
-    let created;
+    let held;
     try {
-      created = await client.createLockToken(LOCK_NAME, expiry());
+      let created = false;
+      try {
+        created = await client.createLockToken(LOCK_NAME, expiry());
+      } catch (e) {
+        if (!unknownOutcome(e)) throw e;
+        mayBeOurs = true;
+      }
+      held = await client.readLockToken(LOCK_NAME);
+      if (created || mayBeOurs && mine(held)) {
+        await sleep2(SETTLE_MS);
+        if (mine(await client.readLockToken(LOCK_NAME))) break;
+        mayBeOurs = false;
+        continue;
+      }
+      if (held === void 0) continue;
+      if (typeof held === "number" && held + SKEW_GRACE_MS < Date.now()) {
+        await client.deleteLockToken(LOCK_NAME);
+        continue;
+      }
     } catch (e) {
-      if (!(e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500))) throw e;
-      created = mine(await client.readLockToken(LOCK_NAME));
-    }
-    if (created) break;
-    const held = await client.readLockToken(LOCK_NAME);
-    if (mine(held)) break;
-    if (typeof held === "number" && held < Date.now()) {
-      await client.deleteLockToken(LOCK_NAME);
-      continue;
+      if (!unknownOutcome(e)) throw e;
     }
     if (Date.now() > deadline) {
       const until = typeof held === "number" ? ` (its lease runs until ${new Date(held).toISOString()})` : "";
@@ -34532,16 +34549,33 @@ async function acquireApplyLock(client, options = {}) {
     waited = true;
     await sleep2(300 + randomInt(0, 400));
   }
-  const renew = setInterval(() => {
-    client.renewLockToken(LOCK_NAME, expiry()).catch(() => {
-    });
+  let lost = false;
+  const renew = setInterval(async () => {
+    try {
+      if (!mine(await client.readLockToken(LOCK_NAME))) lost = true;
+      else await client.renewLockToken(LOCK_NAME, expiry());
+    } catch {
+    }
   }, ttl / 3);
   renew.unref();
   return {
+    held: () => !lost,
+    confirm: async () => {
+      if (lost || !mine(await client.readLockToken(LOCK_NAME))) {
+        lost = true;
+        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
+      }
+    },
     release: async () => {
       clearInterval(renew);
-      await client.deleteLockToken(LOCK_NAME).catch(() => {
-      });
+      if (lost) return;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          return await client.deleteLockToken(LOCK_NAME);
+        } catch {
+          await sleep2(200 * (attempt + 1));
+        }
+      }
     }
   };
 }
@@ -34561,7 +34595,13 @@ async function applyPlan(client, plan, options) {
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
   const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
   try {
-    await runAll(client, results, options, readPassword);
+    const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
+    await runAll(
+      client,
+      results,
+      { ...options, shouldContinue },
+      (action, readBackLater) => applyOne(client, action, readPassword, lock, readBackLater)
+    );
   } finally {
     await lock.release();
   }
@@ -34569,7 +34609,7 @@ async function applyPlan(client, plan, options) {
   for (const r of results) summary[r.outcome]++;
   return { results, summary };
 }
-async function runAll(client, results, options, readPassword) {
+async function runAll(client, results, options, perform) {
   const pages = Math.ceil((options.inventorySize ?? Number.POSITIVE_INFINITY) / DEFAULT_PAGE_SIZE);
   const readBackLater = results.filter((r) => !needsDetailRead(r.action)).length > pages * 10;
   const deferred = [];
@@ -34579,7 +34619,7 @@ async function runAll(client, results, options, readPassword) {
     options.concurrency,
     async (result) => {
       try {
-        const after = await applyOne(client, result.action, readPassword, readBackLater);
+        const after = await perform(result.action, readBackLater);
         options.onApplied?.(++sent, results.length);
         if (!after) return void deferred.push(result);
         result.verified = after.state;
@@ -34618,11 +34658,11 @@ async function runAll(client, results, options, readPassword) {
     options.onResult?.(r);
   }
 }
-var RECHECKED = /* @__PURE__ */ new Set(["create", "erase", "reactivate"]);
+var RECHECKED = /* @__PURE__ */ new Set(["create", "update", "erase", "reactivate"]);
 function needsDetailRead(action) {
   return action.changes.some((c) => DETAIL_ATTRIBUTES.includes(c.attribute));
 }
-async function applyOne(client, action, readPassword, readBackLater) {
+async function applyOne(client, action, readPassword, lock, readBackLater) {
   const { userId } = action;
   if (RECHECKED.has(action.kind)) {
     const now = await client.findUser(userId);
@@ -34631,6 +34671,7 @@ async function applyOne(client, action, readPassword, readBackLater) {
       throw new StaleError(`${userId} is ${state2} now, but the plan saw it ${action.from}; run plan again`);
     }
   }
+  if (action.to === "erased" || action.kind === "reactivate") await lock.confirm();
   const changes = toChanges(action);
   const matches = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
   const step = (run, done, before) => recoverable(client, userId, run, done, before);
@@ -34687,7 +34728,7 @@ async function applyOne(client, action, readPassword, readBackLater) {
   return after;
 }
 function outcomeUnknown(e) {
-  return e instanceof SynapseError && (e.kind === "network" || e.status !== void 0 && e.status >= 500);
+  return e instanceof SynapseError && (e.kind === "network" || e.kind === "invalid-response" || e.status !== void 0 && e.status >= 500);
 }
 async function recoverable(client, userId, run, done, before) {
   for (let attempt = 0; ; attempt++) {
@@ -57146,49 +57187,6 @@ function stalePreconditions(plan, actual) {
 // src/reconcile.ts
 import { readFile as readFile3 } from "node:fs/promises";
 
-// src/plan/drift.ts
-var DRIFT_ORDER = [
-  "reactivated",
-  "deactivated-out-of-band",
-  "erasure",
-  "missing",
-  "attributes",
-  "unmanaged"
-];
-function detectDrift(input2) {
-  const items = [];
-  for (const [userId, want] of input2.desired) {
-    const have = input2.actual.get(userId);
-    if (!have) {
-      items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
-      continue;
-    }
-    if (have.state === want.state) {
-      if (have.state !== "active") continue;
-      const changes = attributeChanges(want, have);
-      if (changes.length > 0)
-        items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
-      continue;
-    }
-    const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
-    items.push({ class: cls, userId, expected: want.state, actual: have.state });
-  }
-  if (input2.policy.unmanaged !== "ignore") {
-    for (const have of input2.actual.values()) {
-      if (have.state === "active" && !input2.desired.has(have.userId)) {
-        items.push({ class: "unmanaged", userId: have.userId, expected: "not in the file", actual: "active" });
-      }
-    }
-  }
-  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
-  items.sort(
-    (a, b) => rank.get(a.class) - rank.get(b.class) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
-  );
-  const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
-  for (const item of items) counts[item.class]++;
-  return { serverName: input2.serverName, drifted: items.length > 0, counts, items };
-}
-
 // src/plan/lifecycle.ts
 var LIFECYCLE = {
   absent: {
@@ -57273,8 +57271,7 @@ function planUsers(input2) {
   if (input2.policy.unmanaged !== "ignore") {
     for (const have of input2.actual.values()) {
       if (have.state !== "active" || input2.desired.has(have.userId)) continue;
-      const guarded = guard(have.userId);
-      const exempt = input2.policy.unmanaged !== "deactivate" ? void 0 : guarded === "own-user" ? "own-user" : guarded === "protected-user" ? "protected" : have.isGuest ? "guest" : have.appserviceId === void 0 ? "appservice-unknown" : have.appserviceId !== null ? "appservice" : void 0;
+      const exempt = input2.policy.unmanaged === "deactivate" ? unmanagedExemption(have, input2.ownUserId, isProtected) : void 0;
       unmanaged.push(
         exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state }
       );
@@ -57316,6 +57313,13 @@ function planUsers(input2) {
   for (const a of actions) summary[a.kind]++;
   return { serverName: input2.serverName, actions, refusals, unmanaged, summary };
 }
+function unmanagedExemption(have, ownUserId, isProtected) {
+  if (have.userId === ownUserId) return "own-user";
+  if (isProtected(have.userId)) return "protected";
+  if (have.isGuest) return "guest";
+  if (have.appserviceId === void 0) return "appservice-unknown";
+  return have.appserviceId !== null ? "appservice" : void 0;
+}
 function harmDone(action) {
   if (action.to === "erased") return "erase it";
   if (action.to === "deactivated") return "deactivate it";
@@ -57343,6 +57347,51 @@ function needsDetails(desired, unmanagedPolicy) {
     return (user) => user.state !== "erased" && withDetails.has(user.userId);
   }
   return (user) => withDetails.has(user.userId) ? user.state !== "erased" : user.state === "active" && !user.isGuest && !desired.has(user.userId);
+}
+
+// src/plan/drift.ts
+var DRIFT_ORDER = [
+  "reactivated",
+  "deactivated-out-of-band",
+  "erasure",
+  "missing",
+  "attributes",
+  "unmanaged"
+];
+function detectDrift(input2) {
+  const items = [];
+  for (const [userId, want] of input2.desired) {
+    const have = input2.actual.get(userId);
+    if (!have) {
+      items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      continue;
+    }
+    if (have.state === want.state) {
+      if (have.state !== "active") continue;
+      const changes = attributeChanges(want, have);
+      if (changes.length > 0)
+        items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      continue;
+    }
+    const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
+    items.push({ class: cls, userId, expected: want.state, actual: have.state });
+  }
+  if (input2.policy.unmanaged !== "ignore") {
+    const isProtected = globMatcher(input2.policy.protected);
+    for (const have of input2.actual.values()) {
+      const spared = input2.policy.unmanaged === "deactivate" && unmanagedExemption(have, input2.ownUserId, isProtected) !== void 0;
+      if (have.state === "active" && !input2.desired.has(have.userId) && !spared) {
+        items.push({ class: "unmanaged", userId: have.userId, expected: "not in the file", actual: "active" });
+      }
+    }
+  }
+  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+  items.sort(
+    (a, b) => rank.get(a.class) - rank.get(b.class) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
+  );
+  const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
+  for (const item of items) counts[item.class]++;
+  return { serverName: input2.serverName, drifted: items.length > 0, counts, items };
 }
 
 // src/reconcile.ts

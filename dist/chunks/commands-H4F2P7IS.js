@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-P6D3DUDR.js";
+} from "./chunk-UHPQXGGT.js";
 import {
   EXIT,
   ToolError,
