@@ -163,7 +163,7 @@ export async function applyCommand(file: string, flags: ApplyFlags): Promise<num
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
-    inventorySize = run.input.actual.size;
+    inventorySize = run.listed;
     source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();

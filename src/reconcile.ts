@@ -4,11 +4,12 @@ import { readFile } from "node:fs/promises";
 import { loadDesiredState } from "./config/load.js";
 import type { DesiredState } from "./config/types.js";
 import { ToolError } from "./errors.js";
-import { type DriftReport, detectDrift } from "./plan/drift.js";
-import { needsDetails, planUsers } from "./plan/plan.js";
-import type { Plan, PlanInput } from "./plan/types.js";
+import { DriftDetector, type DriftReport } from "./plan/drift.js";
+import { needsDetails, Planner } from "./plan/plan.js";
+import type { Plan, PlanContext } from "./plan/types.js";
 import { type MutationRecord, SynapseClient } from "./synapse/client.js";
-import { readInventory } from "./synapse/inventory.js";
+import { streamInventory } from "./synapse/inventory.js";
+import type { ActualUser } from "./synapse/types.js";
 
 export interface ConnectionOptions {
   /** --homeserver; else SYNAPSE_URL; else the file's `homeserver:`. */
@@ -121,19 +122,46 @@ export interface PlanOptions extends ConnectionOptions {
 export interface ReadRun {
   connection: Connection;
   desired: DesiredState;
-  /** The planner's input: both sides, with the limits of this run. */
-  input: PlanInput;
+  /** What the planner knows besides the server's users: the file's users, the limits of this run. */
+  context: PlanContext;
+  /** Users the server listed. */
+  listed: number;
 }
 
-/** Reads the file and the server. The caller owns `connection.client` and closes it. */
-export async function readBothSides(file: string, options: PlanOptions): Promise<ReadRun> {
+/** Takes the server's users one at a time, and says what it made of them once all are seen. */
+interface Comparer<T> {
+  observe(have: ActualUser): void;
+  finish(): T;
+  readonly listed: number;
+}
+
+/**
+ * Reads the file, then the server's users straight into `compare` as the list arrives (the server's
+ * side is never held whole). The caller owns `connection.client` and closes it.
+ */
+async function compareBothSides<T>(
+  file: string,
+  options: PlanOptions,
+  compare: (context: PlanContext) => Comparer<T>,
+): Promise<ReadRun & { result: T }> {
   // The file may name the homeserver; it is only read before connecting when nothing else does.
   const env = options.env ?? process.env;
   const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : await loadDesiredState(file);
   const connection = await connect(options, offline?.homeserver);
   try {
     const desired = await loadDesiredState(file, { serverName: connection.serverName });
-    const actual = await readInventory(connection.client, {
+    const context: PlanContext = {
+      desired: desired.users,
+      serverName: connection.serverName,
+      ownUserId: connection.ownUserId,
+      policy: {
+        ...desired.policy,
+        maxDeactivations: options.maxDeactivations ?? desired.policy.maxDeactivations,
+        maxErasures: options.maxErasures ?? desired.policy.maxErasures,
+      },
+    };
+    const comparer = compare(context);
+    await streamInventory(connection.client, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) =>
@@ -143,34 +171,19 @@ export async function readBothSides(file: string, options: PlanOptions): Promise
             : `read ${p.listed} users`,
         ),
     });
-    const input: PlanInput = {
-      desired: desired.users,
-      actual,
-      serverName: connection.serverName,
-      ownUserId: connection.ownUserId,
-      policy: {
-        ...desired.policy,
-        maxDeactivations: options.maxDeactivations ?? desired.policy.maxDeactivations,
-        maxErasures: options.maxErasures ?? desired.policy.maxErasures,
-      },
-    };
-    return { connection, desired, input };
+    return { connection, desired, context, listed: comparer.listed, result: comparer.finish() };
   } catch (e) {
     await connection.client.close();
     throw e;
   }
 }
 
-export interface PlannedRun extends ReadRun {
-  plan: Plan;
-}
-
-export async function planFromFile(file: string, options: PlanOptions): Promise<PlannedRun> {
-  const run = await readBothSides(file, options);
-  return { ...run, plan: planUsers(run.input) };
+export async function planFromFile(file: string, options: PlanOptions): Promise<ReadRun & { plan: Plan }> {
+  const { result, ...run } = await compareBothSides(file, options, (context) => new Planner(context));
+  return { ...run, plan: result };
 }
 
 export async function driftFromFile(file: string, options: PlanOptions): Promise<ReadRun & { drift: DriftReport }> {
-  const run = await readBothSides(file, options);
-  return { ...run, drift: detectDrift(run.input) };
+  const { result, ...run } = await compareBothSides(file, options, (context) => new DriftDetector(context));
+  return { ...run, drift: result };
 }

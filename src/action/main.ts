@@ -179,7 +179,7 @@ async function run(): Promise<number> {
     }
   }
 
-  const { connection, plan, desired, input } = await planFromFile(inputs.config, options);
+  const { connection, plan, desired, listed } = await planFromFile(inputs.config, options);
   try {
     let report: Report = { command: inputs.command, plan, unmanagedPolicy: desired.policy.unmanaged };
     core.info(renderPlanText(report));
@@ -212,7 +212,7 @@ async function run(): Promise<number> {
       });
       const result = await applyPlan(connection.client, plan, {
         concurrency: 8,
-        inventorySize: input.actual.size,
+        inventorySize: listed,
         onLockWait: () =>
           core.info("Another synapse-gitops apply is running on this server; waiting for it to finish…"),
         onResult: (r) => {

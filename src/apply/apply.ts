@@ -5,7 +5,7 @@ import { actualValue, DETAIL_ATTRIBUTES, sameValue } from "../plan/attributes.js
 import type { Action, Plan } from "../plan/types.js";
 import { DEFAULT_PAGE_SIZE, type SynapseClient } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
-import { readInventory } from "../synapse/inventory.js";
+import { streamInventory } from "../synapse/inventory.js";
 import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
 import { type ApplyLock, acquireApplyLock } from "./lock.js";
@@ -110,9 +110,12 @@ async function runAll(
     options.shouldContinue,
   );
   if (deferred.length === 0) return;
-  let actual: Map<string, ActualUser> | undefined;
+  // Only the users read back are kept from the listing.
+  const actual = new Map<string, ActualUser | undefined>(deferred.map((r) => [r.action.userId, undefined]));
   try {
-    actual = await readInventory(client);
+    await streamInventory(client, (user) => {
+      if (actual.has(user.userId)) actual.set(user.userId, user);
+    });
   } catch (e) {
     for (const r of deferred) {
       r.outcome = "failed";

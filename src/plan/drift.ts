@@ -1,6 +1,9 @@
-import { attributeChanges } from "./attributes.js";
+import type { DesiredUser } from "../config/types.js";
+import type { ActualUser } from "../synapse/types.js";
+import { attributeChangesIfAny } from "./attributes.js";
+import { byUserId, Match } from "./match.js";
 import { globMatcher, unmanagedExemption } from "./plan.js";
-import type { AttributeChange, PlanInput } from "./types.js";
+import type { AttributeChange, PlanContext, PlanInput } from "./types.js";
 
 /**
  * How the server differs from the file, by kind — not all drift is equal:
@@ -43,41 +46,71 @@ export interface DriftReport {
 
 /** Pure: the same inputs as the planner, compared rather than planned. */
 export function detectDrift(input: PlanInput): DriftReport {
-  const items: DriftItem[] = [];
-  for (const [userId, want] of input.desired) {
-    const have = input.actual.get(userId);
+  const detector = new DriftDetector(input);
+  for (const have of input.actual.values()) detector.observe(have);
+  return detector.finish();
+}
+
+/** detectDrift, fed the server's users one at a time as the list arrives (see Match). */
+export class DriftDetector {
+  readonly #items: DriftItem[] = [];
+  readonly #match: Match;
+
+  constructor(private readonly context: PlanContext) {
+    const isProtected = globMatcher(context.policy.protected);
+    const { unmanaged } = context.policy;
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...(unmanaged === "ignore"
+        ? {}
+        : {
+            unmanaged: (have: ActualUser) => {
+              // Under `deactivate`, users the policy spares (bridges, guests, own, protected) are not
+              // drift: apply would leave them as they are.
+              if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
+              this.#items.push({
+                class: "unmanaged",
+                userId: have.userId,
+                expected: "not in the file",
+                actual: "active",
+              });
+            },
+          }),
+    });
+  }
+
+  observe(have: ActualUser): void {
+    this.#match.observe(have);
+  }
+
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed(): number {
+    return this.#match.listed;
+  }
+
+  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+    const { userId } = want;
     if (!have) {
-      items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
-      continue;
+      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      return;
     }
     if (have.state === want.state) {
-      if (have.state !== "active") continue;
-      const changes = attributeChanges(want, have);
-      if (changes.length > 0)
-        items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
-      continue;
+      if (have.state !== "active") return;
+      const changes = attributeChangesIfAny(want, have);
+      if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      return;
     }
     const cls: DriftClass =
       have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
-    items.push({ class: cls, userId, expected: want.state, actual: have.state });
+    this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
   }
-  if (input.policy.unmanaged !== "ignore") {
-    const isProtected = globMatcher(input.policy.protected);
-    for (const have of input.actual.values()) {
-      // Under `deactivate`, users the policy spares (bridges, guests, own, protected) are not drift:
-      // apply would leave them as they are.
-      const spared =
-        input.policy.unmanaged === "deactivate" && unmanagedExemption(have, input.ownUserId, isProtected) !== undefined;
-      if (have.state === "active" && !input.desired.has(have.userId) && !spared) {
-        items.push({ class: "unmanaged", userId: have.userId, expected: "not in the file", actual: "active" });
-      }
-    }
+
+  finish(): DriftReport {
+    this.#match.finish();
+    const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+    const items = this.#items.sort((a, b) => rank.get(a.class)! - rank.get(b.class)! || byUserId(a, b));
+    const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as Record<DriftClass, number>;
+    for (const item of items) counts[item.class]++;
+    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
   }
-  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
-  items.sort(
-    (a, b) => rank.get(a.class)! - rank.get(b.class)! || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0),
-  );
-  const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as Record<DriftClass, number>;
-  for (const item of items) counts[item.class]++;
-  return { serverName: input.serverName, drifted: items.length > 0, counts, items };
 }

@@ -2,7 +2,8 @@ import type { DesiredUser } from "../config/types.js";
 import type { ActualUser } from "../synapse/types.js";
 import { attributeChanges, attributeChangesIfAny, DETAIL_ATTRIBUTES } from "./attributes.js";
 import { LIFECYCLE } from "./lifecycle.js";
-import type { Action, AttributeChange, Plan, PlanInput, Refusal, UnmanagedUser } from "./types.js";
+import { byUserId, Match } from "./match.js";
+import type { Action, AttributeChange, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "./types.js";
 
 /**
  * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
@@ -10,28 +11,58 @@ import type { Action, AttributeChange, Plan, PlanInput, Refusal, UnmanagedUser }
  * ever add refusals. A plan with any refusal must not be applied at all.
  */
 export function planUsers(input: PlanInput): Plan {
-  const actions: Action[] = [];
-  const refusals: Refusal[] = [];
-  const unmanaged: UnmanagedUser[] = [];
-  const isProtected = globMatcher(input.policy.protected);
-  const guard = (userId: string) =>
-    userId === input.ownUserId ? "own-user" : isProtected(userId) ? "protected-user" : undefined;
+  const planner = new Planner(input);
+  for (const have of input.actual.values()) planner.observe(have);
+  return planner.finish();
+}
 
-  for (const [userId, want] of input.desired) {
-    const have = input.actual.get(userId);
+/**
+ * planUsers, fed the server's users one at a time as the list arrives (see Match): a plan of a
+ * large server never holds the server's side whole. The same decisions, whatever the order.
+ */
+export class Planner {
+  readonly #actions: Action[] = [];
+  readonly #refusals: Refusal[] = [];
+  readonly #unmanaged: UnmanagedUser[] = [];
+  readonly #match: Match;
+  readonly #isProtected: (userId: string) => boolean;
+
+  constructor(private readonly context: PlanContext) {
+    this.#isProtected = globMatcher(context.policy.protected);
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...(context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have: ActualUser) => this.#unmanagedUser(have) }),
+    });
+  }
+
+  observe(have: ActualUser): void {
+    this.#match.observe(have);
+  }
+
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed(): number {
+    return this.#match.listed;
+  }
+
+  #guard(userId: string): "own-user" | "protected-user" | undefined {
+    return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : undefined;
+  }
+
+  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+    const { userId } = want;
     const from = have ? have.state : "absent";
     const cell = LIFECYCLE[from][want.state];
-    if (cell.do === "nothing") continue;
+    if (cell.do === "nothing") return;
     if (cell.do === "refuse" || ("unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag])) {
       const { code, why } = cell as { code: Refusal["code"]; why: string };
-      refusals.push({ code, userId, message: `${userId} ${why}` });
-      continue;
+      this.#refusals.push({ code, userId, message: `${userId} ${why}` });
+      return;
     }
     let changes: AttributeChange[];
     if (cell.do === "update") {
       // Most users on a large server are unchanged: no list is made for them.
       const found = attributeChangesIfAny(want, have);
-      if (!found) continue;
+      if (!found) return;
       changes = found;
     } else changes = cell.do === "reactivate" || cell.do === "create" ? attributeChanges(want, have) : [];
     const action: Action = {
@@ -46,68 +77,76 @@ export function planUsers(input: PlanInput): Plan {
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
     }
-    const guarded = guard(userId);
+    const guarded = this.#guard(userId);
     const harm = guarded && harmDone(action);
     if (guarded && harm) {
-      refusals.push({
+      this.#refusals.push({
         code: guarded,
         userId,
         message: `${userId} is ${guarded === "own-user" ? "the admin token's own user" : "protected by policy.protected"}; refusing to ${harm}`,
       });
-      continue;
+      return;
     }
-    actions.push(action);
+    this.#actions.push(action);
   }
 
-  if (input.policy.unmanaged !== "ignore") {
-    for (const have of input.actual.values()) {
-      if (have.state !== "active" || input.desired.has(have.userId)) continue;
-      // Why the deactivate policy spares this user; under `report` nobody is touched, so no reason is given.
-      const exempt =
-        input.policy.unmanaged === "deactivate" ? unmanagedExemption(have, input.ownUserId, isProtected) : undefined;
-      unmanaged.push(
-        exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state },
-      );
-      if (input.policy.unmanaged === "deactivate" && !exempt) {
-        actions.push({
-          kind: "deactivate",
-          userId: have.userId,
-          from: "active",
-          to: "deactivated",
-          changes: [],
-          irreversible: false,
-          reason: "unmanaged",
-          observed: { state: have.state, admin: have.admin, locked: have.locked },
-        });
-      }
+  #unmanagedUser(have: ActualUser): void {
+    const { policy, ownUserId } = this.context;
+    // Why the deactivate policy spares this user; under `report` nobody is touched, so no reason is given.
+    const exempt =
+      policy.unmanaged === "deactivate" ? unmanagedExemption(have, ownUserId, this.#isProtected) : undefined;
+    this.#unmanaged.push(
+      exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state },
+    );
+    if (policy.unmanaged === "deactivate" && !exempt) {
+      this.#actions.push({
+        kind: "deactivate",
+        userId: have.userId,
+        from: "active",
+        to: "deactivated",
+        changes: [],
+        irreversible: false,
+        reason: "unmanaged",
+        observed: { state: have.state, admin: have.admin, locked: have.locked },
+      });
     }
   }
 
-  // Thresholds guard against a broken file (an emptied users: map, a bad merge) taking out a server.
-  const deactivations = actions.filter(
-    (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active",
-  ).length;
-  if (deactivations > input.policy.maxDeactivations) {
-    refusals.push({
-      code: "max-deactivations",
-      message: `the plan deactivates ${deactivations} active users, over the limit of ${input.policy.maxDeactivations}`,
-      hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`,
-    });
+  /** The plan, once every server user has been observed. */
+  finish(): Plan {
+    this.#match.finish();
+    const actions = this.#actions.sort(byUserId);
+    const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
+    const { policy } = this.context;
+    // Thresholds guard against a broken file (an emptied users: map, a bad merge) taking out a server.
+    const deactivations = actions.filter(
+      (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active",
+    ).length;
+    if (deactivations > policy.maxDeactivations) {
+      refusals.push({
+        code: "max-deactivations",
+        message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
+        hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`,
+      });
+    }
+    const erasures = actions.filter((a) => a.kind === "erase").length;
+    if (erasures > policy.maxErasures) {
+      refusals.push({
+        code: "max-erasures",
+        message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
+        hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`,
+      });
+    }
+    const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
+    for (const a of actions) summary[a.kind]++;
+    return {
+      serverName: this.context.serverName,
+      actions,
+      refusals,
+      unmanaged: this.#unmanaged.sort(byUserId),
+      summary,
+    };
   }
-  const erasures = actions.filter((a) => a.kind === "erase").length;
-  if (erasures > input.policy.maxErasures) {
-    refusals.push({
-      code: "max-erasures",
-      message: `the plan erases ${erasures} users, over the limit of ${input.policy.maxErasures}`,
-      hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`,
-    });
-  }
-
-  actions.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
-  unmanaged.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
-  const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
-  for (const a of actions) summary[a.kind]++;
-  return { serverName: input.serverName, actions, refusals, unmanaged, summary };
 }
 
 /** Why `unmanaged: deactivate` spares an active user who is not in the file, if it does. */

@@ -81,11 +81,10 @@ export interface Plan {
   summary: PlanSummary;
 }
 
-export interface PlanInput {
+/** What the planner (and drift detection) know besides the server's users. */
+export interface PlanContext {
   /** Desired users by full ID. */
   desired: Map<string, DesiredUser>;
-  /** Every user on the server, by ID (details fetched for those whose emails/externalIds are managed). */
-  actual: Map<string, ActualUser>;
   serverName: string;
   /** The admin token's own user: never deactivated, erased, locked or demoted. */
   ownUserId: string;
@@ -95,4 +94,9 @@ export interface PlanInput {
     maxErasures: number;
     protected: string[];
   };
+}
+
+export interface PlanInput extends PlanContext {
+  /** Every user on the server, by ID (details fetched for those whose emails/externalIds are managed). */
+  actual: Map<string, ActualUser>;
 }

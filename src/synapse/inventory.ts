@@ -10,20 +10,24 @@ export interface InventoryOptions {
 }
 
 /**
- * Every user on the server, keyed by ID: the list, page by page, then one GET for each user the
- * caller says needs details. Keyed by ID, so a row repeated by offset pagination (a user created
- * during the listing) collapses into one.
+ * Every user on the server, handed to `onUser` as the list arrives, page by page; the users the
+ * caller says need details are handed over last, each read with the single-user GET. Nothing is
+ * kept: a caller that needs a map builds one (readInventory).
+ *
+ * Offset pagination can show a row twice (a user created during the listing shifts the rows after
+ * it): `onUser` may see a user twice and keeps whichever it likes.
  *
  * The pages are read one ahead: the next page is asked for as soon as one arrives, so the server
- * prepares it while this one is taken in. The requests are the same, in the same order.
+ * prepares it while this one is handled. The requests are the same, in the same order.
  */
-export async function readInventory(
+export async function streamInventory(
   client: SynapseClient,
+  onUser: (user: ActualUser) => void,
   options: InventoryOptions = {},
-): Promise<Map<string, ActualUser>> {
-  const users = new Map<string, ActualUser>();
+): Promise<void> {
   const detailed: ActualUser[] = [];
   const { needsDetails } = options;
+  let listed = 0;
   const pages = client.listAllUsers();
   let next = pages.next();
   try {
@@ -34,10 +38,11 @@ export async function readInventory(
       // Handled when awaited above; this keeps a failure that comes before then from being reported as unhandled.
       next.catch(() => {});
       for (const user of result.value) {
-        users.set(user.userId, user);
         if (needsDetails?.(user)) detailed.push(user);
+        else onUser(user);
       }
-      options.onProgress?.({ listed: users.size, detailed: 0, detailsNeeded: detailed.length });
+      listed += result.value.length;
+      options.onProgress?.({ listed, detailed: 0, detailsNeeded: detailed.length });
     }
   } catch (e) {
     // No further page: the listing stops once the request in flight (if any) has its answer.
@@ -46,11 +51,20 @@ export async function readInventory(
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    users.set(user.userId, await client.getUser(user.userId));
+    onUser(await client.getUser(user.userId));
     done++;
     if (done % 100 === 0 || done === detailed.length) {
-      options.onProgress?.({ listed: users.size, detailed: done, detailsNeeded: detailed.length });
+      options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
     }
   });
+}
+
+/** Every user on the server, keyed by ID (a row repeated by pagination collapses into one). */
+export async function readInventory(
+  client: SynapseClient,
+  options: InventoryOptions = {},
+): Promise<Map<string, ActualUser>> {
+  const users = new Map<string, ActualUser>();
+  await streamInventory(client, (user) => users.set(user.userId, user), options);
   return users;
 }

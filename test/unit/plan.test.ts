@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredUser } from "../../src/config/types.js";
-import { globMatcher, needsDetails, planUsers } from "../../src/plan/plan.js";
+import { globMatcher, needsDetails, Planner, planUsers } from "../../src/plan/plan.js";
 import type { PlanInput } from "../../src/plan/types.js";
 import type { AccountState, ActualUser } from "../../src/synapse/types.js";
 
@@ -283,5 +283,26 @@ describe("detectDrift", () => {
       [OWN, `@bridge:${S}`, `@guest1:${S}`, `@ops-bot:${S}`, `@stray:${S}`].sort(),
     );
     expect(detectDrift(input([], actual, { unmanaged: "ignore" })).drifted).toBe(false);
+  });
+});
+
+describe("Planner: fed the list as it arrives", () => {
+  it("plans a user listed twice (offset pagination) once, and one never listed as absent", () => {
+    const planner = new Planner(input([want("a", "deactivated"), want("b", "active")], []));
+    planner.observe(have("a", "active"));
+    planner.observe(have("a", "active"));
+    expect(planner.finish().actions.map((a) => [a.kind, a.userId])).toEqual([
+      ["deactivate", "@a:example.org"],
+      ["create", "@b:example.org"],
+    ]);
+  });
+
+  it("refuses to answer when another match over the same users overtook it", () => {
+    const context = input([want("a", "active")], []);
+    const first = new Planner(context);
+    const second = new Planner(context);
+    first.observe(have("a", "active"));
+    expect(() => first.finish()).toThrow(/another match/);
+    expect(second.finish().summary.create).toBe(1);
   });
 });
