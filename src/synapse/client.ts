@@ -99,29 +99,59 @@ export class SynapseClient {
 
   /**
    * Every user on the server, one page at a time: deactivated and locked users included (the list
-   * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives (the
-   * caller may ask for the next page while it handles this one: readInventory reads one ahead).
+   * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives.
    *
    * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
    * the listing can only shift rows forward and make one appear twice, never make one disappear;
-   * consumers that key users by ID are unaffected.
+   * consumers key users by ID.
+   *
+   * The server works while the caller handles a page: once a page is in, the next one (its
+   * `next_token`) and the one after it are asked for at once. The one after is a guess: Synapse's
+   * `next_token` is the offset after the page's rows, so `from + limit` for every page but the last
+   * (`total` says when that is). A guess is used only when the token it waits for turns out to be
+   * the same, and a guessed request that fails is simply asked again, retries and all, once its
+   * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
    */
   async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
+    type Page = { users: RawUser[]; next_token?: string | number | null; total?: number };
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const path = (from: string) =>
+      `/_synapse/admin/v2/users?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
+    /** Pages asked for ahead, by offset: one try each, undefined when it failed. */
+    const ahead = new Map<string, Promise<Page | undefined>>();
+    const askAhead = (from: string) => {
+      if (ahead.has(from)) return;
+      ahead.set(
+        from,
+        this.#once("GET", path(from)).then(
+          (res) => res.json as Page,
+          () => undefined,
+        ),
+      );
+    };
     let from: string | undefined = "0";
     while (from !== undefined) {
-      const query = new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" });
-      const page: { users: RawUser[]; next_token?: string | number } = await this.#call(
-        "GET",
-        `/_synapse/admin/v2/users?${query}`,
-      );
+      const early = ahead.get(from);
+      ahead.delete(from);
+      const page: Page = (early && (await early)) ?? (await this.#call<Page>("GET", path(from)));
       if (!Array.isArray(page.users)) {
         throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
+      }
+      from = page.next_token === undefined || page.next_token === null ? undefined : String(page.next_token);
+      if (from !== undefined) {
+        const guess = Number(from) + limit;
+        const after =
+          Number.isSafeInteger(guess) && !(typeof page.total === "number" && guess >= page.total)
+            ? String(guess)
+            : undefined;
+        // A page asked for on a guess that turned out wrong is dropped.
+        for (const offset of ahead.keys()) if (offset !== from && offset !== after) ahead.delete(offset);
+        askAhead(from);
+        if (after !== undefined) askAhead(after);
       }
       const users = new Array<ActualUser>(page.users.length);
       for (let i = 0; i < page.users.length; i++) users[i] = normaliseUser(page.users[i]!, "ms");
       yield users;
-      from = page.next_token === undefined || page.next_token === null ? undefined : String(page.next_token);
     }
   }
 

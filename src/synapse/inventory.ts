@@ -16,9 +16,6 @@ export interface InventoryOptions {
  *
  * Offset pagination can show a row twice (a user created during the listing shifts the rows after
  * it): `onUser` may see a user twice and keeps whichever it likes.
- *
- * The pages are read one ahead: the next page is asked for as soon as one arrives, so the server
- * prepares it while this one is handled. The requests are the same, in the same order.
  */
 export async function streamInventory(
   client: SynapseClient,
@@ -28,26 +25,13 @@ export async function streamInventory(
   const detailed: ActualUser[] = [];
   const { needsDetails } = options;
   let listed = 0;
-  const pages = client.listAllUsers();
-  let next = pages.next();
-  try {
-    for (;;) {
-      const result = await next;
-      if (result.done) break;
-      next = pages.next();
-      // Handled when awaited above; this keeps a failure that comes before then from being reported as unhandled.
-      next.catch(() => {});
-      for (const user of result.value) {
-        if (needsDetails?.(user)) detailed.push(user);
-        else onUser(user);
-      }
-      listed += result.value.length;
-      options.onProgress?.({ listed, detailed: 0, detailsNeeded: detailed.length });
+  for await (const page of client.listAllUsers()) {
+    for (const user of page) {
+      if (needsDetails?.(user)) detailed.push(user);
+      else onUser(user);
     }
-  } catch (e) {
-    // No further page: the listing stops once the request in flight (if any) has its answer.
-    void pages.return(undefined).catch(() => {});
-    throw e;
+    listed += page.length;
+    options.onProgress?.({ listed, detailed: 0, detailsNeeded: detailed.length });
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {

@@ -1,0 +1,104 @@
+// The user list asks for pages ahead on a guess (client.listAllUsers): whatever the guesses, the
+// pages it returns are exactly those a page-by-page loop would read, and no page is asked twice.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { SynapseClient } from "../../src/synapse/client.js";
+
+interface ListServer {
+  url: string;
+  /** The `from` of every list request, in order of arrival. */
+  froms: string[];
+  server: Server;
+}
+
+/**
+ * Serves `users` (names) as Synapse does: `next_token` is the offset after the rows sent, `total`
+ * the number of users. `rowsPerPage` caps a page below the limit asked for; `fail` answers 500 to
+ * the first request at an offset; `onRequest` may change the users between requests.
+ */
+async function listServer(
+  users: string[],
+  options: { rowsPerPage?: number; fail?: string; onRequest?: (from: string) => void } = {},
+): Promise<ListServer> {
+  const froms: string[] = [];
+  const failed = new Set<string>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const from = url.searchParams.get("from") ?? "0";
+    froms.push(from);
+    options.onRequest?.(from);
+    if (from === options.fail && !failed.has(from)) {
+      failed.add(from);
+      res.writeHead(500, { "content-type": "application/json" }).end('{"errcode":"M_UNKNOWN","error":"boom"}');
+      return;
+    }
+    const limit = Math.min(Number(url.searchParams.get("limit")), options.rowsPerPage ?? Number.POSITIVE_INFINITY);
+    const start = Number(from);
+    const rows = users.slice(start, start + limit).map((name) => ({ name, deactivated: false, creation_ts: 0 }));
+    const next = start + rows.length < users.length ? { next_token: String(start + rows.length) } : {};
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ users: rows, total: users.length, ...next }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, froms, server };
+}
+
+const names = (n: number) => Array.from({ length: n }, (_, i) => `@u${String(i).padStart(3, "0")}:x.org`);
+let running: ListServer | undefined;
+afterEach(async () => {
+  await new Promise((resolve) => running?.server.close(resolve));
+  running = undefined;
+});
+
+async function list(server: ListServer, pageSize: number): Promise<string[][]> {
+  const client = new SynapseClient({ baseUrl: server.url, token: "t0ken-for-tests", retryBudgetMs: 5000 });
+  const pages: string[][] = [];
+  try {
+    for await (const page of client.listAllUsers({ pageSize })) pages.push(page.map((u) => u.userId));
+  } finally {
+    await client.close();
+  }
+  return pages;
+}
+
+describe("listAllUsers asks ahead", () => {
+  it("reads every page once, in order, and asks for nothing past the end", async () => {
+    const users = names(23);
+    running = await listServer(users);
+    const pages = await list(running, 5);
+    expect(pages).toEqual([0, 5, 10, 15, 20].map((at) => users.slice(at, at + 5)));
+    expect([...running.froms].sort((a, b) => Number(a) - Number(b))).toEqual(["0", "5", "10", "15", "20"]);
+  });
+
+  it("asks a guessed page again, with retries, when the guess failed", async () => {
+    const users = names(23);
+    running = await listServer(users, { fail: "10" });
+    const pages = await list(running, 5);
+    expect(pages.flat()).toEqual(users);
+    expect(running.froms.filter((f) => f === "10")).toHaveLength(2);
+  });
+
+  it("drops wrong guesses when the server sends fewer rows than asked", async () => {
+    const users = names(20);
+    running = await listServer(users, { rowsPerPage: 3 });
+    const pages = await list(running, 5);
+    expect(pages).toEqual([0, 3, 6, 9, 12, 15, 18].map((at) => users.slice(at, at + 3)));
+  });
+
+  it("follows next_token when users are created during the listing: a row may repeat, none is lost", async () => {
+    const users = names(12);
+    let created = 0;
+    running = await listServer(users, {
+      // Two users sorted first are created as the second page is asked for: rows shift forward.
+      onRequest: (from) => {
+        if (from === "4" && created === 0) {
+          created = 2;
+          users.unshift("@a-new-1:x.org", "@a-new-2:x.org");
+        }
+      },
+    });
+    const seen = (await list(running, 4)).flat();
+    for (const name of names(12)) expect(seen).toContain(name);
+  });
+});
