@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-UHPQXGGT.js";
+} from "./chunks/chunk-MMAI62CB.js";
 import {
   ToolError,
   VERSION,
@@ -19882,7 +19882,7 @@ async function run() {
       await connection2.client.close();
     }
   }
-  const { connection, plan, desired, input } = await planFromFile(inputs.config, options);
+  const { connection, plan, desired, listed } = await planFromFile(inputs.config, options);
   try {
     let report = { command: inputs.command, plan, unmanagedPolicy: desired.policy.unmanaged };
     info(renderPlanText(report));
@@ -19914,7 +19914,7 @@ async function run() {
       });
       const result = await applyPlan(connection.client, plan, {
         concurrency: 8,
-        inventorySize: input.actual.size,
+        inventorySize: listed,
         onLockWait: () => info("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026"),
         onResult: (r) => {
           audit?.action(r);

@@ -3453,7 +3453,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-H4F2P7IS.js");
+var commands = () => import("./chunks/commands-APEXNZXH.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {

@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-UHPQXGGT.js";
+} from "./chunk-MMAI62CB.js";
 import {
   EXIT,
   ToolError,
@@ -188,7 +188,7 @@ async function applyCommand(file, flags) {
     });
     ({ connection, plan } = run);
     unmanagedPolicy = run.desired.policy.unmanaged;
-    inventorySize = run.input.actual.size;
+    inventorySize = run.listed;
     source = { files: run.desired.files, sha256: run.desired.sha256 };
   }
   bar.done();

@@ -19367,17 +19367,17 @@ var require_sqlite_cache_store = __commonJS({
           if (now >= value.deleteAt && !canBeExpired) {
             continue;
           }
-          let matches = true;
+          let matches2 = true;
           if (value.vary) {
             const vary = JSON.parse(value.vary);
             for (const header in vary) {
               if (!headerValueEquals(headers[header], vary[header])) {
-                matches = false;
+                matches2 = false;
                 break;
               }
             }
           }
-          if (matches) {
+          if (matches2) {
             return value;
           }
         }
@@ -33985,38 +33985,30 @@ async function mapConcurrent(items, limit, work, shouldStart = () => true) {
 }
 
 // src/synapse/inventory.ts
-async function readInventory(client, options = {}) {
-  const users = /* @__PURE__ */ new Map();
+async function streamInventory(client, onUser, options = {}) {
   const detailed = [];
   const { needsDetails: needsDetails2 } = options;
-  const pages = client.listAllUsers();
-  let next = pages.next();
-  try {
-    for (; ; ) {
-      const result = await next;
-      if (result.done) break;
-      next = pages.next();
-      next.catch(() => {
-      });
-      for (const user of result.value) {
-        users.set(user.userId, user);
-        if (needsDetails2?.(user)) detailed.push(user);
-      }
-      options.onProgress?.({ listed: users.size, detailed: 0, detailsNeeded: detailed.length });
+  let listed = 0;
+  for await (const page of client.listAllUsers()) {
+    for (const user of page) {
+      if (needsDetails2?.(user)) detailed.push(user);
+      else onUser(user);
     }
-  } catch (e) {
-    void pages.return(void 0).catch(() => {
-    });
-    throw e;
+    listed += page.length;
+    options.onProgress?.({ listed, detailed: 0, detailsNeeded: detailed.length });
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    users.set(user.userId, await client.getUser(user.userId));
+    onUser(await client.getUser(user.userId));
     done++;
     if (done % 100 === 0 || done === detailed.length) {
-      options.onProgress?.({ listed: users.size, detailed: done, detailsNeeded: detailed.length });
+      options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
     }
   });
+}
+async function readInventory(client, options = {}) {
+  const users = /* @__PURE__ */ new Map();
+  await streamInventory(client, (user) => users.set(user.userId, user), options);
   return users;
 }
 
@@ -34232,29 +34224,52 @@ var SynapseClient = class {
   }
   /**
    * Every user on the server, one page at a time: deactivated and locked users included (the list
-   * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives (the
-   * caller may ask for the next page while it handles this one: readInventory reads one ahead).
+   * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives.
    *
    * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
    * the listing can only shift rows forward and make one appear twice, never make one disappear;
-   * consumers that key users by ID are unaffected.
+   * consumers key users by ID.
+   *
+   * The server works while the caller handles a page: once a page is in, the next one (its
+   * `next_token`) and the one after it are asked for at once. The one after is a guess: Synapse's
+   * `next_token` is the offset after the page's rows, so `from + limit` for every page but the last
+   * (`total` says when that is). A guess is used only when the token it waits for turns out to be
+   * the same, and a guessed request that fails is simply asked again, retries and all, once its
+   * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
    */
   async *listAllUsers(options = {}) {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const path = (from2) => `/_synapse/admin/v2/users?${new URLSearchParams({ from: from2, limit: String(limit), deactivated: "true", locked: "true" })}`;
+    const ahead = /* @__PURE__ */ new Map();
+    const askAhead = (from2) => {
+      if (ahead.has(from2)) return;
+      ahead.set(
+        from2,
+        this.#once("GET", path(from2)).then(
+          (res) => res.json,
+          () => void 0
+        )
+      );
+    };
     let from = "0";
     while (from !== void 0) {
-      const query = new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" });
-      const page = await this.#call(
-        "GET",
-        `/_synapse/admin/v2/users?${query}`
-      );
+      const early = ahead.get(from);
+      ahead.delete(from);
+      const page = (early && await early) ?? await this.#call("GET", path(from));
       if (!Array.isArray(page.users)) {
         throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
+      }
+      from = page.next_token === void 0 || page.next_token === null ? void 0 : String(page.next_token);
+      if (from !== void 0) {
+        const guess = Number(from) + limit;
+        const after = Number.isSafeInteger(guess) && !(typeof page.total === "number" && guess >= page.total) ? String(guess) : void 0;
+        for (const offset of ahead.keys()) if (offset !== from && offset !== after) ahead.delete(offset);
+        askAhead(from);
+        if (after !== void 0) askAhead(after);
       }
       const users = new Array(page.users.length);
       for (let i = 0; i < page.users.length; i++) users[i] = normaliseUser(page.users[i], "ms");
       yield users;
-      from = page.next_token === void 0 || page.next_token === null ? void 0 : String(page.next_token);
     }
   }
   /**
@@ -34633,9 +34648,11 @@ async function runAll(client, results, options, perform) {
     options.shouldContinue
   );
   if (deferred.length === 0) return;
-  let actual;
+  const actual = new Map(deferred.map((r) => [r.action.userId, void 0]));
   try {
-    actual = await readInventory(client);
+    await streamInventory(client, (user) => {
+      if (actual.has(user.userId)) actual.set(user.userId, user);
+    });
   } catch (e) {
     for (const r of deferred) {
       r.outcome = "failed";
@@ -34673,7 +34690,7 @@ async function applyOne(client, action, readPassword, lock, readBackLater) {
   }
   if (action.to === "erased" || action.kind === "reactivate") await lock.confirm();
   const changes = toChanges(action);
-  const matches = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
+  const matches2 = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
   const step = (run, done, before) => recoverable(client, userId, run, done, before);
   if (action.password) changes.password = await readPassword(action.password);
   switch (action.kind) {
@@ -34704,12 +34721,12 @@ async function applyOne(client, action, readPassword, lock, readBackLater) {
       break;
     }
     case "update":
-      await step(() => client.modifyUser(userId, changes), matches, "active");
+      await step(() => client.modifyUser(userId, changes), matches2, "active");
       break;
     case "reactivate":
       await step(
         () => client.modifyUser(userId, { ...changes, deactivated: false }),
-        (u) => u?.state === "active" && matches(u),
+        (u) => u?.state === "active" && matches2(u),
         "deactivated"
       );
       break;
@@ -38611,16 +38628,16 @@ var $ZodUnion = /* @__PURE__ */ $constructor("$ZodUnion", (inst, def) => {
   };
 });
 function handleExclusiveUnionResults(results, final, inst, ctx) {
-  const matches = [];
+  const matches2 = [];
   for (let i = 0; i < results.length; i++) {
     if (results[i].issues.length === 0)
-      matches.push(i);
+      matches2.push(i);
   }
-  if (matches.length === 1) {
-    final.value = results[matches[0]].value;
+  if (matches2.length === 1) {
+    final.value = results[matches2[0]].value;
     return final;
   }
-  if (matches.length === 0) {
+  if (matches2.length === 0) {
     final.issues.push({
       code: "invalid_union",
       input: final.value,
@@ -38634,7 +38651,7 @@ function handleExclusiveUnionResults(results, final, inst, ctx) {
       inst,
       errors: [],
       inclusive: false,
-      matches
+      matches: matches2
     });
   }
   return final;
@@ -53843,20 +53860,20 @@ function checkArrayGuards(arraySchema, guards) {
     if (guards.containsSchema) {
       const minContains = guards.minContains ?? 1;
       const ceiling = guards.maxContains !== void 0 ? guards.maxContains + 1 : Number.POSITIVE_INFINITY;
-      let matches = 0;
+      let matches2 = 0;
       for (const item of items) {
-        if (guards.containsSchema.safeParse(item).success && ++matches >= ceiling)
+        if (guards.containsSchema.safeParse(item).success && ++matches2 >= ceiling)
           break;
       }
-      if (matches < minContains) {
+      if (matches2 < minContains) {
         payload.issues.push({
           code: "custom",
-          message: `Array must contain at least ${minContains} matching ${plural(minContains)}; found ${matches}`,
+          message: `Array must contain at least ${minContains} matching ${plural(minContains)}; found ${matches2}`,
           input: items,
           continue: true
         });
       }
-      if (guards.maxContains !== void 0 && matches > guards.maxContains) {
+      if (guards.maxContains !== void 0 && matches2 > guards.maxContains) {
         payload.issues.push({
           code: "custom",
           message: `Array must contain at most ${guards.maxContains} matching ${plural(guards.maxContains)}`,
@@ -57187,6 +57204,46 @@ function stalePreconditions(plan, actual) {
 // src/reconcile.ts
 import { readFile as readFile3 } from "node:fs/promises";
 
+// src/plan/match.ts
+var MET = Symbol("met by a match");
+var matches = 0;
+var owner = /* @__PURE__ */ new WeakMap();
+var Match = class {
+  constructor(desired, judge) {
+    this.desired = desired;
+    this.judge = judge;
+    owner.set(desired, this);
+  }
+  #mark = ++matches;
+  /** Active users outside the file already passed on (only those are kept: they are the output). */
+  #unmanaged = /* @__PURE__ */ new Set();
+  /** Rows seen, repeats included. */
+  listed = 0;
+  observe(have) {
+    this.listed++;
+    const want = this.desired.get(have.userId);
+    if (want) {
+      if (want[MET] === this.#mark) return;
+      want[MET] = this.#mark;
+      this.judge.pair(want, have);
+    } else if (this.judge.unmanaged && have.state === "active" && !this.#unmanaged.has(have.userId)) {
+      this.#unmanaged.add(have.userId);
+      this.judge.unmanaged(have);
+    }
+  }
+  finish() {
+    if (owner.get(this.desired) !== this) {
+      throw new Error("bug: another match over the same users started before this one finished");
+    }
+    for (const want of this.desired.values()) {
+      if (want[MET] !== this.#mark) this.judge.pair(want, void 0);
+    }
+  }
+};
+function byUserId(a, b) {
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
+}
+
 // src/plan/lifecycle.ts
 var LIFECYCLE = {
   absent: {
@@ -57222,26 +57279,44 @@ var LIFECYCLE = {
 };
 
 // src/plan/plan.ts
-function planUsers(input2) {
-  const actions = [];
-  const refusals = [];
-  const unmanaged = [];
-  const isProtected = globMatcher(input2.policy.protected);
-  const guard = (userId) => userId === input2.ownUserId ? "own-user" : isProtected(userId) ? "protected-user" : void 0;
-  for (const [userId, want] of input2.desired) {
-    const have = input2.actual.get(userId);
+var Planner = class {
+  constructor(context) {
+    this.context = context;
+    this.#isProtected = globMatcher(context.policy.protected);
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have) => this.#unmanagedUser(have) }
+    });
+  }
+  #actions = [];
+  #refusals = [];
+  #unmanaged = [];
+  #match;
+  #isProtected;
+  observe(have) {
+    this.#match.observe(have);
+  }
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed() {
+    return this.#match.listed;
+  }
+  #guard(userId) {
+    return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : void 0;
+  }
+  #pair(want, have) {
+    const { userId } = want;
     const from = have ? have.state : "absent";
     const cell2 = LIFECYCLE[from][want.state];
-    if (cell2.do === "nothing") continue;
+    if (cell2.do === "nothing") return;
     if (cell2.do === "refuse" || "unlessFlag" in cell2 && cell2.unlessFlag && !want[cell2.unlessFlag]) {
       const { code, why } = cell2;
-      refusals.push({ code, userId, message: `${userId} ${why}` });
-      continue;
+      this.#refusals.push({ code, userId, message: `${userId} ${why}` });
+      return;
     }
     let changes;
     if (cell2.do === "update") {
       const found = attributeChangesIfAny(want, have);
-      if (!found) continue;
+      if (!found) return;
       changes = found;
     } else changes = cell2.do === "reactivate" || cell2.do === "create" ? attributeChanges(want, have) : [];
     const action = {
@@ -57256,63 +57331,72 @@ function planUsers(input2) {
     if (want.password && want.state === "active" && (cell2.do === "create" || cell2.do === "reactivate")) {
       action.password = want.password;
     }
-    const guarded = guard(userId);
+    const guarded = this.#guard(userId);
     const harm = guarded && harmDone(action);
     if (guarded && harm) {
-      refusals.push({
+      this.#refusals.push({
         code: guarded,
         userId,
         message: `${userId} is ${guarded === "own-user" ? "the admin token's own user" : "protected by policy.protected"}; refusing to ${harm}`
       });
-      continue;
+      return;
     }
-    actions.push(action);
+    this.#actions.push(action);
   }
-  if (input2.policy.unmanaged !== "ignore") {
-    for (const have of input2.actual.values()) {
-      if (have.state !== "active" || input2.desired.has(have.userId)) continue;
-      const exempt = input2.policy.unmanaged === "deactivate" ? unmanagedExemption(have, input2.ownUserId, isProtected) : void 0;
-      unmanaged.push(
-        exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state }
-      );
-      if (input2.policy.unmanaged === "deactivate" && !exempt) {
-        actions.push({
-          kind: "deactivate",
-          userId: have.userId,
-          from: "active",
-          to: "deactivated",
-          changes: [],
-          irreversible: false,
-          reason: "unmanaged",
-          observed: { state: have.state, admin: have.admin, locked: have.locked }
-        });
-      }
+  #unmanagedUser(have) {
+    const { policy, ownUserId } = this.context;
+    const exempt = policy.unmanaged === "deactivate" ? unmanagedExemption(have, ownUserId, this.#isProtected) : void 0;
+    this.#unmanaged.push(
+      exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state }
+    );
+    if (policy.unmanaged === "deactivate" && !exempt) {
+      this.#actions.push({
+        kind: "deactivate",
+        userId: have.userId,
+        from: "active",
+        to: "deactivated",
+        changes: [],
+        irreversible: false,
+        reason: "unmanaged",
+        observed: { state: have.state, admin: have.admin, locked: have.locked }
+      });
     }
   }
-  const deactivations = actions.filter(
-    (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active"
-  ).length;
-  if (deactivations > input2.policy.maxDeactivations) {
-    refusals.push({
-      code: "max-deactivations",
-      message: `the plan deactivates ${deactivations} active users, over the limit of ${input2.policy.maxDeactivations}`,
-      hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`
-    });
+  /** The plan, once every server user has been observed. */
+  finish() {
+    this.#match.finish();
+    const actions = this.#actions.sort(byUserId);
+    const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
+    const { policy } = this.context;
+    const deactivations = actions.filter(
+      (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active"
+    ).length;
+    if (deactivations > policy.maxDeactivations) {
+      refusals.push({
+        code: "max-deactivations",
+        message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
+        hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`
+      });
+    }
+    const erasures = actions.filter((a) => a.kind === "erase").length;
+    if (erasures > policy.maxErasures) {
+      refusals.push({
+        code: "max-erasures",
+        message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
+        hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`
+      });
+    }
+    const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
+    for (const a of actions) summary[a.kind]++;
+    return {
+      serverName: this.context.serverName,
+      actions,
+      refusals,
+      unmanaged: this.#unmanaged.sort(byUserId),
+      summary
+    };
   }
-  const erasures = actions.filter((a) => a.kind === "erase").length;
-  if (erasures > input2.policy.maxErasures) {
-    refusals.push({
-      code: "max-erasures",
-      message: `the plan erases ${erasures} users, over the limit of ${input2.policy.maxErasures}`,
-      hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`
-    });
-  }
-  actions.sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
-  unmanaged.sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
-  const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
-  for (const a of actions) summary[a.kind]++;
-  return { serverName: input2.serverName, actions, refusals, unmanaged, summary };
-}
+};
 function unmanagedExemption(have, ownUserId, isProtected) {
   if (have.userId === ownUserId) return "own-user";
   if (isProtected(have.userId)) return "protected";
@@ -57358,41 +57442,59 @@ var DRIFT_ORDER = [
   "attributes",
   "unmanaged"
 ];
-function detectDrift(input2) {
-  const items = [];
-  for (const [userId, want] of input2.desired) {
-    const have = input2.actual.get(userId);
+var DriftDetector = class {
+  constructor(context) {
+    this.context = context;
+    const isProtected = globMatcher(context.policy.protected);
+    const { unmanaged } = context.policy;
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...unmanaged === "ignore" ? {} : {
+        unmanaged: (have) => {
+          if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
+          this.#items.push({
+            class: "unmanaged",
+            userId: have.userId,
+            expected: "not in the file",
+            actual: "active"
+          });
+        }
+      }
+    });
+  }
+  #items = [];
+  #match;
+  observe(have) {
+    this.#match.observe(have);
+  }
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed() {
+    return this.#match.listed;
+  }
+  #pair(want, have) {
+    const { userId } = want;
     if (!have) {
-      items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
-      continue;
+      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      return;
     }
     if (have.state === want.state) {
-      if (have.state !== "active") continue;
-      const changes = attributeChanges(want, have);
-      if (changes.length > 0)
-        items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
-      continue;
+      if (have.state !== "active") return;
+      const changes = attributeChangesIfAny(want, have);
+      if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      return;
     }
     const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
-    items.push({ class: cls, userId, expected: want.state, actual: have.state });
+    this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
   }
-  if (input2.policy.unmanaged !== "ignore") {
-    const isProtected = globMatcher(input2.policy.protected);
-    for (const have of input2.actual.values()) {
-      const spared = input2.policy.unmanaged === "deactivate" && unmanagedExemption(have, input2.ownUserId, isProtected) !== void 0;
-      if (have.state === "active" && !input2.desired.has(have.userId) && !spared) {
-        items.push({ class: "unmanaged", userId: have.userId, expected: "not in the file", actual: "active" });
-      }
-    }
+  finish() {
+    this.#match.finish();
+    const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+    const items = this.#items.sort((a, b) => rank.get(a.class) - rank.get(b.class) || byUserId(a, b));
+    const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
+    for (const item of items) counts[item.class]++;
+    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
   }
-  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
-  items.sort(
-    (a, b) => rank.get(a.class) - rank.get(b.class) || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0)
-  );
-  const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
-  for (const item of items) counts[item.class]++;
-  return { serverName: input2.serverName, drifted: items.length > 0, counts, items };
-}
+};
 
 // src/reconcile.ts
 var LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -57465,22 +57567,14 @@ async function connect(options, fileHomeserver) {
     throw e;
   }
 }
-async function readBothSides(file2, options) {
+async function compareBothSides(file2, options, compare) {
   const env = options.env ?? process.env;
   const offline = options.homeserver ?? env.SYNAPSE_URL ? void 0 : await loadDesiredState(file2);
   const connection = await connect(options, offline?.homeserver);
   try {
     const desired = await loadDesiredState(file2, { serverName: connection.serverName });
-    const actual = await readInventory(connection.client, {
-      needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
-      concurrency: options.concurrency ?? 8,
-      onProgress: (p) => options.onProgress?.(
-        p.detailsNeeded && p.detailed ? `read ${p.listed} users, details ${p.detailed}/${p.detailsNeeded}` : `read ${p.listed} users`
-      )
-    });
-    const input2 = {
+    const context = {
       desired: desired.users,
-      actual,
       serverName: connection.serverName,
       ownUserId: connection.ownUserId,
       policy: {
@@ -57489,19 +57583,27 @@ async function readBothSides(file2, options) {
         maxErasures: options.maxErasures ?? desired.policy.maxErasures
       }
     };
-    return { connection, desired, input: input2 };
+    const comparer = compare(context);
+    await streamInventory(connection.client, (have) => comparer.observe(have), {
+      needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      concurrency: options.concurrency ?? 8,
+      onProgress: (p) => options.onProgress?.(
+        p.detailsNeeded && p.detailed ? `read ${p.listed} users, details ${p.detailed}/${p.detailsNeeded}` : `read ${p.listed} users`
+      )
+    });
+    return { connection, desired, context, listed: comparer.listed, result: comparer.finish() };
   } catch (e) {
     await connection.client.close();
     throw e;
   }
 }
 async function planFromFile(file2, options) {
-  const run = await readBothSides(file2, options);
-  return { ...run, plan: planUsers(run.input) };
+  const { result, ...run } = await compareBothSides(file2, options, (context) => new Planner(context));
+  return { ...run, plan: result };
 }
 async function driftFromFile(file2, options) {
-  const run = await readBothSides(file2, options);
-  return { ...run, drift: detectDrift(run.input) };
+  const { result, ...run } = await compareBothSides(file2, options, (context) => new DriftDetector(context));
+  return { ...run, drift: result };
 }
 
 // src/report/model.ts
