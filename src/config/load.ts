@@ -167,8 +167,31 @@ const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
 
 /** The pure core of loadDesiredState: validates and merges files already read. */
 export function parseDesiredState(files: { name: string; text: string }[], options: LoadOptions = {}): DesiredState {
+  // Knowing the server's name, users can be checked as the parser reads them (see UserSink). A file
+  // that names another server (an error), or that the fast parser leaves to the library, is read
+  // again, whole: the same result either way.
+  return (
+    (options.serverName !== undefined && readDesiredState(files, options, true)) || readDesiredState(files, options)!
+  );
+}
+
+/** parseDesiredState; undefined when `stream` was asked and the files could not be read that way. */
+function readDesiredState(
+  files: { name: string; text: string }[],
+  options: LoadOptions,
+  stream = false,
+): DesiredState | undefined {
   const issues: PendingIssue[] = [];
-  const parsed = files.map((file, index) => parseFile(file, index, issues));
+  const users = new Map<string, DesiredUser>();
+  const streaming = stream ? new UserChecker(options.serverName, users, issues) : undefined;
+  const parsed: ParsedFile[] = [];
+  for (const [index, file] of files.entries()) {
+    const one = parseFile(file, index, issues, streaming);
+    if (!one) return undefined;
+    parsed.push(one);
+    // Users the parser kept in the tree (a flow map: `users: {…}`), in their turn.
+    if (streaming) for (const entry of one.users?.entries ?? []) streaming.check(one, index, entry);
+  }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
 
   // homeserver, serverName and policy: each in one file at most.
@@ -205,11 +228,13 @@ export function parseDesiredState(files: { name: string; text: string }[], optio
     }
   }
   const serverName = fileServer?.value ?? options.serverName;
+  if (streaming && serverName !== options.serverName) return undefined;
 
-  const users = new Map<string, DesiredUser>();
-  const checker = new UserChecker(serverName, users, issues);
-  for (const [index, file] of parsed.entries()) {
-    for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
+  if (!streaming) {
+    const checker = new UserChecker(serverName, users, issues);
+    for (const [index, file] of parsed.entries()) {
+      for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
+    }
   }
 
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
@@ -232,12 +257,30 @@ export function parseDesiredState(files: { name: string; text: string }[], optio
   return state;
 }
 
-/** Parses one file and validates everything but its users (which need the server name). */
-function parseFile(file: { name: string; text: string }, index: number, issues: PendingIssue[]): ParsedFile {
+/**
+ * Parses one file and validates everything but its users (which need the server name), unless a
+ * checker is given: then the users are checked as they are read, and undefined is returned if the
+ * file could not be read that way.
+ */
+function parseFile(
+  file: { name: string; text: string },
+  index: number,
+  issues: PendingIssue[],
+  checker?: UserChecker,
+): ParsedFile | undefined {
   const parsed: ParsedFile = { name: file.name, text: file.text, keys: new Map() };
   const add = (offset: number, path: Path, message: string) => issues.push({ file: index, offset, path, message });
 
-  const tree = parseYaml(file.text);
+  let streamed = 0;
+  const tree = parseYaml(
+    file.text,
+    checker &&
+      ((entry, line, column) => {
+        streamed++;
+        checker.check(parsed, index, entry, { file: file.name, line, column });
+      }),
+  );
+  if (streamed > 0 && !tree.usersStreamed) return undefined;
   if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
   for (const problem of tree.problems) add(problem.offset, [], problem.message);
   if (tree.problems.length > 0) return parsed;
@@ -260,7 +303,8 @@ function parseFile(file: { name: string; text: string }, index: number, issues: 
     if (first) add(entry.keyOffset, [entry.key], duplicateMessage(entry, first, parsed));
     parsed.keys.set(entry.key, entry);
     if (entry.key === "users" && entry.value.kind === "map") {
-      parsed.users = entry.value;
+      // Already checked, if they were streamed.
+      if (!tree.usersStreamed) parsed.users = entry.value;
       top.users = {};
     } else {
       setProperty(top, entry.key, toJS.convert(entry.value, [entry.key]));
@@ -306,11 +350,12 @@ class UserChecker {
     this.serverValid = serverNameOf(`@x:${serverName ?? UNKNOWN_SERVER}`) !== undefined;
   }
 
-  check(file: ParsedFile, index: number, entry: YEntry): void {
+  /** `source`: where the key is, when the parser has it at hand. */
+  check(file: ParsedFile, index: number, entry: YEntry, source = position(file, entry.keyOffset)): void {
     const before = this.issues.length;
     const userId = userIdOf(entry.key, this.serverName, this.serverValid);
     if (typeof userId !== "string") this.add(index, entry.keyOffset, ["users", entry.key], userId.message);
-    const user = this.validate(file, index, entry, typeof userId === "string" ? userId : "");
+    const user = this.validate(file, index, entry, typeof userId === "string" ? userId : "", source);
     if (typeof userId !== "string") return;
 
     const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
@@ -321,11 +366,10 @@ class UserChecker {
       return;
     }
     if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, position(file, entry.keyOffset));
+    else this.invalid.set(userId, source);
     if (this.serverName === undefined && entry.key.startsWith("@")) {
       const localpart = localpartOf(userId);
-      if (!this.fullIdByLocalpart.has(localpart))
-        this.fullIdByLocalpart.set(localpart, position(file, entry.keyOffset));
+      if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
     }
   }
 
@@ -342,8 +386,13 @@ class UserChecker {
   }
 
   /** The user the entry's value describes, or undefined after reporting why it is invalid. */
-  private validate(file: ParsedFile, index: number, entry: YEntry, userId: string): DesiredUser | undefined {
-    const source = position(file, entry.keyOffset);
+  private validate(
+    file: ParsedFile,
+    index: number,
+    entry: YEntry,
+    userId: string,
+    source: SourcePosition,
+  ): DesiredUser | undefined {
     // The forms most users are written in are read straight from the tree: no plain values, no zod.
     const simple = simpleUser(entry.value, userId, source);
     if (simple) return simple;
@@ -650,6 +699,9 @@ function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
 
 /** Line starts of a text, to turn offsets into lines and columns (only for what is reported). */
 class LineIndex {
+  /** The line of the last position asked for: the loader asks in file order, so the next is near. */
+  private last = 0;
+
   constructor(private readonly starts: ArrayLike<number>) {}
 
   static of(text: string): LineIndex {
@@ -659,14 +711,23 @@ class LineIndex {
   }
 
   position(file: string, offset: number): SourcePosition {
+    const starts = this.starts;
     let low = 0;
-    let high = this.starts.length - 1;
+    let high = starts.length - 1;
+    // A few lines on from the last one: found by stepping, not searching.
+    const last = this.last;
+    if (starts[last]! <= offset) {
+      low = last;
+      for (let steps = 0; steps < 8 && low < high && starts[low + 1]! <= offset; steps++) low++;
+      if (low === high || starts[low + 1]! > offset) high = low;
+    }
     while (low < high) {
       const mid = (low + high + 1) >> 1;
-      if (this.starts[mid]! <= offset) low = mid;
+      if (starts[mid]! <= offset) low = mid;
       else high = mid - 1;
     }
-    return { file, line: low + 1, column: offset - this.starts[low]! + 1 };
+    this.last = low;
+    return { file, line: low + 1, column: offset - starts[low]! + 1 };
   }
 }
 

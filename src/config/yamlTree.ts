@@ -38,7 +38,18 @@ export interface YamlTree {
   problems: YamlProblem[];
   /** The offset of each line, when the parser has them at hand. */
   lineStarts?: Int32Array;
+  /** The entries of the top-level `users` map went to `onUser` as they were read: that map is empty here. */
+  usersStreamed?: boolean;
 }
+
+/**
+ * Called with each entry of the top-level `users` map as soon as it is read, with the line and
+ * column of its key, instead of keeping it in the tree: a large file's users are then checked while
+ * it is parsed, and their nodes are short-lived. Only the fast parser streams; if it gives up half
+ * way (the library then reads the whole file), the tree says `usersStreamed` false, and the entries
+ * already passed on must be dropped.
+ */
+export type UserSink = (entry: YEntry, line: number, column: number) => void;
 
 /** More expanded aliases than this is taken for an alias bomb ("billion laughs"). */
 const MAX_ALIAS_COUNT = 100;
@@ -50,8 +61,8 @@ const MAX_DEPTH = 50;
  * small machine), so the common shape of a users file goes through `parseYamlFast` first; anything
  * it is not sure about, including every error, goes to the library, which then has the last word.
  */
-export function parseYaml(text: string): YamlTree {
-  return parseFast(text) ?? parseYamlWithLibrary(text);
+export function parseYaml(text: string, onUser?: UserSink): YamlTree {
+  return parseFast(text, onUser) ?? parseYamlWithLibrary(text);
 }
 
 export function parseYamlWithLibrary(text: string): YamlTree {
@@ -153,6 +164,9 @@ const JSON_ESCAPES = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
 const INDICATORS = new Uint8Array(128);
 for (const c of "-?:,[]{}#&*!|>'\"%@`") INDICATORS[c.charCodeAt(0)] = 1;
 
+const NULL_OR_BOOLEAN_START = new Uint8Array(128);
+for (const c of "nNtTfF") NULL_OR_BOOLEAN_START[c.charCodeAt(0)] = 1;
+
 const SPACE = 32;
 const HASH = 35;
 const COLON = 58;
@@ -169,11 +183,12 @@ export function parseYamlFast(text: string): YNode | null | undefined {
   return parseFast(text)?.root;
 }
 
-function parseFast(text: string): YamlTree | undefined {
+function parseFast(text: string, onUser?: UserSink): YamlTree | undefined {
   if (UNUSUAL_CHARS.test(text)) return undefined;
   try {
-    const parser = new FastParser(text);
-    return { root: parser.parse(), problems: [], lineStarts: parser.starts };
+    const parser = new FastParser(text, onUser);
+    const root = parser.parse();
+    return { root, problems: [], lineStarts: parser.starts, usersStreamed: parser.streamed };
   } catch {
     // BAIL, or anything unexpected (even a stack overflow): the library will say what it is.
     return undefined;
@@ -196,8 +211,13 @@ class FastParser {
   /** Second results, to avoid allocating tuples: the key splitKey found, where parseFlow ended. */
   private key = "";
   private after = 0;
+  /** Whether the top-level `users` map went to the sink (a second `users` key is left to the library). */
+  streamed = false;
 
-  constructor(private readonly text: string) {
+  constructor(
+    private readonly text: string,
+    private readonly onUser?: UserSink,
+  ) {
     let count = 1;
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) count++;
     this.starts = new Int32Array(count);
@@ -264,11 +284,14 @@ class FastParser {
     if (++this.depth > MAX_DEPTH) throw BAIL;
   }
 
-  private parseMap(indent: number, p: number): YMap {
+  private parseMap(indent: number, p: number, sink?: UserSink): YMap {
     this.enter();
     const map: YMap = { kind: "map", offset: p, entries: [] };
     for (;;) {
-      map.entries.push(this.parseEntry(indent, p));
+      if (sink) {
+        const row = this.row;
+        sink(this.parseEntry(indent, p), row + 1, p - this.starts[row]! + 1);
+      } else map.entries.push(this.parseEntry(indent, p));
       const next = this.nextRow();
       if (next === -1 || next < indent) {
         this.depth--;
@@ -285,10 +308,15 @@ class FastParser {
     if (colon === -1) throw BAIL;
     const key = this.key;
     const at = this.skipSpaces(colon + 1);
+    // The top-level users map is streamed when there is a sink; a second `users:` is left to the library.
+    const users = this.onUser !== undefined && this.depth === 1 && key === "users";
+    if (users && this.streamed) throw BAIL;
     let value: YNode;
     if (at === end || this.text.charCodeAt(at) === HASH) {
       this.row++;
-      value = this.parseBlockValue(indent, at, true);
+      const sink = users ? this.onUser : undefined;
+      value = this.parseBlockValue(indent, at, true, sink);
+      if (sink && value.kind === "map") this.streamed = true;
     } else {
       value = this.parseLineValue(at, end);
       this.row++;
@@ -321,7 +349,7 @@ class FastParser {
     if (colon === end) return -1;
     let keyEnd = colon;
     while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-    const key = text.slice(p, keyEnd);
+    const key = this.slice(p, keyEnd);
     // The library refuses implicit keys over 1024 characters; a " #" would start a comment.
     if (key.length > 1024 || key.includes(" #")) throw BAIL;
     this.key = key;
@@ -332,11 +360,11 @@ class FastParser {
    * The value of a key (or `- `) with nothing after it on its line: a block collection on the
    * following lines, or null. `sameIndentSeq`: a map's value may be a sequence at the key's indent.
    */
-  private parseBlockValue(indent: number, emptyOffset: number, sameIndentSeq: boolean): YNode {
+  private parseBlockValue(indent: number, emptyOffset: number, sameIndentSeq: boolean, sink?: UserSink): YNode {
     const next = this.nextRow();
     if (next > indent) {
       const p = this.starts[this.row]! + next;
-      return this.isSeqItem(p) ? this.parseSeq(next) : this.parseMap(next, p);
+      return this.isSeqItem(p) ? this.parseSeq(next) : this.parseMap(next, p, sink);
     }
     if (next === indent && sameIndentSeq && this.isSeqItem(this.starts[this.row]! + indent))
       return this.parseSeq(indent);
@@ -388,11 +416,14 @@ class FastParser {
     } else {
       if (this.cannotStartPlain(at, false)) throw BAIL;
       let stop = at;
-      while (stop < end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop++;
+      for (; stop < end; stop++) {
+        const c = text.charCodeAt(stop);
+        if (c === HASH && text.charCodeAt(stop - 1) === SPACE) break;
+        // "a: b: c" is an error, and so is "a: b:"
+        if (c === COLON && (stop + 1 === end || text.charCodeAt(stop + 1) === SPACE)) throw BAIL;
+      }
       while (text.charCodeAt(stop - 1) === SPACE) stop--;
-      const raw = text.slice(at, stop);
-      if (raw.includes(": ") || raw.endsWith(":")) throw BAIL; // "a: b: c" is an error
-      return { kind: "scalar", offset: at, value: resolvePlain(raw) };
+      return { kind: "scalar", offset: at, value: resolvePlain(this.slice(at, stop)) };
     }
     p = this.skipSpaces(p);
     if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
@@ -487,6 +518,14 @@ class FastParser {
     throw BAIL; // a multi-line quoted scalar
   }
 
+  /** text.slice, but the words every users file repeats come back as the program's own strings. */
+  private slice(start: number, end: number): string {
+    const { text } = this;
+    const words = COMMON_WORDS[end - start];
+    if (words) for (const word of words) if (text.startsWith(word, start)) return word;
+    return text.slice(start, end);
+  }
+
   private unquote(p: number, close: number): string {
     const inner = this.text.slice(p + 1, close - 1);
     if (this.text.charCodeAt(p) === 39) return inner.replaceAll("''", "'");
@@ -497,11 +536,23 @@ class FastParser {
   }
 }
 
+/**
+ * The keys and values of a large users file are mostly a handful of words: returned as constants,
+ * they cost no allocation per user, and comparisons with them are quick. By length.
+ */
+const COMMON_WORDS: (string[] | undefined)[] = [];
+for (const word of ["active", "deactivated", "erased", "state", "displayname", "admin", "locked", "true", "false"]) {
+  COMMON_WORDS[word.length] ??= [];
+  COMMON_WORDS[word.length]!.push(word);
+}
+
 /** A plain scalar's value under the YAML 1.2 core schema, as the `yaml` library resolves it. */
 function resolvePlain(raw: string): unknown {
+  const c = raw.charCodeAt(0);
+  // A word that starts with a letter other than those of null, true and false is a string.
+  if (((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) && !NULL_OR_BOOLEAN_START[c]) return raw;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(raw)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(raw)) return raw[0] === "t" || raw[0] === "T";
-  const c = raw.charCodeAt(0);
   // Only numbers start with a digit, a sign or a dot: skip the regular expressions otherwise.
   if (!(c <= 57 && (c >= 48 || c === 43 || c === 45 || c === 46))) return raw;
   if (/^[-+]?[0-9]+$/.test(raw)) return Number.parseInt(raw, 10);

@@ -20,7 +20,7 @@ import {
   parseDesiredState,
 } from "../../src/config/load.js";
 import type { DesiredState, DesiredUser, PasswordRef } from "../../src/config/types.js";
-import { parseYamlFast, parseYamlWithLibrary } from "../../src/config/yamlTree.js";
+import { parseYaml, parseYamlFast, parseYamlWithLibrary, type YEntry, type YMap } from "../../src/config/yamlTree.js";
 import type { AccountState, ExternalId } from "../../src/synapse/types.js";
 
 const S = "example.org";
@@ -679,6 +679,40 @@ describe("loader properties: any input gives a DesiredState or a ConfigError tha
     );
     // Not vacuous: the fast parser answers for many of them.
     expect(answered).toBeGreaterThan(50);
+  });
+
+  it("streamed users are the entries of the tree, at the line and column of their keys", () => {
+    let streamedFiles = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          mutatedArb,
+          lineSoupArb,
+          fc.tuple(nearlyValidDocArb, stringifyOptionsArb).map(([v, o]) => yamlText(v, o)),
+        ),
+        (text) => {
+          const streamed: { entry: YEntry; line: number; column: number }[] = [];
+          const tree = parseYaml(text, (entry, line, column) => streamed.push({ entry, line, column }));
+          const whole = parseYaml(text);
+          if (!tree.usersStreamed) {
+            // Not streamed (or given up half way, and read whole by the library): the tree is the whole tree.
+            expect(tree.root).toEqual(whole.root);
+            return;
+          }
+          streamedFiles++;
+          const users = (whole.root as YMap).entries.find((e) => e.key === "users")!.value as YMap;
+          expect(streamed.map((s) => s.entry)).toEqual(users.entries);
+          const lines = text.split(/\r?\n/);
+          for (const { entry, line, column } of streamed) {
+            const before = text.slice(0, entry.keyOffset).split("\n");
+            expect([line, column]).toEqual([before.length, before.at(-1)!.length + 1]);
+            expect(lines[line - 1]!.length).toBeGreaterThanOrEqual(column);
+          }
+        },
+      ),
+      { ...RUNS, numRuns: 300 },
+    );
+    expect(streamedFiles).toBeGreaterThan(30);
   });
 
   describe("random bytes from disk", () => {
