@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-MMAI62CB.js";
+} from "./chunks/chunk-A3IOKILL.js";
 import {
   ToolError,
   VERSION,

@@ -3453,7 +3453,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-APEXNZXH.js");
+var commands = () => import("./chunks/commands-AE6WN5DK.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {

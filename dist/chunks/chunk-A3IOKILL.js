@@ -54652,8 +54652,8 @@ import { basename, join } from "node:path";
 var import_yaml = __toESM(require_dist(), 1);
 var MAX_ALIAS_COUNT = 100;
 var MAX_DEPTH = 50;
-function parseYaml(text) {
-  return parseFast(text) ?? parseYamlWithLibrary(text);
+function parseYaml(text, onUser) {
+  return parseFast(text, onUser) ?? parseYamlWithLibrary(text);
 }
 function parseYamlWithLibrary(text) {
   try {
@@ -54731,22 +54731,26 @@ var DOCUMENT_START = /^---(?: +(?:#.*)?)?$/;
 var JSON_ESCAPES = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
 var INDICATORS = new Uint8Array(128);
 for (const c of "-?:,[]{}#&*!|>'\"%@`") INDICATORS[c.charCodeAt(0)] = 1;
+var NULL_OR_BOOLEAN_START = new Uint8Array(128);
+for (const c of "nNtTfF") NULL_OR_BOOLEAN_START[c.charCodeAt(0)] = 1;
 var SPACE = 32;
 var HASH = 35;
 var COLON = 58;
 var DASH = 45;
-function parseFast(text) {
+function parseFast(text, onUser) {
   if (UNUSUAL_CHARS.test(text)) return void 0;
   try {
-    const parser = new FastParser(text);
-    return { root: parser.parse(), problems: [], lineStarts: parser.starts };
+    const parser = new FastParser(text, onUser);
+    const root = parser.parse();
+    return { root, problems: [], lineStarts: parser.starts, usersStreamed: parser.streamed };
   } catch {
     return void 0;
   }
 }
 var FastParser = class {
-  constructor(text) {
+  constructor(text, onUser) {
     this.text = text;
+    this.onUser = onUser;
     let count = 1;
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) count++;
     this.starts = new Int32Array(count);
@@ -54777,6 +54781,8 @@ var FastParser = class {
   /** Second results, to avoid allocating tuples: the key splitKey found, where parseFlow ended. */
   key = "";
   after = 0;
+  /** Whether the top-level `users` map went to the sink (a second `users` key is left to the library). */
+  streamed = false;
   parse() {
     if (this.nextRow() === -1) return null;
     if (DOCUMENT_START.test(this.text.slice(this.starts[this.row], this.ends[this.row]))) {
@@ -54816,11 +54822,14 @@ var FastParser = class {
   enter() {
     if (++this.depth > MAX_DEPTH) throw BAIL;
   }
-  parseMap(indent, p) {
+  parseMap(indent, p, sink) {
     this.enter();
     const map2 = { kind: "map", offset: p, entries: [] };
     for (; ; ) {
-      map2.entries.push(this.parseEntry(indent, p));
+      if (sink) {
+        const row = this.row;
+        sink(this.parseEntry(indent, p), row + 1, p - this.starts[row] + 1);
+      } else map2.entries.push(this.parseEntry(indent, p));
       const next = this.nextRow();
       if (next === -1 || next < indent) {
         this.depth--;
@@ -54836,10 +54845,14 @@ var FastParser = class {
     if (colon === -1) throw BAIL;
     const key = this.key;
     const at2 = this.skipSpaces(colon + 1);
+    const users = this.onUser !== void 0 && this.depth === 1 && key === "users";
+    if (users && this.streamed) throw BAIL;
     let value;
     if (at2 === end || this.text.charCodeAt(at2) === HASH) {
       this.row++;
-      value = this.parseBlockValue(indent, at2, true);
+      const sink = users ? this.onUser : void 0;
+      value = this.parseBlockValue(indent, at2, true, sink);
+      if (sink && value.kind === "map") this.streamed = true;
     } else {
       value = this.parseLineValue(at2, end);
       this.row++;
@@ -54868,7 +54881,7 @@ var FastParser = class {
     if (colon === end) return -1;
     let keyEnd = colon;
     while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-    const key = text.slice(p, keyEnd);
+    const key = this.slice(p, keyEnd);
     if (key.length > 1024 || key.includes(" #")) throw BAIL;
     this.key = key;
     return colon;
@@ -54877,11 +54890,11 @@ var FastParser = class {
    * The value of a key (or `- `) with nothing after it on its line: a block collection on the
    * following lines, or null. `sameIndentSeq`: a map's value may be a sequence at the key's indent.
    */
-  parseBlockValue(indent, emptyOffset, sameIndentSeq) {
+  parseBlockValue(indent, emptyOffset, sameIndentSeq, sink) {
     const next = this.nextRow();
     if (next > indent) {
       const p = this.starts[this.row] + next;
-      return this.isSeqItem(p) ? this.parseSeq(next) : this.parseMap(next, p);
+      return this.isSeqItem(p) ? this.parseSeq(next) : this.parseMap(next, p, sink);
     }
     if (next === indent && sameIndentSeq && this.isSeqItem(this.starts[this.row] + indent))
       return this.parseSeq(indent);
@@ -54929,11 +54942,13 @@ var FastParser = class {
     } else {
       if (this.cannotStartPlain(at2, false)) throw BAIL;
       let stop = at2;
-      while (stop < end && !(text.charCodeAt(stop) === HASH && text.charCodeAt(stop - 1) === SPACE)) stop++;
+      for (; stop < end; stop++) {
+        const c = text.charCodeAt(stop);
+        if (c === HASH && text.charCodeAt(stop - 1) === SPACE) break;
+        if (c === COLON && (stop + 1 === end || text.charCodeAt(stop + 1) === SPACE)) throw BAIL;
+      }
       while (text.charCodeAt(stop - 1) === SPACE) stop--;
-      const raw = text.slice(at2, stop);
-      if (raw.includes(": ") || raw.endsWith(":")) throw BAIL;
-      return { kind: "scalar", offset: at2, value: resolvePlain(raw) };
+      return { kind: "scalar", offset: at2, value: resolvePlain(this.slice(at2, stop)) };
     }
     p = this.skipSpaces(p);
     if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
@@ -55023,6 +55038,15 @@ var FastParser = class {
     }
     throw BAIL;
   }
+  /** text.slice, but the words every users file repeats come back as the program's own strings. */
+  slice(start, end) {
+    const { text } = this;
+    const words = COMMON_WORDS[end - start];
+    if (words) {
+      for (const word of words) if (text.startsWith(word, start)) return word;
+    }
+    return text.slice(start, end);
+  }
   unquote(p, close) {
     const inner = this.text.slice(p + 1, close - 1);
     if (this.text.charCodeAt(p) === 39) return inner.replaceAll("''", "'");
@@ -55031,10 +55055,16 @@ var FastParser = class {
     return JSON.parse(`"${inner}"`);
   }
 };
+var COMMON_WORDS = [];
+for (const word of ["active", "deactivated", "erased", "state", "displayname", "admin", "locked", "true", "false"]) {
+  COMMON_WORDS[word.length] ??= [];
+  COMMON_WORDS[word.length].push(word);
+}
 function resolvePlain(raw) {
+  const c = raw.charCodeAt(0);
+  if ((c >= 97 && c <= 122 || c >= 65 && c <= 90) && !NULL_OR_BOOLEAN_START[c]) return raw;
   if (/^(?:~|[Nn]ull|NULL)?$/.test(raw)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(raw)) return raw[0] === "t" || raw[0] === "T";
-  const c = raw.charCodeAt(0);
   if (!(c <= 57 && (c >= 48 || c === 43 || c === 45 || c === 46))) return raw;
   if (/^[-+]?[0-9]+$/.test(raw)) return Number.parseInt(raw, 10);
   if (/^0o[0-7]+$/.test(raw)) return Number.parseInt(raw.slice(2), 8);
@@ -55125,8 +55155,19 @@ function fileIssue(file2, message) {
 }
 var PARSE_PARAMS = { reportInput: true, error: friendlyMessage };
 function parseDesiredState(files, options = {}) {
+  return options.serverName !== void 0 && readDesiredState(files, options, true) || readDesiredState(files, options);
+}
+function readDesiredState(files, options, stream = false) {
   const issues = [];
-  const parsed = files.map((file2, index) => parseFile(file2, index, issues));
+  const users = /* @__PURE__ */ new Map();
+  const streaming = stream ? new UserChecker(options.serverName, users, issues) : void 0;
+  const parsed = [];
+  for (const [index, file2] of files.entries()) {
+    const one = parseFile(file2, index, issues, streaming);
+    if (!one) return void 0;
+    parsed.push(one);
+    if (streaming) for (const entry of one.users?.entries ?? []) streaming.check(one, index, entry);
+  }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
   const setIn = /* @__PURE__ */ new Map();
   for (const [index, file2] of parsed.entries()) {
@@ -55160,10 +55201,12 @@ function parseDesiredState(files, options = {}) {
     }
   }
   const serverName = fileServer?.value ?? options.serverName;
-  const users = /* @__PURE__ */ new Map();
-  const checker = new UserChecker(serverName, users, issues);
-  for (const [index, file2] of parsed.entries()) {
-    for (const entry of file2.users?.entries ?? []) checker.check(file2, index, entry);
+  if (streaming && serverName !== options.serverName) return void 0;
+  if (!streaming) {
+    const checker = new UserChecker(serverName, users, issues);
+    for (const [index, file2] of parsed.entries()) {
+      for (const entry of file2.users?.entries ?? []) checker.check(file2, index, entry);
+    }
   }
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
   const hash2 = createHash("sha256");
@@ -55184,10 +55227,18 @@ ${Buffer.byteLength(file2.text)}
   if (serverNameSource) state2.serverNameSource = serverNameSource;
   return state2;
 }
-function parseFile(file2, index, issues) {
+function parseFile(file2, index, issues, checker) {
   const parsed = { name: file2.name, text: file2.text, keys: /* @__PURE__ */ new Map() };
   const add = (offset, path, message) => issues.push({ file: index, offset, path, message });
-  const tree = parseYaml(file2.text);
+  let streamed = 0;
+  const tree = parseYaml(
+    file2.text,
+    checker && ((entry, line, column) => {
+      streamed++;
+      checker.check(parsed, index, entry, { file: file2.name, line, column });
+    })
+  );
+  if (streamed > 0 && !tree.usersStreamed) return void 0;
   if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
   for (const problem of tree.problems) add(problem.offset, [], problem.message);
   if (tree.problems.length > 0) return parsed;
@@ -55207,7 +55258,7 @@ function parseFile(file2, index, issues) {
     if (first) add(entry.keyOffset, [entry.key], duplicateMessage(entry, first, parsed));
     parsed.keys.set(entry.key, entry);
     if (entry.key === "users" && entry.value.kind === "map") {
-      parsed.users = entry.value;
+      if (!tree.usersStreamed) parsed.users = entry.value;
       top.users = {};
     } else {
       setProperty(top, entry.key, toJS.convert(entry.value, [entry.key]));
@@ -55243,11 +55294,12 @@ var UserChecker = class {
   /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
   fullIdByLocalpart = /* @__PURE__ */ new Map();
   serverValid;
-  check(file2, index, entry) {
+  /** `source`: where the key is, when the parser has it at hand. */
+  check(file2, index, entry, source = position(file2, entry.keyOffset)) {
     const before = this.issues.length;
     const userId = userIdOf(entry.key, this.serverName, this.serverValid);
     if (typeof userId !== "string") this.add(index, entry.keyOffset, ["users", entry.key], userId.message);
-    const user = this.validate(file2, index, entry, typeof userId === "string" ? userId : "");
+    const user = this.validate(file2, index, entry, typeof userId === "string" ? userId : "", source);
     if (typeof userId !== "string") return;
     const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
     if (first) {
@@ -55257,11 +55309,10 @@ var UserChecker = class {
       return;
     }
     if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, position(file2, entry.keyOffset));
+    else this.invalid.set(userId, source);
     if (this.serverName === void 0 && entry.key.startsWith("@")) {
       const localpart = localpartOf(userId);
-      if (!this.fullIdByLocalpart.has(localpart))
-        this.fullIdByLocalpart.set(localpart, position(file2, entry.keyOffset));
+      if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
     }
   }
   add(file2, offset, path, message) {
@@ -55275,8 +55326,7 @@ var UserChecker = class {
     return this.users.get(localKeyed)?.source ?? this.invalid.get(localKeyed);
   }
   /** The user the entry's value describes, or undefined after reporting why it is invalid. */
-  validate(file2, index, entry, userId) {
-    const source = position(file2, entry.keyOffset);
+  validate(file2, index, entry, userId, source) {
     const simple = simpleUser(entry.value, userId, source);
     if (simple) return simple;
     const base = ["users", entry.key];
@@ -55508,20 +55558,30 @@ var LineIndex = class _LineIndex {
   constructor(starts) {
     this.starts = starts;
   }
+  /** The line of the last position asked for: the loader asks in file order, so the next is near. */
+  last = 0;
   static of(text) {
     const starts = [0];
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
     return new _LineIndex(starts);
   }
   position(file2, offset) {
+    const starts = this.starts;
     let low = 0;
-    let high = this.starts.length - 1;
+    let high = starts.length - 1;
+    const last = this.last;
+    if (starts[last] <= offset) {
+      low = last;
+      for (let steps = 0; steps < 8 && low < high && starts[low + 1] <= offset; steps++) low++;
+      if (low === high || starts[low + 1] > offset) high = low;
+    }
     while (low < high) {
       const mid = low + high + 1 >> 1;
-      if (this.starts[mid] <= offset) low = mid;
+      if (starts[mid] <= offset) low = mid;
       else high = mid - 1;
     }
-    return { file: file2, line: low + 1, column: offset - this.starts[low] + 1 };
+    this.last = low;
+    return { file: file2, line: low + 1, column: offset - starts[low] + 1 };
   }
 };
 function position(file2, offset) {

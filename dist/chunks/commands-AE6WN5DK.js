@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-MMAI62CB.js";
+} from "./chunk-A3IOKILL.js";
 import {
   EXIT,
   ToolError,
