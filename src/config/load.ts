@@ -517,8 +517,12 @@ function simpleUser(node: YNode, userId: string, source: SourcePosition): Desire
   }
   // Attributes on a user that is not active are an error, which the general path reports.
   if (state !== "active" && (seen & ~1) !== 0) return undefined;
-  const user: DesiredUser = { userId, state, allowReactivation: allowReactivation ?? false, source };
-  if (displayname !== undefined) user.displayname = displayname;
+  // With the display name in the literal, the common shapes keep every property in the object
+  // itself (one added later costs a separate property array per user).
+  const user: DesiredUser =
+    displayname === undefined
+      ? { userId, state, allowReactivation: allowReactivation ?? false, source }
+      : { userId, state, allowReactivation: allowReactivation ?? false, source, displayname };
   if (admin !== undefined) user.admin = admin;
   if (locked !== undefined) user.locked = locked;
   return user;
@@ -536,7 +540,9 @@ function isPlainMap(value: unknown): boolean {
 function userIdOf(key: string, serverName: string | undefined, serverValid = false): string | { message: string } {
   if (!key.startsWith("@")) {
     if (!isValidNewLocalpart(key)) return { message: `invalid localpart "${key}": use only a-z, 0-9 and . _ = - / +` };
-    const userId = `@${key}:${serverName ?? UNKNOWN_SERVER}`;
+    // Joined rather than concatenated: one flat string, not three linked pieces that the map (and
+    // the heap, for each of a million users) would keep.
+    const userId = ["@", key, ":", serverName ?? UNKNOWN_SERVER].join("");
     const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH : serverNameOf(userId) !== undefined;
     if (!valid) return { message: `${userId} is longer than 255 characters` };
     return userId;

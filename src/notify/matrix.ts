@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { marked } from "marked";
 import { ToolError } from "../errors.js";
 import type { SynapseClient } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
@@ -15,6 +14,8 @@ export async function notifyRoom(
 ): Promise<string> {
   try {
     const roomId = await client.resolveRoom(room);
+    // Loaded only here: the commands that never notify do not pay for it.
+    const { marked } = await import("marked");
     const html = await marked.parse(report.markdown, { gfm: true });
     return await client.sendNotice(roomId, report.text, html, `synapse-gitops-${randomUUID()}`);
   } catch (e) {

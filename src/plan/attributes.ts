@@ -7,6 +7,11 @@ export const ATTRIBUTES: readonly Attribute[] = ["displayname", "admin", "locked
 /** The attributes whose actual value only the single-user GET knows (the list does not carry them). */
 export const DETAIL_ATTRIBUTES: readonly Attribute[] = ["emails", "externalIds"];
 
+/** Whether the file manages any of the DETAIL_ATTRIBUTES of `want` (spelt out: asked of every user). */
+export function managesDetails(want: DesiredUser): boolean {
+  return want.emails !== undefined || want.externalIds !== undefined;
+}
+
 function sortedKey(value: AttributeValue | undefined): string {
   if (!Array.isArray(value)) return JSON.stringify(value ?? null);
   const items = (value as (string | ExternalId)[]).map((v) =>

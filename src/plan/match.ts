@@ -9,6 +9,9 @@ export interface Judge {
   unmanaged?(have: ActualUser): void;
 }
 
+/** How many of the file's next users are compared with each listed user before looking it up. */
+const LOOK_AHEAD = 4;
+
 /** Where a Match notes the file's users it has met: on the user itself, under its own mark. */
 const MET = Symbol("met by a match");
 type Marked = DesiredUser & { [MET]?: number };
@@ -33,17 +36,35 @@ export class Match {
   readonly #unmanaged = new Set<string>();
   /** Rows seen, repeats included. */
   listed = 0;
+  /** The file's users in file order, and the next one the list is expected to show (see observe). */
+  readonly #inOrder: DesiredUser[];
+  #cursor = 0;
 
   constructor(
     private readonly desired: Map<string, DesiredUser>,
     private readonly judge: Judge,
   ) {
     owner.set(desired, this);
+    this.#inOrder = [...desired.values()];
   }
 
   observe(have: ActualUser): void {
     this.listed++;
-    const want = this.desired.get(have.userId) as Marked | undefined;
+    // A file written in the order the server lists (an export, a generated file) is followed along
+    // rather than looked up: a few string comparisons instead of hashing into a large map. Users
+    // only one side has (new ones, unmanaged ones) are stepped over; any other order falls back to
+    // the lookup, which is always right.
+    let want: Marked | undefined;
+    const inOrder = this.#inOrder;
+    const end = Math.min(this.#cursor + LOOK_AHEAD, inOrder.length);
+    for (let i = this.#cursor; i < end; i++) {
+      if (inOrder[i]!.userId === have.userId) {
+        want = inOrder[i];
+        this.#cursor = i + 1;
+        break;
+      }
+    }
+    want ??= this.desired.get(have.userId);
     if (want) {
       if (want[MET] === this.#mark) return;
       want[MET] = this.#mark;

@@ -1,6 +1,6 @@
 import type { DesiredUser } from "../config/types.js";
 import type { ActualUser } from "../synapse/types.js";
-import { attributeChanges, attributeChangesIfAny, DETAIL_ATTRIBUTES } from "./attributes.js";
+import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
 import { LIFECYCLE } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
 import type { Action, AttributeChange, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "./types.js";
@@ -201,8 +201,8 @@ export function needsDetails(
   // Asked of every user on the server: the few the file manages emails or external IDs of are
   // gathered once, so that most answers cost no lookup in the (large) desired map.
   const withDetails = new Set<string>();
-  for (const [userId, want] of desired) {
-    if (DETAIL_ATTRIBUTES.some((a) => want[a] !== undefined)) withDetails.add(userId);
+  for (const want of desired.values()) {
+    if (managesDetails(want)) withDetails.add(want.userId);
   }
   if (unmanagedPolicy !== "deactivate") {
     if (withDetails.size === 0) return () => false;

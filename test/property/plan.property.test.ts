@@ -556,6 +556,15 @@ describe("planner properties", () => {
         const detector = new DriftDetector(input);
         for (const have of listed) detector.observe(have);
         expect(detector.finish()).toEqual(drift);
+        // In the file's order (the order a Match follows without lookups), with the others in between.
+        const fileOrder = [...input.desired.keys()];
+        const rank = (have: ActualUser) => {
+          const i = fileOrder.indexOf(have.userId);
+          return i === -1 ? rows.indexOf(have) / rows.length : i;
+        };
+        const followed = new Planner(input);
+        for (const have of [...rows].sort((a, b) => rank(a) - rank(b))) followed.observe(have);
+        expect(followed.finish()).toEqual(plan);
         // The same file's users, planned again: each run keeps its own marks of who it has met.
         expect(planUsers(input)).toEqual(plan);
       }),
