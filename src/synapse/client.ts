@@ -39,6 +39,9 @@ export const DEFAULT_PAGE_SIZE = 5000;
 
 type Method = "GET" | "PUT" | "POST" | "DELETE";
 
+/** Pages of the user list asked for while one is handled: the next one and guesses after it. */
+const PAGES_AHEAD = 3;
+
 /**
  * The Synapse Admin API, as the reconciler needs it. Every method either returns normalised data
  * or throws a SynapseError; nothing here prints or decides policy.
@@ -106,10 +109,10 @@ export class SynapseClient {
    * consumers key users by ID.
    *
    * The server works while the caller handles a page: once a page is in, the next one (its
-   * `next_token`) and the one after it are asked for at once. The one after is a guess: Synapse's
-   * `next_token` is the offset after the page's rows, so `from + limit` for every page but the last
-   * (`total` says when that is). A guess is used only when the token it waits for turns out to be
-   * the same, and a guessed request that fails is simply asked again, retries and all, once its
+   * `next_token`) and the ones after it (PAGES_AHEAD in all) are asked for at once. Those after are
+   * guesses: Synapse's `next_token` is the offset after the page's rows, so `from + limit` for every
+   * page but the last (`total` says when that is). A guess is used only when the token it waits for
+   * turns out to be the same, and a guessed request that fails is simply asked again, retries and all, once its
    * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
    */
   async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
@@ -139,15 +142,15 @@ export class SynapseClient {
       }
       from = page.next_token === undefined || page.next_token === null ? undefined : String(page.next_token);
       if (from !== undefined) {
-        const guess = Number(from) + limit;
-        const after =
-          Number.isSafeInteger(guess) && !(typeof page.total === "number" && guess >= page.total)
-            ? String(guess)
-            : undefined;
+        // The next page, and the ones after it as far as the guesses go (never past `total`).
+        const wanted = [from];
+        for (let guess = Number(from) + limit; wanted.length < PAGES_AHEAD; guess += limit) {
+          if (!Number.isSafeInteger(guess) || (typeof page.total === "number" && guess >= page.total)) break;
+          wanted.push(String(guess));
+        }
         // A page asked for on a guess that turned out wrong is dropped.
-        for (const offset of ahead.keys()) if (offset !== from && offset !== after) ahead.delete(offset);
-        askAhead(from);
-        if (after !== undefined) askAhead(after);
+        for (const offset of ahead.keys()) if (!wanted.includes(offset)) ahead.delete(offset);
+        for (const offset of wanted) askAhead(offset);
       }
       const users = new Array<ActualUser>(page.users.length);
       for (let i = 0; i < page.users.length; i++) users[i] = normaliseUser(page.users[i]!, "ms");
