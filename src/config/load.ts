@@ -239,16 +239,24 @@ function readDesiredState(
 
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
-  const hash = createHash("sha256");
-  for (const file of parsed) {
-    // Names are framed with the byte length, so that no two file sets hash alike.
-    hash.update(`${basename(file.name)}\n${Buffer.byteLength(file.text)}\n`).update(file.text);
-  }
+  const texts = parsed.map(({ name, text }) => ({ name, text }));
+  let sha256: string | undefined;
   const state: DesiredState = {
     policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
     users,
     files: parsed.map((f) => f.name),
-    sha256: hash.digest("hex"),
+    // Only saved plans and audit logs need it: hashed on first use (a plan of a large file need not).
+    get sha256() {
+      if (sha256 === undefined) {
+        const hash = createHash("sha256");
+        for (const file of texts) {
+          // Names are framed with the byte length, so that no two file sets hash alike.
+          hash.update(`${basename(file.name)}\n${Buffer.byteLength(file.text)}\n`).update(file.text);
+        }
+        sha256 = hash.digest("hex");
+      }
+      return sha256;
+    },
   };
   const homeserver = pick("homeserver")?.value;
   if (homeserver !== undefined) state.homeserver = homeserver;
