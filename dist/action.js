@@ -15,14 +15,16 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-A3IOKILL.js";
+} from "./chunks/chunk-NXBYVOHK.js";
 import {
   ToolError,
-  VERSION,
+  VERSION
+} from "./chunks/chunk-MHJN57B4.js";
+import {
   __commonJS,
   __require,
   __toESM
-} from "./chunks/chunk-7DV2QG7A.js";
+} from "./chunks/chunk-4CJPJK2Z.js";
 
 // node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({

@@ -3,11 +3,13 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   EXIT,
   ToolError,
-  VERSION,
+  VERSION
+} from "./chunks/chunk-MHJN57B4.js";
+import {
   __commonJS,
   __require,
   __toESM
-} from "./chunks/chunk-7DV2QG7A.js";
+} from "./chunks/chunk-4CJPJK2Z.js";
 
 // node_modules/commander/lib/error.js
 var require_error = __commonJS({
@@ -3453,7 +3455,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-AE6WN5DK.js");
+var commands = () => import("./chunks/commands-7KZRUI24.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {

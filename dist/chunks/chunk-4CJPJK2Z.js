@@ -36,25 +36,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// src/errors.ts
-var ToolError = class extends Error {
-  constructor(message, hint, options) {
-    super(message, options);
-    this.hint = hint;
-  }
-  name = "ToolError";
-};
-var EXIT = { ok: 0, error: 1, changes: 2 };
-
-// src/version.ts
-var VERSION = "0.1.0";
-
 export {
   __require,
   __commonJS,
   __export,
-  __toESM,
-  ToolError,
-  EXIT,
-  VERSION
+  __toESM
 };

@@ -23,13 +23,15 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-A3IOKILL.js";
+} from "./chunk-NXBYVOHK.js";
 import {
   EXIT,
   ToolError,
-  VERSION,
+  VERSION
+} from "./chunk-MHJN57B4.js";
+import {
   __toESM
-} from "./chunk-7DV2QG7A.js";
+} from "./chunk-4CJPJK2Z.js";
 
 // src/commands.ts
 import { readFile, writeFile } from "node:fs/promises";
