@@ -1,7 +1,7 @@
 // The steps every command shares — connect, read both sides, plan — so that the CLI and the GitHub
 // Action call the same core. Nothing here prints; progress goes through callbacks.
 import { readFile } from "node:fs/promises";
-import { loadDesiredState } from "./config/load.js";
+import { loadDesiredState, parseDesiredState, readDesiredFiles } from "./config/load.js";
 import type { DesiredState } from "./config/types.js";
 import { ToolError } from "./errors.js";
 import { DriftDetector, type DriftReport } from "./plan/drift.js";
@@ -147,9 +147,12 @@ async function compareBothSides<T>(
   // The file may name the homeserver; it is only read before connecting when nothing else does.
   const env = options.env ?? process.env;
   const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : await loadDesiredState(file);
+  // The file is read while the server answers who the token is (its name is needed to check the users).
+  const reading = readDesiredFiles(file);
+  reading.catch(() => {}); // reported below, after any failure to connect
   const connection = await connect(options, offline?.homeserver);
   try {
-    const desired = await loadDesiredState(file, { serverName: connection.serverName });
+    const desired = parseDesiredState(await reading, { serverName: connection.serverName });
     const context: PlanContext = {
       desired: desired.users,
       serverName: connection.serverName,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { z } from "zod";
+import type * as z from "zod";
 import { ToolError } from "../errors.js";
 import type { AccountState } from "../synapse/types.js";
 import { isValidNewLocalpart, localpartOf, serverNameOf } from "../synapse/userId.js";
@@ -82,6 +82,11 @@ const ATTRIBUTES = [
  * (merged in name order). Throws one ConfigError listing every problem found in every file.
  */
 export async function loadDesiredState(path: string, options: LoadOptions = {}): Promise<DesiredState> {
+  return parseDesiredState(await readDesiredFiles(path), options);
+}
+
+/** The text of the users file, or of each file in the directory: the reading half of loadDesiredState. */
+export async function readDesiredFiles(path: string): Promise<{ name: string; text: string }[]> {
   const names = await filesAt(path);
   const files: { name: string; text: string }[] = [];
   const issues: ConfigIssue[] = [];
@@ -93,7 +98,7 @@ export async function loadDesiredState(path: string, options: LoadOptions = {}):
     if (text !== undefined) files.push({ name, text });
   }
   if (issues.length > 0) throw new ConfigError(issues);
-  return parseDesiredState(files, options);
+  return files;
 }
 
 async function filesAt(path: string): Promise<string[]> {

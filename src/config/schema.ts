@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { serverNameOf } from "../synapse/userId.js";
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ToolError } from "../errors.js";
 import type { ActualUser } from "../synapse/types.js";
 import { VERSION } from "../version.js";
