@@ -116,18 +116,17 @@ export class SynapseClient {
    * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
    */
   async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
-    type Page = { users: RawUser[]; next_token?: string | number | null; total?: number };
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
     const path = (from: string) =>
       `/_synapse/admin/v2/users?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
     /** Pages asked for ahead, by offset: one try each, undefined when it failed. */
-    const ahead = new Map<string, Promise<Page | undefined>>();
+    const ahead = new Map<string, Promise<ListPage | undefined>>();
     const askAhead = (from: string) => {
       if (ahead.has(from)) return;
       ahead.set(
         from,
         this.#once("GET", path(from)).then(
-          (res) => res.json as Page,
+          (res) => listPage(res.json),
           () => undefined,
         ),
       );
@@ -136,25 +135,20 @@ export class SynapseClient {
     while (from !== undefined) {
       const early = ahead.get(from);
       ahead.delete(from);
-      const page: Page = (early && (await early)) ?? (await this.#call<Page>("GET", path(from)));
-      if (!Array.isArray(page.users)) {
-        throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
-      }
-      from = page.next_token === undefined || page.next_token === null ? undefined : String(page.next_token);
+      const page: ListPage = (early && (await early)) ?? listPage(await this.#call("GET", path(from)));
+      from = page.next;
       if (from !== undefined) {
         // The next page, and the ones after it as far as the guesses go (never past `total`).
         const wanted = [from];
         for (let guess = Number(from) + limit; wanted.length < PAGES_AHEAD; guess += limit) {
-          if (!Number.isSafeInteger(guess) || (typeof page.total === "number" && guess >= page.total)) break;
+          if (!Number.isSafeInteger(guess) || (page.total !== undefined && guess >= page.total)) break;
           wanted.push(String(guess));
         }
         // A page asked for on a guess that turned out wrong is dropped.
         for (const offset of ahead.keys()) if (!wanted.includes(offset)) ahead.delete(offset);
         for (const offset of wanted) askAhead(offset);
       }
-      const users = new Array<ActualUser>(page.users.length);
-      for (let i = 0; i < page.users.length; i++) users[i] = normaliseUser(page.users[i]!, "ms");
-      yield users;
+      yield page.users;
     }
   }
 
@@ -376,6 +370,31 @@ export class SynapseClient {
   #scrub(text: string): string {
     return this.#token.length >= 8 ? text.split(this.#token).join("<redacted>") : text;
   }
+}
+
+interface ListPage {
+  users: ActualUser[];
+  /** `next_token`, as a string; undefined on the last page. */
+  next?: string;
+  total?: number;
+}
+
+/**
+ * A page of the user list, normalised as soon as it is in: the raw rows (most of its memory) are
+ * garbage at once, even for a page asked for ahead that waits its turn.
+ */
+function listPage(json: unknown): ListPage {
+  const page = json as { users?: unknown; next_token?: string | number | null; total?: unknown };
+  if (!Array.isArray(page.users)) {
+    throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
+  }
+  const rows = page.users as RawUser[];
+  const users = new Array<ActualUser>(rows.length);
+  for (let i = 0; i < rows.length; i++) users[i] = normaliseUser(rows[i]!, "ms");
+  const result: ListPage = { users };
+  if (page.next_token !== undefined && page.next_token !== null) result.next = String(page.next_token);
+  if (typeof page.total === "number") result.total = page.total;
+  return result;
 }
 
 export function isRetryable(e: SynapseError): boolean {
