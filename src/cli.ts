@@ -146,6 +146,14 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that goes away early (`synapse-gitops plan | head`) is not an error, and must not cut an
+// apply short: what is left to print is dropped, and the command finishes as it would have.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+  });
+}
+
 main(process.argv).then((code) => {
   process.exitCode = code;
 });

@@ -1,10 +1,11 @@
 // Bad input and bad credentials through the built CLI against the real Synapse: one clear message,
 // file:line:column where it applies, exit 1, no token in sight, and the server unchanged.
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { SynapseClient } from "../../src/synapse/client.js";
-import { runCli, serverEnv, tempFiles } from "../support/cli.js";
+import { BUILD_DIR, runCli, serverEnv, tempFiles } from "../support/cli.js";
 import { clientFor, type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";
 
 const server: ServerUnderTest = { kind: "real", ...inject("synapse") };
@@ -139,5 +140,23 @@ describe("credentials and connectivity: one line, exit 1, no token", () => {
     });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: refusing to send the admin token over plain http to matrix\.example\.org/);
+  });
+});
+
+describe("output", () => {
+  it("a reader that goes away (plan | head) is no crash: the command finishes as it would have", async () => {
+    const dir = tempFiles({ "users.yaml": `version: 1\nusers:\n  ${uniqueLocalpart("pipe")}: active\n` });
+    const child = spawn(process.execPath, [join(BUILD_DIR, "cli.js"), "plan", join(dir, "users.yaml")], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy(); // closed before the plan is printed: printing it meets EPIPE
+    let stderr = "";
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 });
