@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-NXBYVOHK.js";
+} from "./chunks/chunk-WGPMER3S.js";
 import {
   ToolError,
   VERSION

@@ -3455,7 +3455,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-7KZRUI24.js");
+var commands = () => import("./chunks/commands-2WRCIFJQ.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {
@@ -3537,6 +3537,11 @@ ${e instanceof Error ? e.stack : String(e)}
 `);
     return EXIT.error;
   }
+}
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+  });
 }
 main(process.argv).then((code) => {
   process.exitCode = code;

@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-NXBYVOHK.js";
+} from "./chunk-WGPMER3S.js";
 import {
   EXIT,
   ToolError,
