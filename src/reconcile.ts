@@ -1,7 +1,7 @@
 // The steps every command shares — connect, read both sides, plan — so that the CLI and the GitHub
 // Action call the same core. Nothing here prints; progress goes through callbacks.
 import { readFile } from "node:fs/promises";
-import { loadDesiredState, parseDesiredState, readDesiredFiles } from "./config/load.js";
+import { parseDesiredState, readDesiredFiles } from "./config/load.js";
 import type { DesiredState } from "./config/types.js";
 import { ToolError } from "./errors.js";
 import { DriftDetector, type DriftReport } from "./plan/drift.js";
@@ -144,12 +144,13 @@ async function compareBothSides<T>(
   options: PlanOptions,
   compare: (context: PlanContext) => Comparer<T>,
 ): Promise<ReadRun & { result: T }> {
-  // The file may name the homeserver; it is only read before connecting when nothing else does.
-  const env = options.env ?? process.env;
-  const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : await loadDesiredState(file);
-  // The file is read while the server answers who the token is (its name is needed to check the users).
+  // The file is read while the server answers who the token is (its name is needed to check the
+  // users); a failure to read it is reported after any failure to connect.
   const reading = readDesiredFiles(file);
-  reading.catch(() => {}); // reported below, after any failure to connect
+  reading.catch(() => {});
+  // The file may name the homeserver: then it is checked before connecting, when nothing else does.
+  const env = options.env ?? process.env;
+  const offline = (options.homeserver ?? env.SYNAPSE_URL) ? undefined : parseDesiredState(await reading);
   const connection = await connect(options, offline?.homeserver);
   try {
     const desired = parseDesiredState(await reading, { serverName: connection.serverName });

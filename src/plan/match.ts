@@ -16,7 +16,7 @@ const LOOK_AHEAD = 4;
 const MET = Symbol("met by a match");
 type Marked = DesiredUser & { [MET]?: number };
 let matches = 0;
-/** The match that owns the marks of a file's users: the latest one started over them. */
+/** The match that owns the marks of a file's users: the latest one started over their map. */
 const owner = new WeakMap<Map<string, DesiredUser>, Match>();
 
 /**
@@ -28,7 +28,8 @@ const owner = new WeakMap<Map<string, DesiredUser>, Match>();
  * kept. The file's users are marked as met on the objects themselves (a number under a private
  * symbol, distinct for each match), which costs nothing beside the lookup that finds them, where a
  * set of a million met IDs would cost as much as the lookups. So one match at a time over the same
- * users: a match that another one overtook throws rather than answer wrong.
+ * users: a match that a newer one over the same map overtook throws, on its next step, rather than
+ * answer wrong (and two maps that share user objects must not be matched at the same time).
  */
 export class Match {
   readonly #mark = ++matches;
@@ -39,16 +40,25 @@ export class Match {
   /** The file's users in file order, and the next one the list is expected to show (see observe). */
   readonly #inOrder: DesiredUser[];
   #cursor = 0;
+  /** A newer match over the same map started: this one's marks are no longer its own. */
+  #overtaken = false;
 
   constructor(
     private readonly desired: Map<string, DesiredUser>,
     private readonly judge: Judge,
   ) {
+    const previous = owner.get(desired);
+    if (previous) previous.#overtaken = true;
     owner.set(desired, this);
     this.#inOrder = [...desired.values()];
   }
 
+  #check(): void {
+    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
+  }
+
   observe(have: ActualUser): void {
+    this.#check();
     this.listed++;
     // A file written in the order the server lists (an export, a generated file) is followed along
     // rather than looked up: a few string comparisons instead of hashing into a large map. Users
@@ -76,9 +86,7 @@ export class Match {
   }
 
   finish(): void {
-    if (owner.get(this.desired) !== this) {
-      throw new Error("bug: another match over the same users started before this one finished");
-    }
+    this.#check();
     for (const want of this.desired.values()) {
       if ((want as Marked)[MET] !== this.#mark) this.judge.pair(want, undefined);
     }

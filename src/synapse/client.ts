@@ -104,44 +104,58 @@ export class SynapseClient {
    * Every user on the server, one page at a time: deactivated and locked users included (the list
    * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives.
    *
-   * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
-   * the listing can only shift rows forward and make one appear twice, never make one disappear;
-   * consumers key users by ID.
+   * Pagination is by offset (`next_token`), over users sorted by name. Synapse never deletes users:
+   * read page after page, a user created during the listing can only shift rows forward and make one
+   * appear twice, never make one disappear. Consumers key users by ID.
    *
    * The server works while the caller handles a page: once a page is in, the next one (its
    * `next_token`) and the ones after it (PAGES_AHEAD in all) are asked for at once. Those after are
    * guesses: Synapse's `next_token` is the offset after the page's rows, so `from + limit` for every
    * page but the last (`total` says when that is). A guess is used only when the token it waits for
-   * turns out to be the same, and a guessed request that fails is simply asked again, retries and all, once its
-   * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
+   * turns out to be the same; a guessed request that fails is asked again, retries and all, once its
+   * token is known. Pages asked for together may be read by the server in any order, and then a user
+   * created in between could shift a row out of both the page before and the page after: so every
+   * page's `total` is compared with the first one's, and if it changed (someone was created), the
+   * list is read again from the start, one page after the other. Without a `total` to compare, there
+   * are no guesses.
    */
   async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
     const path = (from: string) =>
       `/_synapse/admin/v2/users?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
-    /** Pages asked for ahead, by offset: one try each, undefined when it failed. */
+    /** Pages asked for ahead, by offset: one try each, undefined when it failed or did not make sense. */
     const ahead = new Map<string, Promise<ListPage | undefined>>();
     const askAhead = (from: string) => {
       if (ahead.has(from)) return;
       ahead.set(
         from,
-        this.#once("GET", path(from)).then(
-          (res) => listPage(res.json),
-          () => undefined,
-        ),
+        this.#once("GET", path(from))
+          .then((res) => listPage(res.json))
+          .catch(() => undefined),
       );
     };
     let from: string | undefined = "0";
+    /** The first page's `total` while pages are guessed; undefined once they are read in order. */
+    let total: number | undefined;
+    let first = true;
     while (from !== undefined) {
       const early = ahead.get(from);
       ahead.delete(from);
       const page: ListPage = (early && (await early)) ?? listPage(await this.#call("GET", path(from)));
       from = page.next;
+      if (first) total = page.total;
+      else if (total !== undefined && page.total !== total) {
+        // Someone was created while pages were read out of order: read it all again, in order.
+        total = undefined;
+        from = "0";
+        ahead.clear();
+      }
+      first = false;
       if (from !== undefined) {
-        // The next page, and the ones after it as far as the guesses go (never past `total`).
+        // The next page, and while guessing, the ones after it (never past `total`).
         const wanted = [from];
-        for (let guess = Number(from) + limit; wanted.length < PAGES_AHEAD; guess += limit) {
-          if (!Number.isSafeInteger(guess) || (page.total !== undefined && guess >= page.total)) break;
+        for (let guess = Number(from) + limit; total !== undefined && wanted.length < PAGES_AHEAD; guess += limit) {
+          if (!Number.isSafeInteger(guess) || guess >= total) break;
           wanted.push(String(guess));
         }
         // A page asked for on a guess that turned out wrong is dropped.
