@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-WGPMER3S.js";
+} from "./chunks/chunk-TPJDKSMK.js";
 import {
   ToolError,
   VERSION

@@ -34232,16 +34232,20 @@ var SynapseClient = class {
    * Every user on the server, one page at a time: deactivated and locked users included (the list
    * hides both unless asked). Each page is normalised and its raw JSON dropped as it arrives.
    *
-   * Pagination is by offset (`next_token`). Synapse never deletes users, so a user created during
-   * the listing can only shift rows forward and make one appear twice, never make one disappear;
-   * consumers key users by ID.
+   * Pagination is by offset (`next_token`), over users sorted by name. Synapse never deletes users:
+   * read page after page, a user created during the listing can only shift rows forward and make one
+   * appear twice, never make one disappear. Consumers key users by ID.
    *
    * The server works while the caller handles a page: once a page is in, the next one (its
    * `next_token`) and the ones after it (PAGES_AHEAD in all) are asked for at once. Those after are
    * guesses: Synapse's `next_token` is the offset after the page's rows, so `from + limit` for every
    * page but the last (`total` says when that is). A guess is used only when the token it waits for
-   * turns out to be the same, and a guessed request that fails is simply asked again, retries and all, once its
-   * token is known: the pages the caller sees are exactly those a page-by-page loop would read.
+   * turns out to be the same; a guessed request that fails is asked again, retries and all, once its
+   * token is known. Pages asked for together may be read by the server in any order, and then a user
+   * created in between could shift a row out of both the page before and the page after: so every
+   * page's `total` is compared with the first one's, and if it changed (someone was created), the
+   * list is read again from the start, one page after the other. Without a `total` to compare, there
+   * are no guesses.
    */
   async *listAllUsers(options = {}) {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -34251,22 +34255,28 @@ var SynapseClient = class {
       if (ahead.has(from2)) return;
       ahead.set(
         from2,
-        this.#once("GET", path(from2)).then(
-          (res) => listPage(res.json),
-          () => void 0
-        )
+        this.#once("GET", path(from2)).then((res) => listPage(res.json)).catch(() => void 0)
       );
     };
     let from = "0";
+    let total;
+    let first = true;
     while (from !== void 0) {
       const early = ahead.get(from);
       ahead.delete(from);
       const page = (early && await early) ?? listPage(await this.#call("GET", path(from)));
       from = page.next;
+      if (first) total = page.total;
+      else if (total !== void 0 && page.total !== total) {
+        total = void 0;
+        from = "0";
+        ahead.clear();
+      }
+      first = false;
       if (from !== void 0) {
         const wanted = [from];
-        for (let guess = Number(from) + limit; wanted.length < PAGES_AHEAD; guess += limit) {
-          if (!Number.isSafeInteger(guess) || page.total !== void 0 && guess >= page.total) break;
+        for (let guess = Number(from) + limit; total !== void 0 && wanted.length < PAGES_AHEAD; guess += limit) {
+          if (!Number.isSafeInteger(guess) || guess >= total) break;
           wanted.push(String(guess));
         }
         for (const offset of ahead.keys()) if (!wanted.includes(offset)) ahead.delete(offset);
@@ -42549,6 +42559,8 @@ var Match = class {
   constructor(desired, judge) {
     this.desired = desired;
     this.judge = judge;
+    const previous = owner.get(desired);
+    if (previous) previous.#overtaken = true;
     owner.set(desired, this);
     this.#inOrder = [...desired.values()];
   }
@@ -42560,7 +42572,13 @@ var Match = class {
   /** The file's users in file order, and the next one the list is expected to show (see observe). */
   #inOrder;
   #cursor = 0;
+  /** A newer match over the same map started: this one's marks are no longer its own. */
+  #overtaken = false;
+  #check() {
+    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
+  }
   observe(have) {
+    this.#check();
     this.listed++;
     let want;
     const inOrder = this.#inOrder;
@@ -42583,9 +42601,7 @@ var Match = class {
     }
   }
   finish() {
-    if (owner.get(this.desired) !== this) {
-      throw new Error("bug: another match over the same users started before this one finished");
-    }
+    this.#check();
     for (const want of this.desired.values()) {
       if (want[MET] !== this.#mark) this.judge.pair(want, void 0);
     }
@@ -42919,11 +42935,11 @@ async function connect(options, fileHomeserver) {
   }
 }
 async function compareBothSides(file, options, compare) {
-  const env = options.env ?? process.env;
-  const offline = options.homeserver ?? env.SYNAPSE_URL ? void 0 : await loadDesiredState(file);
   const reading = readDesiredFiles(file);
   reading.catch(() => {
   });
+  const env = options.env ?? process.env;
+  const offline = options.homeserver ?? env.SYNAPSE_URL ? void 0 : parseDesiredState(await reading);
   const connection = await connect(options, offline?.homeserver);
   try {
     const desired = parseDesiredState(await reading, { serverName: connection.serverName });

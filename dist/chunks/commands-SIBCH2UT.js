@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-WGPMER3S.js";
+} from "./chunk-TPJDKSMK.js";
 import {
   EXIT,
   ToolError,
