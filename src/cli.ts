@@ -1,42 +1,150 @@
-// The command line: thin commands over the core (read → validate → plan → render → exit code) and
-// the one error boundary. Only this file (and the GitHub Action's entry) prints or touches `process`.
+// The command line: a thin shell over the application core (src/core/). It maps flags onto the
+// core's options, gives it a terminal (output, confirmation, interrupts, environment), renders the
+// result, and holds the one error boundary. Only this file and src/action/ touch `process`.
+import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { ApplyFlags, DriftFlags, ExportFlags, PlanFlags } from "./commands.js";
+import type { Io } from "./core/io.js";
+import type { ServerOptions } from "./core/session.js";
 import { EXIT, ToolError } from "./errors.js";
 import { VERSION } from "./version.js";
 
-/** The commands and everything they need, loaded on first use (a separate chunk of the bundle). */
-const commands = () => import("./commands.js");
+/** The core and the renderers, loaded on first use (a separate chunk of the bundle): --version and --help start fast. */
+const load = async () => ({
+  core: await import("./core/commands.js"),
+  text: await import("./report/text.js"),
+  markdown: await import("./report/markdown.js"),
+  json: await import("./report/json.js"),
+  drift: await import("./report/drift.js"),
+  schema: await import("./config/schema.js"),
+});
 
 const DEFAULT_FILE = "users.yaml";
 
+const out = (text: string) => process.stdout.write(text);
 const err = (text: string) => process.stderr.write(text);
 
-function positiveInt(value: string): number {
+/** A one-line progress display on a terminal; silent otherwise (CI logs stay clean). */
+function progress(): Io["progress"] {
+  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
+  let shown = false;
+  return {
+    update: (text) => {
+      err(`\r\x1b[2K${text}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) err("\r\x1b[2K");
+      shown = false;
+    },
+  };
+}
+
+/** The terminal, as the core sees it. */
+function terminalIo(): Io {
+  return {
+    out,
+    err,
+    progress: bar,
+    ...(process.stdin.isTTY
+      ? {
+          confirm: async (question: string) => {
+            const rl = createInterface({ input: process.stdin, output: process.stderr });
+            try {
+              return (await rl.question(question)).trim() === "yes";
+            } finally {
+              rl.close();
+            }
+          },
+        }
+      : {}),
+    env: process.env,
+    // The first SIGINT/SIGTERM goes to the core (stop starting changes); a second one exits at once.
+    onInterrupt: (handler) => {
+      let seen = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (++seen > 1) {
+          err(`\n${signal} again: exiting now; some changes may be half done. Run apply again to finish.\n`);
+          process.exit(130);
+        }
+        handler();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      };
+    },
+    now: () => Date.now(),
+  };
+}
+
+const bar = progress();
+
+function wholeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number ≥ 0");
   return n;
 }
 
 function atLeastOne(value: string): number {
-  const n = positiveInt(value);
+  const n = wholeNumber(value);
   if (n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
   return n;
 }
 
+/** `24h`, `90m`, `3600s` or a number of hours. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(h|m|s)?$/.exec(value.trim());
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError("expected a duration such as 24h, 90m or 3600s");
+  return Number(m[1]) * { h: 3_600_000, m: 60_000, s: 1000 }[(m[2] ?? "h") as "h" | "m" | "s"];
+}
+
+interface ServerFlags {
+  homeserver?: string;
+  tokenFile?: string;
+  allowInsecureHttp?: boolean;
+  timeout?: number;
+  retries?: number;
+}
+
 function withServerOptions(cmd: Command): Command {
   return cmd
-    .option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)")
+    .option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent")
     .option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)")
     .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)")
     .option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30)
-    .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
+    .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
+}
+
+function serverOptions(flags: ServerFlags): ServerOptions {
+  return {
+    ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
+    ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
+    ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout * 1000 }),
+    ...(flags.retries === undefined ? {} : { retries: flags.retries }),
+  };
 }
 
 function withNotifyOptions(cmd: Command): Command {
   return cmd
     .option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user")
     .option("--notify-always", "post even when there is nothing to report");
+}
+
+function withLimits(cmd: Command): Command {
+  return cmd
+    .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber)
+    .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
+}
+
+const formatOption = () =>
+  new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text");
+
+/** Undefined-valued keys dropped: the core's options are exact. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -51,45 +159,81 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("check a users file (or a directory of them) without contacting the server")
     .argument("[file]", "users file or directory", DEFAULT_FILE)
     .action(async (file: string) => {
-      setExit(await (await commands()).validateCommand(file));
+      setExit(await (await load()).core.validate(terminalIo(), file));
     });
 
   withNotifyOptions(
     withServerOptions(
-      program
-        .command("plan")
-        .description("show what apply would change, refuse, and leave alone")
-        .argument("[file]", "users file or directory", DEFAULT_FILE)
-        .addOption(
-          new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"),
-        )
-        .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
-        .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
-        .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
-        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+      withLimits(
+        program
+          .command("plan")
+          .description("show what apply would change, refuse, and leave alone")
+          .argument("[file]", "users file or directory", DEFAULT_FILE)
+          .addOption(formatOption())
+          .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
+          .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
+          .option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration),
+      ),
     ),
-  ).action(async (file: string, flags: PlanFlags) => {
-    setExit(await (await commands()).planCommand(file, flags));
+  ).action(async (file: string, flags) => {
+    const m = await load();
+    const { exitCode, report } = await m.core.plan(
+      terminalIo(),
+      file,
+      defined({
+        ...serverOptions(flags),
+        maxDeactivations: flags.maxDeactivations,
+        maxErasures: flags.maxErasures,
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        detailedExitcode: flags.detailedExitcode,
+        out: flags.out,
+        outTtlMs: flags.outTtl,
+      }),
+    );
+    out(
+      flags.format === "json"
+        ? m.json.renderJson(report)
+        : flags.format === "markdown"
+          ? m.markdown.renderMarkdown(report)
+          : m.text.renderPlanText(report),
+    );
+    setExit(exitCode);
   });
 
   withNotifyOptions(
     withServerOptions(
-      program
-        .command("apply")
-        .description("plan (or load a saved plan), confirm, then apply the changes")
-        .argument("[file]", "users file or directory", DEFAULT_FILE)
-        .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
-        .option("--yes", "apply without asking (required when not on a terminal)")
-        .option(
-          "--audit-log <file>",
-          "append a JSON line for the run, each request that changes the server, and each result",
-        )
-        .option("--concurrency <n>", "users changed in parallel", positiveInt, 8)
-        .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
-        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+      withLimits(
+        program
+          .command("apply")
+          .description("plan (or load a saved plan), confirm, then apply the changes")
+          .argument("[file]", "users file or directory (with --plan: the file the plan was made from)", DEFAULT_FILE)
+          .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
+          .option("--yes", "apply without asking (required when not on a terminal)")
+          .option(
+            "--audit-log <file>",
+            "append a JSON line for the run, each request that changes the server, and each result",
+          )
+          .option("--concurrency <n>", "users changed in parallel", atLeastOne, 8),
+      ),
     ),
-  ).action(async (file: string, flags: ApplyFlags) => {
-    setExit(await (await commands()).applyCommand(file, flags));
+  ).action(async (file: string, flags) => {
+    const { exitCode } = await (await load()).core.apply(
+      terminalIo(),
+      file,
+      defined({
+        ...serverOptions(flags),
+        maxDeactivations: flags.maxDeactivations,
+        maxErasures: flags.maxErasures,
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        plan: flags.plan,
+        yes: flags.yes,
+        auditLog: flags.auditLog,
+        concurrency: flags.concurrency,
+      }),
+    );
+    setExit(exitCode);
   });
 
   withNotifyOptions(
@@ -98,12 +242,23 @@ function buildProgram(setExit: (code: number) => void): Command {
         .command("drift")
         .description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)")
         .argument("[file]", "users file or directory", DEFAULT_FILE)
-        .addOption(
-          new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text"),
-        ),
+        .addOption(formatOption()),
     ),
-  ).action(async (file: string, flags: DriftFlags) => {
-    setExit(await (await commands()).driftCommand(file, flags));
+  ).action(async (file: string, flags) => {
+    const m = await load();
+    const { exitCode, drift } = await m.core.drift(
+      terminalIo(),
+      file,
+      defined({ ...serverOptions(flags), notifyRoom: flags.notifyRoom, notifyAlways: flags.notifyAlways }),
+    );
+    out(
+      flags.format === "json"
+        ? m.drift.renderDriftJson(drift)
+        : flags.format === "markdown"
+          ? m.drift.renderDriftMarkdown(drift)
+          : m.drift.renderDriftText(drift),
+    );
+    setExit(exitCode);
   });
 
   withServerOptions(
@@ -111,16 +266,22 @@ function buildProgram(setExit: (code: number) => void): Command {
       .command("export")
       .description("write the server's users as a users file")
       .option("--out <file>", "write to this file instead of standard output")
-      .option("--concurrency <n>", "parallel requests for user details", positiveInt, 8),
-  ).action(async (flags: ExportFlags) => {
-    setExit(await (await commands()).exportCommand(flags));
+      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8),
+  ).action(async (flags) => {
+    setExit(
+      await (await load()).core.exportUsers(
+        terminalIo(),
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
+      ),
+    );
   });
 
   program
     .command("schema")
     .description("print the JSON Schema of the users file")
     .action(async () => {
-      setExit(await (await commands()).schemaCommand());
+      out(`${JSON.stringify((await load()).schema.usersFileJsonSchema(), null, 2)}\n`);
+      setExit(EXIT.ok);
     });
 
   return program;
@@ -136,6 +297,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return exitCode;
   } catch (e) {
+    bar.done();
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     if (e instanceof ToolError) {
       err(`error: ${e.message}${e.hint ? ` (${e.hint})` : ""}\n`);

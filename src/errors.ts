@@ -15,3 +15,5 @@ export class ToolError extends Error {
 
 /** Exit codes: 0 success or nothing to do; 1 error, invalid input, refusal, failed action; 2 changes (plan --detailed-exitcode) or drift. */
 export const EXIT = { ok: 0, error: 1, changes: 2 } as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

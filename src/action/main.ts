@@ -1,20 +1,17 @@
-// The GitHub Action's entry point: maps the Action's inputs onto the same core as the CLI
-// (reconcile.ts, apply/, report/), then publishes: outputs, the job summary, a sticky
-// pull-request comment (plan), a drift issue (drift), a Matrix notice (any).
-import { readFile, writeFile } from "node:fs/promises";
+// The GitHub Action: a thin shell over the same application core as the CLI (src/core/). It maps
+// the Action's inputs onto the core's options, gives it the workflow log as its output, then
+// publishes: outputs, the job summary, a sticky pull-request comment (plan), a drift issue (drift).
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
-import { applyPlan } from "../apply/apply.js";
-import { AuditLog } from "../audit.js";
-import { ToolError } from "../errors.js";
-import { notifyRoom } from "../notify/matrix.js";
-import { writePlanFile } from "../plan/file.js";
-import { driftFromFile, type PlanOptions, planFromFile } from "../reconcile.js";
+import * as app from "../core/commands.js";
+import type { Io } from "../core/io.js";
+import type { ServerOptions } from "../core/session.js";
+import { EXIT, ToolError } from "../errors.js";
 import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
-import { renderApplyText, renderPlanText } from "../report/text.js";
-import type { MutationRecord } from "../synapse/client.js";
+import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
 import { GitHubApi } from "./github.js";
@@ -24,14 +21,15 @@ const DRIFT_LABEL = "synapse-gitops-drift";
 interface Inputs {
   command: "plan" | "apply" | "drift";
   config: string;
-  homeserver?: string;
-  adminToken: string;
+  server: ServerOptions;
   githubToken: string;
   comment: boolean;
   driftIssue: boolean;
   notifyRoom?: string;
+  notifyAlways: boolean;
   maxDeactivations?: number;
   maxErasures?: number;
+  concurrency: number;
 }
 
 function boolInput(name: string, fallback: boolean): boolean {
@@ -42,12 +40,12 @@ function boolInput(name: string, fallback: boolean): boolean {
   throw new ToolError(`input ${name} must be true or false, not ${JSON.stringify(raw)}`);
 }
 
-function intInput(name: string): number | undefined {
+function intInput(name: string, min = 0): number | undefined {
   const raw = core.getInput(name).trim();
   if (raw === "") return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ToolError(`input ${name} must be a whole number ≥ 0, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new ToolError(`input ${name} must be a whole number ≥ ${min}, not ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -61,16 +59,30 @@ function readInputs(): Inputs {
   const event = process.env.GITHUB_EVENT_NAME ?? "";
   const onPullRequest = event === "pull_request" || event === "pull_request_target";
   const optional = (name: string) => core.getInput(name).trim() || undefined;
+  const homeserver = optional("homeserver");
+  const timeout = intInput("timeout", 1);
+  const retries = intInput("retries");
   const inputs: Inputs = {
     command,
     config: core.getInput("config").trim() || "users.yaml",
-    adminToken,
+    server: {
+      ...(homeserver ? { homeserver } : {}),
+      ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
+      ...(retries === undefined ? {} : { retries }),
+    },
     githubToken: core.getInput("github-token"),
     comment: boolInput("comment", command === "plan" && onPullRequest),
     driftIssue: boolInput("drift-issue", command === "drift"),
+    notifyAlways: boolInput("notify-always", false),
+    concurrency: intInput("concurrency", 1) ?? 8,
   };
-  const homeserver = optional("homeserver");
-  if (homeserver) inputs.homeserver = homeserver;
+  // The token only ever goes to the homeserver of the workflow: the input, else SYNAPSE_URL.
+  if (!homeserver && !process.env.SYNAPSE_URL) {
+    throw new ToolError(
+      "input homeserver is required",
+      "set the Action's homeserver input (or SYNAPSE_URL in the workflow); a users file never chooses where the admin token goes",
+    );
+  }
   const room = optional("notify-room");
   if (room) inputs.notifyRoom = room;
   const maxDeactivations = intInput("max-deactivations");
@@ -78,6 +90,28 @@ function readInputs(): Inputs {
   const maxErasures = intInput("max-erasures");
   if (maxErasures !== undefined) inputs.maxErasures = maxErasures;
   return inputs;
+}
+
+/** The workflow log, as the core sees it: no terminal, nobody to ask (the workflow is the approval). */
+function workflowIo(adminToken: string): Io {
+  return {
+    out: (text) => core.info(text.replace(/\n$/, "")),
+    err: (text) => core.info(text.replace(/\n$/, "")),
+    progress: { update: () => {}, done: () => {} },
+    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken },
+    // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
+    // and the run reports. Later signals change nothing; the runner ends the process when it must.
+    onInterrupt: (handler) => {
+      const onSignal = () => handler();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      };
+    },
+    now: () => Date.now(),
+  };
 }
 
 function github(inputs: Inputs): GitHubApi {
@@ -152,102 +186,69 @@ async function publish(exitCode: number, hasChanges: boolean, summary: string, m
 
 async function run(): Promise<number> {
   const inputs = readInputs();
-  // apply keeps an audit log, attached to the job summary.
-  const auditPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-audit.jsonl");
-  const audit = inputs.command === "apply" ? new AuditLog(auditPath) : undefined;
-  const options: PlanOptions = {
-    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: inputs.adminToken },
-    ...(audit ? { onMutation: (r: MutationRecord) => audit.request(r) } : {}),
-    ...(inputs.homeserver ? { homeserver: inputs.homeserver } : {}),
+  const io = workflowIo(core.getInput("admin-token"));
+  const common = {
+    ...inputs.server,
+    ...(inputs.notifyRoom ? { notifyRoom: inputs.notifyRoom } : {}),
+    notifyAlways: inputs.notifyAlways,
+  };
+  const limits = {
     ...(inputs.maxDeactivations === undefined ? {} : { maxDeactivations: inputs.maxDeactivations }),
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
   };
+  const temp = process.env.RUNNER_TEMP ?? ".";
 
   if (inputs.command === "drift") {
-    const { connection, drift } = await driftFromFile(inputs.config, options);
-    try {
-      const markdown = renderDriftMarkdown(drift);
-      core.info(renderDriftText(drift));
-      const exitCode = drift.drifted ? 2 : 0;
-      await publish(exitCode, drift.drifted, driftSummaryLine(drift), markdown);
-      if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
-      if (inputs.notifyRoom && drift.drifted)
-        await notifyRoom(connection.client, inputs.notifyRoom, { text: renderDriftText(drift), markdown });
-      return exitCode;
-    } finally {
-      await connection.client.close();
-    }
+    const { exitCode, drift } = await app.drift(io, inputs.config, common);
+    const markdown = renderDriftMarkdown(drift);
+    io.out(renderDriftText(drift));
+    await publish(exitCode, drift.drifted, driftSummaryLine(drift), markdown);
+    if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
+    return exitCode;
   }
 
-  const { connection, plan, desired, listed } = await planFromFile(inputs.config, options);
-  try {
-    let report: Report = { command: inputs.command, plan, unmanagedPolicy: desired.policy.unmanaged };
-    core.info(renderPlanText(report));
-    let exitCode = plan.refusals.length > 0 ? 1 : plan.actions.length > 0 ? 2 : 0;
-    let summary = summaryLine(plan);
-    if (inputs.command === "plan") {
-      const planPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-plan.json");
-      const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
-      await writeFile(
-        planPath,
-        writePlanFile(
-          {
-            ...content,
-            desired: { files: desired.files, sha256: desired.sha256 },
-            unmanagedPolicy: desired.policy.unmanaged,
-          },
-          connection.token,
-        ),
-      );
-      core.setOutput("plan-file", planPath);
-    } else if (exitCode === 2) {
-      // apply: non-interactive, the workflow is the approval (a merged pull request).
-      audit?.run({
-        command: "apply",
-        server: connection.serverName,
-        homeserver: connection.homeserver,
-        actor: connection.ownUserId,
-        files: desired.files,
-        sha256: desired.sha256,
-      });
-      const result = await applyPlan(connection.client, plan, {
-        concurrency: 8,
-        inventorySize: listed,
-        onLockWait: () =>
-          core.info("Another synapse-gitops apply is running on this server; waiting for it to finish…"),
-        onResult: (r) => {
-          audit?.action(r);
-          core.info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`);
-        },
-      });
-      report = { ...report, apply: result };
-      core.info(renderApplyText(report));
-      exitCode = result.summary.done === result.results.length ? 0 : 1;
-      summary = `${summary} ${applySummaryLine(result)}`;
-    }
-    let markdown = renderMarkdown(report);
-    if (audit && report.apply) {
+  let report: Report;
+  let exitCode: number;
+  let summary: string;
+  let markdown: string;
+  if (inputs.command === "plan") {
+    const planPath = join(temp, "synapse-gitops-plan.json");
+    ({ report, exitCode } = await app.plan(io, inputs.config, {
+      ...common,
+      ...limits,
+      detailedExitcode: true,
+      out: planPath,
+    }));
+    io.out(renderPlanText(report));
+    core.setOutput("plan-file", planPath);
+    summary = summaryLine(report.plan);
+    markdown = renderMarkdown(report);
+  } else {
+    // apply keeps an audit log, attached to the job summary.
+    const auditPath = join(temp, "synapse-gitops-audit.jsonl");
+    ({ report, exitCode } = await app.apply(io, inputs.config, {
+      ...common,
+      ...limits,
+      yes: true,
+      concurrency: inputs.concurrency,
+      auditLog: auditPath,
+    }));
+    summary = report.apply ? `${summaryLine(report.plan)} ${applySummaryLine(report.apply)}` : summaryLine(report.plan);
+    markdown = renderMarkdown(report);
+    if (report.apply) {
       const log = await readFile(auditPath, "utf8");
       markdown += `\n<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>\n\n\`\`\`json\n${log}\`\`\`\n</details>\n`;
     }
-    await publish(exitCode, plan.actions.length > 0, summary, markdown);
-    if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary);
-    if (inputs.notifyRoom && (plan.actions.length > 0 || plan.refusals.length > 0)) {
-      await notifyRoom(connection.client, inputs.notifyRoom, {
-        text: renderPlanText(report) + renderApplyText(report),
-        markdown,
-      });
-    }
-    return exitCode;
-  } finally {
-    await connection.client.close();
   }
+  await publish(exitCode, report.plan.actions.length > 0, summary, markdown);
+  if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary);
+  return exitCode;
 }
 
 // The one error boundary of the Action: known errors fail the step with their message.
 run().then(
   (code) => {
-    if (code === 1) core.setFailed("synapse-gitops: refused or failed; see the report above");
+    if (code === EXIT.error) core.setFailed("synapse-gitops: refused or failed; see the report above");
   },
   (e: unknown) => {
     if (e instanceof ToolError) core.setFailed(`${e.message}${e.hint ? ` (${e.hint})` : ""}`);

@@ -52,6 +52,11 @@ function oneLine(text: string): string {
 export interface LoadOptions {
   /** The server's own name (from the admin token), checked against the file's and used when it has none. */
   serverName?: string;
+  /**
+   * The homeserver the operator named (normalised). A file's `homeserver:` is never used to send the
+   * token anywhere: it is only checked against this one, and a file naming another is an error.
+   */
+  homeserver?: string;
 }
 
 export const MAX_FILE_BYTES = 50 * 1024 * 1024;
@@ -235,6 +240,18 @@ function readDesiredState(
   const serverName = fileServer?.value ?? options.serverName;
   if (streaming && serverName !== options.serverName) return undefined;
 
+  const fileHomeserver = pick("homeserver");
+  if (fileHomeserver?.value !== undefined && options.homeserver !== undefined) {
+    if (!sameHomeserver(fileHomeserver.value, options.homeserver)) {
+      issues.push({
+        file: fileHomeserver.index,
+        offset: fileHomeserver.file.keys.get("homeserver")!.value.offset,
+        path: ["homeserver"],
+        message: `the file names the homeserver ${fileHomeserver.value}, but this run's homeserver is ${options.homeserver}; the admin token is only ever sent to the homeserver given by --homeserver or SYNAPSE_URL`,
+      });
+    }
+  }
+
   if (!streaming) {
     const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
@@ -268,6 +285,19 @@ function readDesiredState(
   if (serverName !== undefined) state.serverName = serverName;
   if (serverNameSource) state.serverNameSource = serverNameSource;
   return state;
+}
+
+/** Whether two homeserver URLs name the same base URL (origin and path, trailing slashes aside). */
+function sameHomeserver(a: string, b: string): boolean {
+  const base = (raw: string) => {
+    try {
+      const url = new URL(raw);
+      return url.origin + url.pathname.replace(/\/+$/, "");
+    } catch {
+      return raw;
+    }
+  };
+  return base(a) === base(b);
 }
 
 /**

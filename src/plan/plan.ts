@@ -117,36 +117,46 @@ export class Planner {
     this.#match.finish();
     const actions = this.#actions.sort(byUserId);
     const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
-    const { policy } = this.context;
-    // Thresholds guard against a broken file (an emptied users: map, a bad merge) taking out a server.
-    const deactivations = actions.filter(
-      (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active",
-    ).length;
-    if (deactivations > policy.maxDeactivations) {
-      refusals.push({
-        code: "max-deactivations",
-        message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
-        hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`,
-      });
-    }
-    const erasures = actions.filter((a) => a.kind === "erase").length;
-    if (erasures > policy.maxErasures) {
-      refusals.push({
-        code: "max-erasures",
-        message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
-        hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`,
-      });
-    }
+    refusals.push(...limitRefusals(actions, this.context.policy));
     const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
     for (const a of actions) summary[a.kind]++;
     return {
       serverName: this.context.serverName,
+      policy: this.context.policy,
       actions,
       refusals,
       unmanaged: this.#unmanaged.sort(byUserId),
       summary,
     };
   }
+}
+
+/**
+ * The plan-wide refusals: more deactivations of active users, or more erasures, than the policy
+ * allows. They guard against a broken file (an emptied users: map, a bad merge) taking out a server,
+ * and are checked again, under the limits of the moment, when a saved plan is applied.
+ */
+export function limitRefusals(actions: readonly Action[], policy: PlanContext["policy"]): Refusal[] {
+  const refusals: Refusal[] = [];
+  const deactivations = actions.filter(
+    (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active",
+  ).length;
+  if (deactivations > policy.maxDeactivations) {
+    refusals.push({
+      code: "max-deactivations",
+      message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
+      hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`,
+    });
+  }
+  const erasures = actions.filter((a) => a.kind === "erase").length;
+  if (erasures > policy.maxErasures) {
+    refusals.push({
+      code: "max-erasures",
+      message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
+      hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`,
+    });
+  }
+  return refusals;
 }
 
 /** Why `unmanaged: deactivate` spares an active user who is not in the file, if it does. */

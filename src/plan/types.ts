@@ -75,6 +75,8 @@ export interface PlanSummary {
 /** The pure planner's output: what apply would do, what it refuses, and what the file does not cover. */
 export interface Plan {
   serverName: string;
+  /** The policy the plan was made under: the file's, with this run's limits. Every report shows it. */
+  policy: PlanContext["policy"];
   actions: Action[];
   refusals: Refusal[];
   unmanaged: UnmanagedUser[];

@@ -16,7 +16,7 @@ export function renderJson(report: Report): string {
     changes: plan.actions.length > 0,
     actions: plan.actions,
     refusals: plan.refusals,
-    unmanaged: report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged,
+    unmanaged: report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged,
     ...(report.apply
       ? {
           apply: {

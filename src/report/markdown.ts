@@ -26,7 +26,7 @@ export function renderMarkdown(report: Report): string {
       out.push(`| ${ICON[a.kind]} | \`${a.userId}\` | ${cell(what)} | ${cell(changes)} |`);
     }
   }
-  const listed = report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged;
+  const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
     out.push("", `<details><summary>On the server but not in the file: ${listed.length}</summary>`, "");
     for (const u of listed) out.push(`- \`${u.userId}\`${u.exempt ? ` (left alone: ${u.exempt})` : ""}`);

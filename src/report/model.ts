@@ -5,7 +5,6 @@ import type { Action, AttributeValue, Plan } from "../plan/types.js";
 export interface Report {
   command: "plan" | "apply";
   plan: Plan;
-  unmanagedPolicy: "ignore" | "report" | "deactivate";
   apply?: ApplyResult;
 }
 

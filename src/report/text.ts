@@ -35,9 +35,12 @@ export function renderPlanText(report: Report): string {
       if (r.hint) out.push(`      ${r.hint}`);
     }
   }
-  const listed = report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged;
+  const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
-    out.push("", `On the server but not in the file (${listed.length}, policy unmanaged: ${report.unmanagedPolicy}):`);
+    out.push(
+      "",
+      `On the server but not in the file (${listed.length}, policy unmanaged: ${report.plan.policy.unmanaged}):`,
+    );
     for (const u of listed) out.push(`    ${u.userId}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
   }
   return `${out.join("\n")}\n`;

@@ -18,31 +18,41 @@ const id = (localpart: string) => `@${localpart}:${server.serverName}`;
 const usersFile = (users: string) => `version: 1\npolicy:\n  unmanaged: ignore\nusers:\n${users}`;
 
 describe("saved plans: plan --out, apply --plan", () => {
-  it("applies exactly the saved plan, and holds no token", async () => {
+  it("applies exactly the saved plan, holds no token, and only with the file it was made from", async () => {
     const [a, b] = [uniqueLocalpart("saved-a"), uniqueLocalpart("saved-b")];
     await client.createUser(id(b), {});
-    const dir = tempFiles({ "users.yaml": usersFile(`  ${a}:\n    displayname: From Plan\n  ${b}: deactivated\n`) });
+    const original = usersFile(`  ${a}:\n    displayname: From Plan\n  ${b}: deactivated\n`);
+    const dir = tempFiles({ "users.yaml": original });
+    const usersPath = join(dir, "users.yaml");
     const planFile = join(dir, "plan.json");
-    const made = await runCli(["plan", join(dir, "users.yaml"), "--out", planFile], env);
+    const made = await runCli(["plan", usersPath, "--out", planFile], env);
     expect(made.code).toBe(0);
     const saved = readFileSync(planFile, "utf8");
     expect(saved).not.toContain(server.token);
     expect(JSON.parse(saved)).toMatchObject({
       kind: "synapse-gitops-plan",
-      formatVersion: 1,
+      formatVersion: 2,
       serverName: server.serverName,
       homeserver: server.url,
       desired: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
       plan: {
+        policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [] },
         actions: [
           { userId: id(a), observed: { state: "absent" } },
           { userId: id(b), observed: { state: "active" } },
         ],
       },
     });
-    // The file changes after the plan was made: apply --plan still does what was reviewed, nothing more.
-    writeFileSync(join(dir, "users.yaml"), usersFile(`  ${a}: erased\n  ${b}: erased\n`));
-    const applied = await runCli(["apply", "--plan", planFile, "--yes"], env);
+    // The file changed after the plan was made (say, a plan made from a pull request's file, applied
+    // on the default branch): refused whole, nothing changed.
+    writeFileSync(usersPath, usersFile(`  ${a}: erased\n  ${b}: erased\n`));
+    const refused = await runCli(["apply", usersPath, "--plan", planFile, "--yes"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/users\.yaml changed since .*plan\.json was made/);
+    expect(await client.findUser(id(a))).toBeUndefined();
+    // With the file it was made from, the plan applies: what was reviewed, nothing more.
+    writeFileSync(usersPath, original);
+    const applied = await runCli(["apply", usersPath, "--plan", planFile, "--yes"], env);
     expect(applied.stderr).toBe("");
     expect(applied.code).toBe(0);
     expect(await client.getUser(id(a))).toMatchObject({ state: "active", displayname: "From Plan" });
@@ -57,14 +67,13 @@ describe("saved plans: plan --out, apply --plan", () => {
     const dir = tempFiles({
       "users.yaml": usersFile(`  ${bob}: erased\n  ${carl}: deactivated\n  ${dora}:\n    displayname: Dora\n`),
     });
+    const usersPath = join(dir, "users.yaml");
     const planFile = join(dir, "plan.json");
-    expect((await runCli(["plan", join(dir, "users.yaml"), "--out", planFile, "--max-erasures", "5"], env)).code).toBe(
-      0,
-    );
+    expect((await runCli(["plan", usersPath, "--out", planFile, "--max-erasures", "5"], env)).code).toBe(0);
     // Behind the plan's back: bob is reactivated by hand; carl is made an admin.
     await client.modifyUser(id(bob), { deactivated: false });
     await client.modifyUser(id(carl), { admin: true });
-    const run = await runCli(["apply", "--plan", planFile, "--yes"], env);
+    const run = await runCli(["apply", usersPath, "--plan", planFile, "--yes"], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`plan is stale: ${id(bob)} was reactivated since the plan; run plan again`);
     expect(run.stderr).toContain(`plan is stale: ${id(carl)} was made an admin since the plan; run plan again`);
@@ -74,13 +83,30 @@ describe("saved plans: plan --out, apply --plan", () => {
     expect(await client.findUser(id(dora))).toBeUndefined();
   });
 
-  it("refuses a tampered, malformed, other-version or other-server plan file", async () => {
+  it("holds the limits of the run that applies it, not of the run that made it", async () => {
+    const victim = uniqueLocalpart("limit-victim");
+    await client.createUser(id(victim), {});
+    const dir = tempFiles({ "users.yaml": usersFile(`  ${victim}: erased\n`) });
+    const usersPath = join(dir, "users.yaml");
+    const planFile = join(dir, "plan.json");
+    expect((await runCli(["plan", usersPath, "--out", planFile], env)).code).toBe(0);
+    const run = await runCli(["apply", usersPath, "--plan", planFile, "--yes", "--max-erasures", "0"], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the plan erases 1 users, over the limit of 0/);
+    expect((await client.getUser(id(victim))).state).toBe("active");
+  });
+
+  it("refuses a tampered, malformed, unsealed, other-version, expired or other-homeserver plan file", async () => {
     const u = uniqueLocalpart("tamper");
     const dir = tempFiles({ "users.yaml": usersFile(`  ${u}: active\n`) });
+    const usersPath = join(dir, "users.yaml");
     const planFile = join(dir, "plan.json");
-    await runCli(["plan", join(dir, "users.yaml"), "--out", planFile], env);
+    await runCli(["plan", usersPath, "--out", planFile], env);
     const good = JSON.parse(readFileSync(planFile, "utf8"));
-    const variants: [string, string, RegExp][] = [
+    const shortLived = join(dir, "short.json");
+    await runCli(["plan", usersPath, "--out", shortLived, "--out-ttl", "1s"], env);
+    await new Promise((r) => setTimeout(r, 1100));
+    const variants: [string, string, RegExp, Record<string, string>?][] = [
       [
         "tampered",
         JSON.stringify({
@@ -89,15 +115,26 @@ describe("saved plans: plan --out, apply --plan", () => {
         }),
         /was changed after it was made/,
       ],
+      ["re-pointed", JSON.stringify({ ...good, homeserver: "http://127.0.0.1:9" }), /was changed after it was made/],
       ["malformed", "{ not json", /is not a plan file: it is not JSON/],
+      ["malformed mac", JSON.stringify({ ...good, mac: "é".repeat(64) }), /is not sealed/],
       ["other version", JSON.stringify({ ...good, formatVersion: 99 }), /plan format version 99/],
-      ["other server", JSON.stringify({ ...good, serverName: "elsewhere.example" }), /was made for elsewhere\.example/],
+      ["expired", readFileSync(shortLived, "utf8"), /expired at/],
+      [
+        "other homeserver",
+        JSON.stringify(good),
+        /was made for .*, but this run's homeserver is/,
+        {
+          SYNAPSE_URL: server.url.replace("127.0.0.1", "localhost"),
+        },
+      ],
     ];
-    for (const [name, text, message] of variants) {
+    for (const [name, text, message, extra] of variants) {
       writeFileSync(planFile, text);
-      const run = await runCli(["apply", "--plan", planFile, "--yes"], env);
+      const run = await runCli(["apply", usersPath, "--plan", planFile, "--yes"], { ...env, ...extra });
       expect(run.code, name).toBe(1);
       expect(run.stderr, name).toMatch(message);
+      expect(run.stderr, name).not.toMatch(/^\s+at /m);
       expect(run.stderr.split("\n").filter(Boolean), name).toHaveLength(1);
     }
     expect(await client.findUser(id(u))).toBeUndefined();

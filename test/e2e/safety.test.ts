@@ -39,7 +39,7 @@ describe("the admin token never appears in anything the tool writes", () => {
       await runCli(["plan", f("users.yaml"), "--format", "json", "--out", f("plan.json")], env),
       await runCli(["plan", f("users.yaml"), "--format", "markdown"], env),
       await runCli(["drift", f("users.yaml"), "--format", "json"], env),
-      await runCli(["apply", "--plan", f("plan.json"), "--yes", "--audit-log", f("audit.jsonl")], env),
+      await runCli(["apply", f("users.yaml"), "--plan", f("plan.json"), "--yes", "--audit-log", f("audit.jsonl")], env),
       await runCli(["apply", f("users.yaml"), "--yes", "--audit-log", f("audit.jsonl")], env),
       await runCli(["export", "--out", f("export.yaml")], env),
       await runCli(["plan", f("users.yaml"), "--token-file", f("token")], { SYNAPSE_URL: server.url }),

@@ -1,0 +1,346 @@
+// The application core: validate, plan, apply, drift and export, written once for both shells (the
+// CLI and the GitHub Action). Each flow reads → decides → acts → reports through the injected Io and
+// returns its result and exit code; the shells only map their inputs onto these options and render.
+import { readFile, writeFile } from "node:fs/promises";
+import { type ApplyResult, applyPlan } from "../apply/apply.js";
+import { AuditLog } from "../audit.js";
+import { exportUsersFile } from "../config/export.js";
+import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
+import { EXIT, type ExitCode, ToolError } from "../errors.js";
+import { notifyRoom } from "../notify/matrix.js";
+import type { DriftReport } from "../plan/drift.js";
+import { limitRefusals } from "../plan/plan.js";
+import type { Plan } from "../plan/types.js";
+import { renderDriftMarkdown, renderDriftText } from "../report/drift.js";
+import { renderMarkdown } from "../report/markdown.js";
+import type { Report } from "../report/model.js";
+import { actionLines, renderApplyText, renderPlanText, resultLine } from "../report/text.js";
+import type { MutationRecord } from "../synapse/client.js";
+import { readInventory } from "../synapse/inventory.js";
+import { VERSION } from "../version.js";
+import type { Io } from "./io.js";
+import { planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
+import {
+  type Connection,
+  connect,
+  credentials,
+  driftFromFile,
+  effectivePolicy,
+  type Limits,
+  planFromFile,
+  type ServerOptions,
+} from "./session.js";
+
+export interface NotifyOptions {
+  /** Post the report into this Matrix room (ID or alias) as the admin token's user. */
+  notifyRoom?: string;
+  /** Post even when there is nothing to say. */
+  notifyAlways?: boolean;
+}
+
+export interface PlanOptions extends ServerOptions, Limits, NotifyOptions {
+  /** Exit 2 when there are changes (always on in the Action). */
+  detailedExitcode?: boolean;
+  /** Also save the plan here, sealed, for `apply --plan`. */
+  out?: string;
+  /** How long a saved plan stays valid (default 24 h). */
+  outTtlMs?: number;
+}
+
+export interface ApplyOptions extends ServerOptions, Limits, NotifyOptions {
+  /** Apply exactly this saved plan instead of planning again. */
+  plan?: string;
+  /** Apply without asking. */
+  yes?: boolean;
+  concurrency: number;
+  auditLog?: string;
+}
+
+export type DriftOptions = ServerOptions & NotifyOptions;
+
+export interface ExportOptions extends ServerOptions {
+  out?: string;
+  concurrency: number;
+}
+
+export interface PlanOutcome {
+  exitCode: ExitCode;
+  report: Report;
+}
+
+export interface DriftOutcome {
+  exitCode: ExitCode;
+  drift: DriftReport;
+}
+
+/** The commit the users file was read at, when a CI system says (GitHub Actions: GITHUB_SHA). */
+function commitOf(io: Io): string | undefined {
+  return io.env.GITHUB_SHA || undefined;
+}
+
+/** Posts when asked to and there is something to say (or always, with notifyAlways). */
+async function maybeNotify(
+  io: Io,
+  connection: Connection,
+  options: NotifyOptions,
+  somethingToSay: boolean,
+  report: { text: string; markdown: string },
+): Promise<void> {
+  if (!options.notifyRoom || !(somethingToSay || options.notifyAlways)) return;
+  await notifyRoom(connection.client, options.notifyRoom, report);
+  io.err(`posted the report to ${options.notifyRoom}\n`);
+}
+
+export async function validate(io: Io, file: string): Promise<ExitCode> {
+  const desired = await loadDesiredState(file);
+  const counts = { active: 0, deactivated: 0, erased: 0 };
+  for (const u of desired.users.values()) counts[u.state]++;
+  io.out(
+    `${desired.files.join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+  );
+  return EXIT.ok;
+}
+
+export function planExitCode(plan: Plan, detailed: boolean | undefined): ExitCode {
+  if (plan.refusals.length > 0) return EXIT.error;
+  return detailed && plan.actions.length > 0 ? EXIT.changes : EXIT.ok;
+}
+
+export async function plan(io: Io, file: string, options: PlanOptions): Promise<PlanOutcome> {
+  const creds = await credentials(options, io.env);
+  const run = await planFromFile(file, creds, { ...options, onProgress: io.progress.update });
+  io.progress.done();
+  const { connection } = run;
+  try {
+    const report: Report = { command: "plan", plan: run.plan };
+    if (options.out) {
+      const commit = commitOf(io);
+      const text = writePlanFile(
+        {
+          homeserver: connection.homeserver,
+          serverName: connection.serverName,
+          ownUserId: connection.ownUserId,
+          ...(commit ? { commit } : {}),
+          desired: { files: run.desired.files, sha256: run.desired.sha256 },
+          plan: run.plan,
+        },
+        connection.token,
+        { now: io.now(), ...(options.outTtlMs === undefined ? {} : { ttlMs: options.outTtlMs }) },
+      );
+      await writeFile(options.out, text, { mode: 0o600 });
+      io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}\n`);
+    }
+    await maybeNotify(io, connection, options, run.plan.actions.length + run.plan.refusals.length > 0, {
+      text: renderPlanText(report),
+      markdown: renderMarkdown(report),
+    });
+    return { exitCode: planExitCode(run.plan, options.detailedExitcode), report };
+  } finally {
+    await connection.client.close();
+  }
+}
+
+export async function apply(io: Io, file: string, options: ApplyOptions): Promise<PlanOutcome> {
+  const audit = options.auditLog ? new AuditLog(options.auditLog) : undefined;
+  const onMutation = audit ? (r: MutationRecord) => audit.request(r) : undefined;
+  const creds = await credentials(options, io.env);
+  let connection: Connection;
+  let thePlan: Plan;
+  let source: { files: string[]; sha256: string };
+  let inventorySize: number;
+  if (options.plan) {
+    ({
+      connection,
+      plan: thePlan,
+      source,
+      inventorySize,
+    } = await loadSavedPlan(io, options.plan, file, creds, {
+      ...options,
+      ...(onMutation ? { onMutation } : {}),
+    }));
+  } else {
+    const run = await planFromFile(file, creds, {
+      ...options,
+      ...(onMutation ? { onMutation } : {}),
+      onProgress: io.progress.update,
+    });
+    ({ connection, plan: thePlan } = run);
+    inventorySize = run.listed;
+    source = { files: run.desired.files, sha256: run.desired.sha256 };
+  }
+  io.progress.done();
+  try {
+    audit?.run({
+      command: options.plan ? `apply --plan ${options.plan}` : "apply",
+      server: connection.serverName,
+      homeserver: connection.homeserver,
+      actor: connection.ownUserId,
+      ...source,
+    });
+    return await confirmAndApply(io, connection, thePlan, { ...options, inventorySize }, audit);
+  } finally {
+    await connection.client.close();
+  }
+}
+
+/**
+ * A saved plan, checked in this order: its seal (offline, before any request), its expiry, that it
+ * was made for the operator's homeserver, from the users file as it is now and (in CI) at this
+ * commit; then under this run's limits; then, connected, that no user it acts on changed since.
+ * Any doubt refuses it whole.
+ */
+async function loadSavedPlan(
+  io: Io,
+  path: string,
+  file: string,
+  creds: { homeserver: string; token: string },
+  options: ApplyOptions & { onMutation?: (r: MutationRecord) => void },
+) {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new ToolError(`cannot read the plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+  }
+  const saved = readPlanFile(text, path, creds.token, io.now());
+  const files = await readDesiredFiles(file);
+  const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
+  const mismatch = planFileMismatch(saved, path, {
+    homeserver: creds.homeserver,
+    sha256: desired.sha256,
+    files: desired.files,
+    commit: commitOf(io),
+  });
+  if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
+  const overLimits = limitRefusals(saved.plan.actions, effectivePolicy(desired, options));
+  if (overLimits.length > 0) {
+    throw new ToolError(
+      `${overLimits.map((r) => `${path}: ${r.message}`).join("\n")}\nNothing was applied.`,
+      overLimits[0]!.hint,
+    );
+  }
+  const connection = await connect(creds, options);
+  try {
+    if (connection.serverName !== saved.serverName || connection.ownUserId !== saved.ownUserId) {
+      throw new ToolError(
+        `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
+      );
+    }
+    const actual = await readInventory(connection.client, {
+      onProgress: (p) => io.progress.update(`checking ${p.listed} users`),
+    });
+    const stale = stalePreconditions(saved.plan, actual);
+    if (stale.length > 0) throw new ToolError(`${stale.join("\n")}\nNothing was applied.`);
+    return { connection, plan: saved.plan, source: saved.desired, inventorySize: actual.size };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+
+/** Shows the plan, asks (or takes `yes`), applies, reports. */
+async function confirmAndApply(
+  io: Io,
+  connection: Connection,
+  thePlan: Plan,
+  options: ApplyOptions & { inventorySize: number },
+  audit?: AuditLog,
+): Promise<PlanOutcome> {
+  const report: Report = { command: "apply", plan: thePlan };
+  io.out(renderPlanText(report));
+  const notify = (r: Report, always: boolean) =>
+    maybeNotify(io, connection, options, always, {
+      text: renderPlanText(r) + renderApplyText(r),
+      markdown: renderMarkdown(r),
+    });
+  if (thePlan.refusals.length > 0) {
+    io.err("Nothing was applied: the plan has refusals.\n");
+    await notify(report, true);
+    return { exitCode: EXIT.error, report };
+  }
+  if (thePlan.actions.length === 0) {
+    await notify(report, false);
+    return { exitCode: EXIT.ok, report };
+  }
+  if (!options.yes) {
+    if (!io.confirm) throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
+    const question = `\nApply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
+    if (!(await io.confirm(question))) {
+      io.err("Nothing was applied.\n");
+      return { exitCode: EXIT.error, report };
+    }
+  }
+  io.out("\n");
+  // The first interrupt stops new changes and lets those in flight finish (each bounded by the timeout).
+  let stopping = false;
+  const unsubscribe = io.onInterrupt(() => {
+    if (!stopping) io.err("\nStopping: no new changes start; waiting for those in flight (again to exit now)…\n");
+    stopping = true;
+  });
+  let result: ApplyResult;
+  try {
+    result = await applyPlan(connection.client, thePlan, {
+      onApplied: (sent, total) => io.progress.update(`applied ${sent}/${total}`),
+      concurrency: options.concurrency,
+      inventorySize: options.inventorySize,
+      shouldContinue: () => !stopping,
+      onLockWait: () => io.err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+      onResult: (r) => {
+        audit?.action(r);
+        io.progress.done();
+        io.out(
+          r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`,
+        );
+      },
+    });
+  } finally {
+    unsubscribe();
+    io.progress.done();
+  }
+  const done: Report = { ...report, apply: result };
+  io.out(renderApplyText(done));
+  if (stopping) io.err("Interrupted: run apply again to finish.\n");
+  await notify(done, true);
+  return { exitCode: result.summary.done === result.results.length ? EXIT.ok : EXIT.error, report: done };
+}
+
+export async function drift(io: Io, file: string, options: DriftOptions): Promise<DriftOutcome> {
+  const creds = await credentials(options, io.env);
+  const { connection, drift: report } = await driftFromFile(file, creds, {
+    ...options,
+    onProgress: io.progress.update,
+  });
+  io.progress.done();
+  try {
+    await maybeNotify(io, connection, options, report.drifted, {
+      text: renderDriftText(report),
+      markdown: renderDriftMarkdown(report),
+    });
+  } finally {
+    await connection.client.close();
+  }
+  return { exitCode: report.drifted ? EXIT.changes : EXIT.ok, drift: report };
+}
+
+export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitCode> {
+  const connection = await connect(await credentials(options, io.env), options);
+  try {
+    const users = await readInventory(connection.client, {
+      // Emails and external IDs are only in the single-user GET; only active users carry attributes.
+      needsDetails: (u) => u.state === "active",
+      concurrency: options.concurrency,
+      onProgress: (p) =>
+        io.progress.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`),
+    });
+    io.progress.done();
+    const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE\n`;
+    const text = exportUsersFile(users.values(), connection.serverName, header);
+    if (options.out) {
+      await writeFile(options.out, text);
+      io.err(`wrote ${users.size} users to ${options.out}\n`);
+    } else io.out(text);
+  } finally {
+    await connection.client.close();
+  }
+  return EXIT.ok;
+}
