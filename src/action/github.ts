@@ -12,12 +12,17 @@ export class GitHubApi {
     private readonly repository: string,
   ) {}
 
-  async #request<T>(method: string, url: string, body?: unknown): Promise<{ json: T; next?: string }> {
+  async #request<T>(
+    method: string,
+    url: string,
+    body?: unknown,
+    accept = "application/vnd.github+json",
+  ): Promise<{ json: T; next?: string; text: string }> {
     const res = await fetch(url.startsWith("http") ? url : `${this.baseUrl}${url}`, {
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
-        accept: "application/vnd.github+json",
+        accept,
         "x-github-api-version": "2022-11-28",
         "user-agent": "synapse-gitops",
         ...(body === undefined ? {} : { "content-type": "application/json" }),
@@ -43,7 +48,8 @@ export class GitHubApi {
       );
     }
     const next = res.headers.get("link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
-    return { json: (text ? JSON.parse(text) : {}) as T, ...(next ? { next } : {}) };
+    if (accept !== "application/vnd.github+json") return { json: undefined as T, text };
+    return { json: (text ? JSON.parse(text) : {}) as T, text, ...(next ? { next } : {}) };
   }
 
   async *#paginate<T>(path: string): AsyncGenerator<T> {
@@ -95,5 +101,22 @@ export class GitHubApi {
     fields: { body?: string; state?: "open" | "closed"; state_reason?: string },
   ): Promise<void> {
     await this.#request("PATCH", `/repos/${this.repository}/issues/${issue}`, fields);
+  }
+
+  /** A file's text at a ref (a branch name), or undefined when it does not exist there. */
+  async fileAt(path: string, ref: string): Promise<string | undefined> {
+    const encoded = path.split("/").map(encodeURIComponent).join("/");
+    try {
+      const { text } = await this.#request(
+        "GET",
+        `/repos/${this.repository}/contents/${encoded}?ref=${encodeURIComponent(ref)}`,
+        undefined,
+        "application/vnd.github.raw+json",
+      );
+      return text;
+    } catch (e) {
+      if (e instanceof ToolError && / → 404:/.test(e.message)) return undefined;
+      throw e;
+    }
   }
 }

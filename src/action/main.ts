@@ -15,6 +15,7 @@ import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
 import { GitHubApi } from "./github.js";
+import { policyWarning, reviewPolicy } from "./policyReview.js";
 
 const DRIFT_LABEL = "synapse-gitops-drift";
 
@@ -177,6 +178,35 @@ async function driftIssue(inputs: Inputs, drifted: boolean, markdown: string, se
   }
 }
 
+/** On a pull request: a warning when its users file loosens the base branch's safety policy. */
+async function loosenedPolicyWarning(inputs: Inputs): Promise<string> {
+  const base = process.env.GITHUB_BASE_REF;
+  if (!base) return "";
+  let changes: Awaited<ReturnType<typeof reviewPolicy>>;
+  try {
+    changes = await reviewPolicy(github(inputs), inputs.config, base);
+  } catch (e) {
+    core.warning(`could not compare the policy with ${base}: ${e instanceof Error ? e.message : String(e)}`);
+    return `> [!WARNING]\n> The safety policy could not be compared with the base branch; review it by hand.\n\n`;
+  }
+  const warning = policyWarning(changes, base, codeSpan);
+  if (warning)
+    core.warning(
+      `this pull request loosens the safety policy: ${changes
+        .filter((c) => c.loosens)
+        .map((c) => c.description)
+        .join("; ")}`,
+    );
+  return warning;
+}
+
+/** Text as a Markdown code span, whatever backticks it holds. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  return `${fence} ${text.replace(/\n/g, " ")} ${fence}`;
+}
+
 async function publish(exitCode: number, hasChanges: boolean, summary: string, markdown: string): Promise<void> {
   core.setOutput("exit-code", String(exitCode));
   core.setOutput("has-changes", String(hasChanges));
@@ -222,7 +252,7 @@ async function run(): Promise<number> {
     io.out(renderPlanText(report));
     core.setOutput("plan-file", planPath);
     summary = summaryLine(report.plan);
-    markdown = renderMarkdown(report);
+    markdown = (await loosenedPolicyWarning(inputs)) + renderMarkdown(report);
   } else {
     // apply keeps an audit log, attached to the job summary.
     const auditPath = join(temp, "synapse-gitops-audit.jsonl");

@@ -38,7 +38,7 @@ interface ActionRun {
 /** Runs dist's action.js like the runner: inputs as INPUT_<NAME>, files for outputs and summary. */
 function runAction(
   inputs: Record<string, string>,
-  event: { name: string; payload?: object },
+  event: { name: string; payload?: object; baseRef?: string },
   dir: string,
 ): Promise<ActionRun> {
   const outputFile = join(dir, `output-${Math.random()}`);
@@ -62,6 +62,7 @@ function runAction(
     RUNNER_TEMP: dir,
     "INPUT_ADMIN-TOKEN": server.token,
     "INPUT_GITHUB-TOKEN": "fake-github-token",
+    ...(event.baseRef ? { GITHUB_BASE_REF: event.baseRef } : {}),
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   return new Promise((resolve) => {
@@ -152,6 +153,31 @@ describe("command: plan on a pull request", () => {
     expect(comment!.body).toContain("Plan: 500 to create");
     expect(comment!.body).toContain("[job summary](https://github.example/acme/accounts/actions/runs/4242)");
     expect(comment!.body).toContain("<details>");
+  });
+
+  it("warns at the top of the comment when the pull request loosens the safety policy", async () => {
+    const u = uniqueLocalpart("loosen");
+    await client.createUser(id(u), {});
+    const pr = gh.addIssue({ title: "Tidy the policy", pull_request: {} });
+    const base = `version: 1\npolicy:\n  unmanaged: ignore\n  protected: ["@root:${server.serverName}"]\nusers:\n  ${u}: active\n`;
+    const head = `version: 1\npolicy:\n  unmanaged: ignore\n  maxDeactivations: 100000\n  protected: []\nusers:\n  ${u}: active\n`;
+    gh.files.set("main:users.yaml", base);
+    const dir = tempFiles({ "users.yaml": head });
+    const event = { name: "pull_request", payload: { pull_request: { number: pr.number } }, baseRef: "main" };
+    const run = await runAction({ command: "plan" }, event, dir);
+    expect(run.code).toBe(0);
+    expect(run.outputs.summary).toBe("No changes: the server matches the file.");
+    const body = pr.comments[0]!.body;
+    const warning = body.indexOf("**This pull request loosens the safety policy**");
+    expect(warning).toBeGreaterThan(0);
+    expect(warning).toBeLessThan(body.indexOf("No changes"));
+    expect(body).toContain("maxDeactivations 10 → 100000");
+    expect(body).toContain(`protected no longer lists @root:${server.serverName}`);
+    expect(run.stdout).toMatch(/^::warning::this pull request loosens the safety policy/m);
+    // The same file on the base branch: no warning.
+    gh.files.set("main:users.yaml", head);
+    await runAction({ command: "plan" }, event, dir);
+    expect(pr.comments[0]!.body).not.toContain("loosens the safety policy");
   });
 
   it("a refused plan fails the step", async () => {

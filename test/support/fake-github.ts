@@ -21,6 +21,8 @@ export interface FakeGitHub {
   url: string;
   issues: Map<number, Issue>;
   requests: { method: string; path: string; body?: unknown; authorization?: string }[];
+  /** Repository files by `ref:path`, served raw by the contents API. */
+  files: Map<string, string>;
   addIssue(fields: Partial<Issue> & { title: string }): Issue;
   writes(): { method: string; path: string; body?: unknown }[];
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export interface FakeGitHub {
 export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
   const issues = new Map<number, Issue>();
   const requests: FakeGitHub["requests"] = [];
+  const files = new Map<string, string>();
   let nextIssue = 1;
   let nextComment = 1000;
   const addIssue = (fields: Partial<Issue> & { title: string }): Issue => {
@@ -74,6 +77,13 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
       const issuePath = route("/issues/(\\d+)");
       const commentsPath = route("/issues/(\\d+)/comments");
       const commentPath = route("/issues/comments/(\\d+)");
+      const contentsPath = route("/contents/(.+)");
+      if (contentsPath && req.method === "GET") {
+        const text = files.get(`${url.searchParams.get("ref")}:${decodeURIComponent(contentsPath[1]!)}`);
+        if (text === undefined) return send(404, { message: "Not Found" });
+        res.writeHead(200, { "content-type": "application/vnd.github.raw+json" });
+        return res.end(text);
+      }
       if (req.method === "GET" && path === `${prefix}/issues`) {
         const label = url.searchParams.get("labels");
         const state = url.searchParams.get("state") ?? "open";
@@ -124,6 +134,7 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     issues,
     requests,
+    files,
     addIssue,
     writes: () => requests.filter((r) => r.method !== "GET"),
     close: () => new Promise((resolve) => server.close(() => resolve())),

@@ -1,0 +1,50 @@
+import type { Policy } from "../config/types.js";
+
+/** One way a policy differs from another, and whether it makes the tool less careful. */
+export interface PolicyChange {
+  setting: "unmanaged" | "maxDeactivations" | "maxErasures" | "protected";
+  /** In words: `maxDeactivations 10 → 100000`, `protected no longer lists @root:example.org`. */
+  description: string;
+  loosens: boolean;
+}
+
+/** How much each `unmanaged` setting lets the tool do to users outside the file. */
+const UNMANAGED_REACH = { ignore: 0, report: 0, deactivate: 1 } as const;
+
+/**
+ * What changed between the policy of the base branch and the one a pull request proposes. Pure.
+ * Loosening: a higher limit, `unmanaged: deactivate` newly on (or `ignore`, which hides users the
+ * file does not name from every report), a protected user or pattern removed.
+ */
+export function policyChanges(base: Policy, head: Policy): PolicyChange[] {
+  const changes: PolicyChange[] = [];
+  if (base.unmanaged !== head.unmanaged) {
+    changes.push({
+      setting: "unmanaged",
+      description: `unmanaged ${base.unmanaged} → ${head.unmanaged}`,
+      loosens: UNMANAGED_REACH[head.unmanaged] > UNMANAGED_REACH[base.unmanaged] || head.unmanaged === "ignore",
+    });
+  }
+  for (const setting of ["maxDeactivations", "maxErasures"] as const) {
+    if (base[setting] !== head[setting]) {
+      changes.push({
+        setting,
+        description: `${setting} ${base[setting]} → ${head[setting]}`,
+        loosens: head[setting] > base[setting],
+      });
+    }
+  }
+  const kept = new Set(head.protected);
+  for (const pattern of base.protected) {
+    if (!kept.has(pattern)) {
+      changes.push({ setting: "protected", description: `protected no longer lists ${pattern}`, loosens: true });
+    }
+  }
+  const had = new Set(base.protected);
+  for (const pattern of head.protected) {
+    if (!had.has(pattern)) {
+      changes.push({ setting: "protected", description: `protected now lists ${pattern}`, loosens: false });
+    }
+  }
+  return changes;
+}
