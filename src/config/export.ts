@@ -9,11 +9,13 @@ import { localpartOf } from "../synapse/userId.js";
  */
 export function exportUsersFile(users: Iterable<ActualUser>, serverName: string, header: string): string {
   const sorted = [...users].sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
-  const entries: Record<string, unknown> = {};
+  // A Map, not an object: an object would drop a user named `__proto__` and put numeric
+  // localparts ("123") before every other key.
+  const entries = new Map<string, unknown>();
   for (const u of sorted) {
     const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
     if (u.state !== "active") {
-      entries[key] = u.state;
+      entries.set(key, u.state);
       continue;
     }
     const entry: Record<string, unknown> = {};
@@ -22,7 +24,7 @@ export function exportUsersFile(users: Iterable<ActualUser>, serverName: string,
     if (u.locked) entry.locked = true;
     if (u.emails?.length) entry.emails = u.emails;
     if (u.externalIds?.length) entry.externalIds = u.externalIds;
-    entries[key] = entry;
+    entries.set(key, entry);
   }
   const body = stringify({ version: 1, serverName, users: entries }, { lineWidth: 0 });
   return `${header}${body}`;

@@ -224,10 +224,8 @@ function readDesiredState(
   };
 
   const fileServer = pick("serverName");
-  let serverNameSource: SourcePosition | undefined;
   if (fileServer?.value !== undefined) {
     const offset = fileServer.file.keys.get("serverName")!.value.offset;
-    serverNameSource = position(fileServer.file, offset);
     if (options.serverName !== undefined && options.serverName !== fileServer.value) {
       issues.push({
         file: fileServer.index,
@@ -283,7 +281,6 @@ function readDesiredState(
   const homeserver = pick("homeserver")?.value;
   if (homeserver !== undefined) state.homeserver = homeserver;
   if (serverName !== undefined) state.serverName = serverName;
-  if (serverNameSource) state.serverNameSource = serverNameSource;
   return state;
 }
 

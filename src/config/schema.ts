@@ -168,7 +168,6 @@ export const usersFileSchema = z
   })
   .meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });
 
-export type UsersFile = z.output<typeof usersFileSchema>;
 export type UserMap = z.output<typeof userMapSchema>;
 
 /**

@@ -48,8 +48,6 @@ export interface DesiredState {
    * Undefined only when validating offline a file that does not name its server.
    */
   serverName?: string;
-  /** Where serverName was given in the file, to point at it when it differs from the server's. */
-  serverNameSource?: SourcePosition;
   policy: Policy;
   /** By full user ID, in file order. */
   users: Map<string, DesiredUser>;

@@ -14,7 +14,7 @@ export type Transition =
 /**
  * The account lifecycle: actual state on the server × desired state in the file.
  * This table is the single source of these rules: the planner reads it and the README prints it
- * (test/unit/lifecycle.test.ts keeps the README in step).
+ * (test/unit/docs.test.ts keeps the README in step).
  *
  * Why the refusals: Synapse itself will reactivate an erased user when asked (`deactivated: false`
  * clears `erased` — seen on 1.160), making old messages visible again; we never ask. And a file that
@@ -25,7 +25,8 @@ export const LIFECYCLE: Record<ActualState, Record<AccountState, Transition>> = 
     active: { do: "create" },
     // Creating then deactivating reserves the ID: Synapse never reuses a deactivated user ID.
     deactivated: { do: "create" },
-    erased: { do: "create" },
+    // Irreversible too: the ID is taken for good and the account can never be brought back.
+    erased: { do: "create", irreversible: true },
   },
   active: {
     active: { do: "update" },

@@ -71,7 +71,7 @@ export class Planner {
       from,
       to: want.state,
       changes,
-      irreversible: want.state === "erased",
+      irreversible: "irreversible" in cell && cell.irreversible === true,
       observed: have ? { state: have.state, admin: have.admin, locked: have.locked } : { state: "absent" },
     };
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
