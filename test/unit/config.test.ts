@@ -537,7 +537,6 @@ describe("a directory", () => {
     expect(state.files).toEqual([join(path, "a.yaml"), join(path, "b.yml")]);
     expect([...state.users.keys()]).toEqual(["@ann:example.org", "@sam:example.org", "@bea:example.org"]);
     expect(state.users.get("@bea:example.org")?.source).toEqual({ file: join(path, "b.yml"), line: 3, column: 3 });
-    expect(state.serverNameSource).toEqual({ file: join(path, "a.yaml"), line: 2, column: 13 });
   });
 
   it("reports a user declared in two files, naming both", async () => {
