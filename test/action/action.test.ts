@@ -1,10 +1,9 @@
 // The GitHub Action's entry point, run as the runner runs it (INPUT_*, GITHUB_OUTPUT,
 // GITHUB_STEP_SUMMARY, GITHUB_EVENT_PATH), against the real Synapse and a fake GitHub API.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { parse } from "yaml";
 import type { SynapseClient } from "../../src/synapse/client.js";
 import { BUILD_DIR, tempFiles } from "../support/cli.js";
 import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.js";
@@ -252,41 +251,5 @@ describe("command: drift on a schedule", () => {
     expect(decoy.state).toBe("open"); // found by label and marker, never by title
     expect(decoy.body).toBe("a person's own issue");
     expectNoToken(fixed);
-  });
-});
-
-describe("the example workflows", () => {
-  const root = join(import.meta.dirname, "../..");
-  const action = parse(readFileSync(join(root, "action.yml"), "utf8")) as {
-    inputs: Record<string, { required?: boolean }>;
-  };
-
-  it.each([
-    "plan.yml",
-    "apply.yml",
-    "drift.yml",
-  ])("%s uses the action's real inputs, least privilege and a safe concurrency group", (name) => {
-    const path = join(root, "examples/workflows", name);
-    expect(existsSync(path)).toBe(true);
-    const wf = parse(readFileSync(path, "utf8")) as {
-      permissions: Record<string, string>;
-      concurrency: { group: string; "cancel-in-progress"?: boolean };
-      jobs: Record<string, { steps: { uses?: string; with?: Record<string, string> }[] }>;
-    };
-    const steps = Object.values(wf.jobs).flatMap((j) => j.steps);
-    const ours = steps.filter((s) => s.uses?.includes("synapse-gitops"));
-    expect(ours.length).toBeGreaterThan(0);
-    for (const step of ours) {
-      for (const input of Object.keys(step.with ?? {}))
-        expect(Object.keys(action.inputs), `${name}: unknown input ${input}`).toContain(input);
-      for (const [input, spec] of Object.entries(action.inputs))
-        if (spec.required) expect(step.with, `${name}: missing ${input}`).toHaveProperty(input);
-      expect(step.with?.["admin-token"]).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
-    }
-    expect(Object.values(wf.permissions).every((p) => p === "read" || p === "write")).toBe(true);
-    expect(wf.permissions).not.toHaveProperty("actions");
-    expect(wf.concurrency.group).toBeTruthy();
-    // An apply in flight is never cancelled by the next push (a plan may be: it changes nothing).
-    if (ours.some((s) => s.with?.command !== "plan")) expect(wf.concurrency["cancel-in-progress"] ?? false).toBe(false);
   });
 });

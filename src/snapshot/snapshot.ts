@@ -1,0 +1,307 @@
+import { randomBytes } from "node:crypto";
+import * as z from "zod";
+import type { DesiredUser } from "../config/types.js";
+import { ToolError } from "../errors.js";
+import { planUsers } from "../plan/plan.js";
+import type { Attribute, Plan, PlanContext } from "../plan/types.js";
+import type { ActualUser } from "../synapse/types.js";
+import { serverNameOf } from "../synapse/userId.js";
+import { VERSION } from "../version.js";
+import { Digester, digestDesired, isDigestString, SALT, withFileValues } from "./digest.js";
+
+/**
+ * An inventory snapshot: the server's users as the planner needs them, written by a trusted job that
+ * holds the admin token (`synapse-gitops snapshot --out inventory.json`), read by a pull-request job
+ * that holds none (`plan --snapshot inventory.json`), which plans offline and contacts no server.
+ *
+ * It keeps no more personal data than the plan needs: per user the ID, state, admin, locked, guest
+ * and application-service flags, and keyed digests (./digest.ts) in place of the display name, email
+ * addresses and external IDs. It is not signed (the job that reads it has no key to check a signature
+ * with): it is trusted as far as the place it was downloaded from, it can mislead a review, and it can
+ * never make apply do anything — apply always plans again against the live server.
+ */
+export const SNAPSHOT_FORMAT = 1;
+
+/** Larger is refused; read at most this many bytes (plus one, to know) before calling readSnapshot. */
+export const MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+
+export interface SnapshotMeta {
+  toolVersion: string;
+  serverName: string;
+  /** The homeserver the trusted job read, as it was given to it. */
+  homeserver: string;
+  /** The admin token's own user: the planner never deactivates, locks or demotes it. */
+  ownUserId: string;
+  /** When the server was read (ISO 8601, UTC). */
+  takenAt: string;
+  /** The key of the snapshot's digests: 32 random bytes, hex; a new one for every snapshot. */
+  salt: string;
+}
+
+export interface Snapshot {
+  meta: SnapshotMeta;
+  /**
+   * The server's users, by ID, as the planner takes them. Display names, emails and external IDs are
+   * digests; `userType`, `shadowBanned` and `creationTs` are not kept (the planner reads none of them)
+   * and hold neutral values (null, false, 0). `emails`, `externalIds` and `appserviceId` are undefined
+   * where the trusted job did not read the user in full, as on a live read.
+   */
+  users: Map<string, ActualUser>;
+}
+
+export class SnapshotError extends ToolError {
+  override name = "SnapshotError";
+}
+
+const DIGEST_MESSAGE = "is not a digest: a snapshot holds no plain display name, email address or external ID";
+const digestString = z.string().refine(isDigestString, DIGEST_MESSAGE);
+const shortText = z.string().min(1).max(255);
+
+const userSchema = z.strictObject({
+  userId: shortText,
+  state: z.enum(["active", "deactivated", "erased"]),
+  admin: z.boolean(),
+  locked: z.boolean(),
+  isGuest: z.boolean(),
+  appserviceId: shortText.nullable().optional(),
+  displayname: digestString.nullable(),
+  emails: z.array(digestString).max(1000).optional(),
+  externalIds: z
+    .array(z.strictObject({ provider: shortText, id: digestString }))
+    .max(1000)
+    .optional(),
+});
+
+type SnapshotUser = z.infer<typeof userSchema>;
+
+const snapshotSchema = z.strictObject({
+  kind: z.literal("synapse-gitops-snapshot"),
+  formatVersion: z.literal(SNAPSHOT_FORMAT),
+  toolVersion: z.string().max(64),
+  serverName: shortText,
+  homeserver: z.url({ protocol: /^https?$/ }).max(2048),
+  ownUserId: shortText,
+  takenAt: z.iso.datetime(),
+  salt: z.string().regex(SALT, "is not 64 lower-case hex digits"),
+  users: z.array(userSchema),
+});
+
+/** A new random salt for a snapshot (writeSnapshot makes one when it is given none). */
+export function newSnapshotSalt(): string {
+  return randomBytes(32).toString("hex");
+}
+
+function hasDetails(user: ActualUser): boolean {
+  return user.emails !== undefined || user.externalIds !== undefined || user.appserviceId !== undefined;
+}
+
+/**
+ * The snapshot file's text: a header, then one user per line, sorted by user ID. A user met twice (offset
+ * pagination can repeat a row) is kept once, preferring the reading that has the single-user details.
+ */
+export function writeSnapshot(
+  users: Iterable<ActualUser>,
+  meta: { serverName: string; homeserver: string; ownUserId: string; takenAt: Date | string; salt?: string },
+): string {
+  const salt = meta.salt ?? newSnapshotSalt();
+  const digester = new Digester(salt);
+  const byId = new Map<string, ActualUser>();
+  for (const user of users) {
+    const seen = byId.get(user.userId);
+    if (!seen || hasDetails(user) || !hasDetails(seen)) byId.set(user.userId, user);
+  }
+  const rows = [...byId.values()]
+    .sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0))
+    .map((user) => {
+      const row: SnapshotUser = {
+        userId: user.userId,
+        state: user.state,
+        admin: user.admin,
+        locked: user.locked,
+        isGuest: user.isGuest,
+        displayname: digester.displayname(user.displayname),
+      };
+      if (user.appserviceId !== undefined) row.appserviceId = user.appserviceId;
+      if (user.emails !== undefined) row.emails = digester.emails(user.emails);
+      if (user.externalIds !== undefined) row.externalIds = digester.externalIds(user.externalIds);
+      return `    ${JSON.stringify(row)}`;
+    });
+  const header = {
+    kind: "synapse-gitops-snapshot",
+    formatVersion: SNAPSHOT_FORMAT,
+    toolVersion: VERSION,
+    serverName: meta.serverName,
+    homeserver: meta.homeserver,
+    ownUserId: meta.ownUserId,
+    takenAt: typeof meta.takenAt === "string" ? meta.takenAt : meta.takenAt.toISOString(),
+    salt,
+  };
+  const head = JSON.stringify(header, null, 2).replace(/\n}$/, "");
+  return `${head},\n  "users": [${rows.length > 0 ? `\n${rows.join(",\n")}\n  ` : ""}]\n}\n`;
+}
+
+function sameHomeserver(a: string, b: string): boolean {
+  const canonical = (url: string) => {
+    try {
+      return new URL(url).href.replace(/\/+$/, "");
+    } catch {
+      return url;
+    }
+  };
+  return canonical(a) === canonical(b);
+}
+
+/**
+ * Parses and checks a snapshot. Any doubt is a clean SnapshotError naming the file and, for a
+ * malformed one, the first wrong place (`users.3.displayname: …`). `expect`: what the operator or the
+ * users file says the server is; a snapshot of another server is refused.
+ */
+export function readSnapshot(
+  text: string,
+  source: string,
+  expect: { serverName?: string; homeserver?: string } = {},
+): Snapshot {
+  if (text.length > MAX_SNAPSHOT_BYTES) {
+    throw new SnapshotError(`${source} is larger than ${MAX_SNAPSHOT_BYTES / 1024 / 1024} MB; it is not a snapshot`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SnapshotError(`${source} is not a snapshot: it is not JSON`);
+  }
+  const head = (typeof json === "object" && json !== null ? json : {}) as { kind?: unknown; formatVersion?: unknown };
+  if (head.kind !== "synapse-gitops-snapshot") {
+    throw new SnapshotError(
+      `${source} is not a synapse-gitops snapshot`,
+      "write one with `synapse-gitops snapshot --out inventory.json`",
+    );
+  }
+  if (typeof head.formatVersion === "number" && head.formatVersion !== SNAPSHOT_FORMAT) {
+    throw new SnapshotError(
+      `${source} has snapshot format version ${head.formatVersion}; this synapse-gitops (${VERSION}) reads version ${SNAPSHOT_FORMAT}`,
+      "take the snapshot again with this version",
+    );
+  }
+  const parsed = snapshotSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0]!;
+    const where = first.path.map(String).join(".") || "(top)";
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine(first.message)}`);
+  }
+  const file = parsed.data;
+  const bad = (message: string) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
+  if (serverNameOf(file.ownUserId) !== file.serverName) {
+    throw bad(`ownUserId: ${JSON.stringify(file.ownUserId)} is not a user ID of ${file.serverName}`);
+  }
+  if (expect.serverName !== undefined && expect.serverName !== file.serverName) {
+    throw new SnapshotError(`${source} is a snapshot of ${file.serverName}, not of ${expect.serverName}`);
+  }
+  if (expect.homeserver !== undefined && !sameHomeserver(expect.homeserver, file.homeserver)) {
+    throw new SnapshotError(`${source} was taken from ${file.homeserver}, not from ${expect.homeserver}`);
+  }
+  const users = new Map<string, ActualUser>();
+  file.users.forEach((row, index) => {
+    if (serverNameOf(row.userId) !== file.serverName) {
+      throw bad(`users.${index}.userId: ${JSON.stringify(row.userId)} is not a user ID of ${file.serverName}`);
+    }
+    if (users.has(row.userId)) throw bad(`users.${index}.userId: ${row.userId} is listed twice`);
+    const user: ActualUser = {
+      userId: row.userId,
+      state: row.state,
+      locked: row.locked,
+      admin: row.admin,
+      displayname: row.displayname,
+      userType: null,
+      isGuest: row.isGuest,
+      shadowBanned: false,
+      creationTs: 0,
+    };
+    if (row.appserviceId !== undefined) user.appserviceId = row.appserviceId;
+    if (row.emails !== undefined) user.emails = row.emails;
+    if (row.externalIds !== undefined) user.externalIds = row.externalIds;
+    users.set(row.userId, user);
+  });
+  const { toolVersion, serverName, homeserver, ownUserId, takenAt, salt } = file;
+  return { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, " ");
+}
+
+/** How old the snapshot is, in words: "taken 2026-07-20T03:17:00.000Z, 5 hours ago". `now` is the caller's clock. */
+export function snapshotAge(meta: Pick<SnapshotMeta, "takenAt">, now: Date): { ms: number; text: string } {
+  const ms = now.getTime() - new Date(meta.takenAt).getTime();
+  const minutes = Math.round(Math.abs(ms) / 60_000);
+  const span =
+    minutes < 90
+      ? `${minutes} minute${minutes === 1 ? "" : "s"}`
+      : minutes < 48 * 60
+        ? `${Math.round(minutes / 60)} hours`
+        : `${Math.round(minutes / 60 / 24)} days`;
+  const when = ms < -60_000 ? `${span} in the future (check the clocks)` : ms < 60_000 ? "just now" : `${span} ago`;
+  return { ms, text: `taken ${meta.takenAt}, ${when}` };
+}
+
+/** An attribute the file manages that the snapshot did not read for this user: left out of the comparison. */
+export interface NotCompared {
+  userId: string;
+  attribute: Attribute;
+}
+
+/**
+ * The file's users, ready to be planned against the snapshot: their personal attributes digested with
+ * the snapshot's salt (digestDesired). Emails and external IDs that the trusted job did not read for an
+ * existing user (it reads in full only those its own plan needed) are left out and listed, so the
+ * planner never compares with a value nobody read; the plan of a pull request that starts managing them
+ * says so instead (`notCompared`), and apply, which reads the live server, compares them.
+ */
+export function desiredForSnapshot(
+  desired: ReadonlyMap<string, DesiredUser>,
+  snapshot: Snapshot,
+): { desired: Map<string, DesiredUser>; notCompared: NotCompared[] } {
+  const digester = new Digester(snapshot.meta.salt);
+  const out = new Map<string, DesiredUser>();
+  const notCompared: NotCompared[] = [];
+  for (const [userId, want] of desired) {
+    const have = snapshot.users.get(userId);
+    let ready = want;
+    if (have && have.state !== "erased") {
+      for (const attribute of ["emails", "externalIds"] as const) {
+        if (ready[attribute] !== undefined && have[attribute] === undefined) {
+          ready = { ...ready, [attribute]: undefined };
+          notCompared.push({ userId, attribute });
+        }
+      }
+    }
+    out.set(userId, digestDesired(ready, digester));
+  }
+  return { desired: out, notCompared };
+}
+
+export interface SnapshotPlan {
+  /** What the pull request would do, planned against the snapshot; `to` values are the file's, `from` values digests where the server had one. */
+  plan: Plan;
+  notCompared: NotCompared[];
+}
+
+/**
+ * The whole offline plan: the file's users digested, planned against the snapshot with the snapshot's
+ * server name and own user, and the file's values put back on the `to` side (withFileValues). Pure.
+ */
+export function planFromSnapshot(
+  snapshot: Snapshot,
+  desired: ReadonlyMap<string, DesiredUser>,
+  policy: PlanContext["policy"],
+): SnapshotPlan {
+  const ready = desiredForSnapshot(desired, snapshot);
+  const plan = planUsers({
+    desired: ready.desired,
+    actual: snapshot.users,
+    serverName: snapshot.meta.serverName,
+    ownUserId: snapshot.meta.ownUserId,
+    policy,
+  });
+  return { plan: withFileValues(plan, desired), notCompared: ready.notCompared };
+}
