@@ -172,7 +172,8 @@ function buildProgram(setExit: (code: number) => void): Command {
           .addOption(formatOption())
           .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
           .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
-          .option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration),
+          .option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration)
+          .option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server"),
       ),
     ),
   ).action(async (file: string, flags) => {
@@ -189,6 +190,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         detailedExitcode: flags.detailedExitcode,
         out: flags.out,
         outTtlMs: flags.outTtl,
+        snapshot: flags.snapshot,
       }),
     );
     out(
@@ -271,6 +273,23 @@ function buildProgram(setExit: (code: number) => void): Command {
     setExit(
       await (await load()).core.exportUsers(
         terminalIo(),
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
+      ),
+    );
+  });
+
+  withServerOptions(
+    program
+      .command("snapshot")
+      .description("save the server's inventory for token-free plans (plan --snapshot); personal data as digests")
+      .argument("[file]", "users file or directory (decides which users are read in full)", DEFAULT_FILE)
+      .requiredOption("--out <inventory.json>", "where to write the snapshot")
+      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8),
+  ).action(async (file: string, flags) => {
+    setExit(
+      await (await load()).core.snapshot(
+        terminalIo(),
+        file,
         defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
       ),
     );

@@ -20,7 +20,9 @@ import { policyWarning, reviewPolicy } from "./policyReview.js";
 const DRIFT_LABEL = "synapse-gitops-drift";
 
 interface Inputs {
-  command: "plan" | "apply" | "drift";
+  command: "plan" | "apply" | "drift" | "snapshot";
+  /** With plan: the snapshot to plan against (offline, no token). With snapshot: where to write it. */
+  snapshot?: string;
   config: string;
   server: ServerOptions;
   githubToken: string;
@@ -51,12 +53,15 @@ function intInput(name: string, min = 0): number | undefined {
 }
 
 function readInputs(): Inputs {
-  const adminToken = core.getInput("admin-token", { required: true });
-  core.setSecret(adminToken); // masked in every log line from here on
   const command = core.getInput("command", { required: true }).trim();
-  if (command !== "plan" && command !== "apply" && command !== "drift") {
-    throw new ToolError(`input command must be plan, apply or drift, not ${JSON.stringify(command)}`);
+  if (command !== "plan" && command !== "apply" && command !== "drift" && command !== "snapshot") {
+    throw new ToolError(`input command must be plan, apply, drift or snapshot, not ${JSON.stringify(command)}`);
   }
+  const snapshot = core.getInput("snapshot").trim() || undefined;
+  // A plan against a snapshot holds no token: a pull request's job needs no secret.
+  const offline = command === "plan" && snapshot !== undefined;
+  const adminToken = core.getInput("admin-token", { required: !offline });
+  if (adminToken) core.setSecret(adminToken); // masked in every log line from here on
   const event = process.env.GITHUB_EVENT_NAME ?? "";
   const onPullRequest = event === "pull_request" || event === "pull_request_target";
   const optional = (name: string) => core.getInput(name).trim() || undefined;
@@ -65,6 +70,7 @@ function readInputs(): Inputs {
   const retries = intInput("retries");
   const inputs: Inputs = {
     command,
+    ...(snapshot ? { snapshot } : {}),
     config: core.getInput("config").trim() || "users.yaml",
     server: {
       ...(homeserver ? { homeserver } : {}),
@@ -78,7 +84,7 @@ function readInputs(): Inputs {
     concurrency: intInput("concurrency", 1) ?? 8,
   };
   // The token only ever goes to the homeserver of the workflow: the input, else SYNAPSE_URL.
-  if (!homeserver && !process.env.SYNAPSE_URL) {
+  if (!offline && !homeserver && !process.env.SYNAPSE_URL) {
     throw new ToolError(
       "input homeserver is required",
       "set the Action's homeserver input (or SYNAPSE_URL in the workflow); a users file never chooses where the admin token goes",
@@ -94,12 +100,12 @@ function readInputs(): Inputs {
 }
 
 /** The workflow log, as the core sees it: no terminal, nobody to ask (the workflow is the approval). */
-function workflowIo(adminToken: string): Io {
+function workflowIo(adminToken: string | undefined): Io {
   return {
     out: (text) => core.info(text.replace(/\n$/, "")),
     err: (text) => core.info(text.replace(/\n$/, "")),
     progress: { update: () => {}, done: () => {} },
-    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken },
+    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken || undefined },
     // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
     // and the run reports. Later signals change nothing; the runner ends the process when it must.
     onInterrupt: (handler) => {
@@ -216,7 +222,7 @@ async function publish(exitCode: number, hasChanges: boolean, summary: string, m
 
 async function run(): Promise<number> {
   const inputs = readInputs();
-  const io = workflowIo(core.getInput("admin-token"));
+  const io = workflowIo(core.getInput("admin-token") || undefined);
   const common = {
     ...inputs.server,
     ...(inputs.notifyRoom ? { notifyRoom: inputs.notifyRoom } : {}),
@@ -227,6 +233,14 @@ async function run(): Promise<number> {
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
   };
   const temp = process.env.RUNNER_TEMP ?? ".";
+
+  if (inputs.command === "snapshot") {
+    const out = inputs.snapshot ?? join(temp, "inventory.json");
+    const exitCode = await app.snapshot(io, inputs.config, { ...inputs.server, out, concurrency: inputs.concurrency });
+    core.setOutput("snapshot-file", out);
+    core.setOutput("exit-code", String(exitCode));
+    return exitCode;
+  }
 
   if (inputs.command === "drift") {
     const { exitCode, drift } = await app.drift(io, inputs.config, common);
@@ -247,10 +261,10 @@ async function run(): Promise<number> {
       ...common,
       ...limits,
       detailedExitcode: true,
-      out: planPath,
+      ...(inputs.snapshot ? { snapshot: inputs.snapshot } : { out: planPath }),
     }));
     io.out(renderPlanText(report));
-    core.setOutput("plan-file", planPath);
+    if (!inputs.snapshot) core.setOutput("plan-file", planPath);
     summary = summaryLine(report.plan);
     markdown = (await loosenedPolicyWarning(inputs)) + renderMarkdown(report);
   } else {

@@ -1,7 +1,7 @@
 // The application core: validate, plan, apply, drift and export, written once for both shells (the
 // CLI and the GitHub Action). Each flow reads → decides → acts → reports through the injected Io and
 // returns its result and exit code; the shells only map their inputs onto these options and render.
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile, writeFile } from "node:fs/promises";
 import { type ApplyResult, applyPlan } from "../apply/apply.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
@@ -9,12 +9,20 @@ import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
-import { limitRefusals } from "../plan/plan.js";
+import { limitRefusals, needsDetails } from "../plan/plan.js";
 import type { Plan } from "../plan/types.js";
 import { renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { renderMarkdown } from "../report/markdown.js";
 import type { Report } from "../report/model.js";
 import { actionLines, renderApplyText, renderPlanText, resultLine } from "../report/text.js";
+import {
+  MAX_SNAPSHOT_BYTES,
+  planFromSnapshot,
+  readSnapshot,
+  SnapshotError,
+  snapshotAge,
+  writeSnapshot,
+} from "../snapshot/snapshot.js";
 import type { MutationRecord } from "../synapse/client.js";
 import { readInventory } from "../synapse/inventory.js";
 import { VERSION } from "../version.js";
@@ -27,6 +35,7 @@ import {
   driftFromFile,
   effectivePolicy,
   type Limits,
+  normaliseHomeserver,
   planFromFile,
   type ServerOptions,
 } from "./session.js";
@@ -45,6 +54,14 @@ export interface PlanOptions extends ServerOptions, Limits, NotifyOptions {
   out?: string;
   /** How long a saved plan stays valid (default 24 h). */
   outTtlMs?: number;
+  /** Plan offline against this inventory snapshot: no token, no request to any server. */
+  snapshot?: string;
+}
+
+export interface SnapshotOptions extends ServerOptions {
+  /** Where to write the snapshot. */
+  out: string;
+  concurrency: number;
 }
 
 export interface ApplyOptions extends ServerOptions, Limits, NotifyOptions {
@@ -107,6 +124,7 @@ export function planExitCode(plan: Plan, detailed: boolean | undefined): ExitCod
 }
 
 export async function plan(io: Io, file: string, options: PlanOptions): Promise<PlanOutcome> {
+  if (options.snapshot) return planOffline(io, file, options.snapshot, options);
   const creds = await credentials(options, io.env);
   const run = await planFromFile(file, creds, { ...options, onProgress: io.progress.update });
   io.progress.done();
@@ -138,6 +156,90 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
   } finally {
     await connection.client.close();
   }
+}
+
+/**
+ * A plan against an inventory snapshot that a trusted job saved: needs no token and sends nothing
+ * anywhere (a pull request's plan). Nothing it says can be applied: apply always plans again live.
+ */
+async function planOffline(io: Io, file: string, path: string, options: PlanOptions): Promise<PlanOutcome> {
+  if (options.out) {
+    throw new ToolError("plan --snapshot cannot save a plan: it has no token to seal it with, and apply plans live");
+  }
+  if (options.notifyRoom) throw new ToolError("plan --snapshot cannot post to a Matrix room: it holds no token");
+  const homeserver = options.homeserver ?? io.env.SYNAPSE_URL;
+  const snapshot = readSnapshot(await readCapped(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
+    ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
+  });
+  const desired = parseDesiredState(await readDesiredFiles(file), {
+    serverName: snapshot.meta.serverName,
+    ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
+  });
+  const { plan: thePlan, notCompared } = planFromSnapshot(snapshot, desired.users, effectivePolicy(desired, options));
+  const report: Report = {
+    command: "plan",
+    plan: thePlan,
+    snapshot: { age: snapshotAge(snapshot.meta, new Date(io.now())).text, notCompared },
+  };
+  return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
+}
+
+/** A file's text, refusing more than `max` bytes (a snapshot or plan handed over by another job). */
+async function readCapped(path: string, max: number, what: string): Promise<string> {
+  let text: string;
+  try {
+    const handle = await open(path, "r");
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new SnapshotError(`the ${what} ${path} is not a regular file`);
+      const buffer = Buffer.alloc(Math.min(info.size, max) + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > max) throw new SnapshotError(`the ${what} ${path} is larger than ${max / 1024 / 1024} MB`);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
+    }
+  } catch (cause) {
+    if (cause instanceof ToolError) throw cause;
+    throw new ToolError(`cannot read the ${what} ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+  }
+  return text;
+}
+
+/**
+ * An inventory snapshot for token-free pull-request plans: every user, read in full where the
+ * users file's plan needs it, personal attributes as keyed digests. Written by a trusted job.
+ */
+export async function snapshot(io: Io, file: string, options: SnapshotOptions): Promise<ExitCode> {
+  const creds = await credentials(options, io.env);
+  const reading = readDesiredFiles(file);
+  reading.catch(() => {});
+  const connection = await connect(creds, options);
+  try {
+    const desired = parseDesiredState(await reading, {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver,
+    });
+    const users = await readInventory(connection.client, {
+      needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      concurrency: options.concurrency,
+      onProgress: (p) => io.progress.update(`read ${p.listed} users`),
+    });
+    io.progress.done();
+    const text = writeSnapshot(users.values(), {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver,
+      ownUserId: connection.ownUserId,
+      takenAt: new Date(io.now()),
+    });
+    await writeFile(options.out, text, { mode: 0o600 });
+    io.err(
+      `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
+    );
+  } finally {
+    await connection.client.close();
+  }
+  return EXIT.ok;
 }
 
 export async function apply(io: Io, file: string, options: ApplyOptions): Promise<PlanOutcome> {

@@ -1,11 +1,17 @@
 import type { ApplyResult } from "../apply/apply.js";
 import type { Action, AttributeValue, Plan } from "../plan/types.js";
+import type { NotCompared } from "../snapshot/snapshot.js";
 
 /** What every reporter renders: one plan, and the apply result when there was one. */
 export interface Report {
   command: "plan" | "apply";
   plan: Plan;
   apply?: ApplyResult;
+  /**
+   * Set when the plan was made offline, against an inventory snapshot: how old it is, and what the
+   * snapshot could not compare. Values from such a server are digests (shown as "(changed)").
+   */
+  snapshot?: { age: string; notCompared: NotCompared[] };
 }
 
 export const SYMBOL: Record<Action["kind"], string> = {

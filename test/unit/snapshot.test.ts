@@ -370,6 +370,7 @@ describe("comparing the file with the snapshot's digests", () => {
       refusals: [],
       unmanaged: [],
       summary: { create: 0, update: 1, deactivate: 0, erase: 0, reactivate: 0 },
+      policy: { unmanaged: "report" as const, maxDeactivations: 10, maxErasures: 5, protected: [] },
     };
     expect(withFileValues(plan, file)).toEqual(plan);
   });
