@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { ApplyFlags, DriftFlags, ExportFlags, PlanFlags } from "./commands.js";
 import { EXIT, ToolError } from "./errors.js";
+import { escapeTerminalLines } from "./report/escape.js";
 import { VERSION } from "./version.js";
 
 /** The commands and everything they need, loaded on first use (a separate chunk of the bundle). */
@@ -138,7 +139,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     if (e instanceof ToolError) {
-      err(`error: ${e.message}${e.hint ? ` (${e.hint})` : ""}\n`);
+      err(`error: ${escapeTerminalLines(`${e.message}${e.hint ? ` (${e.hint})` : ""}`)}\n`);
       return EXIT.error;
     }
     err(`synapse-gitops: unexpected error (a bug; please report it)\n${e instanceof Error ? e.stack : String(e)}\n`);

@@ -11,6 +11,7 @@ import { notifyRoom } from "../notify/matrix.js";
 import { writePlanFile } from "../plan/file.js";
 import { driftFromFile, type PlanOptions, planFromFile } from "../reconcile.js";
 import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../report/drift.js";
+import { escapeTerminal } from "../report/escape.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
 import { renderApplyText, renderPlanText } from "../report/text.js";
@@ -18,6 +19,7 @@ import type { MutationRecord } from "../synapse/client.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
 import { GitHubApi } from "./github.js";
+import { logUntrusted } from "./log.js";
 
 const DRIFT_LABEL = "synapse-gitops-drift";
 
@@ -167,9 +169,9 @@ async function run(): Promise<number> {
     const { connection, drift } = await driftFromFile(inputs.config, options);
     try {
       const markdown = renderDriftMarkdown(drift);
-      core.info(renderDriftText(drift));
+      logUntrusted(renderDriftText(drift));
       const exitCode = drift.drifted ? 2 : 0;
-      await publish(exitCode, drift.drifted, driftSummaryLine(drift), markdown);
+      await publish(exitCode, drift.drifted, driftSummaryLine(drift, escapeTerminal), markdown);
       if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
       if (inputs.notifyRoom && drift.drifted)
         await notifyRoom(connection.client, inputs.notifyRoom, { text: renderDriftText(drift), markdown });
@@ -182,7 +184,7 @@ async function run(): Promise<number> {
   const { connection, plan, desired, listed } = await planFromFile(inputs.config, options);
   try {
     let report: Report = { command: inputs.command, plan, unmanagedPolicy: desired.policy.unmanaged };
-    core.info(renderPlanText(report));
+    logUntrusted(renderPlanText(report));
     let exitCode = plan.refusals.length > 0 ? 1 : plan.actions.length > 0 ? 2 : 0;
     let summary = summaryLine(plan);
     if (inputs.command === "plan") {
@@ -217,11 +219,12 @@ async function run(): Promise<number> {
           core.info("Another synapse-gitops apply is running on this server; waiting for it to finish…"),
         onResult: (r) => {
           audit?.action(r);
-          core.info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`);
+          const message = r.message ? `: ${escapeTerminal(r.message)}` : "";
+          logUntrusted(`${r.outcome} ${r.action.kind} ${escapeTerminal(r.action.userId)}${message}`);
         },
       });
       report = { ...report, apply: result };
-      core.info(renderApplyText(report));
+      logUntrusted(renderApplyText(report));
       exitCode = result.summary.done === result.results.length ? 0 : 1;
       summary = `${summary} ${applySummaryLine(result)}`;
     }

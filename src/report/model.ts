@@ -1,5 +1,6 @@
 import type { ApplyResult } from "../apply/apply.js";
 import type { Action, AttributeValue, Plan } from "../plan/types.js";
+import type { Escaper } from "./escape.js";
 
 /** What every reporter renders: one plan, and the apply result when there was one. */
 export interface Report {
@@ -17,18 +18,36 @@ export const SYMBOL: Record<Action["kind"], string> = {
   reactivate: "^",
 };
 
-/** "create", "create, then erase", "deactivate (not in the file)", … */
-export function describeAction(a: Action): string {
+/**
+ * "create", "create, then erase", "deactivate (not in the file)", "create with the password from
+ * env NEW_USER_PASSWORD", … The password reference's name comes from the users file: it is passed
+ * through `esc`, the sink's escaper (src/report/escape.ts); the rest is the tool's own words.
+ */
+export function describeAction(a: Action, esc: Escaper): string {
   let text: string = a.kind;
   if (a.kind === "create" && a.to !== "active") {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
-  if (a.password) text += " with the password from the file";
+  if (a.password) {
+    text +=
+      "env" in a.password
+        ? ` with the password from env ${esc(a.password.env)}`
+        : ` with the password from file ${esc(a.password.file)}`;
+  }
   return a.irreversible ? `${text} — IRREVERSIBLE` : text;
 }
 
-export function formatValue(value: AttributeValue | undefined): string {
+/**
+ * An attribute value as shown in a report: `"Pat"`, `[a@x.org, oidc:123]`, `true`, `(none)`. The
+ * value comes from the users file or the server, so the whole of it goes through `esc`, the
+ * sink's escaper (src/report/escape.ts): there is no unescaped form to forget to escape.
+ */
+export function formatValue(value: AttributeValue | undefined, esc: Escaper): string {
+  return esc(plainValue(value));
+}
+
+function plainValue(value: AttributeValue | undefined): string {
   if (value === undefined || value === null) return "(none)";
   if (Array.isArray(value)) {
     return `[${(value as (string | { provider: string; id: string })[])
