@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { Io } from "./core/io.js";
 import type { ServerOptions } from "./core/session.js";
 import { EXIT, ToolError } from "./errors.js";
+import { escapeTerminalLines } from "./report/escape.js";
 import { VERSION } from "./version.js";
 
 /** The core and the renderers, loaded on first use (a separate chunk of the bundle): --version and --help start fast. */
@@ -319,7 +320,7 @@ export async function main(argv: string[]): Promise<number> {
     bar.done();
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     if (e instanceof ToolError) {
-      err(`error: ${e.message}${e.hint ? ` (${e.hint})` : ""}\n`);
+      err(`error: ${escapeTerminalLines(`${e.message}${e.hint ? ` (${e.hint})` : ""}`)}\n`);
       return EXIT.error;
     }
     err(`synapse-gitops: unexpected error (a bug; please report it)\n${e instanceof Error ? e.stack : String(e)}\n`);

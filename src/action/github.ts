@@ -1,5 +1,27 @@
 import { ToolError } from "../errors.js";
 
+/** A GitHub account as the REST API names it: `login` and `type` ("User", "Bot", "Organization"). */
+export interface GitHubActor {
+  login: string;
+  type: string;
+}
+
+/**
+ * Who the workflow's own GITHUB_TOKEN writes as. That token is a GitHub App installation token,
+ * for which `GET /user` answers 403 "Resource not accessible by integration".
+ */
+export const GITHUB_ACTIONS_BOT: GitHubActor = { login: "github-actions[bot]", type: "Bot" };
+
+class GitHubApiError extends ToolError {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    readonly status: number,
+  ) {
+    super(message, hint);
+  }
+}
+
 /**
  * The few GitHub REST calls the Action makes (comments and issues), paginated by the Link header.
  * Small enough not to pull in Octokit, and it talks to any base URL (GitHub Enterprise, the test fake).
@@ -42,9 +64,10 @@ export class GitHubApi {
         res.status === 403 || res.status === 404
           ? "check the workflow's permissions (issues: write, pull-requests: write)"
           : undefined;
-      throw new ToolError(
+      throw new GitHubApiError(
         `GitHub API ${method} ${new URL(url, this.baseUrl).pathname} → ${res.status}: ${message}`,
         hint,
+        res.status,
       );
     }
     const next = res.headers.get("link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
@@ -61,11 +84,43 @@ export class GitHubApi {
     }
   }
 
+  #self: Promise<GitHubActor> | undefined;
+
+  /**
+   * The account the token writes as: `GET /user` for a personal or OAuth token; the Actions bot
+   * when that is refused with 403, as it is for the workflow's GITHUB_TOKEN (an installation
+   * token). Any other failure is an error: guessing an identity could adopt someone else's comment.
+   */
+  self(): Promise<GitHubActor> {
+    this.#self ??= this.#request<{ login?: unknown; type?: unknown }>("GET", "/user").then(
+      ({ json }) => {
+        if (typeof json.login !== "string" || typeof json.type !== "string")
+          throw new ToolError("GitHub API GET /user answered without a login and type");
+        return { login: json.login, type: json.type };
+      },
+      (e: unknown) => {
+        if (e instanceof GitHubApiError && e.status === 403) return GITHUB_ACTIONS_BOT;
+        throw e;
+      },
+    );
+    return this.#self;
+  }
+
+  async #isOwn(author: { login?: unknown; type?: unknown } | null | undefined): Promise<boolean> {
+    const me = await this.self();
+    return author?.login === me.login && author?.type === me.type;
+  }
+
+  /**
+   * The comment carrying the marker that the token's own account wrote. Anyone can write the
+   * marker into a comment of their own; adopting theirs would let them choose which comment the
+   * plan overwrites (and keep the real plan from being posted).
+   */
   async findComment(issue: number, marker: string): Promise<{ id: number; body: string } | undefined> {
-    for await (const c of this.#paginate<{ id: number; body?: string }>(
+    for await (const c of this.#paginate<{ id: number; body?: string; user?: GitHubActor | null }>(
       `/repos/${this.repository}/issues/${issue}/comments`,
     )) {
-      if (c.body?.includes(marker)) return { id: c.id, body: c.body };
+      if (c.body?.includes(marker) && (await this.#isOwn(c.user))) return { id: c.id, body: c.body };
     }
     return undefined;
   }
@@ -78,11 +133,20 @@ export class GitHubApi {
     await this.#request("PATCH", `/repos/${this.repository}/issues/comments/${id}`, { body });
   }
 
-  /** The open issue carrying both the label and the marker (never matched by title, which people edit). */
+  /**
+   * The open issue carrying both the label and the marker, opened by the token's own account
+   * (never matched by title, which people edit; never one that someone else opened with the marker).
+   */
   async findOpenIssue(label: string, marker: string): Promise<{ number: number; body: string } | undefined> {
     const query = `/repos/${this.repository}/issues?state=open&labels=${encodeURIComponent(label)}`;
-    for await (const issue of this.#paginate<{ number: number; body?: string; pull_request?: unknown }>(query)) {
-      if (!issue.pull_request && issue.body?.includes(marker)) return { number: issue.number, body: issue.body };
+    for await (const issue of this.#paginate<{
+      number: number;
+      body?: string;
+      pull_request?: unknown;
+      user?: GitHubActor | null;
+    }>(query)) {
+      if (!issue.pull_request && issue.body?.includes(marker) && (await this.#isOwn(issue.user)))
+        return { number: issue.number, body: issue.body };
     }
     return undefined;
   }

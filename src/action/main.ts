@@ -9,12 +9,14 @@ import type { Io } from "../core/io.js";
 import type { ServerOptions } from "../core/session.js";
 import { EXIT, ToolError } from "../errors.js";
 import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../report/drift.js";
+import { escapeTerminal, mdCode } from "../report/escape.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
 import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
 import { GitHubApi } from "./github.js";
+import { logUntrusted } from "./log.js";
 import { policyWarning, reviewPolicy } from "./policyReview.js";
 
 const DRIFT_LABEL = "synapse-gitops-drift";
@@ -102,8 +104,9 @@ function readInputs(): Inputs {
 /** The workflow log, as the core sees it: no terminal, nobody to ask (the workflow is the approval). */
 function workflowIo(adminToken: string | undefined): Io {
   return {
-    out: (text) => core.info(text.replace(/\n$/, "")),
-    err: (text) => core.info(text.replace(/\n$/, "")),
+    // Reports carry display names and messages anyone can set: never a workflow command.
+    out: (text) => logUntrusted(text.replace(/\n$/, "")),
+    err: (text) => logUntrusted(text.replace(/\n$/, "")),
     progress: { update: () => {}, done: () => {} },
     env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken || undefined },
     // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
@@ -195,7 +198,7 @@ async function loosenedPolicyWarning(inputs: Inputs): Promise<string> {
     core.warning(`could not compare the policy with ${base}: ${e instanceof Error ? e.message : String(e)}`);
     return `> [!WARNING]\n> The safety policy could not be compared with the base branch; review it by hand.\n\n`;
   }
-  const warning = policyWarning(changes, base, codeSpan);
+  const warning = policyWarning(changes, base, mdCode);
   if (warning)
     core.warning(
       `this pull request loosens the safety policy: ${changes
@@ -204,13 +207,6 @@ async function loosenedPolicyWarning(inputs: Inputs): Promise<string> {
         .join("; ")}`,
     );
   return warning;
-}
-
-/** Text as a Markdown code span, whatever backticks it holds. */
-function codeSpan(text: string): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(longest + 1);
-  return `${fence} ${text.replace(/\n/g, " ")} ${fence}`;
 }
 
 async function publish(exitCode: number, hasChanges: boolean, summary: string, markdown: string): Promise<void> {
@@ -246,7 +242,7 @@ async function run(): Promise<number> {
     const { exitCode, drift } = await app.drift(io, inputs.config, common);
     const markdown = renderDriftMarkdown(drift);
     io.out(renderDriftText(drift));
-    await publish(exitCode, drift.drifted, driftSummaryLine(drift), markdown);
+    await publish(exitCode, drift.drifted, driftSummaryLine(drift, escapeTerminal), markdown);
     if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
     return exitCode;
   }
@@ -281,7 +277,9 @@ async function run(): Promise<number> {
     markdown = renderMarkdown(report);
     if (report.apply) {
       const log = await readFile(auditPath, "utf8");
-      markdown += `\n<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>\n\n\`\`\`json\n${log}\`\`\`\n</details>\n`;
+      // A fence longer than any run of backticks in the log (user IDs may hold backticks).
+      const fence = "`".repeat(Math.max(3, ...[...log.matchAll(/`+/g)].map((m) => m[0].length + 1)));
+      markdown += `\n<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>\n\n${fence}json\n${log}${fence}\n</details>\n`;
     }
   }
   await publish(exitCode, report.plan.actions.length > 0, summary, markdown);

@@ -1,6 +1,7 @@
 import type { DriftClass, DriftItem, DriftReport } from "../plan/drift.js";
 import { DRIFT_ORDER } from "../plan/drift.js";
 import { VERSION } from "../version.js";
+import { type Escaper, mdCode, mdText, escapeTerminal as t } from "./escape.js";
 import { formatValue } from "./model.js";
 
 const TITLE: Record<DriftClass, string> = {
@@ -12,24 +13,27 @@ const TITLE: Record<DriftClass, string> = {
   unmanaged: "On the server but not in the file",
 };
 
-export function driftSummaryLine(report: DriftReport): string {
-  if (!report.drifted) return `No drift: ${report.serverName} matches the file.`;
+/** One line; the server's name is written with `esc`, the sink's escaper (src/report/escape.ts). */
+export function driftSummaryLine(report: DriftReport, esc: Escaper): string {
+  if (!report.drifted) return `No drift: ${esc(report.serverName)} matches the file.`;
   const parts = DRIFT_ORDER.filter((c) => report.counts[c] > 0).map((c) => `${report.counts[c]} ${c}`);
-  return `Drift on ${report.serverName}: ${parts.join(", ")}.`;
+  return `Drift on ${esc(report.serverName)}: ${parts.join(", ")}.`;
 }
 
 function itemLines(item: DriftItem, indent: string): string[] {
-  const head = `${indent}${item.userId}: file says ${item.expected}, server has ${item.actual}`;
+  const head = `${indent}${t(item.userId)}: file says ${item.expected}, server has ${item.actual}`;
   return [
     head,
     ...(item.changes ?? []).map(
-      (c) => `${indent}    ${c.attribute}: ${formatValue(c.to)} in the file, ${formatValue(c.from)} on the server`,
+      (c) =>
+        `${indent}    ${c.attribute}: ${formatValue(c.to, t)} in the file, ${formatValue(c.from, t)} on the server`,
     ),
   ];
 }
 
+/** For a terminal: every value from the users file or the server goes through escapeTerminal (`t`). */
 export function renderDriftText(report: DriftReport): string {
-  const out = [driftSummaryLine(report)];
+  const out = [driftSummaryLine(report, t)];
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);
     if (items.length === 0) continue;
@@ -56,18 +60,23 @@ export function renderDriftJson(report: DriftReport): string {
   )}\n`;
 }
 
+/** For the drift issue, job summaries and the Matrix notice: values through mdCode (src/report/escape.ts). */
 export function renderDriftMarkdown(report: DriftReport): string {
-  const out = [`### synapse-gitops drift for \`${report.serverName}\``, "", `**${driftSummaryLine(report)}**`];
+  const out = [
+    `### synapse-gitops drift for ${mdCode(report.serverName)}`,
+    "",
+    `**${driftSummaryLine(report, mdText)}**`,
+  ];
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);
     if (items.length === 0) continue;
     out.push("", `#### ${cls === "reactivated" ? "🚨 " : ""}${TITLE[cls]} — \`${cls}\` (${items.length})`, "");
     for (const item of items) {
       const changes = (item.changes ?? [])
-        .map((c) => `${c.attribute}: ${formatValue(c.from)} → ${formatValue(c.to)}`)
+        .map((c) => `${c.attribute}: ${formatValue(c.from, mdCode)} → ${formatValue(c.to, mdCode)}`)
         .join("; ");
       out.push(
-        `- \`${item.userId}\`: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`,
+        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`,
       );
     }
   }

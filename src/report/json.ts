@@ -13,6 +13,8 @@ export function renderJson(report: Report): string {
     command: report.command,
     serverName: plan.serverName,
     summary: plan.summary,
+    policy: plan.policy,
+    ...(report.snapshot ? { snapshot: report.snapshot } : {}),
     changes: plan.actions.length > 0,
     actions: plan.actions,
     refusals: plan.refusals,

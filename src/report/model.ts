@@ -1,6 +1,8 @@
 import type { ApplyResult } from "../apply/apply.js";
 import type { Action, AttributeValue, Plan } from "../plan/types.js";
+import { CHANGED_MARKER, isDigest } from "../snapshot/digest.js";
 import type { NotCompared } from "../snapshot/snapshot.js";
+import type { Escaper } from "./escape.js";
 
 /** What every reporter renders: one plan, and the apply result when there was one. */
 export interface Report {
@@ -22,18 +24,36 @@ export const SYMBOL: Record<Action["kind"], string> = {
   reactivate: "^",
 };
 
-/** "create", "create, then erase", "deactivate (not in the file)", … */
-export function describeAction(a: Action): string {
+/**
+ * "create", "create, then erase", "deactivate (not in the file)", "create with the password from
+ * env NEW_USER_PASSWORD", … The password reference's name comes from the users file: it is passed
+ * through `esc`, the sink's escaper (src/report/escape.ts); the rest is the tool's own words.
+ */
+export function describeAction(a: Action, esc: Escaper): string {
   let text: string = a.kind;
   if (a.kind === "create" && a.to !== "active") {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
-  if (a.password) text += " with the password from the file";
+  if (a.password) {
+    text +=
+      "env" in a.password
+        ? ` with the password from env ${esc(a.password.env)}`
+        : ` with the password from file ${esc(a.password.file)}`;
+  }
   return a.irreversible ? `${text} — IRREVERSIBLE` : text;
 }
 
-export function formatValue(value: AttributeValue | undefined): string {
+/**
+ * An attribute value as shown in a report: `"Pat"`, `[a@x.org, oidc:123]`, `true`, `(none)`. The
+ * value comes from the users file or the server, so the whole of it goes through `esc`, the
+ * sink's escaper (src/report/escape.ts): there is no unescaped form to forget to escape.
+ */
+export function formatValue(value: AttributeValue | undefined, esc: Escaper): string {
+  return esc(plainValue(value));
+}
+
+function plainValue(value: AttributeValue | undefined): string {
   if (value === undefined || value === null) return "(none)";
   if (Array.isArray(value)) {
     return `[${(value as (string | { provider: string; id: string })[])
@@ -41,6 +61,32 @@ export function formatValue(value: AttributeValue | undefined): string {
       .join(", ")}]`;
   }
   return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * The server's value of an attribute as a report shows it: "(changed)" where the plan was made
+ * against a snapshot, which holds only a digest of it.
+ */
+export function formatFrom(value: AttributeValue | undefined, esc: Escaper, report: Pick<Report, "snapshot">): string {
+  return report.snapshot && isDigest(value) ? CHANGED_MARKER : formatValue(value, esc);
+}
+
+/** The policy the plan was made under, in one line: every plan shows it, so loosening it is seen. */
+export function policyLine(policy: Plan["policy"], esc: Escaper): string {
+  const protectedList = policy.protected.length === 0 ? "none" : policy.protected.map(esc).join(", ");
+  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}, protected: ${protectedList}.`;
+}
+
+/** Where an offline plan came from, and what it could not compare; undefined for a live plan. */
+export function snapshotLines(report: Report, esc: Escaper): string[] | undefined {
+  if (!report.snapshot) return undefined;
+  const lines = [
+    `Planned offline against the inventory snapshot ${report.snapshot.age}; apply plans again against the live server.`,
+  ];
+  for (const n of report.snapshot.notCompared) {
+    lines.push(`Not compared (the snapshot did not read it): ${n.attribute} of ${esc(n.userId)}.`);
+  }
+  return lines;
 }
 
 export function summaryLine(plan: Plan): string {

@@ -1,15 +1,31 @@
 import type { ActionResult } from "../apply/apply.js";
 import type { Action } from "../plan/types.js";
-import { applySummaryLine, describeAction, formatValue, type Report, SYMBOL, summaryLine } from "./model.js";
+import { escapeTerminal as t } from "./escape.js";
+import {
+  applySummaryLine,
+  describeAction,
+  formatFrom,
+  formatValue,
+  policyLine,
+  type Report,
+  SYMBOL,
+  snapshotLines,
+  summaryLine,
+} from "./model.js";
+
+// For a terminal (and the plain-text body of a Matrix notice, and the workflow log): every value
+// from the users file or the server goes through escapeTerminal (`t`), so none can hold a newline,
+// a carriage return or an escape sequence that erases or rewrites the lines around it (such as
+// the "erase — IRREVERSIBLE" line shown before apply asks for confirmation).
 
 /** One action as a head line and an indented line per attribute change (old → new). */
-export function actionLines(a: Action): string[] {
-  const lines = [`  ${SYMBOL[a.kind]} ${a.userId}  ${describeAction(a)}`];
+export function actionLines(a: Action, report: Pick<Report, "snapshot"> = {}): string[] {
+  const lines = [`  ${SYMBOL[a.kind]} ${t(a.userId)}  ${describeAction(a, t)}`];
   for (const c of a.changes) {
     lines.push(
       c.from === undefined
-        ? `      ${c.attribute}: ${formatValue(c.to)}`
-        : `      ${c.attribute}: ${formatValue(c.from)} → ${formatValue(c.to)}`,
+        ? `      ${c.attribute}: ${formatValue(c.to, t)}`
+        : `      ${c.attribute}: ${formatFrom(c.from, t, report)} → ${formatValue(c.to, t)}`,
     );
   }
   return lines;
@@ -17,22 +33,22 @@ export function actionLines(a: Action): string[] {
 
 export function resultLine(r: ActionResult): string {
   const mark = r.outcome === "done" ? "ok" : r.outcome;
-  return `  ${mark.padEnd(6)} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`;
+  return `  ${mark.padEnd(6)} ${r.action.kind} ${t(r.action.userId)}${r.message ? `: ${t(r.message)}` : ""}`;
 }
 
 /** The plan for a terminal: summary, one entry per user, then refusals, then unmanaged users. */
 export function renderPlanText(report: Report): string {
   const { plan } = report;
-  const out = [summaryLine(plan)];
+  const out = [summaryLine(plan), ...(snapshotLines(report, t) ?? [])];
   if (plan.actions.length > 0) {
     out.push("");
-    for (const a of plan.actions) out.push(...actionLines(a));
+    for (const a of plan.actions) out.push(...actionLines(a, report));
   }
   if (plan.refusals.length > 0) {
     out.push("", `Refused (${plan.refusals.length}); nothing will be applied until these are resolved:`);
     for (const r of plan.refusals) {
-      out.push(`  x ${r.message}`);
-      if (r.hint) out.push(`      ${r.hint}`);
+      out.push(`  x ${t(r.message)}`);
+      if (r.hint) out.push(`      ${t(r.hint)}`);
     }
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
@@ -41,8 +57,9 @@ export function renderPlanText(report: Report): string {
       "",
       `On the server but not in the file (${listed.length}, policy unmanaged: ${report.plan.policy.unmanaged}):`,
     );
-    for (const u of listed) out.push(`    ${u.userId}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
+    for (const u of listed) out.push(`    ${t(u.userId)}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
   }
+  out.push("", policyLine(plan.policy, t));
   return `${out.join("\n")}\n`;
 }
 

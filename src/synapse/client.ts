@@ -264,6 +264,9 @@ export class SynapseClient {
       body,
       format: "org.matrix.custom.html",
       formatted_body: html,
+      // Intentional mentions (Matrix 1.7): this notice mentions no one. Servers and clients that
+      // know m.mentions then ignore `@room` and names in the text; the caller breaks those for older ones.
+      "m.mentions": {},
     });
     return res.event_id;
   }

@@ -3,10 +3,12 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { marked } from "marked";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import type { SynapseClient } from "../../src/synapse/client.js";
 import { BUILD_DIR, tempFiles } from "../support/cli.js";
-import { type FakeGitHub, startFakeGitHub } from "../support/fake-github.js";
+import { ACTIONS_BOT, type FakeGitHub, OCTOCAT, startFakeGitHub } from "../support/fake-github.js";
+import { commandsRun } from "../support/hostile.js";
 import { clientFor, type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";
 
 const server: ServerUnderTest = { kind: "real", ...inject("synapse") };
@@ -23,6 +25,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   gh.requests.length = 0;
+  gh.tokenUser = undefined; // the workflow's GITHUB_TOKEN
 });
 
 const id = (localpart: string) => `@${localpart}:${server.serverName}`;
@@ -189,6 +192,93 @@ describe("command: plan on a pull request", () => {
     expect(run.outputs["exit-code"]).toBe("1");
     expect(run.stdout).toContain("::error::synapse-gitops: refused or failed");
     expectNoToken(run);
+  });
+});
+
+describe("the sticky comment and the drift issue are the token's own", () => {
+  // A display name with everything that once got through: HTML that closes the table and forges a
+  // heading, mentions, an ANSI line eraser, a carriage return and workflow commands.
+  const HOSTILE_NAME = String.raw`"</td></tr></table><h1>No changes</h1> @room @acme/admins [x](https://evil.example)\e[1A\e[2K\r::warning::forged\n::error::forged ##[error]forged"`;
+
+  it("leaves alone a comment by someone else that carries the marker, and escapes what the file says", async () => {
+    const u = uniqueLocalpart("hostile");
+    const pr = gh.addIssue({ title: "Innocent change", pull_request: {} });
+    const marker = "<!-- synapse-gitops:plan:users.yaml -->";
+    const planted = { id: 20_000, body: `${marker}\n### synapse-gitops plan\n\n**No changes.**`, user: OCTOCAT };
+    pr.comments.push({ ...planted });
+    const dir = tempFiles({ "users.yaml": usersFile(`  ${u}:\n    displayname: ${HOSTILE_NAME}\n`) });
+    const event = { name: "pull_request", payload: { pull_request: { number: pr.number } } };
+
+    const run = await runAction({ command: "plan" }, event, dir);
+    expect(run.code).toBe(0);
+    expect(pr.comments.find((c) => c.id === planted.id)).toEqual(planted);
+    const ours = pr.comments.filter((c) => c.body.includes(marker) && c.id !== planted.id);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.user).toEqual(ACTIONS_BOT);
+    // GET /user is refused to the GITHUB_TOKEN (403); the Action then knows itself as the Actions bot.
+    expect(gh.requests.some((r) => r.method === "GET" && r.path === "/user")).toBe(true);
+
+    // The hostile display name forged nothing: one table row, no heading, link, mention or command.
+    const html = marked.parse(ours[0]!.body, { gfm: true }) as string;
+    expect(html.match(/<tr>/g)).toHaveLength(2);
+    expect(html).not.toMatch(/<h1|<a href="https:\/\/evil/);
+    expect(html.replace(/<code>[\s\S]*?<\/code>/g, "")).not.toMatch(/@(room|acme)/);
+    expect(run.summary).toContain(ours[0]!.body.split("\n")[1]); // the job summary is the same report
+    expect(marked.parse(run.summary, { gfm: true }) as string).not.toMatch(/<h1/);
+    expect(commandsRun(run.stdout).filter((l) => !l.startsWith("::add-mask::"))).toEqual([]);
+    expect(run.stdout).not.toMatch(/(?!\n)\p{Cc}/u);
+    expectNoToken(run);
+
+    // The next run updates our comment (here: finds it unchanged), never theirs, and adds none.
+    gh.requests.length = 0;
+    await runAction({ command: "plan" }, event, dir);
+    expect(gh.writes()).toEqual([]);
+    expect(pr.comments.find((c) => c.id === planted.id)).toEqual(planted);
+  });
+
+  it("with a personal token, knows itself from GET /user and leaves the Actions bot's comment alone", async () => {
+    gh.tokenUser = { login: "accounts-bot", type: "User" };
+    const u = uniqueLocalpart("pat");
+    const pr = gh.addIssue({ title: "Add a user", pull_request: {} });
+    const marker = "<!-- synapse-gitops:plan:users.yaml -->";
+    const other = { id: 30_000, body: `${marker}\nanother workflow's comment`, user: ACTIONS_BOT };
+    pr.comments.push({ ...other });
+    const dir = tempFiles({ "users.yaml": usersFile(`  ${u}:\n    displayname: Pat\n`) });
+    const event = { name: "pull_request", payload: { pull_request: { number: pr.number } } };
+
+    await runAction({ command: "plan" }, event, dir);
+    expect(pr.comments.find((c) => c.id === other.id)).toEqual(other);
+    const ours = pr.comments.filter((c) => c.id !== other.id);
+    expect(ours.map((c) => c.user)).toEqual([{ login: "accounts-bot", type: "User" }]);
+
+    writeFileSync(join(dir, "users.yaml"), usersFile(`  ${u}:\n    displayname: Pat Changed\n`));
+    gh.requests.length = 0;
+    await runAction({ command: "plan" }, event, dir);
+    expect(gh.writes().map((w) => `${w.method} ${w.path}`)).toEqual([
+      `PATCH /repos/${REPO}/issues/comments/${ours[0]!.id}`,
+    ]);
+    expect(pr.comments.find((c) => c.id === other.id)).toEqual(other);
+  });
+
+  it("opens its own drift issue rather than adopt one someone else opened with the label and marker", async () => {
+    const u = uniqueLocalpart("drift-own");
+    const config = `accounts-${uniqueLocalpart("own")}.yaml`;
+    const marker = `<!-- synapse-gitops:drift:${config} -->`;
+    const planted = gh.addIssue({
+      title: "Account drift",
+      body: `${marker}\nnothing to see here`,
+      labels: [{ name: "synapse-gitops-drift" }],
+      user: OCTOCAT,
+    });
+    const dir = tempFiles({ [config]: usersFile(`  ${u}: active\n`) }); // not on the server: drift
+    const run = await runAction({ command: "drift", config }, { name: "schedule" }, dir);
+    expect(run.outputs["exit-code"]).toBe("2");
+    expect(planted.body).toBe(`${marker}\nnothing to see here`);
+    expect(planted.state).toBe("open");
+    const ours = [...gh.issues.values()].filter((i) => i.body.includes(marker) && i !== planted);
+    expect(ours).toHaveLength(1);
+    expect(ours[0]!.user).toEqual(ACTIONS_BOT);
+    expect(ours[0]!.body).toContain(id(u));
   });
 });
 

@@ -213,6 +213,8 @@ describe("plan", () => {
       refusals: [],
     });
     const md = (await runCli(["plan", join(dir, "users.yaml"), "--format", "markdown"], env)).stdout;
-    expect(md).toContain(`| ✏️ | \`${id(u)}\` | update | displayname: "Old Name" → "New Name"<br>admin: false → true |`);
+    expect(md).toContain(
+      `| ✏️ | \`${id(u)}\` | update | displayname: \`"Old Name"\` → \`"New Name"\`<br>admin: \`false\` → \`true\` |`,
+    );
   });
 });

@@ -1,11 +1,23 @@
-// A fake of the GitHub REST API calls the Action makes (issue comments, issues), with Link-header
-// pagination, recording every request so tests can check what was (and was not) written.
+// A fake of the GitHub REST API calls the Action makes (issue comments, issues, the token's own
+// account), with Link-header pagination and authors, recording every request so tests can check
+// what was (and was not) written.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+
+/** An author as GitHub's REST API shows it on comments and issues. */
+export interface Actor {
+  login: string;
+  type: string;
+}
+/** Who the workflow's GITHUB_TOKEN (an app installation token) writes as. */
+export const ACTIONS_BOT: Actor = { login: "github-actions[bot]", type: "Bot" };
+/** Someone else: the author of comments and issues that a test adds itself, unless it says otherwise. */
+export const OCTOCAT: Actor = { login: "octocat", type: "User" };
 
 export interface Comment {
   id: number;
   body: string;
+  user?: Actor;
 }
 export interface Issue {
   number: number;
@@ -15,6 +27,7 @@ export interface Issue {
   labels: { name: string }[];
   comments: Comment[];
   pull_request?: object;
+  user?: Actor;
 }
 
 export interface FakeGitHub {
@@ -23,6 +36,12 @@ export interface FakeGitHub {
   requests: { method: string; path: string; body?: unknown; authorization?: string }[];
   /** Repository files by `ref:path`, served raw by the contents API. */
   files: Map<string, string>;
+  /**
+   * The account the token belongs to, which GET /user names and which writes with it. Undefined
+   * (the default) is the workflow's GITHUB_TOKEN: GET /user is refused with 403, as for any
+   * installation token, and what it writes is authored by github-actions[bot].
+   */
+  tokenUser: Actor | undefined;
   addIssue(fields: Partial<Issue> & { title: string }): Issue;
   writes(): { method: string; path: string; body?: unknown }[];
   close(): Promise<void>;
@@ -35,7 +54,15 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
   let nextIssue = 1;
   let nextComment = 1000;
   const addIssue = (fields: Partial<Issue> & { title: string }): Issue => {
-    const issue: Issue = { number: nextIssue++, body: "", state: "open", labels: [], comments: [], ...fields };
+    const issue: Issue = {
+      number: nextIssue++,
+      body: "",
+      state: "open",
+      labels: [],
+      comments: [],
+      user: OCTOCAT,
+      ...fields,
+    };
     issues.set(issue.number, issue);
     return issue;
   };
@@ -73,6 +100,15 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
       };
       if (req.headers.authorization !== "Bearer fake-github-token") return send(401, { message: "Bad credentials" });
       const path = url.pathname;
+      const author = () => fake.tokenUser ?? ACTIONS_BOT;
+      if (req.method === "GET" && path === "/user") {
+        if (!fake.tokenUser)
+          return send(403, {
+            message: "Resource not accessible by integration",
+            documentation_url: "https://docs.github.com/rest/users/users#get-the-authenticated-user",
+          });
+        return send(200, { ...fake.tokenUser, id: 1 });
+      }
       const route = (re: string) => path.match(new RegExp(`^${prefix}${re}$`));
       const issuePath = route("/issues/(\\d+)");
       const commentsPath = route("/issues/(\\d+)/comments");
@@ -96,6 +132,7 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
           title: body.title,
           body: body.body,
           labels: (body.labels ?? []).map((name: string) => ({ name })),
+          user: author(),
         });
         return send(201, issue);
       }
@@ -110,7 +147,7 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
         const issue = issues.get(Number(commentsPath[1]));
         if (!issue) return send(404, { message: "Not Found" });
         if (req.method === "GET") return page(issue.comments);
-        const comment = { id: nextComment++, body: body.body };
+        const comment = { id: nextComment++, body: body.body, user: author() };
         issue.comments.push(comment);
         return send(201, comment);
       }
@@ -130,13 +167,15 @@ export async function startFakeGitHub(repository: string): Promise<FakeGitHub> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
+  const fake: FakeGitHub = {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     issues,
     requests,
     files,
+    tokenUser: undefined,
     addIssue,
     writes: () => requests.filter((r) => r.method !== "GET"),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return fake;
 }
