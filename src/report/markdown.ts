@@ -47,7 +47,7 @@ export function renderMarkdown(report: Report): string {
     for (const u of listed) out.push(`- ${mdCode(u.userId)}${u.exempt ? ` (left alone: ${u.exempt})` : ""}`);
     out.push("", "</details>");
   }
-  out.push("", `<sub>${policyLine(plan.policy, mdCode)}</sub>`);
+  out.push("", policyLine(plan.policy, mdCode));
   if (report.apply) {
     out.push("", `**${applySummaryLine(report.apply)}**`);
     const problems = report.apply.results.filter((r) => r.outcome !== "done");
