@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-TPJDKSMK.js";
+} from "./chunks/chunk-ELJKOQX5.js";
 import {
   ToolError,
   VERSION

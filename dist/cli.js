@@ -3455,7 +3455,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-SIBCH2UT.js");
+var commands = () => import("./chunks/commands-PJIF2LBW.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {

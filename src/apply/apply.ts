@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { type PasswordPolicy, readPasswordRef } from "../config/passwords.js";
 import type { PasswordRef } from "../config/types.js";
 import { ToolError } from "../errors.js";
 import { actualValue, DETAIL_ATTRIBUTES, sameValue } from "../plan/attributes.js";
@@ -32,7 +32,14 @@ export interface ApplyOptions {
   onResult?: (result: ActionResult) => void;
   /** Once this returns false, no further action starts (those in flight finish). */
   shouldContinue?: () => boolean;
-  /** Reads a password reference; injectable for tests. */
+  /**
+   * What password references may read (the operator's --password-* flags); absent, none may: a
+   * create or reactivation with a password then fails, naming the reference.
+   */
+  passwordPolicy?: PasswordPolicy;
+  /** Where `{ env: NAME }` references are read; process.env when absent. */
+  env?: Record<string, string | undefined>;
+  /** Reads a password reference; injectable for tests (then passwordPolicy and env are not used). */
   readPassword?: (ref: PasswordRef) => Promise<string>;
   /** Called once if another apply holds the server's lock and this one waits for it. */
   onLockWait?: (until: number | null) => void;
@@ -61,7 +68,9 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
       "fix the refusals listed in the plan, then plan again",
     );
   }
-  const readPassword = options.readPassword ?? readPasswordRef;
+  const readPassword =
+    options.readPassword ??
+    ((ref: PasswordRef) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? process.env));
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
   const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
@@ -287,18 +296,5 @@ function verify(action: Action, user: ActualUser) {
         `${action.userId}: ${c.attribute} is ${JSON.stringify(got)} after ${action.kind}; expected ${JSON.stringify(c.to)}`,
       );
     }
-  }
-}
-
-export async function readPasswordRef(ref: PasswordRef): Promise<string> {
-  if ("env" in ref) {
-    const value = process.env[ref.env];
-    if (!value) throw new ToolError(`the password variable ${ref.env} is not set`);
-    return value;
-  }
-  try {
-    return (await readFile(ref.file, "utf8")).replace(/\r?\n$/, "");
-  } catch (cause) {
-    throw new ToolError(`cannot read the password file ${ref.file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
   }
 }

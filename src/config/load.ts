@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { constants } from "node:fs";
+import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import type * as z from "zod";
 import { ToolError } from "../errors.js";
 import type { AccountState } from "../synapse/types.js";
 import { isValidNewLocalpart, localpartOf, serverNameOf } from "../synapse/userId.js";
+import { isInside, readCapped, specialKind } from "../util/files.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
 import type { DesiredState, DesiredUser, Policy, SourcePosition } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
@@ -84,52 +86,159 @@ const ATTRIBUTES = [
 
 /**
  * Reads and validates a users file, or every `*.yaml`/`*.yml` file directly in a directory
- * (merged in name order). Throws one ConfigError listing every problem found in every file.
+ * (merged in name order, the root file first). Throws one ConfigError listing every problem found in every file.
  */
 export async function loadDesiredState(path: string, options: LoadOptions = {}): Promise<DesiredState> {
   return parseDesiredState(await readDesiredFiles(path), options);
 }
 
-/** The text of the users file, or of each file in the directory: the reading half of loadDesiredState. */
-export async function readDesiredFiles(path: string): Promise<{ name: string; text: string }[]> {
-  const names = await filesAt(path);
-  const files: { name: string; text: string }[] = [];
+/**
+ * The text of one file of the configuration. `part` is set for the files of a directory: "root"
+ * for its root file (ROOT_FILES), the only one that may set homeserver, serverName and policy;
+ * "member" for the others. A single users file has none and may set everything.
+ */
+export interface DesiredFile {
+  name: string;
+  text: string;
+  part?: "root" | "member";
+}
+
+/** The names a directory's root file may have. */
+export const ROOT_FILES = ["_root.yaml", "_root.yml"] as const;
+
+/** The keys only a directory's root file may set: the server, and the safety policy that every team's file shares. */
+const ROOT_KEYS = ["homeserver", "serverName", "policy"] as const;
+
+/**
+ * The text of the users file, or of each file in the directory: the reading half of loadDesiredState.
+ *
+ * The file comes from whoever can open a pull request, so it is read with care: only regular files
+ * (a device such as /dev/zero, a FIFO or a socket is refused before it is opened), at most
+ * MAX_FILE_BYTES of it (counted as read: /proc files and devices report a size of 0), and a
+ * symbolic link (or a linked directory) only when it leads to a file inside the repository — the
+ * nearest directory above the users file that holds `.git`, or else the users file's own directory
+ * (see repositoryRoot).
+ */
+export async function readDesiredFiles(path: string): Promise<DesiredFile[]> {
+  const { names, directory } = await filesAt(path);
+  const root = await repositoryRoot(path, directory);
+  const files: DesiredFile[] = [];
   const issues: ConfigIssue[] = [];
   for (const name of names) {
-    const text = await readText(name).catch((error: unknown) => {
+    const text = await readText(name, root).catch((error: unknown) => {
       if (!(error instanceof ConfigError)) throw error;
       issues.push(...error.issues);
     });
-    if (text !== undefined) files.push({ name, text });
+    if (text === undefined) continue;
+    const file: DesiredFile = { name, text };
+    if (directory) file.part = isRootFile(name) ? "root" : "member";
+    files.push(file);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return files;
 }
 
-async function filesAt(path: string): Promise<string[]> {
+function isRootFile(name: string): boolean {
+  return (ROOT_FILES as readonly string[]).includes(basename(name));
+}
+
+async function filesAt(path: string): Promise<{ names: string[]; directory: boolean }> {
   const info = await stat(path).catch((error: unknown) => fileError(path, error));
-  if (!info.isDirectory()) return [path];
+  if (!info.isDirectory()) return { names: [path], directory: false };
   const entries = await readdir(path, { withFileTypes: true }).catch((error: unknown) => fileError(path, error));
-  // Dot files are left out: editors' lock and backup files look like YAML files.
+  // Dot files are left out: editors' lock and backup files look like YAML files. Anything else
+  // named like YAML but a directory is read, and refused if it is not a regular file.
   const names = entries
-    .filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && (e.isFile() || e.isSymbolicLink()))
+    .filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && !e.isDirectory())
     .map((e) => e.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (names.length === 0) throw fileIssue(path, "no .yaml or .yml file in this directory");
-  return names.map((name) => join(path, name));
+  const roots = names.filter(isRootFile);
+  if (roots.length > 1) {
+    throw fileIssue(path, `both ${roots.join(" and ")} are here: keep one root file`);
+  }
+  // The root file first: it says which server and policy the others are read under.
+  const ordered = [...roots, ...names.filter((name) => !isRootFile(name))];
+  return { names: ordered.map((name) => join(path, name)), directory: true };
 }
 
-async function readText(name: string): Promise<string> {
-  const info = await stat(name).catch((error: unknown) => fileError(name, error));
-  if (info.size > MAX_FILE_BYTES) {
-    throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
+/**
+ * The real path of the repository the users file belongs to, which a symbolic link must not
+ * leave: the nearest directory holding `.git`, from the users file's own directory (or the
+ * directory given) upwards; without one (a checkout without its Git data, a Kubernetes ConfigMap),
+ * that directory itself. (Not the current directory: a ConfigMap's files are links into the
+ * directory they are mounted in, wherever the job runs.)
+ */
+async function repositoryRoot(path: string, directory: boolean): Promise<string> {
+  const given = resolve(path);
+  // A directory given through a link is not followed to look for `.git` in it.
+  const linked = await lstat(given).then(
+    (info) => info.isSymbolicLink(),
+    () => false,
+  );
+  const start = directory && !linked ? given : dirname(given);
+  let root = start;
+  for (let dir = start; ; ) {
+    if (await exists(join(dir, ".git"))) {
+      root = dir;
+      break;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
   }
-  const bytes = await readFile(name).catch((error: unknown) => fileError(name, error));
+  return realpath(root).catch(() => root);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Reads one file of the configuration (see readDesiredFiles): the real file is checked and then
+ * opened without following links (O_NOFOLLOW) and without waiting (O_NONBLOCK: a FIFO swapped in
+ * would otherwise hang the open); the handle itself is checked again (fstat) before a byte is read,
+ * so nothing can be swapped in between.
+ */
+async function readText(name: string, root: string): Promise<string> {
+  const link = await lstat(name).catch((error: unknown) => fileError(name, error));
+  const kind = specialKind(link);
+  if (kind) throw fileIssue(name, `${kind}: only a regular file can be a users file`);
+  const real = await realpath(name).catch((error: unknown) => fileError(name, error));
+  if (!isInside(real, root)) {
+    throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
+  }
+  if (link.isSymbolicLink()) {
+    // What the link leads to, checked before it is opened (opening some devices does something).
+    const target = await lstat(real).catch((error: unknown) => fileError(name, error));
+    const targetKind = specialKind(target);
+    if (targetKind)
+      throw fileIssue(name, `leads to ${real}, which ${targetKind}: only a regular file can be a users file`);
+  }
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: unknown) => fileError(name, error),
+  );
   try {
-    // fatal: a file that is not UTF-8 is refused rather than read with replacement characters.
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw fileIssue(name, "the file is not valid UTF-8 text");
+    const info = await handle.stat();
+    const opened = specialKind(info);
+    if (opened) throw fileIssue(name, `${opened}: only a regular file can be a users file`);
+    if (info.isDirectory()) throw fileIssue(name, "is a directory");
+    if (info.size > MAX_FILE_BYTES) {
+      throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
+    }
+    const bytes = await readCapped(handle, info.size, MAX_FILE_BYTES).catch((error: unknown) => fileError(name, error));
+    if (bytes === undefined) throw fileIssue(name, "the file is over 50 MB: files over 50 MB are refused");
+    try {
+      // fatal: a file that is not UTF-8 is refused rather than read with replacement characters.
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw fileIssue(name, "the file is not valid UTF-8 text");
+    }
+  } finally {
+    await handle.close();
   }
 }
 
@@ -176,7 +285,7 @@ interface ParsedFile {
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
 
 /** The pure core of loadDesiredState: validates and merges files already read. */
-export function parseDesiredState(files: { name: string; text: string }[], options: LoadOptions = {}): DesiredState {
+export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {}): DesiredState {
   // Knowing the server's name, users can be checked as the parser reads them (see UserSink). A file
   // that names another server (an error), or that the fast parser leaves to the library, is read
   // again, whole: the same result either way.
@@ -186,11 +295,7 @@ export function parseDesiredState(files: { name: string; text: string }[], optio
 }
 
 /** parseDesiredState; undefined when `stream` was asked and the files could not be read that way. */
-function readDesiredState(
-  files: { name: string; text: string }[],
-  options: LoadOptions,
-  stream = false,
-): DesiredState | undefined {
+function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = false): DesiredState | undefined {
   const issues: PendingIssue[] = [];
   const users = new Map<string, DesiredUser>();
   const streaming = stream ? new UserChecker(options.serverName, users, issues) : undefined;
@@ -204,12 +309,18 @@ function readDesiredState(
   }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
 
-  // homeserver, serverName and policy: each in one file at most.
+  // homeserver, serverName and policy: in a directory, only in its root file (one team's file
+  // must not loosen the policy all teams share, nor name the server); else in one file at most.
   const setIn = new Map<string, number>();
   for (const [index, file] of parsed.entries()) {
-    for (const key of ["homeserver", "serverName", "policy"]) {
+    for (const key of ROOT_KEYS) {
       const entry = file.keys.get(key);
       if (!entry) continue;
+      if (files[index]!.part === "member") {
+        const message = `${key} may only be set in the directory's root file (${ROOT_FILES[0]}): move it there`;
+        issues.push({ file: index, offset: entry.keyOffset, path: [key], message });
+        continue;
+      }
       const first = setIn.get(key);
       if (first === undefined) setIn.set(key, index);
       else {

@@ -184,19 +184,60 @@ function harmDone(action: Action): string | undefined {
   return undefined;
 }
 
-/** `*` matches any run of characters; everything else is literal. */
+/**
+ * `*` matches any run of characters; everything else is literal. In time linear in the user ID
+ * for each pattern: a pattern comes from the file (a pull request), and a regular expression of
+ * it (`.*a.*a.*…`) backtracks exponentially — `@*a*a*a*a*a*a*a*a*:x` took 8.5 s per user ID.
+ */
 export function globMatcher(patterns: string[]): (userId: string) => boolean {
-  if (patterns.length === 0) return () => false;
-  const source = patterns
-    .map((p) =>
-      p
-        .split("*")
-        .map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
-        .join(".*"),
-    )
-    .join("|");
-  const re = new RegExp(`^(?:${source})$`);
-  return (userId) => re.test(userId);
+  const exact = new Set<string>();
+  const globs: Glob[] = [];
+  for (const pattern of patterns) {
+    if (pattern.includes("*")) globs.push(compileGlob(pattern));
+    else exact.add(pattern);
+  }
+  if (globs.length === 0) return exact.size === 0 ? () => false : (userId) => exact.has(userId);
+  return (userId) => {
+    if (exact.has(userId)) return true;
+    for (const glob of globs) if (globMatches(glob, userId)) return true;
+    return false;
+  };
+}
+
+/** A pattern with at least one `*`: the text before the first, after the last, and between them. */
+interface Glob {
+  prefix: string;
+  suffix: string;
+  /** The non-empty parts between stars, in order. */
+  middle: string[];
+  /** The shortest text it matches. */
+  minLength: number;
+}
+
+function compileGlob(pattern: string): Glob {
+  const parts = pattern.split("*");
+  const prefix = parts[0]!;
+  const suffix = parts[parts.length - 1]!;
+  const middle = parts.slice(1, -1).filter((part) => part !== "");
+  const minLength = prefix.length + suffix.length + middle.reduce((sum, part) => sum + part.length, 0);
+  return { prefix, suffix, middle, minLength };
+}
+
+/**
+ * Prefix and suffix are anchored; the middle parts are found left to right, each at its first
+ * occurrence after the one before. Taking the leftmost occurrence never loses a match: whatever
+ * follows can only have more room.
+ */
+function globMatches(glob: Glob, text: string): boolean {
+  if (text.length < glob.minLength || !text.startsWith(glob.prefix) || !text.endsWith(glob.suffix)) return false;
+  const end = text.length - glob.suffix.length;
+  let at = glob.prefix.length;
+  for (const part of glob.middle) {
+    const found = text.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 
 /**

@@ -3,7 +3,7 @@ import { Agent, type Dispatcher, request } from "undici";
 import { VERSION } from "../version.js";
 import { SynapseError } from "./errors.js";
 import { type ActualUser, normaliseUser, type RawUser, toRawChanges, type UserChanges } from "./types.js";
-import { encodeUserId } from "./userId.js";
+import { encodeUserId, serverNameOf } from "./userId.js";
 
 export interface SynapseClientOptions {
   /** The homeserver's client-server base URL, e.g. https://matrix.example.org */
@@ -14,8 +14,13 @@ export interface SynapseClientOptions {
   dispatcher?: Dispatcher;
   /** Parallel connections to the homeserver when no dispatcher is given. */
   connections?: number;
-  /** Per-request limit for the headers and for the body, in milliseconds. */
+  /**
+   * Per-request limit, in milliseconds: the whole answer, headers and body, must be in within it
+   * (each try of a retried request has its own).
+   */
   timeoutMs?: number;
+  /** The largest answer body read, in bytes; a larger one is an `invalid-response` SynapseError. */
+  maxBodyBytes?: number;
   /** How many times a retryable failure is tried again (see `isRetryable`). */
   retries?: number;
   /** No retry starts once this much time has passed since the first attempt, in milliseconds. */
@@ -37,6 +42,14 @@ export interface MutationRecord {
 /** Page size for the user list. Synapse sets no maximum; large pages cut round trips (facts: 1000 → 29 ms, 100 → 149 ms for 2,000 users). */
 export const DEFAULT_PAGE_SIZE = 5000;
 
+/**
+ * The largest answer read by default. The largest the tool asks for is a page of the user list:
+ * 5,000 rows of a few hundred bytes each. A server that sends more is not trusted to stop.
+ */
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+const LIST_PATH = "/_synapse/admin/v2/users";
+
 type Method = "GET" | "PUT" | "POST" | "DELETE";
 
 /** Pages of the user list asked for while one is handled: the next one and guesses after it. */
@@ -52,6 +65,7 @@ export class SynapseClient {
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #timeoutMs: number;
+  readonly #maxBodyBytes: number;
   readonly #retries: number;
   readonly #retryBudgetMs: number;
   readonly #onMutation: ((record: MutationRecord) => void) | undefined;
@@ -63,6 +77,7 @@ export class SynapseClient {
     this.#dispatcher =
       options.dispatcher ?? new Agent({ connections: options.connections ?? 16, keepAliveTimeout: 10_000 });
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#retries = options.retries ?? 3;
     this.#retryBudgetMs = options.retryBudgetMs ?? 60_000;
     this.#onMutation = options.onMutation;
@@ -74,9 +89,14 @@ export class SynapseClient {
 
   /** The token's own user, e.g. `@admin:example.org`, and that user's server name. */
   async whoami(): Promise<{ userId: string; serverName: string }> {
-    const body = await this.#call<{ user_id: string }>("GET", "/_matrix/client/v3/account/whoami");
+    const path = "/_matrix/client/v3/account/whoami";
+    const body = await this.#call<{ user_id?: unknown }>("GET", path);
     const userId = body.user_id;
-    return { userId, serverName: userId.slice(userId.indexOf(":") + 1) };
+    const serverName = typeof userId === "string" ? serverNameOf(userId) : undefined;
+    if (typeof userId !== "string" || serverName === undefined) {
+      throw new SynapseError("invalid-response", "GET", path, "the answer has no valid `user_id` (@user:server)");
+    }
+    return { userId, serverName };
   }
 
   async serverVersion(): Promise<string> {
@@ -86,8 +106,9 @@ export class SynapseClient {
 
   /** One user with everything the Admin API knows (emails, external IDs). A missing user is a `not-found` SynapseError. */
   async getUser(userId: string): Promise<ActualUser> {
-    const raw = await this.#call<RawUser>("GET", `/_synapse/admin/v2/users/${encodeUserId(userId)}`);
-    return normaliseUser(raw, "s");
+    const path = `/_synapse/admin/v2/users/${encodeUserId(userId)}`;
+    const raw = await this.#call<RawUser>("GET", path);
+    return this.#scrubbed(() => normaliseUser(raw, "s", path));
   }
 
   /** Like getUser, but a missing user is `undefined`. */
@@ -118,11 +139,15 @@ export class SynapseClient {
    * page's `total` is compared with the first one's, and if it changed (someone was created), the
    * list is read again from the start, one page after the other. Without a `total` to compare, there
    * are no guesses.
+   *
+   * A server is not trusted to end the list: each `next_token` must be an offset past the page it
+   * came with (so every page moves on) and, when the page says how many users there are, not past
+   * that `total`; an answer that breaks either is an `invalid-response` SynapseError.
    */
   async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
     const path = (from: string) =>
-      `/_synapse/admin/v2/users?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
+      `${LIST_PATH}?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
     /** Pages asked for ahead, by offset: one try each, undefined when it failed or did not make sense. */
     const ahead = new Map<string, Promise<ListPage | undefined>>();
     const askAhead = (from: string) => {
@@ -130,9 +155,13 @@ export class SynapseClient {
       ahead.set(
         from,
         this.#once("GET", path(from))
-          .then((res) => listPage(res.json))
+          .then((res) => this.#scrubbed(() => listPage(res.json, from)))
           .catch(() => undefined),
       );
+    };
+    const read = async (at: string): Promise<ListPage> => {
+      const json: unknown = await this.#call("GET", path(at));
+      return this.#scrubbed(() => listPage(json, at));
     };
     let from: string | undefined = "0";
     /** The first page's `total` while pages are guessed; undefined once they are read in order. */
@@ -141,7 +170,7 @@ export class SynapseClient {
     while (from !== undefined) {
       const early = ahead.get(from);
       ahead.delete(from);
-      const page: ListPage = (early && (await early)) ?? listPage(await this.#call("GET", path(from)));
+      const page: ListPage = (early && (await early)) ?? (await read(from));
       from = page.next;
       if (first) total = page.total;
       else if (total !== undefined && page.total !== total) {
@@ -308,38 +337,124 @@ export class SynapseClient {
   }
 
   async #once(method: Method, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(this.baseUrl + path, {
-        method,
-        dispatcher: this.#dispatcher,
-        headers: {
-          authorization: `Bearer ${this.#token}`,
-          "user-agent": `synapse-gitops/${VERSION}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
-      });
-    } catch (cause) {
-      throw new SynapseError(
+    // One deadline for the whole answer. undici's headersTimeout and bodyTimeout only limit the
+    // silence between two chunks: an answer trickled a byte at a time would never end.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const late = () =>
+      new SynapseError(
         "network",
         method,
         shortPath(path),
-        this.#scrub(describeNetworkError(cause)),
-        undefined,
-        undefined,
-        undefined,
-        {
-          cause,
-        },
+        `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`,
       );
-    }
-    let text: string;
     try {
-      text = await res.body.text();
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(this.baseUrl + path, {
+          method,
+          dispatcher: this.#dispatcher,
+          headers: {
+            authorization: `Bearer ${this.#token}`,
+            "user-agent": `synapse-gitops/${VERSION}`,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+          signal: deadline.signal,
+        });
+      } catch (cause) {
+        if (deadline.signal.aborted) throw late();
+        throw new SynapseError(
+          "network",
+          method,
+          shortPath(path),
+          this.#scrub(describeNetworkError(cause)),
+          undefined,
+          undefined,
+          undefined,
+          {
+            cause,
+          },
+        );
+      }
+      const text = await this.#readBody(res, method, path, deadline, late);
+      let json: unknown;
+      try {
+        json = text === "" ? {} : JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        if (json === undefined || typeof json !== "object" || json === null) {
+          throw new SynapseError(
+            "invalid-response",
+            method,
+            shortPath(path),
+            "the answer is not a JSON object",
+            res.statusCode,
+          );
+        }
+        return { status: res.statusCode, json };
+      }
+      const err = (typeof json === "object" && json !== null ? json : {}) as {
+        errcode?: unknown;
+        error?: unknown;
+        retry_after_ms?: unknown;
+      };
+      const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${res.statusCode}`;
+      throw new SynapseError(
+        SynapseError.kindForStatus(res.statusCode),
+        method,
+        shortPath(path),
+        this.#scrub(detail),
+        res.statusCode,
+        typeof err.errcode === "string" ? this.#scrub(err.errcode) : undefined,
+        res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : undefined,
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The answer's body as text, read as it streams in and given up past `maxBodyBytes` (a server
+   * could send without end: a 400 MB answer once took 1.3 GB to read whole).
+   */
+  async #readBody(
+    res: Dispatcher.ResponseData,
+    method: Method,
+    path: string,
+    deadline: AbortController,
+    late: () => SynapseError,
+  ): Promise<string> {
+    const limit = this.#maxBodyBytes;
+    const tooLarge = () => {
+      // Aborted, not only destroyed: the request is cancelled and its connection closed, rather
+      // than the rest of the body drained in the background (which closing the client would await).
+      deadline.abort();
+      return new SynapseError(
+        "invalid-response",
+        method,
+        shortPath(path),
+        `the answer is larger than ${formatBytes(limit)}; refusing to read it`,
+        res.statusCode,
+      );
+    };
+    const declared = Number(res.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > limit) throw tooLarge();
+        chunks.push(chunk);
+      }
     } catch (cause) {
+      if (cause instanceof SynapseError) throw cause;
+      if (deadline.signal.aborted) throw late();
       throw new SynapseError(
         "network",
         method,
@@ -348,39 +463,19 @@ export class SynapseClient {
         res.statusCode,
       );
     }
-    let json: unknown;
+    return Buffer.concat(chunks, size).toString("utf8");
+  }
+
+  /** Runs `fn`, with the token scrubbed from the message of a SynapseError it throws (an answer's values are in some). */
+  #scrubbed<T>(fn: () => T): T {
     try {
-      json = text === "" ? {} : JSON.parse(text);
-    } catch {
-      json = undefined;
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SynapseError)) throw e;
+      const detail = this.#scrub(e.detail);
+      if (detail === e.detail) throw e;
+      throw new SynapseError(e.kind, e.method, e.path, detail, e.status, e.errcode, e.retryAfterMs);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      if (json === undefined || typeof json !== "object" || json === null) {
-        throw new SynapseError(
-          "invalid-response",
-          method,
-          shortPath(path),
-          "the answer is not a JSON object",
-          res.statusCode,
-        );
-      }
-      return { status: res.statusCode, json };
-    }
-    const err = (typeof json === "object" && json !== null ? json : {}) as {
-      errcode?: string;
-      error?: string;
-      retry_after_ms?: number;
-    };
-    const detail = err.error ?? (text.trim().slice(0, 200) || `HTTP ${res.statusCode}`);
-    throw new SynapseError(
-      SynapseError.kindForStatus(res.statusCode),
-      method,
-      shortPath(path),
-      this.#scrub(detail),
-      res.statusCode,
-      typeof err.errcode === "string" ? err.errcode : undefined,
-      res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : undefined,
-    );
   }
 
   /** Belt and braces: the token is never put in a message, but a server or proxy could echo it. */
@@ -398,19 +493,38 @@ interface ListPage {
 
 /**
  * A page of the user list, normalised as soon as it is in: the raw rows (most of its memory) are
- * garbage at once, even for a page asked for ahead that waits its turn.
+ * garbage at once, even for a page asked for ahead that waits its turn. `from`: the offset asked
+ * for, which `next_token` must move past (see listAllUsers).
  */
-function listPage(json: unknown): ListPage {
-  const page = json as { users?: unknown; next_token?: string | number | null; total?: unknown };
-  if (!Array.isArray(page.users)) {
-    throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
-  }
-  const rows = page.users as RawUser[];
+function listPage(json: unknown, from: string): ListPage {
+  const page = json as { users?: unknown; next_token?: unknown; total?: unknown };
+  const invalid = (detail: string) => new SynapseError("invalid-response", "GET", LIST_PATH, detail);
+  if (!Array.isArray(page.users)) throw invalid("the answer has no `users` list");
+  const rows: unknown[] = page.users;
   const users = new Array<ActualUser>(rows.length);
-  for (let i = 0; i < rows.length; i++) users[i] = normaliseUser(rows[i]!, "ms");
+  for (let i = 0; i < rows.length; i++) users[i] = normaliseUser(rows[i], "ms", LIST_PATH);
   const result: ListPage = { users };
-  if (page.next_token !== undefined && page.next_token !== null) result.next = String(page.next_token);
-  if (typeof page.total === "number") result.total = page.total;
+  const { total } = page;
+  if (total !== undefined && total !== null) {
+    if (typeof total !== "number" || !Number.isSafeInteger(total) || total < 0) {
+      throw invalid("`total` is not a count of users");
+    }
+    result.total = total;
+  }
+  const token = page.next_token;
+  if (token !== undefined && token !== null) {
+    // Synapse's next_token is the offset after the page's rows: `from` plus the rows sent.
+    const next = typeof token === "number" || typeof token === "string" ? String(token) : "";
+    const offset = /^[0-9]{1,15}$/.test(next) ? Number(next) : Number.NaN;
+    if (Number.isNaN(offset)) throw invalid("`next_token` is not an offset");
+    if (rows.length === 0 || offset <= Number(from)) {
+      throw invalid(`\`next_token\` ${next} does not move past the page at offset ${from}: the list would never end`);
+    }
+    if (result.total !== undefined && offset > result.total) {
+      throw invalid(`\`next_token\` ${next} is past the ${result.total} users the answer counts`);
+    }
+    result.next = String(offset);
+  }
   return result;
 }
 
@@ -426,6 +540,14 @@ function retryAfter(bodyMs: unknown, header: string | string[] | undefined): num
   const h = Array.isArray(header) ? header[0] : header;
   const seconds = h === undefined ? Number.NaN : Number(h);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Number((bytes / 1024 / 1024).toFixed(1))} MiB` : `${bytes} bytes`;
 }
 
 /** The path without its query string, for messages. */

@@ -1,3 +1,5 @@
+import { SynapseError } from "./errors.js";
+
 /** A user's lifecycle state as the reconciler sees it. `erased` implies deactivated. */
 export type AccountState = "active" | "deactivated" | "erased";
 
@@ -65,10 +67,30 @@ export function stateOf(raw: RawUser): AccountState {
 /**
  * `creationUnit`: Synapse 1.160 sends `creation_ts` in seconds from the single-user GET and in
  * milliseconds from the list (seen on a real server; see docs/synapse-facts).
+ *
+ * The row is checked as it is read: an answer is not trusted to be what the Admin API documents (a
+ * proxy, another server, a hostile one). A field of the wrong type is a SynapseError
+ * `invalid-response` naming it (`path`: the endpoint, for the message), never a TypeError deeper
+ * in. Plain `typeof` checks: this runs for every user of the server.
  */
-export function normaliseUser(raw: RawUser, creationUnit: "s" | "ms"): ActualUser {
+export function normaliseUser(row: unknown, creationUnit: "s" | "ms", path: string): ActualUser {
+  if (typeof row !== "object" || row === null || Array.isArray(row)) {
+    throw new SynapseError("invalid-response", "GET", path, "a user in the answer is not a JSON object");
+  }
+  const raw = row as RawUser;
+  const name = raw.name;
+  if (typeof name !== "string" || name === "") invalidField(path, undefined, "name", "a user ID", name);
+  if (!isFlag(raw.deactivated)) invalidField(path, name, "deactivated", "a boolean", raw.deactivated);
+  if (!isFlag(raw.erased)) invalidField(path, name, "erased", "a boolean", raw.erased);
+  if (!isFlag(raw.locked)) invalidField(path, name, "locked", "a boolean", raw.locked);
+  if (!isFlag(raw.admin)) invalidField(path, name, "admin", "a boolean", raw.admin);
+  if (!isFlag(raw.is_guest)) invalidField(path, name, "is_guest", "a boolean", raw.is_guest);
+  if (!isFlag(raw.shadow_banned)) invalidField(path, name, "shadow_banned", "a boolean", raw.shadow_banned);
+  if (!isOptional(raw.displayname, "string")) invalidField(path, name, "displayname", "a string", raw.displayname);
+  if (!isOptional(raw.user_type, "string")) invalidField(path, name, "user_type", "a string", raw.user_type);
+  if (!isOptional(raw.creation_ts, "number")) invalidField(path, name, "creation_ts", "a number", raw.creation_ts);
   const user: ActualUser = {
-    userId: raw.name,
+    userId: name,
     state: stateOf(raw),
     locked: raw.locked === true,
     admin: Boolean(raw.admin),
@@ -78,15 +100,61 @@ export function normaliseUser(raw: RawUser, creationUnit: "s" | "ms"): ActualUse
     shadowBanned: Boolean(raw.shadow_banned),
     creationTs: (raw.creation_ts ?? 0) * (creationUnit === "s" ? 1000 : 1),
   };
-  if (raw.threepids) {
-    // Synapse stores email addresses lower-cased; compare them that way too.
-    user.emails = raw.threepids.filter((t) => t.medium === "email").map((t) => t.address.toLowerCase());
+  const threepids: unknown = raw.threepids;
+  if (threepids !== undefined && threepids !== null) {
+    if (!Array.isArray(threepids)) invalidField(path, name, "threepids", "a list", threepids);
+    const emails: string[] = [];
+    for (let i = 0; i < threepids.length; i++) {
+      const t = threepids[i] as { medium?: unknown; address?: unknown } | null;
+      if (typeof t !== "object" || t === null) invalidField(path, name, `threepids[${i}]`, "an object", t);
+      if (typeof t.medium !== "string") invalidField(path, name, `threepids[${i}].medium`, "a string", t.medium);
+      if (typeof t.address !== "string") invalidField(path, name, `threepids[${i}].address`, "a string", t.address);
+      // Synapse stores email addresses lower-cased; compare them that way too.
+      if (t.medium === "email") emails.push(t.address.toLowerCase());
+    }
+    user.emails = emails;
   }
-  if (raw.external_ids) {
-    user.externalIds = raw.external_ids.map((e) => ({ provider: e.auth_provider, id: e.external_id }));
+  const externalIds: unknown = raw.external_ids;
+  if (externalIds !== undefined && externalIds !== null) {
+    if (!Array.isArray(externalIds)) invalidField(path, name, "external_ids", "a list", externalIds);
+    const ids: ExternalId[] = [];
+    for (let i = 0; i < externalIds.length; i++) {
+      const e = externalIds[i] as { auth_provider?: unknown; external_id?: unknown } | null;
+      const at = `external_ids[${i}]`;
+      if (typeof e !== "object" || e === null) invalidField(path, name, at, "an object", e);
+      if (typeof e.auth_provider !== "string")
+        invalidField(path, name, `${at}.auth_provider`, "a string", e.auth_provider);
+      if (typeof e.external_id !== "string") invalidField(path, name, `${at}.external_id`, "a string", e.external_id);
+      ids.push({ provider: e.auth_provider, id: e.external_id });
+    }
+    user.externalIds = ids;
   }
-  if ("appservice_id" in raw) user.appserviceId = raw.appservice_id ?? null;
+  if ("appservice_id" in raw) {
+    if (!isOptional(raw.appservice_id, "string"))
+      invalidField(path, name, "appservice_id", "a string", raw.appservice_id);
+    user.appserviceId = raw.appservice_id ?? null;
+  }
   return user;
+}
+
+/** Synapse sends flags as booleans, or 0/1 from some databases; absent or null reads as false. */
+function isFlag(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === "boolean" || typeof value === "number";
+}
+
+function isOptional(value: unknown, type: "string" | "number"): boolean {
+  return value === undefined || value === null || typeof value === type;
+}
+
+function invalidField(path: string, userId: string | undefined, field: string, expected: string, got: unknown): never {
+  // The user ID and the value come from the answer: quoted, and cut short.
+  const who = userId === undefined ? "a user" : `user ${quote(userId)}`;
+  const what = got === null ? "null" : Array.isArray(got) ? "a list" : typeof got;
+  throw new SynapseError("invalid-response", "GET", path, `${who}: \`${field}\` should be ${expected}, got ${what}`);
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 }
 
 export function toRawChanges(changes: UserChanges): Record<string, unknown> {

@@ -1,4 +1,6 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -14,6 +16,7 @@ import {
 } from "../../src/config/load.js";
 import { usersFileJsonSchema } from "../../src/config/schema.js";
 import { parseYamlFast, parseYamlWithLibrary } from "../../src/config/yamlTree.js";
+import { readCapped } from "../../src/util/files.js";
 
 const SERVER: LoadOptions = { serverName: "example.org" };
 
@@ -525,18 +528,70 @@ describe("a directory", () => {
     return (error as ConfigError).issues;
   }
 
-  it("merges its *.yaml and *.yml files in name order, and only those", async () => {
+  it("merges its *.yaml and *.yml files, the root file first and the others in name order, and only those", async () => {
     const path = dir({
       "b.yml": lines("version: 1", "users:", "  bea: deactivated"),
-      "a.yaml": lines("version: 1", "serverName: example.org", "users:", "  ann: active", "  sam: active"),
+      "a.yaml": lines("version: 1", "users:", "  ann: active", "  sam: active"),
+      "_root.yaml": lines("version: 1", "serverName: example.org", "users:", "  root-admin: active"),
       "README.md": "not a users file",
       ".#a.yaml": "an editor's lock file",
       "sub/": "",
+      "sub.yaml/": "",
     });
     const state = await loadDesiredState(path);
-    expect(state.files).toEqual([join(path, "a.yaml"), join(path, "b.yml")]);
-    expect([...state.users.keys()]).toEqual(["@ann:example.org", "@sam:example.org", "@bea:example.org"]);
+    expect(state.files).toEqual([join(path, "_root.yaml"), join(path, "a.yaml"), join(path, "b.yml")]);
+    expect([...state.users.keys()]).toEqual([
+      "@root-admin:example.org",
+      "@ann:example.org",
+      "@sam:example.org",
+      "@bea:example.org",
+    ]);
     expect(state.users.get("@bea:example.org")?.source).toEqual({ file: join(path, "b.yml"), line: 3, column: 3 });
+  });
+
+  it("takes homeserver, serverName and policy from its root file, _root.yaml or _root.yml", async () => {
+    for (const root of ["_root.yaml", "_root.yml"]) {
+      const path = dir({
+        [root]: lines(
+          "version: 1",
+          "homeserver: https://matrix.example.org",
+          "serverName: example.org",
+          "policy: { maxErasures: 0 }",
+          "users: {}",
+        ),
+        "team.yaml": lines("version: 1", "users:", "  ann: active"),
+      });
+      const state = await loadDesiredState(path, {});
+      expect(state.homeserver).toBe("https://matrix.example.org");
+      expect(state.serverName).toBe("example.org");
+      expect(state.policy.maxErasures).toBe(0);
+      expect([...state.users.keys()]).toEqual(["@ann:example.org"]);
+    }
+  });
+
+  it("refuses homeserver, serverName or policy in any other file of the directory, even with no root file", async () => {
+    const path = dir({
+      "_root.yaml": lines("version: 1", "policy: { maxDeactivations: 2 }", "users: {}"),
+      "team-a.yaml": lines(
+        "version: 1",
+        "policy: { maxDeactivations: 100000, unmanaged: deactivate, protected: [] }",
+        "users: {}",
+      ),
+      "team-b.yaml": lines("version: 1", "users: {}", "homeserver: https://evil.example", "serverName: evil.example"),
+    });
+    const move = "may only be set in the directory's root file (_root.yaml): move it there";
+    expectIssues(await loadIssues(path), [
+      [`${join(path, "team-a.yaml")}:2:1`, "policy", `policy ${move}`],
+      [`${join(path, "team-b.yaml")}:3:1`, "homeserver", `homeserver ${move}`],
+      [`${join(path, "team-b.yaml")}:4:1`, "serverName", `serverName ${move}`],
+    ]);
+    const alone = dir({ "only.yaml": lines("version: 1", "serverName: example.org", "users: {}") });
+    expectIssues(await loadIssues(alone), [[`${join(alone, "only.yaml")}:2:1`, "serverName", move]]);
+  });
+
+  it("refuses two root files", async () => {
+    const path = dir({ "_root.yaml": lines("version: 1", "users: {}"), "_root.yml": lines("version: 1", "users: {}") });
+    expectIssues(await loadIssues(path), [[path, "", "both _root.yaml and _root.yml are here: keep one root file"]]);
   });
 
   it("reports a user declared in two files, naming both", async () => {
@@ -553,20 +608,15 @@ describe("a directory", () => {
     ]);
   });
 
-  it("wants version in every file, and homeserver, serverName and policy in one at most", async () => {
+  it("wants version in every file", async () => {
     const path = dir({
-      "1.yaml": lines("version: 1", "homeserver: https://a.example.org", "serverName: example.org", "users: {}"),
-      "2.yaml": lines("policy: {}", "homeserver: https://b.example.org", "users: {}"),
-      "3.yaml": lines("version: 1", "serverName: example.org", "policy: {}", "users: {}"),
+      "_root.yml": lines("users: {}"),
+      "1.yaml": lines("version: 1", "users: {}"),
+      "2.yaml": lines("users: {}"),
     });
-    const a = join(path, "1.yaml");
-    const b = join(path, "2.yaml");
-    const c = join(path, "3.yaml");
     expectIssues(await loadIssues(path), [
-      [`${b}:1:1`, "version", "is required"],
-      [`${b}:2:1`, "homeserver", `homeserver is already set at ${a}:2:1`],
-      [`${c}:2:1`, "serverName", `serverName is already set at ${a}:3:1`],
-      [`${c}:3:1`, "policy", `policy is already set at ${b}:1:1`],
+      [`${join(path, "_root.yml")}:1:1`, "version", "is required"],
+      [`${join(path, "2.yaml")}:1:1`, "version", "is required"],
     ]);
   });
 
@@ -593,6 +643,159 @@ describe("a directory", () => {
     const state = await loadDesiredState(join(path, "users.yaml"));
     expect(state.files).toEqual([join(path, "users.yaml")]);
     expect(state.sha256).toBe(parse(EXAMPLE).sha256);
+  });
+});
+
+describe("files given without a directory", () => {
+  it("may each set homeserver, serverName and policy, but one file only", () => {
+    const a = { name: "a.yaml", text: lines("version: 1", "serverName: example.org", "users: {}") };
+    const b = { name: "b.yaml", text: lines("version: 1", "serverName: example.org", "users: {}") };
+    const error = (() => {
+      try {
+        parseDesiredState([a, b]);
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expectIssues(error!.issues, [["b.yaml:2:1", "serverName", "serverName is already set at a.yaml:2:1"]]);
+  });
+});
+
+describe("hostile files", () => {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const path of made) rmSync(path, { recursive: true, force: true });
+  });
+
+  /** A temporary directory holding a repository (`repo/`, with `.git/`) and a directory outside it. */
+  function sandbox(): { repo: string; outside: string } {
+    const base = mkdtempSync(join(tmpdir(), "synapse-gitops-hostile-"));
+    made.push(base);
+    const repo = join(base, "repo");
+    const outside = join(base, "outside");
+    mkdirSync(join(repo, ".git"), { recursive: true });
+    mkdirSync(outside);
+    return { repo, outside };
+  }
+
+  const VALID = lines("version: 1", "users:", "  ann: active");
+  const SECRET = lines("version: 1", "users:", "  the-runner-s-secret: active");
+
+  async function loadIssues(path: string): Promise<ConfigIssue[]> {
+    const error = await loadDesiredState(path, SERVER).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues;
+  }
+
+  it("refuses a device at once (reading /dev/zero never ends)", async () => {
+    for (const device of ["/dev/zero", "/dev/null", "/dev/urandom"]) {
+      expectIssues(await loadIssues(device), [[device, "", "is a device: only a regular file can be a users file"]]);
+    }
+  });
+
+  it("refuses a FIFO without waiting for a writer, as the file or in a directory", async () => {
+    const { repo } = sandbox();
+    execFileSync("mkfifo", [join(repo, "users.yaml")]);
+    expectIssues(await loadIssues(join(repo, "users.yaml")), [[join(repo, "users.yaml"), "", "is a FIFO"]]);
+    const config = join(repo, "config");
+    mkdirSync(config);
+    writeFileSync(join(config, "a.yaml"), VALID);
+    execFileSync("mkfifo", [join(config, "b.yaml")]);
+    expectIssues(await loadIssues(config), [[join(config, "b.yaml"), "", "is a FIFO"]]);
+  });
+
+  it("refuses a symbolic link that leaves the repository, and names neither content nor secret", async () => {
+    const { repo, outside } = sandbox();
+    writeFileSync(join(outside, "secret.yaml"), SECRET);
+    symlinkSync(join(outside, "secret.yaml"), join(repo, "users.yaml"));
+    const issues = await loadIssues(join(repo, "users.yaml"));
+    expectIssues(issues, [[join(repo, "users.yaml"), "", "leads through a symbolic link to"]]);
+    expect(issues[0]!.message).toMatch(/outside the repository/);
+    expect(JSON.stringify(issues)).not.toContain("the-runner-s-secret");
+  });
+
+  it("refuses a link out from a directory's files, and a linked directory that leads out", async () => {
+    const { repo, outside } = sandbox();
+    writeFileSync(join(outside, "secret.yaml"), SECRET);
+    const config = join(repo, "config");
+    mkdirSync(config);
+    writeFileSync(join(config, "a.yaml"), VALID);
+    symlinkSync(join(outside, "secret.yaml"), join(config, "b.yaml"));
+    expectIssues(await loadIssues(config), [[join(config, "b.yaml"), "", "outside the repository"]]);
+    symlinkSync(outside, join(repo, "linked"));
+    expectIssues(await loadIssues(join(repo, "linked")), [[join(repo, "linked", "secret.yaml"), "", "outside"]]);
+    expectIssues(await loadIssues(join(repo, "linked", "secret.yaml")), [
+      [join(repo, "linked", "secret.yaml"), "", "outside the repository"],
+    ]);
+  });
+
+  it("follows a symbolic link that stays inside the repository", async () => {
+    const { repo } = sandbox();
+    mkdirSync(join(repo, "teams"));
+    writeFileSync(join(repo, "teams", "users.yaml"), VALID);
+    symlinkSync(join("teams", "users.yaml"), join(repo, "users.yaml"));
+    const state = await loadDesiredState(join(repo, "users.yaml"), SERVER);
+    expect([...state.users.keys()]).toEqual(["@ann:example.org"]);
+  });
+
+  it("without .git above the file, counts the file's own directory as the repository", async () => {
+    const base = mkdtempSync(join(tmpdir(), "synapse-gitops-nogit-"));
+    made.push(base);
+    // As a Kubernetes ConfigMap is mounted: each file a link into a hidden directory beside it.
+    const config = join(base, "config");
+    mkdirSync(join(config, "..2026_01_01"), { recursive: true });
+    writeFileSync(join(config, "..2026_01_01", "users.yaml"), VALID);
+    symlinkSync("..2026_01_01", join(config, "..data"));
+    symlinkSync(join("..data", "users.yaml"), join(config, "users.yaml"));
+    expect((await loadDesiredState(join(config, "users.yaml"), SERVER)).users.size).toBe(1);
+    expect((await loadDesiredState(config, SERVER)).users.size).toBe(1);
+    // A link out of that directory is refused, wherever the command runs.
+    writeFileSync(join(base, "secret.yaml"), SECRET);
+    symlinkSync(join(base, "secret.yaml"), join(config, "out.yaml"));
+    expectIssues(await loadIssues(join(config, "out.yaml")), [
+      [join(config, "out.yaml"), "", "outside the repository"],
+    ]);
+    const cwd = process.cwd();
+    try {
+      process.chdir(base);
+      expectIssues(await loadIssues("config/out.yaml"), [["config/out.yaml", "", "outside the repository"]]);
+    } finally {
+      process.chdir(cwd);
+    }
+    // Nor is a directory reached through a link followed out of the directory that holds the link.
+    const other = mkdtempSync(join(tmpdir(), "synapse-gitops-nogit-"));
+    made.push(other);
+    symlinkSync(join(config, "..2026_01_01"), join(other, "linked"));
+    expectIssues(await loadIssues(join(other, "linked")), [
+      [join(other, "linked", "users.yaml"), "", "outside the repository"],
+    ]);
+  });
+});
+
+describe("readCapped", () => {
+  it("counts the bytes it reads, whatever size the file reported", async () => {
+    const base = mkdtempSync(join(tmpdir(), "synapse-gitops-cap-"));
+    const read = async (sizeHint: number, limit: number) => {
+      const handle = await open(join(base, "f"), "r");
+      try {
+        return (await readCapped(handle, sizeHint, limit))?.toString();
+      } finally {
+        await handle.close();
+      }
+    };
+    try {
+      writeFileSync(join(base, "f"), "0123456789abcdefghij");
+      // Told the file is empty (as /proc files and devices say), it still stops past the limit.
+      expect(await read(0, 10)).toBeUndefined();
+      expect(await read(0, 19)).toBeUndefined();
+      expect(await read(0, 20)).toBe("0123456789abcdefghij");
+      expect(await read(1_000_000, 20)).toBe("0123456789abcdefghij");
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
 

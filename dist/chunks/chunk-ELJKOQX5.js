@@ -2757,9 +2757,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve3, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+              return err ? reject(err) : resolve3(data);
             });
           });
         }
@@ -2797,9 +2797,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve3, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve(data);
+              return err2 ? reject(err2) : resolve3(data);
             });
           });
         }
@@ -6305,8 +6305,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve, reject) => {
-        res = resolve;
+      const promise = new Promise((resolve3, reject) => {
+        res = resolve3;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -6655,7 +6655,7 @@ var require_client_h1 = __commonJS({
       kHTTPContext,
       kClosed
     } = require_symbols();
-    var constants = require_constants2();
+    var constants3 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var removeAllListeners = util.removeAllListeners;
@@ -6791,7 +6791,7 @@ var require_client_h1 = __commonJS({
          */
       constructor(client, socket, { exports: exports2 }) {
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants3.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -6887,11 +6887,11 @@ var require_client_h1 = __commonJS({
             currentParser = null;
             currentBufferRef = null;
           }
-          if (ret !== constants.ERROR.OK) {
+          if (ret !== constants3.ERROR.OK) {
             const data = chunk.subarray(llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr);
-            if (ret === constants.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants3.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(data);
-            } else if (ret === constants.ERROR.PAUSED) {
+            } else if (ret === constants3.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(data);
             } else {
@@ -6914,10 +6914,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants.ERROR.OK) {
+        if (ret === constants3.ERROR.OK) {
           return null;
         }
-        if (ret === constants.ERROR.PAUSED || ret === constants.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants3.ERROR.PAUSED || ret === constants3.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6934,7 +6934,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants.ERROR[ret], data);
+        return new HTTPParserError(message, constants3.ERROR[ret], data);
       }
       destroy() {
         assert2(currentParser === null);
@@ -7145,7 +7145,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants.ERROR.PAUSED : 0;
+        return pause ? constants3.ERROR.PAUSED : 0;
       }
       /**
        * @param {Buffer} buf
@@ -7171,7 +7171,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants.ERROR.PAUSED;
+          return constants3.ERROR.PAUSED;
         }
         return 0;
       }
@@ -7211,13 +7211,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants.ERROR.PAUSED;
+          return constants3.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants.ERROR.PAUSED;
+          return constants3.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants.ERROR.PAUSED;
+          return constants3.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(client[kResume]);
         } else {
@@ -7732,12 +7732,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve3, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve3;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -8621,12 +8621,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve3, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve3;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -8943,16 +8943,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve) => {
+        return new Promise((resolve3) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve;
+            this[kClosedResolve] = resolve3;
           } else {
-            resolve(null);
+            resolve3(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve) => {
+        return new Promise((resolve3) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -8965,7 +8965,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve(null);
+            resolve3(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -9372,8 +9372,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve) => {
-            this[kClosedResolve] = resolve;
+          return new Promise((resolve3) => {
+            this[kClosedResolve] = resolve3;
           });
         }
       }
@@ -10495,7 +10495,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve, reject) => {
+        const socket = await new Promise((resolve3, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -10505,7 +10505,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve(socket2);
+              resolve3(socket2);
             }
           });
         });
@@ -10515,14 +10515,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -10531,14 +10531,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES2.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve();
+            resolve3();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve3, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -10546,7 +10546,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError);
-            resolve();
+            resolve3();
           };
           const onError = (err) => {
             clearTimeout(timeout);
@@ -10589,8 +10589,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve, reject) => {
-                      finalSocket.once("secureConnect", resolve);
+                    await new Promise((resolve3, reject) => {
+                      finalSocket.once("secureConnect", resolve3);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -11723,7 +11723,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -11737,11 +11737,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve(null);
+                resolve3(null);
               }
             });
           } else {
-            this.on("close", resolve);
+            this.on("close", resolve3);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -11769,7 +11769,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve3, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -11784,7 +11784,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve,
+              resolve: resolve3,
               reject,
               length: 0,
               body: []
@@ -11858,18 +11858,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve, stream, length } = consume2;
+      const { type, body, resolve: resolve3, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve(chunksDecode(body, length, encoding));
+          resolve3(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve3(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve(chunksConcat(body, length).buffer);
+          resolve3(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve(new Blob(body, { type: stream[kContentType] }));
+          resolve3(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve(chunksConcat(body, length));
+          resolve3(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -12059,9 +12059,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -12273,9 +12273,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -12563,9 +12563,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -12658,9 +12658,9 @@ var require_api_connect = __commonJS({
     };
     function connect2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve3, reject) => {
           connect2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve3(data);
           });
         });
       }
@@ -13933,8 +13933,8 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile, readFile: readFile4, mkdir } = __require("node:fs/promises");
-    var { dirname, resolve } = __require("node:path");
+    var { writeFile, readFile: readFile2, mkdir } = __require("node:fs/promises");
+    var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -14135,7 +14135,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile4(resolve(path), "utf8");
+          const data = await readFile2(resolve3(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -14164,8 +14164,8 @@ var require_snapshot_recorder = __commonJS({
         if (!path) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve(path);
-        await mkdir(dirname(resolvedPath), { recursive: true });
+        const resolvedPath = resolve3(path);
+        await mkdir(dirname2(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
           hash,
           snapshot
@@ -19544,12 +19544,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this.sortedMap = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists = this.headersMap.get(lowercaseName);
-        if (exists) {
+        const exists2 = this.headersMap.get(lowercaseName);
+        if (exists2) {
           const delimiter = lowercaseName === "cookie" ? "; " : ", ";
           this.headersMap.set(lowercaseName, {
-            name: exists.name,
-            value: `${exists.value}${delimiter}${value}`
+            name: exists2.name,
+            value: `${exists2.value}${delimiter}${value}`
           });
         } else {
           this.headersMap.set(lowercaseName, { name, value });
@@ -22144,7 +22144,7 @@ var require_fetch = __commonJS({
         const agent = fetchParams.controller.dispatcher;
         const path = url2.pathname + url2.search;
         const hasTrailingQuestionMark = url2.search.length === 0 && url2.href[url2.href.length - url2.hash.length - 1] === "?";
-        return new Promise((resolve, reject) => agent.dispatch(
+        return new Promise((resolve3, reject) => agent.dispatch(
           {
             path: hasTrailingQuestionMark ? `${path}?` : path,
             origin: url2.origin,
@@ -22232,7 +22232,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve({
+              resolve3({
                 status,
                 statusText,
                 headersList,
@@ -22285,7 +22285,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve({
+              resolve3({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -22309,7 +22309,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve({
+              resolve3({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -30607,10 +30607,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep, value } = collItem;
+        const { start, key, sep: sep2, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep?.[0],
+          next: key ?? sep2?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -30624,7 +30624,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep) {
+          if (!keyProps.anchor && !keyProps.tag && !sep2) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map.comment)
@@ -30648,7 +30648,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep ?? [], {
+        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -30664,7 +30664,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -30755,7 +30755,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep = "";
+        let sep2 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -30769,13 +30769,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep + cb;
-              sep = "";
+                comment += sep2 + cb;
+              sep2 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep += source;
+                sep2 += source;
               hasSpace = true;
               break;
             default:
@@ -30818,18 +30818,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep, value } = collItem;
+        const { start, key, sep: sep2, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep?.[0],
+          next: key ?? sep2?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep && !value) {
+          if (!props.anchor && !props.tag && !sep2 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -30883,8 +30883,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep, null, props, onError);
+        if (!isMap2 && !sep2 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -30896,7 +30896,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep ?? [], {
+          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -30907,8 +30907,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep)
-                for (const st of sep) {
+              if (sep2)
+                for (const st of sep2) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -30925,7 +30925,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -31105,7 +31105,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep = "";
+      let sep2 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines[i][0].slice(trimIndent) + "\n";
@@ -31122,24 +31122,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep + indent.slice(trimIndent) + content;
-          sep = "\n";
+          value += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep === " ")
-            sep = "\n";
-          else if (!prevMoreIndented && sep === "\n")
-            sep = "\n\n";
-          value += sep + indent.slice(trimIndent) + content;
-          sep = "\n";
+          if (sep2 === " ")
+            sep2 = "\n";
+          else if (!prevMoreIndented && sep2 === "\n")
+            sep2 = "\n\n";
+          value += sep2 + indent.slice(trimIndent) + content;
+          sep2 = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep === "\n")
+          if (sep2 === "\n")
             value += "\n";
           else
-            sep = "\n";
+            sep2 = "\n";
         } else {
-          value += sep + content;
-          sep = " ";
+          value += sep2 + content;
+          sep2 = " ";
           prevMoreIndented = false;
         }
       }
@@ -31322,25 +31322,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep = " ";
+      let sep2 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep === "\n")
-            res += sep;
+          if (sep2 === "\n")
+            res += sep2;
           else
-            sep = "\n";
+            sep2 = "\n";
         } else {
-          res += sep + lm;
-          sep = " ";
+          res += sep2 + lm;
+          sep2 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep + (match?.[1] ?? "");
+      return res + sep2 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -32150,14 +32150,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep, value }) {
+    function stringifyItem({ start, key, sep: sep2, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep)
-        for (const st of sep)
+      if (sep2)
+        for (const st of sep2)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -32649,9 +32649,9 @@ var require_lexer = __commonJS({
         }
       }
       *parseQuotedScalar() {
-        const quote = this.charAt(0);
-        let end = this.buffer.indexOf(quote, this.pos + 1);
-        if (quote === "'") {
+        const quote2 = this.charAt(0);
+        let end = this.buffer.indexOf(quote2, this.pos + 1);
+        if (quote2 === "'") {
           while (end !== -1 && this.buffer[end + 1] === "'")
             end = this.buffer.indexOf("'", end + 2);
         } else {
@@ -33324,18 +33324,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep;
+          let sep2;
           if (scalar.end) {
-            sep = scalar.end;
-            sep.push(this.sourceToken);
+            sep2 = scalar.end;
+            sep2.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep = [this.sourceToken];
+            sep2 = [this.sourceToken];
           const map = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep }]
+            items: [{ start, key: scalar, sep: sep2 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map;
@@ -33488,15 +33488,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep = it.sep;
-                  sep.push(this.sourceToken);
+                  const sep2 = it.sep;
+                  sep2.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep }]
+                    items: [{ start: start2, key, sep: sep2 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -33690,13 +33690,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep = fc.end.splice(1, fc.end.length);
-            sep.push(this.sourceToken);
+            const sep2 = fc.end.splice(1, fc.end.length);
+            sep2.push(this.sourceToken);
             const map = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep }]
+              items: [{ start, key: fc, sep: sep2 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map;
@@ -34014,8 +34014,135 @@ async function readInventory(client, options = {}) {
   return users;
 }
 
-// src/apply/apply.ts
-import { readFile } from "node:fs/promises";
+// src/config/passwords.ts
+import { constants } from "node:fs";
+import { lstat, open, realpath } from "node:fs/promises";
+import { resolve } from "node:path";
+
+// src/util/files.ts
+import { isAbsolute, relative, sep } from "node:path";
+function specialKind(info) {
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "is a device";
+  if (info.isFIFO()) return "is a FIFO (named pipe)";
+  if (info.isSocket()) return "is a socket";
+  return void 0;
+}
+function isInside(path, dir) {
+  const rel = relative(dir, path);
+  return rel === "" || rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+async function readCapped(handle, sizeHint, limit) {
+  let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint + 1, 16 * 1024), limit + 1));
+  let length = 0;
+  for (; ; ) {
+    if (length === buffer.length) {
+      if (length > limit) return void 0;
+      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
+      buffer.copy(bigger, 0, 0, length);
+      buffer = bigger;
+    }
+    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+  }
+}
+
+// src/config/passwords.ts
+var DENIED_PASSWORD_ENV = {
+  names: ["SYNAPSE_ADMIN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"],
+  prefixes: ["INPUT_", "ACTIONS_", "GITHUB_", "RUNNER_"]
+};
+var MAX_PASSWORD_LENGTH = 512;
+var MAX_PASSWORD_FILE_BYTES = 4 * 1024;
+function passwordRefProblem(ref, policy, env) {
+  if ("env" in ref) {
+    const name = ref.env;
+    const upper = name.toUpperCase();
+    if (DENIED_PASSWORD_ENV.names.some((denied) => denied === upper) || DENIED_PASSWORD_ENV.prefixes.some((prefix2) => upper.startsWith(prefix2))) {
+      return `the environment variable ${name} is never read as a password (it holds the admin token, an Action input or a CI secret)`;
+    }
+    const prefix = policy.envPrefix;
+    const allowed = (policy.envNames ?? []).includes(name) || prefix !== void 0 && prefix !== "" && name.startsWith(prefix) && name.length > prefix.length;
+    if (!allowed) {
+      return `the environment variable ${name} is not allowed for passwords: allow it with --password-env ${name} or --password-env-prefix`;
+    }
+    if (env) {
+      const value = env[name];
+      if (value === void 0) return `the password variable ${name} is not set`;
+      if (value === "") return `the password variable ${name} is empty`;
+    }
+    return void 0;
+  }
+  if (policy.dir === void 0 || policy.dir === "") {
+    return `password files are not allowed (${ref.file}): name the directory that holds them with --password-dir`;
+  }
+  if (!isInside(resolve(ref.file), resolve(policy.dir))) {
+    return `the password file ${ref.file} is not under the password directory ${policy.dir}`;
+  }
+  return void 0;
+}
+async function readPasswordRef(ref, policy, env) {
+  const problem = passwordRefProblem(ref, policy, env);
+  if (problem) throw new ToolError(problem);
+  if ("env" in ref) return checkedPassword(env[ref.env], `the password variable ${ref.env}`);
+  const file = ref.file;
+  const what = `the password file ${file}`;
+  const fail = (message) => new ToolError(`${what} ${message}`);
+  const fsFail = (error2) => fail(`cannot be read: ${error2.code ?? error2}`);
+  const dir = await realpath(policy.dir).catch((error2) => {
+    throw new ToolError(
+      `the password directory ${policy.dir} cannot be read: ${error2.code ?? error2}`
+    );
+  });
+  const link = await lstat(file).catch((error2) => {
+    throw fsFail(error2);
+  });
+  const kind = specialKind(link);
+  if (kind) throw fail(`${kind}: only a regular file can hold a password`);
+  const real = await realpath(file).catch((error2) => {
+    throw fsFail(error2);
+  });
+  if (!isInside(real, dir)) throw fail(`leads to ${real}, outside the password directory ${policy.dir}`);
+  if (link.isSymbolicLink()) {
+    const target = await lstat(real).catch((error2) => {
+      throw fsFail(error2);
+    });
+    const targetKind = specialKind(target);
+    if (targetKind) throw fail(`leads to ${real}, which ${targetKind}: only a regular file can hold a password`);
+  }
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error2) => {
+      throw fsFail(error2);
+    }
+  );
+  try {
+    const info = await handle.stat();
+    if (!info.isFile())
+      throw fail(`${specialKind(info) ?? "is not a regular file"}: only a regular file can hold a password`);
+    const bytes = await readCapped(handle, info.size, MAX_PASSWORD_FILE_BYTES).catch((error2) => {
+      throw fsFail(error2);
+    });
+    if (bytes === void 0) throw fail(`holds more than ${MAX_PASSWORD_LENGTH} characters`);
+    let text;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw fail("is not UTF-8 text");
+    }
+    return checkedPassword(text.replace(/\r?\n$/, ""), what);
+  } finally {
+    await handle.close();
+  }
+}
+function checkedPassword(password, what) {
+  if (password === "") throw new ToolError(`${what} is empty: an empty password is never set`);
+  let length = 0;
+  for (const _ of password) length++;
+  if (length > MAX_PASSWORD_LENGTH) {
+    throw new ToolError(`${what} holds more than ${MAX_PASSWORD_LENGTH} characters (Synapse refuses longer passwords)`);
+  }
+  return password;
+}
 
 // src/plan/attributes.ts
 var ATTRIBUTES = ["displayname", "admin", "locked", "emails", "externalIds"];
@@ -34116,9 +34243,24 @@ function stateOf(raw) {
   if (!raw.deactivated) return "active";
   return raw.erased ? "erased" : "deactivated";
 }
-function normaliseUser(raw, creationUnit) {
+function normaliseUser(row, creationUnit, path) {
+  if (typeof row !== "object" || row === null || Array.isArray(row)) {
+    throw new SynapseError("invalid-response", "GET", path, "a user in the answer is not a JSON object");
+  }
+  const raw = row;
+  const name = raw.name;
+  if (typeof name !== "string" || name === "") invalidField(path, void 0, "name", "a user ID", name);
+  if (!isFlag(raw.deactivated)) invalidField(path, name, "deactivated", "a boolean", raw.deactivated);
+  if (!isFlag(raw.erased)) invalidField(path, name, "erased", "a boolean", raw.erased);
+  if (!isFlag(raw.locked)) invalidField(path, name, "locked", "a boolean", raw.locked);
+  if (!isFlag(raw.admin)) invalidField(path, name, "admin", "a boolean", raw.admin);
+  if (!isFlag(raw.is_guest)) invalidField(path, name, "is_guest", "a boolean", raw.is_guest);
+  if (!isFlag(raw.shadow_banned)) invalidField(path, name, "shadow_banned", "a boolean", raw.shadow_banned);
+  if (!isOptional(raw.displayname, "string")) invalidField(path, name, "displayname", "a string", raw.displayname);
+  if (!isOptional(raw.user_type, "string")) invalidField(path, name, "user_type", "a string", raw.user_type);
+  if (!isOptional(raw.creation_ts, "number")) invalidField(path, name, "creation_ts", "a number", raw.creation_ts);
   const user = {
-    userId: raw.name,
+    userId: name,
     state: stateOf(raw),
     locked: raw.locked === true,
     admin: Boolean(raw.admin),
@@ -34128,14 +34270,54 @@ function normaliseUser(raw, creationUnit) {
     shadowBanned: Boolean(raw.shadow_banned),
     creationTs: (raw.creation_ts ?? 0) * (creationUnit === "s" ? 1e3 : 1)
   };
-  if (raw.threepids) {
-    user.emails = raw.threepids.filter((t) => t.medium === "email").map((t) => t.address.toLowerCase());
+  const threepids = raw.threepids;
+  if (threepids !== void 0 && threepids !== null) {
+    if (!Array.isArray(threepids)) invalidField(path, name, "threepids", "a list", threepids);
+    const emails = [];
+    for (let i = 0; i < threepids.length; i++) {
+      const t = threepids[i];
+      if (typeof t !== "object" || t === null) invalidField(path, name, `threepids[${i}]`, "an object", t);
+      if (typeof t.medium !== "string") invalidField(path, name, `threepids[${i}].medium`, "a string", t.medium);
+      if (typeof t.address !== "string") invalidField(path, name, `threepids[${i}].address`, "a string", t.address);
+      if (t.medium === "email") emails.push(t.address.toLowerCase());
+    }
+    user.emails = emails;
   }
-  if (raw.external_ids) {
-    user.externalIds = raw.external_ids.map((e) => ({ provider: e.auth_provider, id: e.external_id }));
+  const externalIds = raw.external_ids;
+  if (externalIds !== void 0 && externalIds !== null) {
+    if (!Array.isArray(externalIds)) invalidField(path, name, "external_ids", "a list", externalIds);
+    const ids = [];
+    for (let i = 0; i < externalIds.length; i++) {
+      const e = externalIds[i];
+      const at = `external_ids[${i}]`;
+      if (typeof e !== "object" || e === null) invalidField(path, name, at, "an object", e);
+      if (typeof e.auth_provider !== "string")
+        invalidField(path, name, `${at}.auth_provider`, "a string", e.auth_provider);
+      if (typeof e.external_id !== "string") invalidField(path, name, `${at}.external_id`, "a string", e.external_id);
+      ids.push({ provider: e.auth_provider, id: e.external_id });
+    }
+    user.externalIds = ids;
   }
-  if ("appservice_id" in raw) user.appserviceId = raw.appservice_id ?? null;
+  if ("appservice_id" in raw) {
+    if (!isOptional(raw.appservice_id, "string"))
+      invalidField(path, name, "appservice_id", "a string", raw.appservice_id);
+    user.appserviceId = raw.appservice_id ?? null;
+  }
   return user;
+}
+function isFlag(value) {
+  return value === void 0 || value === null || typeof value === "boolean" || typeof value === "number";
+}
+function isOptional(value, type) {
+  return value === void 0 || value === null || typeof value === type;
+}
+function invalidField(path, userId, field, expected, got) {
+  const who = userId === void 0 ? "a user" : `user ${quote(userId)}`;
+  const what = got === null ? "null" : Array.isArray(got) ? "a list" : typeof got;
+  throw new SynapseError("invalid-response", "GET", path, `${who}: \`${field}\` should be ${expected}, got ${what}`);
+}
+function quote(text) {
+  return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}\u2026` : text);
 }
 function toRawChanges(changes) {
   const body = {};
@@ -34181,6 +34363,8 @@ function encodeUserId(userId) {
 
 // src/synapse/client.ts
 var DEFAULT_PAGE_SIZE = 5e3;
+var DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+var LIST_PATH = "/_synapse/admin/v2/users";
 var PAGES_AHEAD = 3;
 var SynapseClient = class {
   baseUrl;
@@ -34188,6 +34372,7 @@ var SynapseClient = class {
   #dispatcher;
   #ownsDispatcher;
   #timeoutMs;
+  #maxBodyBytes;
   #retries;
   #retryBudgetMs;
   #onMutation;
@@ -34197,6 +34382,7 @@ var SynapseClient = class {
     this.#ownsDispatcher = options.dispatcher === void 0;
     this.#dispatcher = options.dispatcher ?? new import_undici.Agent({ connections: options.connections ?? 16, keepAliveTimeout: 1e4 });
     this.#timeoutMs = options.timeoutMs ?? 3e4;
+    this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#retries = options.retries ?? 3;
     this.#retryBudgetMs = options.retryBudgetMs ?? 6e4;
     this.#onMutation = options.onMutation;
@@ -34206,9 +34392,14 @@ var SynapseClient = class {
   }
   /** The token's own user, e.g. `@admin:example.org`, and that user's server name. */
   async whoami() {
-    const body = await this.#call("GET", "/_matrix/client/v3/account/whoami");
+    const path = "/_matrix/client/v3/account/whoami";
+    const body = await this.#call("GET", path);
     const userId = body.user_id;
-    return { userId, serverName: userId.slice(userId.indexOf(":") + 1) };
+    const serverName = typeof userId === "string" ? serverNameOf(userId) : void 0;
+    if (typeof userId !== "string" || serverName === void 0) {
+      throw new SynapseError("invalid-response", "GET", path, "the answer has no valid `user_id` (@user:server)");
+    }
+    return { userId, serverName };
   }
   async serverVersion() {
     const body = await this.#call("GET", "/_synapse/admin/v1/server_version");
@@ -34216,8 +34407,9 @@ var SynapseClient = class {
   }
   /** One user with everything the Admin API knows (emails, external IDs). A missing user is a `not-found` SynapseError. */
   async getUser(userId) {
-    const raw = await this.#call("GET", `/_synapse/admin/v2/users/${encodeUserId(userId)}`);
-    return normaliseUser(raw, "s");
+    const path = `/_synapse/admin/v2/users/${encodeUserId(userId)}`;
+    const raw = await this.#call("GET", path);
+    return this.#scrubbed(() => normaliseUser(raw, "s", path));
   }
   /** Like getUser, but a missing user is `undefined`. */
   async findUser(userId) {
@@ -34246,17 +34438,25 @@ var SynapseClient = class {
    * page's `total` is compared with the first one's, and if it changed (someone was created), the
    * list is read again from the start, one page after the other. Without a `total` to compare, there
    * are no guesses.
+   *
+   * A server is not trusted to end the list: each `next_token` must be an offset past the page it
+   * came with (so every page moves on) and, when the page says how many users there are, not past
+   * that `total`; an answer that breaks either is an `invalid-response` SynapseError.
    */
   async *listAllUsers(options = {}) {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
-    const path = (from2) => `/_synapse/admin/v2/users?${new URLSearchParams({ from: from2, limit: String(limit), deactivated: "true", locked: "true" })}`;
+    const path = (from2) => `${LIST_PATH}?${new URLSearchParams({ from: from2, limit: String(limit), deactivated: "true", locked: "true" })}`;
     const ahead = /* @__PURE__ */ new Map();
     const askAhead = (from2) => {
       if (ahead.has(from2)) return;
       ahead.set(
         from2,
-        this.#once("GET", path(from2)).then((res) => listPage(res.json)).catch(() => void 0)
+        this.#once("GET", path(from2)).then((res) => this.#scrubbed(() => listPage(res.json, from2))).catch(() => void 0)
       );
+    };
+    const read = async (at) => {
+      const json = await this.#call("GET", path(at));
+      return this.#scrubbed(() => listPage(json, at));
     };
     let from = "0";
     let total;
@@ -34264,7 +34464,7 @@ var SynapseClient = class {
     while (from !== void 0) {
       const early = ahead.get(from);
       ahead.delete(from);
-      const page = (early && await early) ?? listPage(await this.#call("GET", path(from)));
+      const page = (early && await early) ?? await read(from);
       from = page.next;
       if (first) total = page.total;
       else if (total !== void 0 && page.total !== total) {
@@ -34412,38 +34612,108 @@ var SynapseClient = class {
     }
   }
   async #once(method, path, body) {
-    let res;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const late = () => new SynapseError(
+      "network",
+      method,
+      shortPath(path),
+      `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`
+    );
     try {
-      res = await (0, import_undici.request)(this.baseUrl + path, {
-        method,
-        dispatcher: this.#dispatcher,
-        headers: {
-          authorization: `Bearer ${this.#token}`,
-          "user-agent": `synapse-gitops/${VERSION}`,
-          ...body === void 0 ? {} : { "content-type": "application/json" }
-        },
-        body: body === void 0 ? void 0 : JSON.stringify(body),
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs
-      });
-    } catch (cause) {
+      let res;
+      try {
+        res = await (0, import_undici.request)(this.baseUrl + path, {
+          method,
+          dispatcher: this.#dispatcher,
+          headers: {
+            authorization: `Bearer ${this.#token}`,
+            "user-agent": `synapse-gitops/${VERSION}`,
+            ...body === void 0 ? {} : { "content-type": "application/json" }
+          },
+          body: body === void 0 ? void 0 : JSON.stringify(body),
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+          signal: deadline.signal
+        });
+      } catch (cause) {
+        if (deadline.signal.aborted) throw late();
+        throw new SynapseError(
+          "network",
+          method,
+          shortPath(path),
+          this.#scrub(describeNetworkError(cause)),
+          void 0,
+          void 0,
+          void 0,
+          {
+            cause
+          }
+        );
+      }
+      const text = await this.#readBody(res, method, path, deadline, late);
+      let json;
+      try {
+        json = text === "" ? {} : JSON.parse(text);
+      } catch {
+        json = void 0;
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        if (json === void 0 || typeof json !== "object" || json === null) {
+          throw new SynapseError(
+            "invalid-response",
+            method,
+            shortPath(path),
+            "the answer is not a JSON object",
+            res.statusCode
+          );
+        }
+        return { status: res.statusCode, json };
+      }
+      const err = typeof json === "object" && json !== null ? json : {};
+      const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${res.statusCode}`;
       throw new SynapseError(
-        "network",
+        SynapseError.kindForStatus(res.statusCode),
         method,
         shortPath(path),
-        this.#scrub(describeNetworkError(cause)),
-        void 0,
-        void 0,
-        void 0,
-        {
-          cause
-        }
+        this.#scrub(detail),
+        res.statusCode,
+        typeof err.errcode === "string" ? this.#scrub(err.errcode) : void 0,
+        res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : void 0
       );
+    } finally {
+      clearTimeout(timer);
     }
-    let text;
+  }
+  /**
+   * The answer's body as text, read as it streams in and given up past `maxBodyBytes` (a server
+   * could send without end: a 400 MB answer once took 1.3 GB to read whole).
+   */
+  async #readBody(res, method, path, deadline, late) {
+    const limit = this.#maxBodyBytes;
+    const tooLarge = () => {
+      deadline.abort();
+      return new SynapseError(
+        "invalid-response",
+        method,
+        shortPath(path),
+        `the answer is larger than ${formatBytes(limit)}; refusing to read it`,
+        res.statusCode
+      );
+    };
+    const declared = Number(res.headers["content-length"]);
+    if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+    const chunks = [];
+    let size = 0;
     try {
-      text = await res.body.text();
+      for await (const chunk of res.body) {
+        size += chunk.length;
+        if (size > limit) throw tooLarge();
+        chunks.push(chunk);
+      }
     } catch (cause) {
+      if (cause instanceof SynapseError) throw cause;
+      if (deadline.signal.aborted) throw late();
       throw new SynapseError(
         "network",
         method,
@@ -34452,52 +34722,52 @@ var SynapseClient = class {
         res.statusCode
       );
     }
-    let json;
+    return Buffer.concat(chunks, size).toString("utf8");
+  }
+  /** Runs `fn`, with the token scrubbed from the message of a SynapseError it throws (an answer's values are in some). */
+  #scrubbed(fn) {
     try {
-      json = text === "" ? {} : JSON.parse(text);
-    } catch {
-      json = void 0;
+      return fn();
+    } catch (e) {
+      if (!(e instanceof SynapseError)) throw e;
+      const detail = this.#scrub(e.detail);
+      if (detail === e.detail) throw e;
+      throw new SynapseError(e.kind, e.method, e.path, detail, e.status, e.errcode, e.retryAfterMs);
     }
-    if (res.statusCode >= 200 && res.statusCode < 300) {
-      if (json === void 0 || typeof json !== "object" || json === null) {
-        throw new SynapseError(
-          "invalid-response",
-          method,
-          shortPath(path),
-          "the answer is not a JSON object",
-          res.statusCode
-        );
-      }
-      return { status: res.statusCode, json };
-    }
-    const err = typeof json === "object" && json !== null ? json : {};
-    const detail = err.error ?? (text.trim().slice(0, 200) || `HTTP ${res.statusCode}`);
-    throw new SynapseError(
-      SynapseError.kindForStatus(res.statusCode),
-      method,
-      shortPath(path),
-      this.#scrub(detail),
-      res.statusCode,
-      typeof err.errcode === "string" ? err.errcode : void 0,
-      res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : void 0
-    );
   }
   /** Belt and braces: the token is never put in a message, but a server or proxy could echo it. */
   #scrub(text) {
     return this.#token.length >= 8 ? text.split(this.#token).join("<redacted>") : text;
   }
 };
-function listPage(json) {
+function listPage(json, from) {
   const page = json;
-  if (!Array.isArray(page.users)) {
-    throw new SynapseError("invalid-response", "GET", "/_synapse/admin/v2/users", "the answer has no `users` list");
-  }
+  const invalid = (detail) => new SynapseError("invalid-response", "GET", LIST_PATH, detail);
+  if (!Array.isArray(page.users)) throw invalid("the answer has no `users` list");
   const rows = page.users;
   const users = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) users[i] = normaliseUser(rows[i], "ms");
+  for (let i = 0; i < rows.length; i++) users[i] = normaliseUser(rows[i], "ms", LIST_PATH);
   const result = { users };
-  if (page.next_token !== void 0 && page.next_token !== null) result.next = String(page.next_token);
-  if (typeof page.total === "number") result.total = page.total;
+  const { total } = page;
+  if (total !== void 0 && total !== null) {
+    if (typeof total !== "number" || !Number.isSafeInteger(total) || total < 0) {
+      throw invalid("`total` is not a count of users");
+    }
+    result.total = total;
+  }
+  const token = page.next_token;
+  if (token !== void 0 && token !== null) {
+    const next = typeof token === "number" || typeof token === "string" ? String(token) : "";
+    const offset = /^[0-9]{1,15}$/.test(next) ? Number(next) : Number.NaN;
+    if (Number.isNaN(offset)) throw invalid("`next_token` is not an offset");
+    if (rows.length === 0 || offset <= Number(from)) {
+      throw invalid(`\`next_token\` ${next} does not move past the page at offset ${from}: the list would never end`);
+    }
+    if (result.total !== void 0 && offset > result.total) {
+      throw invalid(`\`next_token\` ${next} is past the ${result.total} users the answer counts`);
+    }
+    result.next = String(offset);
+  }
   return result;
 }
 function isRetryable(e) {
@@ -34510,6 +34780,12 @@ function retryAfter(bodyMs, header) {
   const h = Array.isArray(header) ? header[0] : header;
   const seconds = h === void 0 ? Number.NaN : Number(h);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1e3 : void 0;
+}
+function formatSeconds(ms) {
+  return `${Number((ms / 1e3).toFixed(3))} s`;
+}
+function formatBytes(bytes) {
+  return bytes >= 1024 * 1024 ? `${Number((bytes / 1024 / 1024).toFixed(1))} MiB` : `${bytes} bytes`;
 }
 function shortPath(path) {
   const q = path.indexOf("?");
@@ -34631,7 +34907,7 @@ async function applyPlan(client, plan, options) {
       "fix the refusals listed in the plan, then plan again"
     );
   }
-  const readPassword = options.readPassword ?? readPasswordRef;
+  const readPassword = options.readPassword ?? ((ref) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? process.env));
   const results = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
   const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
@@ -34803,18 +35079,6 @@ function verify(action, user) {
         `${action.userId}: ${c.attribute} is ${JSON.stringify(got)} after ${action.kind}; expected ${JSON.stringify(c.to)}`
       );
     }
-  }
-}
-async function readPasswordRef(ref) {
-  if ("env" in ref) {
-    const value = process.env[ref.env];
-    if (!value) throw new ToolError(`the password variable ${ref.env} is not set`);
-    return value;
-  }
-  try {
-    return (await readFile(ref.file, "utf8")).replace(/\r?\n$/, "");
-  } catch (cause) {
-    throw new ToolError(`cannot read the password file ${ref.file}: ${cause.code ?? cause}`);
   }
 }
 
@@ -38117,7 +38381,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve) {
+function isRecursive(inst, stack, resolve3) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -38127,7 +38391,7 @@ function isRecursive(inst, stack, resolve) {
   let result = NONE;
   const check = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve);
+      const answer = isRecursive(child, stack, resolve3);
       if (answer > result)
         result = answer;
     }
@@ -38138,7 +38402,7 @@ function isRecursive(inst, stack, resolve) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve3) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -38202,7 +38466,7 @@ function isRecursive(inst, stack, resolve) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve3 ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -38263,7 +38527,7 @@ function bucketFor(state2, inst) {
   return bucket;
 }
 var handoff;
-var open = [];
+var open2 = [];
 var memo = {
   alloc(_inst, payload, empty) {
     const bucket = handoff;
@@ -38272,7 +38536,7 @@ var memo = {
     handoff = void 0;
     const entry = { value: empty, issues: null };
     bucket.set(payload.value, entry);
-    open.push(entry);
+    open2.push(entry);
     return empty;
   },
   guard(inst) {
@@ -38343,10 +38607,10 @@ var memo = {
           return payload;
         }
         handoff = bucket;
-        const depth = open.length;
+        const depth = open2.length;
         const result = base(payload, ctx);
         handoff = void 0;
-        const entry = open.length > depth ? open.pop() : void 0;
+        const entry = open2.length > depth ? open2.pop() : void 0;
         if (result instanceof Promise) {
           return result.then((r) => {
             if (entry)
@@ -41414,8 +41678,9 @@ function usersFileJsonSchema() {
 
 // src/config/load.ts
 import { createHash } from "node:crypto";
-import { readdir, readFile as readFile2, stat } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { constants as constants2 } from "node:fs";
+import { lstat as lstat2, open as open3, readdir, realpath as realpath2, stat } from "node:fs/promises";
+import { basename, dirname, join, resolve as resolve2 } from "node:path";
 
 // src/config/yamlTree.ts
 var import_yaml = __toESM(require_dist(), 1);
@@ -41796,12 +42061,12 @@ var FastParser = class {
   /** The offset after the closing quote of the quoted scalar at `p`, which must be on this line. */
   quotedEnd(p, end) {
     const { text } = this;
-    const quote = text.charCodeAt(p);
+    const quote2 = text.charCodeAt(p);
     for (let i = p + 1; i < end; i++) {
       const c = text.charCodeAt(i);
-      if (quote === 34 && c === 92) i++;
-      else if (c === quote) {
-        if (quote === 39 && text.charCodeAt(i + 1) === 39) i++;
+      if (quote2 === 34 && c === 92) i++;
+      else if (c === quote2) {
+        if (quote2 === 39 && text.charCodeAt(i + 1) === 39) i++;
         else return i + 1;
       }
     }
@@ -41878,38 +42143,101 @@ var ATTRIBUTES2 = [
 async function loadDesiredState(path, options = {}) {
   return parseDesiredState(await readDesiredFiles(path), options);
 }
+var ROOT_FILES = ["_root.yaml", "_root.yml"];
+var ROOT_KEYS = ["homeserver", "serverName", "policy"];
 async function readDesiredFiles(path) {
-  const names = await filesAt(path);
+  const { names, directory } = await filesAt(path);
+  const root = await repositoryRoot(path, directory);
   const files = [];
   const issues = [];
   for (const name of names) {
-    const text = await readText(name).catch((error2) => {
+    const text = await readText(name, root).catch((error2) => {
       if (!(error2 instanceof ConfigError)) throw error2;
       issues.push(...error2.issues);
     });
-    if (text !== void 0) files.push({ name, text });
+    if (text === void 0) continue;
+    const file = { name, text };
+    if (directory) file.part = isRootFile(name) ? "root" : "member";
+    files.push(file);
   }
   if (issues.length > 0) throw new ConfigError(issues);
   return files;
 }
+function isRootFile(name) {
+  return ROOT_FILES.includes(basename(name));
+}
 async function filesAt(path) {
   const info = await stat(path).catch((error2) => fileError(path, error2));
-  if (!info.isDirectory()) return [path];
+  if (!info.isDirectory()) return { names: [path], directory: false };
   const entries = await readdir(path, { withFileTypes: true }).catch((error2) => fileError(path, error2));
-  const names = entries.filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && (e.isFile() || e.isSymbolicLink())).map((e) => e.name).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+  const names = entries.filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && !e.isDirectory()).map((e) => e.name).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
   if (names.length === 0) throw fileIssue(path, "no .yaml or .yml file in this directory");
-  return names.map((name) => join(path, name));
-}
-async function readText(name) {
-  const info = await stat(name).catch((error2) => fileError(name, error2));
-  if (info.size > MAX_FILE_BYTES) {
-    throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
+  const roots = names.filter(isRootFile);
+  if (roots.length > 1) {
+    throw fileIssue(path, `both ${roots.join(" and ")} are here: keep one root file`);
   }
-  const bytes = await readFile2(name).catch((error2) => fileError(name, error2));
+  const ordered = [...roots, ...names.filter((name) => !isRootFile(name))];
+  return { names: ordered.map((name) => join(path, name)), directory: true };
+}
+async function repositoryRoot(path, directory) {
+  const given = resolve2(path);
+  const linked = await lstat2(given).then(
+    (info) => info.isSymbolicLink(),
+    () => false
+  );
+  const start = directory && !linked ? given : dirname(given);
+  let root = start;
+  for (let dir = start; ; ) {
+    if (await exists(join(dir, ".git"))) {
+      root = dir;
+      break;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return realpath2(root).catch(() => root);
+}
+async function exists(path) {
+  return lstat2(path).then(
+    () => true,
+    () => false
+  );
+}
+async function readText(name, root) {
+  const link = await lstat2(name).catch((error2) => fileError(name, error2));
+  const kind = specialKind(link);
+  if (kind) throw fileIssue(name, `${kind}: only a regular file can be a users file`);
+  const real = await realpath2(name).catch((error2) => fileError(name, error2));
+  if (!isInside(real, root)) {
+    throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
+  }
+  if (link.isSymbolicLink()) {
+    const target = await lstat2(real).catch((error2) => fileError(name, error2));
+    const targetKind = specialKind(target);
+    if (targetKind)
+      throw fileIssue(name, `leads to ${real}, which ${targetKind}: only a regular file can be a users file`);
+  }
+  const handle = await open3(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
+    (error2) => fileError(name, error2)
+  );
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    throw fileIssue(name, "the file is not valid UTF-8 text");
+    const info = await handle.stat();
+    const opened = specialKind(info);
+    if (opened) throw fileIssue(name, `${opened}: only a regular file can be a users file`);
+    if (info.isDirectory()) throw fileIssue(name, "is a directory");
+    if (info.size > MAX_FILE_BYTES) {
+      throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
+    }
+    const bytes = await readCapped(handle, info.size, MAX_FILE_BYTES).catch((error2) => fileError(name, error2));
+    if (bytes === void 0) throw fileIssue(name, "the file is over 50 MB: files over 50 MB are refused");
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw fileIssue(name, "the file is not valid UTF-8 text");
+    }
+  } finally {
+    await handle.close();
   }
 }
 var FS_ERRORS = {
@@ -41943,9 +42271,14 @@ function readDesiredState(files, options, stream = false) {
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
   const setIn = /* @__PURE__ */ new Map();
   for (const [index, file] of parsed.entries()) {
-    for (const key of ["homeserver", "serverName", "policy"]) {
+    for (const key of ROOT_KEYS) {
       const entry = file.keys.get(key);
       if (!entry) continue;
+      if (files[index].part === "member") {
+        const message = `${key} may only be set in the directory's root file (${ROOT_FILES[0]}): move it there`;
+        issues.push({ file: index, offset: entry.keyOffset, path: [key], message });
+        continue;
+      }
       const first = setIn.get(key);
       if (first === void 0) setIn.set(key, index);
       else {
@@ -42317,8 +42650,8 @@ function friendlyMessage(issue2) {
   switch (issue2.code) {
     case "invalid_type": {
       const expected = TYPE_NAMES[issue2.expected] ?? issue2.expected;
-      const quote = issue2.expected === "string" && (typeof issue2.input === "number" || typeof issue2.input === "boolean") ? " (quote it to make it a string)" : "";
-      return `expected ${expected}, got ${describeValue(issue2.input)}${quote}`;
+      const quote2 = issue2.expected === "string" && (typeof issue2.input === "number" || typeof issue2.input === "boolean") ? " (quote it to make it a string)" : "";
+      return `expected ${expected}, got ${describeValue(issue2.input)}${quote2}`;
     }
     case "invalid_value":
       return issue2.values.length === 1 ? `must be ${JSON.stringify(issue2.values[0])}` : `must be one of ${issue2.values.join(", ")}`;
@@ -42548,7 +42881,7 @@ function stalePreconditions(plan, actual) {
 }
 
 // src/reconcile.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 
 // src/plan/match.ts
 var LOOK_AHEAD = 4;
@@ -42781,12 +43114,37 @@ function harmDone(action) {
   return void 0;
 }
 function globMatcher(patterns) {
-  if (patterns.length === 0) return () => false;
-  const source = patterns.map(
-    (p) => p.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join(".*")
-  ).join("|");
-  const re = new RegExp(`^(?:${source})$`);
-  return (userId) => re.test(userId);
+  const exact = /* @__PURE__ */ new Set();
+  const globs = [];
+  for (const pattern of patterns) {
+    if (pattern.includes("*")) globs.push(compileGlob(pattern));
+    else exact.add(pattern);
+  }
+  if (globs.length === 0) return exact.size === 0 ? () => false : (userId) => exact.has(userId);
+  return (userId) => {
+    if (exact.has(userId)) return true;
+    for (const glob of globs) if (globMatches(glob, userId)) return true;
+    return false;
+  };
+}
+function compileGlob(pattern) {
+  const parts = pattern.split("*");
+  const prefix = parts[0];
+  const suffix = parts[parts.length - 1];
+  const middle = parts.slice(1, -1).filter((part) => part !== "");
+  const minLength = prefix.length + suffix.length + middle.reduce((sum, part) => sum + part.length, 0);
+  return { prefix, suffix, middle, minLength };
+}
+function globMatches(glob, text) {
+  if (text.length < glob.minLength || !text.startsWith(glob.prefix) || !text.endsWith(glob.suffix)) return false;
+  const end = text.length - glob.suffix.length;
+  let at = glob.prefix.length;
+  for (const part of glob.middle) {
+    const found = text.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 function needsDetails(desired, unmanagedPolicy) {
   const withDetails = /* @__PURE__ */ new Set();
@@ -42896,7 +43254,7 @@ async function readToken(options) {
   if (options.tokenFile) {
     let text;
     try {
-      text = await readFile3(options.tokenFile, "utf8");
+      text = await readFile(options.tokenFile, "utf8");
     } catch (cause) {
       throw new ToolError(
         `cannot read the token file ${options.tokenFile}: ${cause.code ?? cause}`

@@ -23,7 +23,7 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
-} from "./chunk-TPJDKSMK.js";
+} from "./chunk-ELJKOQX5.js";
 import {
   EXIT,
   ToolError,
