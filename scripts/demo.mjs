@@ -36,8 +36,9 @@ try {
     return spawnSync(process.execPath, [`${root}/dist/cli.js`, ...args], { stdio: "inherit", env, cwd: root }).status;
   };
   const steps = [
-    cli("plan", "examples/users.yaml"),
-    cli("apply", "examples/users.yaml", "--yes"),
+    // dave's initial password comes from this variable, which the operator allows by name.
+    cli("plan", "examples/users.yaml", "--password-env", "DAVE_INITIAL_PASSWORD"),
+    cli("apply", "examples/users.yaml", "--yes", "--password-env", "DAVE_INITIAL_PASSWORD"),
     cli("plan", "examples/users.yaml", "--detailed-exitcode"),
   ];
   process.exitCode = steps.every((code) => code === 0) ? 0 : 1;

@@ -118,6 +118,16 @@ function withServerOptions(cmd: Command): Command {
     .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
 }
 
+function passwordPolicy(flags: { passwordEnvPrefix?: string; passwordEnv?: string[]; passwordDir?: string }) {
+  return {
+    passwordPolicy: defined({
+      envPrefix: flags.passwordEnvPrefix,
+      envNames: flags.passwordEnv,
+      dir: flags.passwordDir,
+    }),
+  };
+}
+
 function serverOptions(flags: ServerFlags): ServerOptions {
   return {
     ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
@@ -134,8 +144,15 @@ function withNotifyOptions(cmd: Command): Command {
     .option("--notify-always", "post even when there is nothing to report");
 }
 
-function withLimits(cmd: Command): Command {
+function withPolicyOptions(cmd: Command): Command {
   return cmd
+    .option("--password-env-prefix <prefix>", "password references may read environment variables named PREFIX…")
+    .option(
+      "--password-env <name>",
+      "password references may read this environment variable (repeatable)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option("--password-dir <dir>", "password references may read regular files under this directory")
     .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber)
     .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
 }
@@ -165,7 +182,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withNotifyOptions(
     withServerOptions(
-      withLimits(
+      withPolicyOptions(
         program
           .command("plan")
           .description("show what apply would change, refuse, and leave alone")
@@ -184,6 +201,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       file,
       defined({
         ...serverOptions(flags),
+        ...passwordPolicy(flags),
         maxDeactivations: flags.maxDeactivations,
         maxErasures: flags.maxErasures,
         notifyRoom: flags.notifyRoom,
@@ -206,7 +224,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withNotifyOptions(
     withServerOptions(
-      withLimits(
+      withPolicyOptions(
         program
           .command("apply")
           .description("plan (or load a saved plan), confirm, then apply the changes")
@@ -226,6 +244,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       file,
       defined({
         ...serverOptions(flags),
+        ...passwordPolicy(flags),
         maxDeactivations: flags.maxDeactivations,
         maxErasures: flags.maxErasures,
         notifyRoom: flags.notifyRoom,

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as core from "@actions/core";
+import type { PasswordPolicy } from "../config/passwords.js";
 import * as app from "../core/commands.js";
 import type { Io } from "../core/io.js";
 import type { ServerOptions } from "../core/session.js";
@@ -35,6 +36,7 @@ interface Inputs {
   maxDeactivations?: number;
   maxErasures?: number;
   concurrency: number;
+  passwordPolicy: PasswordPolicy;
 }
 
 function boolInput(name: string, fallback: boolean): boolean {
@@ -84,6 +86,17 @@ function readInputs(): Inputs {
     driftIssue: boolInput("drift-issue", command === "drift"),
     notifyAlways: boolInput("notify-always", false),
     concurrency: intInput("concurrency", 1) ?? 8,
+    passwordPolicy: {
+      ...(optional("password-env-prefix") ? { envPrefix: optional("password-env-prefix")! } : {}),
+      ...(optional("password-env")
+        ? {
+            envNames: optional("password-env")!
+              .split(/[\s,]+/)
+              .filter(Boolean),
+          }
+        : {}),
+      ...(optional("password-dir") ? { dir: optional("password-dir")! } : {}),
+    },
   };
   // The token only ever goes to the homeserver of the workflow: the input, else SYNAPSE_URL.
   if (!offline && !homeserver && !process.env.SYNAPSE_URL) {
@@ -225,6 +238,7 @@ async function run(): Promise<number> {
     notifyAlways: inputs.notifyAlways,
   };
   const limits = {
+    passwordPolicy: inputs.passwordPolicy,
     ...(inputs.maxDeactivations === undefined ? {} : { maxDeactivations: inputs.maxDeactivations }),
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
   };

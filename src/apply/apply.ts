@@ -37,7 +37,7 @@ export interface ApplyOptions {
    * create or reactivation with a password then fails, naming the reference.
    */
   passwordPolicy?: PasswordPolicy;
-  /** Where `{ env: NAME }` references are read; process.env when absent. */
+  /** Where `{ env: NAME }` references are read (the shell's environment). */
   env?: Record<string, string | undefined>;
   /** Reads a password reference; injectable for tests (then passwordPolicy and env are not used). */
   readPassword?: (ref: PasswordRef) => Promise<string>;
@@ -70,7 +70,7 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
   }
   const readPassword =
     options.readPassword ??
-    ((ref: PasswordRef) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? process.env));
+    ((ref: PasswordRef) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? {}));
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
   const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});

@@ -6,6 +6,7 @@ import { type ApplyResult, applyPlan } from "../apply/apply.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
+import type { PasswordPolicy } from "../config/passwords.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
@@ -36,6 +37,7 @@ import {
   effectivePolicy,
   type Limits,
   normaliseHomeserver,
+  passwordChecker,
   planFromFile,
   type ServerOptions,
 } from "./session.js";
@@ -48,6 +50,8 @@ export interface NotifyOptions {
 }
 
 export interface PlanOptions extends ServerOptions, Limits, NotifyOptions {
+  /** What password references may read (--password-env-prefix, --password-env, --password-dir). */
+  passwordPolicy?: PasswordPolicy;
   /** Exit 2 when there are changes (always on in the Action). */
   detailedExitcode?: boolean;
   /** Also save the plan here, sealed, for `apply --plan`. */
@@ -65,6 +69,8 @@ export interface SnapshotOptions extends ServerOptions {
 }
 
 export interface ApplyOptions extends ServerOptions, Limits, NotifyOptions {
+  /** What password references may read (--password-env-prefix, --password-env, --password-dir). */
+  passwordPolicy?: PasswordPolicy;
   /** Apply exactly this saved plan instead of planning again. */
   plan?: string;
   /** Apply without asking. */
@@ -126,7 +132,7 @@ export function planExitCode(plan: Plan, detailed: boolean | undefined): ExitCod
 export async function plan(io: Io, file: string, options: PlanOptions): Promise<PlanOutcome> {
   if (options.snapshot) return planOffline(io, file, options.snapshot, options);
   const creds = await credentials(options, io.env);
-  const run = await planFromFile(file, creds, { ...options, onProgress: io.progress.update });
+  const run = await planFromFile(file, creds, { ...options, env: io.env, onProgress: io.progress.update });
   io.progress.done();
   const { connection } = run;
   try {
@@ -175,7 +181,12 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     serverName: snapshot.meta.serverName,
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
-  const { plan: thePlan, notCompared } = planFromSnapshot(snapshot, desired.users, effectivePolicy(desired, options));
+  const { plan: thePlan, notCompared } = planFromSnapshot(
+    snapshot,
+    desired.users,
+    effectivePolicy(desired, options),
+    passwordChecker({ ...options, env: io.env }),
+  );
   const report: Report = {
     command: "plan",
     plan: thePlan,
@@ -263,6 +274,7 @@ export async function apply(io: Io, file: string, options: ApplyOptions): Promis
   } else {
     const run = await planFromFile(file, creds, {
       ...options,
+      env: io.env,
       ...(onMutation ? { onMutation } : {}),
       onProgress: io.progress.update,
     });
@@ -314,7 +326,21 @@ async function loadSavedPlan(
     commit: commitOf(io),
   });
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
-  const overLimits = limitRefusals(saved.plan.actions, effectivePolicy(desired, options));
+  const check = passwordChecker({ ...options, env: io.env });
+  const overLimits = [
+    ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
+    ...saved.plan.actions.flatMap((a) => {
+      const problem = a.password && check(a.password);
+      return problem
+        ? [
+            {
+              message: `${a.userId}: ${problem}`,
+              hint: "allow it with --password-env-prefix, --password-env or --password-dir",
+            },
+          ]
+        : [];
+    }),
+  ];
   if (overLimits.length > 0) {
     throw new ToolError(
       `${overLimits.map((r) => `${path}: ${r.message}`).join("\n")}\nNothing was applied.`,
@@ -385,6 +411,8 @@ async function confirmAndApply(
       onApplied: (sent, total) => io.progress.update(`applied ${sent}/${total}`),
       concurrency: options.concurrency,
       inventorySize: options.inventorySize,
+      passwordPolicy: options.passwordPolicy ?? {},
+      env: io.env,
       shouldContinue: () => !stopping,
       onLockWait: () => io.err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
       onResult: (r) => {

@@ -2,7 +2,8 @@
 // by every command that talks to a server. Nothing here prints; progress goes through callbacks.
 import { readFile } from "node:fs/promises";
 import { parseDesiredState, readDesiredFiles } from "../config/load.js";
-import type { DesiredState } from "../config/types.js";
+import { type PasswordPolicy, passwordRefProblem } from "../config/passwords.js";
+import type { DesiredState, PasswordRef } from "../config/types.js";
 import { ToolError } from "../errors.js";
 import { DriftDetector, type DriftReport } from "../plan/drift.js";
 import { needsDetails, Planner } from "../plan/plan.js";
@@ -155,6 +156,11 @@ export function effectivePolicy(desired: DesiredState, limits: Limits): PlanCont
   };
 }
 
+/** The planner's check of password references: the operator's allow-list, against this environment. */
+export function passwordChecker(options: Pick<ReadOptions, "passwordPolicy" | "env">) {
+  return (ref: PasswordRef) => passwordRefProblem(ref, options.passwordPolicy ?? {}, options.env ?? {});
+}
+
 /** Takes the server's users one at a time, and says what it made of them once all are seen. */
 export interface Comparer<T> {
   observe(have: ActualUser): void;
@@ -172,6 +178,10 @@ export interface ReadRun {
 }
 
 export interface ReadOptions extends ServerOptions, Limits {
+  /** What password references may read; nothing without it. */
+  passwordPolicy?: PasswordPolicy;
+  /** The environment password references are checked against. */
+  env?: Io["env"];
   concurrency?: number;
   onMutation?: (record: MutationRecord) => void;
   onProgress?: (text: string) => void;
@@ -203,6 +213,7 @@ export async function compareBothSides<T>(
       serverName: connection.serverName,
       ownUserId: connection.ownUserId,
       policy: effectivePolicy(desired, options),
+      passwordProblem: passwordChecker(options),
     };
     const comparer = compare(context);
     await streamInventory(connection.client, (have) => comparer.observe(have), {

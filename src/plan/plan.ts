@@ -76,6 +76,16 @@ export class Planner {
     };
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
+      const problem = this.context.passwordProblem?.(want.password);
+      if (problem) {
+        this.#refusals.push({
+          code: "password-not-allowed",
+          userId,
+          message: `${userId}: ${problem}`,
+          hint: "allow it with --password-env-prefix, --password-env or --password-dir (the Action: password-env-prefix, password-env, password-dir)",
+        });
+        return;
+      }
     }
     const guarded = this.#guard(userId);
     const harm = guarded && harmDone(action);

@@ -46,7 +46,8 @@ export type RefusalCode =
   | "own-user"
   | "protected-user"
   | "max-deactivations"
-  | "max-erasures";
+  | "max-erasures"
+  | "password-not-allowed";
 
 export interface Refusal {
   code: RefusalCode;
@@ -96,6 +97,11 @@ export interface PlanContext {
     maxErasures: number;
     protected: string[];
   };
+  /**
+   * Why a password reference may not be used, if it may not (the operator's allow-list, checked
+   * without reading anything): a create or reactivation using it is refused in the plan.
+   */
+  passwordProblem?: (ref: PasswordRef) => string | undefined;
 }
 
 export interface PlanInput extends PlanContext {

@@ -294,6 +294,7 @@ export function planFromSnapshot(
   snapshot: Snapshot,
   desired: ReadonlyMap<string, DesiredUser>,
   policy: PlanContext["policy"],
+  passwordProblem?: PlanContext["passwordProblem"],
 ): SnapshotPlan {
   const ready = desiredForSnapshot(desired, snapshot);
   const plan = planUsers({
@@ -302,6 +303,7 @@ export function planFromSnapshot(
     serverName: snapshot.meta.serverName,
     ownUserId: snapshot.meta.ownUserId,
     policy,
+    ...(passwordProblem ? { passwordProblem } : {}),
   });
   return { plan: withFileValues(plan, desired), notCompared: ready.notCompared };
 }

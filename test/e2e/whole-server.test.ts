@@ -40,10 +40,16 @@ afterAll(async () => {
 describe("examples/users.yaml on a fresh server", () => {
   it("plans, applies, and then has nothing to do", async () => {
     const example = join(import.meta.dirname, "../../examples/users.yaml");
-    const plan = await runCli(["plan", example], env);
+    // dave's password reference reads an environment variable: refused in the plan until the operator allows it.
+    const refused = await runCli(["plan", example], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/x @dave:\S+: .*DAVE_INITIAL_PASSWORD/);
+    const allow = ["--password-env", "DAVE_INITIAL_PASSWORD"];
+    const plan = await runCli(["plan", example, ...allow], env);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toMatch(/^Plan: 8 to create, 0 to update, 0 to deactivate, 0 to erase, 0 to reactivate\.$/m);
-    const apply = await runCli(["apply", example, "--yes"], env);
+    expect(plan.stdout).toContain("create with the password from env DAVE_INITIAL_PASSWORD");
+    const apply = await runCli(["apply", example, "--yes", ...allow], env);
     expect(apply.stderr).toBe("");
     expect(apply.code).toBe(0);
     expect(await client.getUser(id("frank"))).toMatchObject({ state: "erased" });

@@ -332,3 +332,26 @@ describe("Planner: fed the list as it arrives", () => {
     expect(second.finish().actions.map((a) => [a.kind, a.userId])).toEqual([["create", "@a:example.org"]]);
   });
 });
+
+describe("password references the operator does not allow", () => {
+  it("refuse the create or reactivation in the plan, naming the reference", () => {
+    const problem = (ref: { env: string } | { file: string }) =>
+      "env" in ref && ref.env === "ALLOWED" ? undefined : `the reference ${JSON.stringify(ref)} is not allowed`;
+    const plan = planUsers({
+      ...input(
+        [
+          want("new", "active", { password: { env: "INPUT_ADMIN-TOKEN" } }),
+          want("ok", "active", { password: { env: "ALLOWED" } }),
+          want("back", "active", { allowReactivation: true, password: { file: "/dev/null" } }),
+        ],
+        [have("back", "deactivated")],
+      ),
+      passwordProblem: problem,
+    });
+    expect(plan.actions.map((a) => `${a.kind} ${a.userId}`)).toEqual([`create @ok:${S}`]);
+    expect(plan.refusals.map((r) => [r.code, r.message])).toEqual([
+      ["password-not-allowed", `@back:${S}: the reference {"file":"/dev/null"} is not allowed`],
+      ["password-not-allowed", `@new:${S}: the reference {"env":"INPUT_ADMIN-TOKEN"} is not allowed`],
+    ]);
+  });
+});
