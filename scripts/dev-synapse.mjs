@@ -1,19 +1,33 @@
 #!/usr/bin/env node
 // A throwaway, real Synapse homeserver for tests, benchmarks and the demo.
 //
-//   node scripts/dev-synapse.mjs run -- <command...>   start one, run the command with
-//                                                       SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN set, stop it
-//   node scripts/dev-synapse.mjs root                  only build the cached Debian sid root
+//   node scripts/dev-synapse.mjs run [--postgres] -- <command...>
+//       start one (on SQLite, or PostgreSQL with --postgres), run the command with
+//       SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN set, stop it
+//   node scripts/dev-synapse.mjs root
+//       only build the cached Debian sid root
 //
 // If SYNAPSE_TEST_URL and SYNAPSE_TEST_ADMIN_TOKEN are set, that server is used instead and nothing
 // is started. Otherwise, as root on Debian, a Debian sid root with the `matrix-synapse` package is
 // built once with debootstrap (cached under ~/.cache/synapse-gitops, ~700 MB) and each start runs a
-// new Synapse from it with a fresh SQLite database on a free loopback port. No Docker needed.
+// new Synapse from it on a free loopback port with a fresh database: SQLite, or PostgreSQL from the
+// host's Debian `postgresql` package (installed if missing), a cluster of its own made for that one
+// Synapse and deleted with it. No Docker needed.
 import { spawn, spawnSync } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
-import { homedir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -35,8 +49,11 @@ function log(msg) {
   process.stderr.write(`[dev-synapse] ${msg}\n`);
 }
 
-function run(cmd, args, { quiet = false } = {}) {
-  const res = spawnSync(cmd, args, { stdio: quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"] });
+function run(cmd, args, { quiet = false, as = {} } = {}) {
+  const res = spawnSync(cmd, args, {
+    stdio: quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    ...as,
+  });
   if (res.error) throw new ProvisionError(`cannot run ${cmd}: ${res.error.message}. ${HOW_TO}`);
   if (res.status !== 0) {
     const out = quiet ? `\n${res.stdout}${res.stderr}`.slice(-2000) : "";
@@ -91,6 +108,7 @@ function buildRootLocked() {
       "-y",
       "--no-install-recommends",
       "matrix-synapse",
+      "python3-psycopg2", // Synapse's PostgreSQL driver (a dependency today; named so it stays)
     ],
     {
       quiet: true,
@@ -114,6 +132,156 @@ async function freePort() {
   });
 }
 
+/** The server programs of Debian's `postgresql` package (its newest version), installed if missing. */
+function postgresBin() {
+  const find = () => {
+    const base = "/usr/lib/postgresql";
+    if (!existsSync(base)) return undefined;
+    const versions = readdirSync(base)
+      .filter((v) => existsSync(join(base, v, "bin", "initdb")) && existsSync(join(base, v, "bin", "postgres")))
+      .sort((a, b) => Number(b) - Number(a));
+    return versions.length > 0 ? join(base, versions[0], "bin") : undefined;
+  };
+  const found = find();
+  if (found) return found;
+  if (process.getuid?.() !== 0 || !which("apt-get") || !which("flock"))
+    throw new ProvisionError(`PostgreSQL is missing: install Debian's postgresql package. ${HOW_TO}`);
+  log("installing postgresql");
+  mkdirSync(CACHE, { recursive: true });
+  run(
+    "flock",
+    [
+      join(CACHE, "postgresql-install.lock"),
+      "sh",
+      "-c",
+      "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql",
+    ],
+    { quiet: true },
+  );
+  const installed = find();
+  if (!installed) throw new ProvisionError("installing postgresql left no /usr/lib/postgresql/*/bin/initdb");
+  return installed;
+}
+
+/** Who runs PostgreSQL: as root, the package's unprivileged `postgres` user (initdb refuses root). */
+function postgresOwner() {
+  if (process.getuid?.() !== 0) return {};
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
+  if (!line)
+    throw new ProvisionError("there is no `postgres` user to run PostgreSQL as (Debian's postgresql package makes it)");
+  const [, , uid, gid] = line.split(":");
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/**
+ * Starts a PostgreSQL cluster of its own in a new temporary directory: listening on a free loopback
+ * port (and a unix socket in a private directory), with a `synapse` role and a `synapse` database in
+ * the C collation Synapse requires. `stop()` shuts it down and deletes the directory.
+ */
+async function startPostgres() {
+  const bin = postgresBin();
+  const owner = postgresOwner();
+  const dir = mkdtempSync(join(tmpdir(), "synapse-gitops-pg-"));
+  const data = join(dir, "data");
+  const sockets = join(dir, "sockets");
+  mkdirSync(sockets, { mode: 0o700 });
+  if (owner.uid !== undefined) {
+    chownSync(dir, owner.uid, owner.gid);
+    chownSync(sockets, owner.uid, owner.gid);
+  }
+  const as = { ...owner, cwd: dir };
+  let child;
+  let exited = null;
+  // Should this process end without stop(), the server must not outlive it.
+  const orphaned = () => child?.kill("SIGQUIT");
+  process.on("exit", orphaned);
+  const stop = async () => {
+    process.off("exit", orphaned);
+    if (child && exited === null) {
+      child.kill("SIGINT"); // "fast" shutdown: ends the sessions, then the server
+      for (let i = 0; i < 100 && exited === null; i++) await sleep(100);
+      if (exited === null) child.kill("SIGKILL");
+    }
+    if (!process.env.SYNAPSE_GITOPS_KEEP_DATA) rmSync(dir, { recursive: true, force: true });
+  };
+  const port = await freePort();
+  const psql = (database, sql) =>
+    spawnSync(join(bin, "psql"), ["-h", sockets, "-p", String(port), "-U", "postgres", "-d", database, "-qAtX"], {
+      ...as,
+      input: `\\set ON_ERROR_STOP on\n${sql}\n`,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  try {
+    // The superuser is only reachable on the private socket; Synapse logs in over TCP with a password.
+    run(
+      join(bin, "initdb"),
+      [
+        "-D",
+        data,
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--no-sync",
+      ],
+      { quiet: true, as },
+    );
+    const out = openSync(join(dir, "postgres.log"), "a");
+    // A throwaway database: durability settings off, which changes nothing a test can see.
+    const settings = ["listen_addresses=127.0.0.1", "fsync=off", "synchronous_commit=off", "full_page_writes=off"];
+    child = spawn(
+      join(bin, "postgres"),
+      ["-D", data, "-p", String(port), "-k", sockets, ...settings.flatMap((c) => ["-c", c])],
+      {
+        ...as,
+        stdio: ["ignore", out, out],
+      },
+    );
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+    });
+    for (const deadline = Date.now() + 30_000; ; ) {
+      if (exited !== null)
+        throw new ProvisionError(
+          `PostgreSQL exited during start-up (${JSON.stringify(exited)}):\n${readFileSync(join(dir, "postgres.log"), "utf8").slice(-3000)}`,
+        );
+      if (psql("postgres", "select 1").status === 0) break;
+      if (Date.now() > deadline) throw new ProvisionError(`PostgreSQL did not start within 30 s (log: ${dir})`);
+      await sleep(100);
+    }
+    const password = randomBytes(16).toString("hex");
+    const made = psql(
+      "postgres",
+      `CREATE ROLE synapse LOGIN PASSWORD '${password}';
+CREATE DATABASE synapse OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0;`,
+    );
+    if (made.status !== 0) throw new ProvisionError(`creating Synapse's PostgreSQL database failed: ${made.stderr}`);
+    const version = String(psql("postgres", "show server_version").stdout).trim();
+    return {
+      version,
+      port,
+      user: "synapse",
+      password,
+      database: "synapse",
+      /** Runs one query in Synapse's database and returns its output. */
+      query: (sql) => {
+        const res = psql("synapse", sql);
+        if (res.status !== 0) throw new ProvisionError(`psql failed: ${res.stderr}`);
+        return String(res.stdout).trim();
+      },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 async function api(url, path, { method = "GET", token, body } = {}) {
   const res = await fetch(url + path, {
     method,
@@ -128,7 +296,7 @@ async function api(url, path, { method = "GET", token, body } = {}) {
   return json;
 }
 
-function homeserverConfig(port, dataDir, registrationSecret) {
+function homeserverConfig(port, dataDir, registrationSecret, databaseConfig) {
   // Written here rather than by `--generate-config` so that every setting is visible.
   const secret = () => randomBytes(24).toString("hex");
   return `# throwaway Synapse for synapse-gitops tests; deleted when it stops
@@ -143,10 +311,7 @@ listeners:
     resources:
       - names: [client]
         compress: false
-database:
-  name: sqlite3
-  args:
-    database: ${dataDir}/homeserver.db
+${databaseConfig}
 log_config: ${dataDir}/log.config
 media_store_path: ${dataDir}/media_store
 signing_key_path: ${dataDir}/signing.key
@@ -188,9 +353,12 @@ disable_existing_loggers: false
 
 /**
  * Starts a Synapse with a fresh database and an admin user.
- * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean}>}
+ * @param {{database?: "sqlite" | "postgres"}} [options]
+ * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean, database?: "sqlite" | "postgres"}>}
  */
-export async function startSynapse() {
+export async function startSynapse({ database = "sqlite" } = {}) {
+  if (database !== "sqlite" && database !== "postgres")
+    throw new ProvisionError(`unknown database ${JSON.stringify(database)}: "sqlite" or "postgres"`);
   const extUrl = process.env.SYNAPSE_TEST_URL;
   const extToken = process.env.SYNAPSE_TEST_ADMIN_TOKEN;
   if (extUrl || extToken) {
@@ -211,35 +379,59 @@ export async function startSynapse() {
   mkdirSync(join(hostDir, "media_store"), { recursive: true });
   const port = await freePort();
   const registrationSecret = randomBytes(24).toString("hex");
-  writeFileSync(join(hostDir, "homeserver.yaml"), homeserverConfig(port, inRoot, registrationSecret));
-  writeFileSync(join(hostDir, "log.config"), LOG_CONFIG.replace("LOGFILE", `${inRoot}/homeserver.log`));
-  run(
-    "chroot",
-    [root, "python3", "-m", "synapse.app.homeserver", "-c", `${inRoot}/homeserver.yaml`, "--generate-keys"],
-    { quiet: true },
-  );
-
-  const out = openSync(join(hostDir, "stdout.log"), "a");
-  const child = spawn("chroot", [root, "python3", "-m", "synapse.app.homeserver", "-c", `${inRoot}/homeserver.yaml`], {
-    stdio: ["ignore", out, out],
-    detached: false,
-  });
+  let postgres;
+  let child;
   let exited = null;
-  child.on("exit", (code, signal) => {
-    exited = { code, signal };
-  });
-
   const url = `http://127.0.0.1:${port}`;
+  const orphaned = () => child?.kill("SIGKILL");
+  process.on("exit", orphaned);
   const stop = async () => {
-    if (exited === null) {
+    process.off("exit", orphaned);
+    if (child && exited === null) {
       child.kill("SIGTERM");
       for (let i = 0; i < 100 && exited === null; i++) await sleep(100);
       if (exited === null) child.kill("SIGKILL");
     }
+    await postgres?.stop();
     if (!process.env.SYNAPSE_GITOPS_KEEP_DATA) rmSync(hostDir, { recursive: true, force: true });
   };
 
   try {
+    let databaseConfig = `database:
+  name: sqlite3
+  args:
+    database: ${inRoot}/homeserver.db`;
+    if (database === "postgres") {
+      postgres = await startPostgres();
+      // The chroot shares the host's network: Synapse reaches the host's cluster on loopback.
+      databaseConfig = `database:
+  name: psycopg2
+  args:
+    user: ${postgres.user}
+    password: "${postgres.password}"
+    database: ${postgres.database}
+    host: 127.0.0.1
+    port: ${postgres.port}
+    cp_min: 1
+    cp_max: 5`;
+    }
+    writeFileSync(join(hostDir, "homeserver.yaml"), homeserverConfig(port, inRoot, registrationSecret, databaseConfig));
+    writeFileSync(join(hostDir, "log.config"), LOG_CONFIG.replace("LOGFILE", `${inRoot}/homeserver.log`));
+    run(
+      "chroot",
+      [root, "python3", "-m", "synapse.app.homeserver", "-c", `${inRoot}/homeserver.yaml`, "--generate-keys"],
+      { quiet: true },
+    );
+
+    const out = openSync(join(hostDir, "stdout.log"), "a");
+    child = spawn("chroot", [root, "python3", "-m", "synapse.app.homeserver", "-c", `${inRoot}/homeserver.yaml`], {
+      stdio: ["ignore", out, out],
+      detached: false,
+    });
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+    });
+
     const deadline = Date.now() + 90_000;
     for (;;) {
       if (exited !== null) {
@@ -268,22 +460,29 @@ export async function startSynapse() {
     // A fresh database still runs background updates (indexes among them) for a few seconds; until
     // they finish, some writes fail on SQLite (e.g. reactivation's profile upsert → 500). Production
     // servers are past that point, so tests start there too.
-    const pending = `import sqlite3; print(sqlite3.connect("${inRoot}/homeserver.db").execute("select count(*) from background_updates").fetchone()[0])`;
+    const sql = "select count(*) from background_updates";
+    const pending = `import sqlite3; print(sqlite3.connect("${inRoot}/homeserver.db").execute("${sql}").fetchone()[0])`;
+    const pendingCount = () =>
+      postgres
+        ? postgres.query(sql)
+        : String(run("chroot", [root, "python3", "-c", pending], { quiet: true }).stdout).trim();
     for (const deadline = Date.now() + 60_000; ; ) {
-      const count = Number(String(run("chroot", [root, "python3", "-c", pending], { quiet: true }).stdout).trim());
+      const count = Number(pendingCount());
       if (count === 0) break;
       if (Date.now() > deadline)
         throw new ProvisionError(`Synapse's background database updates did not finish within 60 s (${count} left)`);
       await sleep(250);
     }
     const version = readFileSync(READY, "utf8").trim();
-    log(`Synapse ${version} on ${url} (data: ${hostDir})`);
+    const on = postgres ? `PostgreSQL ${postgres.version}` : "SQLite";
+    log(`Synapse ${version} on ${url}, ${on} (data: ${hostDir})`);
     return {
       url,
       token: login.access_token,
       serverName: SERVER_NAME,
       adminUserId: login.user_id,
       external: false,
+      database,
       stop,
     };
   } catch (e) {
@@ -292,15 +491,19 @@ export async function startSynapse() {
   }
 }
 
+const USAGE = "usage: dev-synapse.mjs run [--sqlite | --postgres] -- <command...> | root";
+
 async function main(argv) {
   const [cmd, ...rest] = argv;
   if (cmd === "build-root-locked") return buildRootLocked();
   if (cmd === "root") return void ensureRoot();
   if (cmd === "run") {
     const sep = rest.indexOf("--");
+    const options = sep >= 0 ? rest.slice(0, sep) : [];
     const command = sep >= 0 ? rest.slice(sep + 1) : rest;
-    if (command.length === 0) throw new ProvisionError("usage: dev-synapse.mjs run -- <command...>");
-    const server = await startSynapse();
+    const unknown = options.filter((o) => o !== "--postgres" && o !== "--sqlite");
+    if (command.length === 0 || unknown.length > 0) throw new ProvisionError(USAGE);
+    const server = await startSynapse({ database: options.includes("--postgres") ? "postgres" : "sqlite" });
     const env = { ...process.env, SYNAPSE_URL: server.url, SYNAPSE_ADMIN_TOKEN: server.token };
     // The tests reuse this server instead of starting another.
     env.SYNAPSE_TEST_URL = server.url;
@@ -314,7 +517,7 @@ async function main(argv) {
     process.exitCode = code;
     return;
   }
-  throw new ProvisionError("usage: dev-synapse.mjs run -- <command...> | root");
+  throw new ProvisionError(USAGE);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -2,7 +2,7 @@
 // real Synapse. Every run must either converge or exit 1 with an accurate report; a re-run must
 // converge; and no user may ever be in a state its planned action does not pass through.
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { startSynapse } from "../../scripts/dev-synapse.mjs";
 import type { SynapseClient } from "../../src/synapse/client.js";
@@ -17,7 +17,7 @@ let server: ServerUnderTest & { stop: () => Promise<void> };
 let client: SynapseClient;
 let proxy: FaultProxy;
 beforeAll(async () => {
-  const started = await startSynapse();
+  const started = await startSynapse({ database: inject("database") });
   server = { kind: "real", ...started };
   client = clientFor(server);
   proxy = await startFaultProxy(server.url);

@@ -2,7 +2,7 @@
 // started here), so that other test files creating users in parallel cannot disturb them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { startSynapse } from "../../scripts/dev-synapse.mjs";
@@ -25,7 +25,7 @@ const id = (localpart: string) => `@${localpart}:${server.serverName}`;
 beforeAll(async () => {
   // A second server only when the run starts its own: with an external SYNAPSE_TEST_URL, this file
   // still needs a server to itself, so it fails rather than share one.
-  server = await startSynapse();
+  server = await startSynapse({ database: inject("database") });
   if ((server as { external?: boolean }).external) {
     throw new Error("whole-server tests need their own Synapse; unset SYNAPSE_TEST_URL to let the tests start one");
   }

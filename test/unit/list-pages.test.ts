@@ -1,12 +1,18 @@
 // The user list asks for pages ahead on a guess (client.listAllUsers): whatever the guesses, the
 // pages it returns are exactly those a page-by-page loop would read, and no page is asked twice.
+// The server listens on a Unix socket (a named pipe on Windows), not a port: a unit test needs no
+// network, not even loopback.
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 import { SynapseClient } from "../../src/synapse/client.js";
 
 interface ListServer {
-  url: string;
+  /** The socket (or pipe) it listens on. */
+  path: string;
   /** The `from` of every list request, in order of arrival. */
   froms: string[];
   server: Server;
@@ -55,8 +61,10 @@ async function listServer(
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify({ users: rows, ...(options.noTotal ? {} : { total: users.length }), ...next }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, froms, server };
+  const name = `synapse-gitops-list-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const path = process.platform === "win32" ? `\\\\.\\pipe\\${name}` : join(tmpdir(), `${name}.sock`);
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { path, froms, server };
 }
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `@u${String(i).padStart(3, "0")}:x.org`);
@@ -67,12 +75,20 @@ afterEach(async () => {
 });
 
 async function list(server: ListServer, pageSize: number): Promise<string[][]> {
-  const client = new SynapseClient({ baseUrl: server.url, token: "t0ken-for-tests", retryBudgetMs: 5000 });
+  // As many connections as the client opens by itself.
+  const dispatcher = new Agent({ connections: 16, keepAliveTimeout: 10_000, connect: { socketPath: server.path } });
+  const client = new SynapseClient({
+    baseUrl: "http://synapse.test",
+    token: "t0ken-for-tests",
+    retryBudgetMs: 5000,
+    dispatcher,
+  });
   const pages: string[][] = [];
   try {
     for await (const page of client.listAllUsers({ pageSize })) pages.push(page.map((u) => u.userId));
   } finally {
     await client.close();
+    await dispatcher.close();
   }
   return pages;
 }
