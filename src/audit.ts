@@ -1,5 +1,5 @@
 import { appendFileSync } from "node:fs";
-import type { ActionResult } from "./apply/apply.js";
+import type { ActionResult } from "./domain/plan.js";
 import { ToolError } from "./errors.js";
 import type { MutationRecord } from "./synapse/client.js";
 import { VERSION } from "./version.js";

@@ -3,8 +3,8 @@
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { policySchema } from "../config/schema.js";
-import type { Policy } from "../config/types.js";
+import { type Policy, policySchema } from "../domain/policy.js";
+
 import { type PolicyChange, policyChanges } from "../plan/policy.js";
 import type { GitHubApi } from "./github.js";
 

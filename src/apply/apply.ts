@@ -1,14 +1,16 @@
+import { streamInventory } from "../accounts/inventory.js";
 import { type PasswordPolicy, readPasswordRef } from "../config/passwords.js";
-import type { PasswordRef } from "../config/types.js";
+import type { AccountState, ActualUser } from "../domain/account.js";
+import type { AccountsBackend, UserChanges } from "../domain/accounts.js";
+import { DETAIL_ATTRIBUTES } from "../domain/attributes.js";
+import type { PasswordRef } from "../domain/desired.js";
+import type { Action, Plan } from "../domain/plan.js";
 import { ToolError } from "../errors.js";
-import { actualValue, DETAIL_ATTRIBUTES, sameValue } from "../plan/attributes.js";
-import type { Action, Plan } from "../plan/types.js";
-import { DEFAULT_PAGE_SIZE, type SynapseClient } from "../synapse/client.js";
+import { actualValue, sameValue } from "../plan/attributes.js";
+import { DEFAULT_PAGE_SIZE } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
-import { streamInventory } from "../synapse/inventory.js";
-import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
-import { type ApplyLock, acquireApplyLock } from "./lock.js";
+import type { ApplyLock } from "./lock.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -41,8 +43,8 @@ export interface ApplyOptions {
   env?: Record<string, string | undefined>;
   /** Reads a password reference; injectable for tests (then passwordPolicy and env are not used). */
   readPassword?: (ref: PasswordRef) => Promise<string>;
-  /** Called once if another apply holds the server's lock and this one waits for it. */
-  onLockWait?: (until: number | null) => void;
+  /** Takes the server's apply lock (waiting for another apply to finish): held while anything is written. */
+  lock: () => Promise<ApplyLock>;
   /** Users on the server, when known: decides whether read-backs go through one listing or one GET each. */
   inventorySize?: number;
   /** Called as each action's changes are sent (before a read-back left to the end), for progress. */
@@ -53,7 +55,7 @@ export interface ApplyOptions {
 class StaleError extends Error {}
 
 /**
- * Applies a refusal-free plan: the only code that writes to Synapse.
+ * Applies a refusal-free plan: the only code that writes to accounts.
  *
  * Each action first re-reads its user when it changes the account's state (create, deactivate,
  * erase, reactivate): if the state is no longer the one planned, the action is skipped as stale —
@@ -61,7 +63,7 @@ class StaleError extends Error {}
  * each action the user is read back to confirm the result. One user's failure does not stop the
  * others.
  */
-export async function applyPlan(client: SynapseClient, plan: Plan, options: ApplyOptions): Promise<ApplyResult> {
+export async function applyPlan(accounts: AccountsBackend, plan: Plan, options: ApplyOptions): Promise<ApplyResult> {
   if (plan.refusals.length > 0) {
     throw new ToolError(
       "the plan has refusals; nothing was applied",
@@ -73,12 +75,12 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
     ((ref: PasswordRef) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? {}));
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
-  const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
+  const lock = await options.lock();
   try {
     // No new action once the lease is lost (a renewal found it gone) or the caller says stop.
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
-    await runAll(client, results, { ...options, shouldContinue }, (action, readBackLater) =>
-      applyOne(client, action, readPassword, lock, readBackLater),
+    await runAll(accounts, results, { ...options, shouldContinue }, (action, readBackLater) =>
+      applyOne(accounts, action, readPassword, lock, readBackLater),
     );
   } finally {
     await lock.release();
@@ -89,7 +91,7 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
 }
 
 async function runAll(
-  client: SynapseClient,
+  accounts: AccountsBackend,
   results: ActionResult[],
   options: ApplyOptions,
   perform: (action: Action, readBackLater: boolean) => Promise<ActualUser | undefined>,
@@ -122,7 +124,7 @@ async function runAll(
   // Only the users read back are kept from the listing.
   const actual = new Map<string, ActualUser | undefined>(deferred.map((r) => [r.action.userId, undefined]));
   try {
-    await streamInventory(client, (user) => {
+    await streamInventory(accounts, (user) => {
       if (actual.has(user.userId)) actual.set(user.userId, user);
     });
   } catch (e) {
@@ -164,7 +166,7 @@ function needsDetailRead(action: Action): boolean {
 
 /** Performs the action; returns the user read back, or undefined when the read-back is left to one listing. */
 async function applyOne(
-  client: SynapseClient,
+  accounts: AccountsBackend,
   action: Action,
   readPassword: (ref: PasswordRef) => Promise<string>,
   lock: ApplyLock,
@@ -172,7 +174,7 @@ async function applyOne(
 ): Promise<ActualUser | undefined> {
   const { userId } = action;
   if (RECHECKED.has(action.kind)) {
-    const now = await client.findUser(userId);
+    const now = await accounts.findUser(userId);
     const state = now?.state ?? "absent";
     if (state !== action.from) {
       throw new StaleError(`${userId} is ${state} now, but the plan saw it ${action.from}; run plan again`);
@@ -187,7 +189,7 @@ async function applyOne(
     run: () => Promise<unknown>,
     done: (u: ActualUser | undefined) => boolean,
     before: AccountState | "absent",
-  ) => recoverable(client, userId, run, done, before);
+  ) => recoverable(accounts, userId, run, done, before);
   if (action.password) changes.password = await readPassword(action.password);
   switch (action.kind) {
     case "create": {
@@ -195,7 +197,7 @@ async function applyOne(
       const { locked, ...rest } = changes;
       await step(
         async () => {
-          const { created } = await client.createUser(userId, rest);
+          const { created } = await accounts.createUser(userId, rest);
           if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
         },
         (u) => u !== undefined,
@@ -203,14 +205,14 @@ async function applyOne(
       );
       if (locked)
         await step(
-          () => client.modifyUser(userId, { locked }),
+          () => accounts.setLocked(userId, locked),
           (u) => u?.locked === true,
           "active",
         );
       if (action.to !== "active") {
         const erase = action.to === "erased";
         await step(
-          () => client.deactivate(userId, { erase }),
+          () => (erase ? accounts.erase(userId) : accounts.deactivate(userId)),
           (u) => u?.state === action.to,
           "active",
         );
@@ -218,12 +220,12 @@ async function applyOne(
       break;
     }
     case "update":
-      await step(() => client.modifyUser(userId, changes), matches, "active");
+      await step(() => accounts.updateUser(userId, changes), matches, "active");
       break;
     case "reactivate":
       // Repeated only while the user is still deactivated: never towards an erased user.
       await step(
-        () => client.modifyUser(userId, { ...changes, deactivated: false }),
+        () => accounts.reactivate(userId, changes),
         (u) => u?.state === "active" && matches(u),
         "deactivated",
       );
@@ -231,14 +233,15 @@ async function applyOne(
     case "deactivate":
     case "erase":
       await step(
-        () => client.deactivate(userId, { erase: action.kind === "erase" }),
+        () => (action.kind === "erase" ? accounts.erase(userId) : accounts.deactivate(userId)),
         (u) => u?.state === action.to,
         action.from,
       );
       break;
   }
   if (readBackLater && !needsDetailRead(action)) return undefined;
-  const after = await client.getUser(userId);
+  const after = await accounts.findUser(userId);
+  if (!after) throw new Error(`${userId} is absent after ${action.kind}`);
   verify(action, after);
   return after;
 }
@@ -258,7 +261,7 @@ function outcomeUnknown(e: unknown): boolean {
  * action is stale.
  */
 async function recoverable(
-  client: SynapseClient,
+  accounts: AccountsBackend,
   userId: string,
   run: () => Promise<unknown>,
   done: (u: ActualUser | undefined) => boolean,
@@ -270,7 +273,7 @@ async function recoverable(
       return;
     } catch (e) {
       if (!outcomeUnknown(e) || attempt >= 2) throw e;
-      const now = await client.findUser(userId);
+      const now = await accounts.findUser(userId);
       if (done(now)) return;
       const state = now?.state ?? "absent";
       if (state !== before) throw new StaleError(`${userId} became ${state} while we applied; run plan again`);

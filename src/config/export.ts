@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
-import type { ActualUser } from "../synapse/types.js";
-import { localpartOf } from "../synapse/userId.js";
+import type { ActualUser } from "../domain/account.js";
+import { ATTRIBUTE_SPECS, ATTRIBUTES } from "../domain/attributes.js";
+import { localpartOf } from "../domain/userId.js";
 
 /**
  * The server's users as a users file (format version 1), sorted by user ID. Active users carry their
@@ -19,11 +20,10 @@ export function exportUsersFile(users: Iterable<ActualUser>, serverName: string,
       continue;
     }
     const entry: Record<string, unknown> = {};
-    if (u.displayname) entry.displayname = u.displayname;
-    entry.admin = u.admin;
-    if (u.locked) entry.locked = true;
-    if (u.emails?.length) entry.emails = u.emails;
-    if (u.externalIds?.length) entry.externalIds = u.externalIds;
+    for (const attribute of ATTRIBUTES) {
+      const value = (ATTRIBUTE_SPECS[attribute].exported as (v: unknown) => unknown)(u[attribute]);
+      if (value !== undefined) entry[attribute] = value;
+    }
     entries.set(key, entry);
   }
   const body = stringify({ version: 1, serverName, users: entries }, { lineWidth: 0 });

@@ -3,12 +3,15 @@ import { constants } from "node:fs";
 import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type * as z from "zod";
+import type { AccountState } from "../domain/account.js";
+import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
+import type { DesiredUser, SourcePosition } from "../domain/desired.js";
+import { DEFAULT_POLICY, type Policy } from "../domain/policy.js";
+import { isValidNewLocalpart, localpartOf, serverNameOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
-import type { AccountState } from "../synapse/types.js";
-import { isValidNewLocalpart, localpartOf, serverNameOf } from "../synapse/userId.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
-import type { DesiredState, DesiredUser, Policy, SourcePosition } from "./types.js";
+import type { DesiredState } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
 
 /**
@@ -73,16 +76,8 @@ export const UNKNOWN_SERVER = "unknown.invalid";
 /** The longest user ID the Matrix spec allows (as serverNameOf checks). */
 const MAX_USER_ID_LENGTH = 255;
 
-const DEFAULT_POLICY: Policy = { unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: [] };
-const ATTRIBUTES = [
-  "displayname",
-  "admin",
-  "locked",
-  "emails",
-  "externalIds",
-  "password",
-  "allowReactivation",
-] as const;
+/** What only an active user may carry: the managed attributes, and what creating or reactivating one takes. */
+const ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"] as const;
 
 /**
  * Reads and validates a users file, or every `*.yaml`/`*.yml` file directly in a directory
@@ -566,7 +561,7 @@ class UserChecker {
     const data = result.data as UserMap;
 
     if (data.state !== "active") {
-      const attributes = ATTRIBUTES.filter((attribute) => data[attribute] !== undefined);
+      const attributes = ACTIVE_ONLY.filter((attribute) => data[attribute] !== undefined);
       for (const attribute of attributes) {
         const message = `attributes are only allowed on active users (${entry.key} is ${data.state})`;
         this.add(index, locate(entry.value, [attribute], true), [...base, attribute], message);
@@ -579,12 +574,11 @@ class UserChecker {
       allowReactivation: data.allowReactivation ?? false,
       source,
     };
-    if (data.displayname !== undefined) user.displayname = data.displayname;
-    if (data.admin !== undefined) user.admin = data.admin;
-    if (data.locked !== undefined) user.locked = data.locked;
+    for (const attribute of ATTRIBUTES) {
+      if (data[attribute] !== undefined) (user as Record<Attribute, unknown>)[attribute] = data[attribute];
+    }
     // Synapse stores email addresses lower-cased: compare them so.
     if (data.emails !== undefined) user.emails = data.emails.map((email) => email.toLowerCase());
-    if (data.externalIds !== undefined) user.externalIds = data.externalIds;
     // The schema's refinement guarantees exactly one of env and file.
     if (data.password !== undefined) {
       user.password = data.password.env !== undefined ? { env: data.password.env } : { file: data.password.file! };

@@ -7,9 +7,9 @@
 import { constants } from "node:fs";
 import { lstat, open, realpath } from "node:fs/promises";
 import { resolve } from "node:path";
+import type { PasswordRef } from "../domain/desired.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
-import type { PasswordRef } from "./types.js";
 
 /** What the operator allows password references to read (flags `--password-env-prefix`, `--password-env`, `--password-dir`). */
 export interface PasswordPolicy {

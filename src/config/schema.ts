@@ -1,5 +1,8 @@
 import * as z from "zod";
-import { serverNameOf } from "../synapse/userId.js";
+import { ACCOUNT_STATES, accountStateSchema } from "../domain/account.js";
+import { ATTRIBUTE_SPECS, type Attribute } from "../domain/attributes.js";
+import { policySchema } from "../domain/policy.js";
+import { serverNameOf } from "../domain/userId.js";
 
 /**
  * The users file, version 1. The loader validates with these schemas (and then checks what a
@@ -7,18 +10,6 @@ import { serverNameOf } from "../synapse/userId.js";
  * from the JSON Schema generated from them (schema/synapse-gitops.schema.json).
  * Messages written here are the ones users see; the others come from load.ts's `friendlyMessage`.
  */
-
-export const STATES = ["active", "deactivated", "erased"] as const;
-
-export const stateSchema = z.enum(STATES, { error: `must be one of ${STATES.join(", ")}` }).meta({
-  description:
-    "active: the account exists and can log in. deactivated: it cannot log in (reversible only with allowReactivation). erased: deactivated and its data erased (irreversible).",
-});
-
-/** `@localpart:server`; `*` in a pattern stands for any run of characters. */
-function isUserIdPattern(value: string): boolean {
-  return serverNameOf(value.replaceAll("*", "x")) !== undefined;
-}
 
 function isServerName(value: string): boolean {
   return serverNameOf(`@x:${value}`) !== undefined;
@@ -60,46 +51,15 @@ export const passwordRefSchema = z
     maxProperties: 1,
   });
 
-/**
- * A list item repeated (Synapse keeps each email and external ID once, so a repeat would be planned
- * again on every run): an issue at the second one.
- */
-function noRepeats<T>(key: (item: T) => string, message: string) {
-  return (items: T[], ctx: z.RefinementCtx) => {
-    const seen = new Map<string, number>();
-    items.forEach((item, i) => {
-      const k = key(item);
-      const first = seen.get(k);
-      if (first === undefined) seen.set(k, i);
-      else
-        ctx.addIssue({ code: "custom", path: [i], message: `${message}: the same as item ${first + 1}`, input: item });
-    });
-  };
-}
-
-export const externalIdSchema = z
-  .strictObject({
-    provider: nonEmpty.meta({ description: "The SSO provider's ID in Synapse's configuration, e.g. oidc." }),
-    id: nonEmpty.meta({ description: "The user's ID at that provider (quote it if it looks like a number)." }),
-  })
-  .meta({ description: "A link to an SSO identity." });
+/** The managed attributes, each optional (an attribute that is absent is not managed), from the registry. */
+const attributeFields = Object.fromEntries(
+  Object.entries(ATTRIBUTE_SPECS).map(([name, spec]) => [name, spec.schema.optional()]),
+) as { [K in Attribute]: z.ZodOptional<(typeof ATTRIBUTE_SPECS)[K]["schema"]> };
 
 export const userMapSchema = z
   .strictObject({
-    state: stateSchema.default("active"),
-    displayname: z.string().optional().meta({ description: "Managed only when given." }),
-    admin: z.boolean().optional().meta({ description: "Server admin. Managed only when given." }),
-    locked: z.boolean().optional().meta({ description: "A locked account cannot log in. Managed only when given." }),
-    emails: z
-      .array(z.email({ error: (iss) => `${JSON.stringify(iss.input)} is not an email address` }))
-      .superRefine(noRepeats((e: string) => e.toLowerCase(), "listed twice (emails compare without case)"))
-      .optional()
-      .meta({ description: "The account's email addresses (the whole list is managed when given)." }),
-    externalIds: z
-      .array(externalIdSchema)
-      .superRefine(noRepeats((e: { provider: string; id: string }) => `${e.provider}\u0000${e.id}`, "listed twice"))
-      .optional()
-      .meta({ description: "The account's SSO identities (the whole list is managed when given)." }),
+    state: accountStateSchema.default("active"),
+    ...attributeFields,
     password: passwordRefSchema.optional(),
     allowReactivation: z
       .boolean()
@@ -109,36 +69,11 @@ export const userMapSchema = z
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 
 export const userValueSchema = z
-  .union([stateSchema, userMapSchema], {
-    error: (iss) => `expected a state (${STATES.join(", ")}) or a map of attributes, got ${describeValue(iss.input)}`,
+  .union([accountStateSchema, userMapSchema], {
+    error: (iss) =>
+      `expected a state (${ACCOUNT_STATES.join(", ")}) or a map of attributes, got ${describeValue(iss.input)}`,
   })
   .meta({ description: "A state (active, deactivated, erased), or a map with the state and attributes." });
-
-export const policySchema = z
-  .strictObject({
-    unmanaged: z
-      .enum(["ignore", "report", "deactivate"], { error: "must be one of ignore, report, deactivate" })
-      .default("report")
-      .meta({ description: "What to do with users on the server that are not in the file." }),
-    maxDeactivations: z
-      .int()
-      .min(0)
-      .default(10)
-      .meta({ description: "Refuse a plan that deactivates more users than this." }),
-    maxErasures: z.int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
-    protected: z
-      .array(
-        z.string().refine(isUserIdPattern, {
-          error: (iss) =>
-            `${JSON.stringify(iss.input)} is not a full user ID: write @localpart:server (with * for any characters)`,
-        }),
-      )
-      .default([])
-      .meta({
-        description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".',
-      }),
-  })
-  .meta({ description: "Safety limits and what to do with users that are not in the file." });
 
 export const usersFileSchema = z
   .strictObject({

@@ -2,16 +2,18 @@
 // CLI and the GitHub Action). Each flow reads → decides → acts → reports through the injected Io and
 // returns its result and exit code; the shells only map their inputs onto these options and render.
 import { open, readFile, writeFile } from "node:fs/promises";
-import { type ApplyResult, applyPlan } from "../apply/apply.js";
+import { readInventory } from "../accounts/inventory.js";
+import { applyPlan } from "../apply/apply.js";
+import { acquireApplyLock } from "../apply/lock.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import type { PasswordPolicy } from "../config/passwords.js";
+import type { ApplyResult, Plan } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
 import { limitRefusals, needsDetails } from "../plan/plan.js";
-import type { Plan } from "../plan/types.js";
 import { renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { renderMarkdown } from "../report/markdown.js";
 import type { Report } from "../report/model.js";
@@ -25,7 +27,6 @@ import {
   writeSnapshot,
 } from "../snapshot/snapshot.js";
 import type { MutationRecord } from "../synapse/client.js";
-import { readInventory } from "../synapse/inventory.js";
 import { VERSION } from "../version.js";
 import type { Io } from "./io.js";
 import { planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
@@ -231,7 +232,7 @@ export async function snapshot(io: Io, file: string, options: SnapshotOptions): 
       serverName: connection.serverName,
       homeserver: connection.homeserver,
     });
-    const users = await readInventory(connection.client, {
+    const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency,
       onProgress: (p) => io.progress.update(`read ${p.listed} users`),
@@ -354,7 +355,7 @@ async function loadSavedPlan(
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
       );
     }
-    const actual = await readInventory(connection.client, {
+    const actual = await readInventory(connection.accounts, {
       onProgress: (p) => io.progress.update(`checking ${p.listed} users`),
     });
     const stale = stalePreconditions(saved.plan, actual);
@@ -407,14 +408,17 @@ async function confirmAndApply(
   });
   let result: ApplyResult;
   try {
-    result = await applyPlan(connection.client, thePlan, {
+    result = await applyPlan(connection.accounts, thePlan, {
       onApplied: (sent, total) => io.progress.update(`applied ${sent}/${total}`),
       concurrency: options.concurrency,
       inventorySize: options.inventorySize,
       passwordPolicy: options.passwordPolicy ?? {},
       env: io.env,
       shouldContinue: () => !stopping,
-      onLockWait: () => io.err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+      lock: () =>
+        acquireApplyLock(connection.client, {
+          onWait: () => io.err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+        }),
       onResult: (r) => {
         audit?.action(r);
         io.progress.done();
@@ -455,7 +459,7 @@ export async function drift(io: Io, file: string, options: DriftOptions): Promis
 export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitCode> {
   const connection = await connect(await credentials(options, io.env), options);
   try {
-    const users = await readInventory(connection.client, {
+    const users = await readInventory(connection.accounts, {
       // Emails and external IDs are only in the single-user GET; only active users carry attributes.
       needsDetails: (u) => u.state === "active",
       concurrency: options.concurrency,

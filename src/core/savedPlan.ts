@@ -1,8 +1,10 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import * as z from "zod";
+import { ACCOUNT_STATES, type ActualUser } from "../domain/account.js";
+import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
+import { ACTION_KINDS, type Action, type ActionKind, type Plan, REFUSAL_CODES } from "../domain/plan.js";
+import { policySchema } from "../domain/policy.js";
 import { ToolError } from "../errors.js";
-import type { Observed, Plan } from "../plan/types.js";
-import type { ActualUser } from "../synapse/types.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -24,7 +26,7 @@ export const DEFAULT_PLAN_TTL_MS = 24 * 60 * 60 * 1000;
 /** A plan file is small: a million actions would still be far below this. */
 const MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024;
 
-const state = z.enum(["active", "deactivated", "erased"]);
+const state = z.enum(ACCOUNT_STATES);
 const attributeValue = z.union([
   z.string(),
   z.boolean(),
@@ -33,13 +35,13 @@ const attributeValue = z.union([
   z.array(z.strictObject({ provider: z.string(), id: z.string() })),
 ]);
 const actionSchema = z.strictObject({
-  kind: z.enum(["create", "update", "deactivate", "erase", "reactivate"]),
+  kind: z.enum(ACTION_KINDS),
   userId: z.string(),
   from: z.union([state, z.literal("absent")]),
   to: state,
   changes: z.array(
     z.strictObject({
-      attribute: z.enum(["displayname", "admin", "locked", "emails", "externalIds"]),
+      attribute: z.enum(ATTRIBUTES as [Attribute, ...Attribute[]]),
       from: attributeValue.optional(),
       to: attributeValue,
     }),
@@ -48,16 +50,9 @@ const actionSchema = z.strictObject({
   reason: z.literal("unmanaged").optional(),
   password: z.union([z.strictObject({ env: z.string() }), z.strictObject({ file: z.string() })]).optional(),
   observed: z.strictObject({
-    state: z.union([state, z.literal("absent")]),
     admin: z.boolean().optional(),
     locked: z.boolean().optional(),
   }),
-});
-const policySchema = z.strictObject({
-  unmanaged: z.enum(["ignore", "report", "deactivate"]),
-  maxDeactivations: z.number(),
-  maxErasures: z.number(),
-  protected: z.array(z.string()),
 });
 const planFileSchema = z.strictObject({
   kind: z.literal("synapse-gitops-plan"),
@@ -76,20 +71,16 @@ const planFileSchema = z.strictObject({
     actions: z.array(actionSchema),
     refusals: z.array(
       z.strictObject({
-        code: z.string(),
+        code: z.enum(REFUSAL_CODES),
         userId: z.string().optional(),
         message: z.string(),
         hint: z.string().optional(),
       }),
     ),
     unmanaged: z.array(z.strictObject({ userId: z.string(), state, exempt: z.string().optional() })),
-    summary: z.strictObject({
-      create: z.number(),
-      update: z.number(),
-      deactivate: z.number(),
-      erase: z.number(),
-      reactivate: z.number(),
-    }),
+    summary: z.strictObject(
+      Object.fromEntries(ACTION_KINDS.map((kind) => [kind, z.number()])) as Record<ActionKind, z.ZodNumber>,
+    ),
   }),
   salt: z.string(),
   mac: z.string(),
@@ -216,14 +207,15 @@ export function planFileMismatch(
 }
 
 /** Why a user no longer matches what the plan observed, in words: "was reactivated since the plan". */
-function change(observed: Observed, now: ActualUser | undefined): string | undefined {
+function change(action: Action, now: ActualUser | undefined): string | undefined {
+  const { from, observed } = action;
   const state = now?.state ?? "absent";
-  if (state !== observed.state) {
-    if (observed.state === "absent") return "was created";
+  if (state !== from) {
+    if (from === "absent") return "was created";
     if (state === "absent") return "no longer exists";
     if (state === "active") return "was reactivated";
     if (state === "erased") return "was erased";
-    return observed.state === "erased" ? "was un-erased" : "was deactivated";
+    return from === "erased" ? "was un-erased" : "was deactivated";
   }
   if (now && observed.admin !== undefined && now.admin !== observed.admin) {
     return now.admin ? "was made an admin" : "lost its admin rights";
@@ -237,7 +229,7 @@ function change(observed: Observed, now: ActualUser | undefined): string | undef
 export function stalePreconditions(plan: Plan, actual: Map<string, ActualUser>): string[] {
   const lines: string[] = [];
   for (const action of plan.actions) {
-    const what = change(action.observed, actual.get(action.userId));
+    const what = change(action, actual.get(action.userId));
     if (what) lines.push(`plan is stale: ${action.userId} ${what} since the plan; run plan again`);
   }
   return lines;

@@ -1,16 +1,19 @@
 // Connect → read both sides (the users file, the server's users) → hand them to a comparer. Shared
 // by every command that talks to a server. Nothing here prints; progress goes through callbacks.
 import { readFile } from "node:fs/promises";
+import { streamInventory } from "../accounts/inventory.js";
+import { SynapseAccounts } from "../accounts/synapse.js";
 import { parseDesiredState, readDesiredFiles } from "../config/load.js";
 import { type PasswordPolicy, passwordRefProblem } from "../config/passwords.js";
-import type { DesiredState, PasswordRef } from "../config/types.js";
+import type { DesiredState } from "../config/types.js";
+import type { ActualUser } from "../domain/account.js";
+import type { AccountsBackend } from "../domain/accounts.js";
+import type { PasswordRef } from "../domain/desired.js";
+import type { Plan, PlanContext } from "../domain/plan.js";
 import { ToolError } from "../errors.js";
 import { DriftDetector, type DriftReport } from "../plan/drift.js";
 import { needsDetails, Planner } from "../plan/plan.js";
-import type { Plan, PlanContext } from "../plan/types.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
-import { streamInventory } from "../synapse/inventory.js";
-import type { ActualUser } from "../synapse/types.js";
 import type { Io } from "./io.js";
 
 /** Where the admin token goes and how requests behave: given by the operator only (flags, environment, Action inputs). */
@@ -27,7 +30,10 @@ export interface ServerOptions {
 }
 
 export interface Connection {
+  /** The Admin API client: rooms, notices, the apply lock. */
   client: SynapseClient;
+  /** Where accounts are read and written (Synapse's own, today). */
+  accounts: AccountsBackend;
   /** The homeserver's base URL, as the operator gave it. */
   homeserver: string;
   /** Only to derive the key that seals saved plans; never printed or stored. */
@@ -130,6 +136,7 @@ export async function connect(
     const me = await client.whoami();
     return {
       client,
+      accounts: new SynapseAccounts(client),
       homeserver: creds.homeserver,
       token: creds.token,
       ownUserId: me.userId,
@@ -216,7 +223,7 @@ export async function compareBothSides<T>(
       passwordProblem: passwordChecker(options),
     };
     const comparer = compare(context);
-    await streamInventory(connection.client, (have) => comparer.observe(have), {
+    await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) =>

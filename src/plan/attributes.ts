@@ -1,15 +1,19 @@
-import type { DesiredUser } from "../config/types.js";
-import type { ActualUser, ExternalId } from "../synapse/types.js";
-import type { Attribute, AttributeChange, AttributeValue } from "./types.js";
+import type { ActualUser } from "../domain/account.js";
+import {
+  ATTRIBUTE_SPECS,
+  ATTRIBUTES,
+  type Attribute,
+  type AttributeChange,
+  type AttributeValue,
+  DETAIL_ATTRIBUTES,
+  type ExternalId,
+} from "../domain/attributes.js";
+import type { DesiredUser } from "../domain/desired.js";
 
-export const ATTRIBUTES: readonly Attribute[] = ["displayname", "admin", "locked", "emails", "externalIds"];
-
-/** The attributes whose actual value only the single-user GET knows (the list does not carry them). */
-export const DETAIL_ATTRIBUTES: readonly Attribute[] = ["emails", "externalIds"];
-
-/** Whether the file manages any of the DETAIL_ATTRIBUTES of `want` (spelt out: asked of every user). */
+/** Whether the file manages any of the attributes of `want` that only a full read of the user knows. */
 export function managesDetails(want: DesiredUser): boolean {
-  return want.emails !== undefined || want.externalIds !== undefined;
+  for (const attribute of DETAIL_ATTRIBUTES) if (want[attribute] !== undefined) return true;
+  return false;
 }
 
 function sortedKey(value: AttributeValue | undefined): string {
@@ -20,30 +24,17 @@ function sortedKey(value: AttributeValue | undefined): string {
   return JSON.stringify(items.sort());
 }
 
-/**
- * Whether the server already has the value the file wants. Lists compare as sets (Synapse does not
- * keep their order); a missing displayname equals "" (Synapse's way of clearing it).
- */
+/** Whether the server already has the value the file wants, as the attribute's registry entry compares. */
 export function sameValue(attribute: Attribute, actual: AttributeValue | undefined, wanted: AttributeValue): boolean {
-  if (attribute === "displayname") return (actual ?? "") === (wanted ?? "");
+  const compare = ATTRIBUTE_SPECS[attribute].compare;
+  if (compare === "text") return (actual ?? "") === (wanted ?? "");
   // Two values that are not lists: their keys are equal exactly when they are (no key is built).
   if (!Array.isArray(actual) && !Array.isArray(wanted)) return (actual ?? null) === (wanted ?? null);
   return sortedKey(actual) === sortedKey(wanted);
 }
 
 export function actualValue(user: ActualUser, attribute: Attribute): AttributeValue | undefined {
-  switch (attribute) {
-    case "displayname":
-      return user.displayname;
-    case "admin":
-      return user.admin;
-    case "locked":
-      return user.locked;
-    case "emails":
-      return user.emails;
-    case "externalIds":
-      return user.externalIds;
-  }
+  return user[attribute];
 }
 
 /** The managed attributes of `want` that `have` lacks (all of them when the user does not exist). */

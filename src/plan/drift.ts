@@ -1,9 +1,10 @@
-import type { DesiredUser } from "../config/types.js";
-import type { ActualUser } from "../synapse/types.js";
+import type { ActualUser } from "../domain/account.js";
+import type { AttributeChange } from "../domain/attributes.js";
+import type { DesiredUser } from "../domain/desired.js";
+import type { PlanContext, PlanInput } from "../domain/plan.js";
 import { attributeChangesIfAny } from "./attributes.js";
 import { byUserId, Match } from "./match.js";
 import { globMatcher, unmanagedExemption } from "./plan.js";
-import type { AttributeChange, PlanContext, PlanInput } from "./types.js";
 
 /**
  * How the server differs from the file, by kind — not all drift is equal:

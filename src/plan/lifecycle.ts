@@ -1,5 +1,5 @@
-import type { AccountState } from "../synapse/types.js";
-import type { ActionKind, RefusalCode } from "./types.js";
+import type { AccountState } from "../domain/account.js";
+import type { ActionKind, RefusalCode } from "../domain/plan.js";
 
 export type ActualState = AccountState | "absent";
 

@@ -1,5 +1,5 @@
-import type { DesiredUser } from "../config/types.js";
-import type { ActualUser } from "../synapse/types.js";
+import type { ActualUser } from "../domain/account.js";
+import type { DesiredUser } from "../domain/desired.js";
 
 /** What the planner and drift detection each do with a pair of the file's and the server's user. */
 export interface Judge {

@@ -1,9 +1,10 @@
-import type { DesiredUser } from "../config/types.js";
-import type { ActualUser } from "../synapse/types.js";
+import type { ActualUser } from "../domain/account.js";
+import type { AttributeChange } from "../domain/attributes.js";
+import type { DesiredUser } from "../domain/desired.js";
+import type { Action, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "../domain/plan.js";
 import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
 import { LIFECYCLE } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
-import type { Action, AttributeChange, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "./types.js";
 
 /**
  * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
@@ -72,7 +73,7 @@ export class Planner {
       to: want.state,
       changes,
       irreversible: "irreversible" in cell && cell.irreversible === true,
-      observed: have ? { state: have.state, admin: have.admin, locked: have.locked } : { state: "absent" },
+      observed: have ? { admin: have.admin, locked: have.locked } : {},
     };
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
@@ -117,7 +118,7 @@ export class Planner {
         changes: [],
         irreversible: false,
         reason: "unmanaged",
-        observed: { state: have.state, admin: have.admin, locked: have.locked },
+        observed: { admin: have.admin, locked: have.locked },
       });
     }
   }

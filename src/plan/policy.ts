@@ -1,4 +1,4 @@
-import type { Policy } from "../config/types.js";
+import type { Policy } from "../domain/policy.js";
 
 /** One way a policy differs from another, and whether it makes the tool less careful. */
 export interface PolicyChange {

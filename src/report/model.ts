@@ -1,5 +1,5 @@
-import type { ApplyResult } from "../apply/apply.js";
-import type { Action, AttributeValue, Plan } from "../plan/types.js";
+import type { AttributeValue } from "../domain/attributes.js";
+import type { Action, ApplyResult, Plan } from "../domain/plan.js";
 import { CHANGED_MARKER, isDigest } from "../snapshot/digest.js";
 import type { NotCompared } from "../snapshot/snapshot.js";
 import type { Escaper } from "./escape.js";

@@ -1,5 +1,4 @@
-import type { ActionResult } from "../apply/apply.js";
-import type { Action } from "../plan/types.js";
+import type { Action, ActionResult } from "../domain/plan.js";
 import { escapeTerminal as t } from "./escape.js";
 import {
   applySummaryLine,

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
-import type { DesiredUser } from "../config/types.js";
-import type { Attribute, AttributeValue, Plan } from "../plan/types.js";
-import type { ExternalId } from "../synapse/types.js";
+import type { Attribute, AttributeValue, ExternalId } from "../domain/attributes.js";
+import type { DesiredUser } from "../domain/desired.js";
+import type { Plan } from "../domain/plan.js";
 
 /**
  * Keyed digests of the attributes that are personal data (display names, email addresses, external
@@ -23,7 +23,7 @@ const DIGEST = /^hmac-sha256:[A-Za-z0-9_-]{43}$/;
 /** The salt: 32 random bytes, as 64 lower-case hex digits. */
 export const SALT = /^[0-9a-f]{64}$/;
 
-type Kind = "displayname" | "email" | "externalId";
+type Kind = "displayname" | "avatarUrl" | "email" | "externalId";
 
 function digest(key: Buffer, kind: Kind, ...parts: string[]): string {
   return (
@@ -87,6 +87,11 @@ export class Digester {
     return value === null || value === "" ? null : digest(this.#key, "displayname", value);
   }
 
+  /** Like a display name: none stays plain. */
+  avatarUrl(value: string | null): string | null {
+    return value === null || value === "" ? null : digest(this.#key, "avatarUrl", value);
+  }
+
   /** Lower-cased first (Synapse stores addresses so), then sorted: the list is a set. */
   emails(values: readonly string[]): string[] {
     return values.map((e) => digest(this.#key, "email", e.toLowerCase())).sort(byText);
@@ -110,12 +115,13 @@ export function digestDesired(want: DesiredUser, salt: string | Digester): Desir
   const copy: DesiredUser = { ...want };
   if (want.displayname !== undefined)
     copy.displayname = want.displayname === "" ? "" : digester.displayname(want.displayname)!;
+  if (want.avatarUrl !== undefined) copy.avatarUrl = want.avatarUrl === "" ? "" : digester.avatarUrl(want.avatarUrl)!;
   if (want.emails !== undefined) copy.emails = digester.emails(want.emails);
   if (want.externalIds !== undefined) copy.externalIds = digester.externalIds(want.externalIds);
   return copy;
 }
 
-const PERSONAL: readonly Attribute[] = ["displayname", "emails", "externalIds"];
+const PERSONAL: readonly Attribute[] = ["displayname", "avatarUrl", "emails", "externalIds"];
 
 /**
  * A plan made against a snapshot, with each change's `to` put back to the value the users file

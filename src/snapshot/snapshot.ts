@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
 import * as z from "zod";
-import type { DesiredUser } from "../config/types.js";
+import type { ActualUser } from "../domain/account.js";
+import type { Attribute } from "../domain/attributes.js";
+import type { DesiredUser } from "../domain/desired.js";
+import type { Plan, PlanContext } from "../domain/plan.js";
+import { serverNameOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { planUsers } from "../plan/plan.js";
-import type { Attribute, Plan, PlanContext } from "../plan/types.js";
-import type { ActualUser } from "../synapse/types.js";
-import { serverNameOf } from "../synapse/userId.js";
 import { VERSION } from "../version.js";
 import { Digester, digestDesired, isDigestString, SALT, withFileValues } from "./digest.js";
 
@@ -65,6 +66,7 @@ const userSchema = z.strictObject({
   isGuest: z.boolean(),
   appserviceId: shortText.nullable().optional(),
   displayname: digestString.nullable(),
+  avatarUrl: digestString.nullable(),
   emails: z.array(digestString).max(1000).optional(),
   externalIds: z
     .array(z.strictObject({ provider: shortText, id: digestString }))
@@ -120,6 +122,7 @@ export function writeSnapshot(
         locked: user.locked,
         isGuest: user.isGuest,
         displayname: digester.displayname(user.displayname),
+        avatarUrl: digester.avatarUrl(user.avatarUrl),
       };
       if (user.appserviceId !== undefined) row.appserviceId = user.appserviceId;
       if (user.emails !== undefined) row.emails = digester.emails(user.emails);
@@ -212,6 +215,7 @@ export function readSnapshot(
       locked: row.locked,
       admin: row.admin,
       displayname: row.displayname,
+      avatarUrl: row.avatarUrl,
       userType: null,
       isGuest: row.isGuest,
       shadowBanned: false,

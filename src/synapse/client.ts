@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Agent, type Dispatcher, request } from "undici";
+import type { ActualUser } from "../domain/account.js";
+import { encodeUserId, serverNameOf } from "../domain/userId.js";
 import { VERSION } from "../version.js";
 import { SynapseError } from "./errors.js";
-import { type ActualUser, normaliseUser, type RawUser, toRawChanges, type UserChanges } from "./types.js";
-import { encodeUserId, serverNameOf } from "./userId.js";
+import { normaliseUser, type RawUser, type SynapseUserChanges, toRawChanges } from "./userRows.js";
 
 export interface SynapseClientOptions {
   /** The homeserver's client-server base URL, e.g. https://matrix.example.org */
@@ -200,7 +201,7 @@ export class SynapseClient {
    * modifies it instead). Synapse ignores `deactivated` and `locked` on create: callers that need
    * either follow up with modifyUser or deactivate.
    */
-  async createUser(userId: string, changes: UserChanges): Promise<{ created: boolean }> {
+  async createUser(userId: string, changes: SynapseUserChanges): Promise<{ created: boolean }> {
     const { status } = await this.#request(
       "PUT",
       `/_synapse/admin/v2/users/${encodeUserId(userId)}`,
@@ -210,7 +211,7 @@ export class SynapseClient {
   }
 
   /** PUT v2 on an existing user. Not atomic on the server: fields are written one after another. */
-  async modifyUser(userId: string, changes: UserChanges): Promise<void> {
+  async modifyUser(userId: string, changes: SynapseUserChanges): Promise<void> {
     await this.#call("PUT", `/_synapse/admin/v2/users/${encodeUserId(userId)}`, toRawChanges(changes));
   }
 

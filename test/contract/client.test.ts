@@ -1,10 +1,10 @@
 // The Admin API client's contract. Every test runs against a real Synapse and against the fake,
 // and each pins a behaviour the reconciler relies on (see shared/docs/synapse-facts.md).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ActualUser } from "../../src/domain/account.js";
+import { InvalidUserIdError } from "../../src/domain/userId.js";
 import type { SynapseClient } from "../../src/synapse/client.js";
 import { SynapseError } from "../../src/synapse/errors.js";
-import type { ActualUser } from "../../src/synapse/types.js";
-import { InvalidUserIdError } from "../../src/synapse/userId.js";
 import { clientFor, describeEachServer, login, uniqueLocalpart } from "../support/servers.js";
 
 async function inventory(

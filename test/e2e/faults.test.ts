@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 // @ts-expect-error: a plain ESM script without type declarations.
 import { startSynapse } from "../../scripts/dev-synapse.mjs";
+import type { AccountState } from "../../src/domain/account.js";
 import type { SynapseClient } from "../../src/synapse/client.js";
-import type { AccountState } from "../../src/synapse/types.js";
 import { runCli, tempFiles } from "../support/cli.js";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy.js";
 import { clientFor, type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";

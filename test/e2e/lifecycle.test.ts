@@ -3,8 +3,8 @@
 // with `unmanaged: ignore`, so tests sharing the server never see each other's users.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { AccountState } from "../../src/domain/account.js";
 import type { SynapseClient } from "../../src/synapse/client.js";
-import type { AccountState } from "../../src/synapse/types.js";
 import { type CliRun, runCli, serverEnv, tempFiles } from "../support/cli.js";
 import { clientFor, type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";
 

@@ -5,7 +5,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SynapseAccounts } from "../../src/accounts/synapse.js";
 import { applyPlan } from "../../src/apply/apply.js";
+import { acquireApplyLock } from "../../src/apply/lock.js";
 import { parseDesiredState } from "../../src/config/load.js";
 import type { PasswordPolicy } from "../../src/config/passwords.js";
 import { planUsers } from "../../src/plan/plan.js";
@@ -36,7 +38,12 @@ async function createWith(
     policy: desired.policy,
   });
   expect(plan.actions).toHaveLength(1);
-  const result = await applyPlan(client, plan, { concurrency: 1, passwordPolicy: policy, env });
+  const result = await applyPlan(new SynapseAccounts(client), plan, {
+    concurrency: 1,
+    passwordPolicy: policy,
+    env,
+    lock: () => acquireApplyLock(client),
+  });
   const { outcome, message } = result.results[0]!;
   return message === undefined ? { outcome } : { outcome, message };
 }

@@ -19,9 +19,11 @@ import {
   loadDesiredState,
   parseDesiredState,
 } from "../../src/config/load.js";
-import type { DesiredState, DesiredUser, PasswordRef } from "../../src/config/types.js";
+import type { DesiredState } from "../../src/config/types.js";
 import { parseYaml, parseYamlFast, parseYamlWithLibrary, type YEntry, type YMap } from "../../src/config/yamlTree.js";
-import type { AccountState, ExternalId } from "../../src/synapse/types.js";
+import type { AccountState } from "../../src/domain/account.js";
+import type { ExternalId } from "../../src/domain/attributes.js";
+import type { DesiredUser, PasswordRef } from "../../src/domain/desired.js";
 
 const S = "example.org";
 const SEED = 0x5eed_0002;

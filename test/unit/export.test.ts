@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { exportUsersFile } from "../../src/config/export.js";
 import { parseDesiredState } from "../../src/config/load.js";
-import type { ActualUser } from "../../src/synapse/types.js";
+import type { ActualUser } from "../../src/domain/account.js";
 
 const S = "example.org";
 const user = (localpart: string, fields: Partial<ActualUser> = {}): ActualUser => ({
@@ -10,6 +10,7 @@ const user = (localpart: string, fields: Partial<ActualUser> = {}): ActualUser =
   locked: false,
   admin: false,
   displayname: null,
+  avatarUrl: null,
   userType: null,
   isGuest: false,
   shadowBanned: false,

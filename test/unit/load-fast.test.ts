@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ConfigError, parseDesiredState } from "../../src/config/load.js";
 import { userValueSchema } from "../../src/config/schema.js";
-import type { DesiredUser } from "../../src/config/types.js";
+import type { DesiredUser } from "../../src/domain/desired.js";
 
 const S = "example.org";
 const fileWith = (value: string) => `version: 1\nusers:\n  alice:${value}\n`;

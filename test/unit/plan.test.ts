@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { DesiredUser } from "../../src/config/types.js";
+import type { AccountState, ActualUser } from "../../src/domain/account.js";
+import type { DesiredUser } from "../../src/domain/desired.js";
+import type { PlanInput } from "../../src/domain/plan.js";
 import { globMatcher, needsDetails, Planner, planUsers } from "../../src/plan/plan.js";
-import type { PlanInput } from "../../src/plan/types.js";
-import type { AccountState, ActualUser } from "../../src/synapse/types.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -24,6 +24,7 @@ function have(localpart: string, state: AccountState, extra: Partial<ActualUser>
     locked: false,
     admin: false,
     displayname: localpart,
+    avatarUrl: null,
     userType: null,
     isGuest: false,
     shadowBanned: false,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Policy } from "../../src/config/types.js";
+import type { Policy } from "../../src/domain/policy.js";
 import { policyChanges } from "../../src/plan/policy.js";
 
 const base: Policy = { unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: ["@root:x", "@*-bot:x"] };

@@ -5,10 +5,9 @@
 import { marked } from "marked";
 import { describe, expect, it } from "vitest";
 import { logUntrusted } from "../../src/action/log.js";
-import type { ApplyResult } from "../../src/apply/apply.js";
+import type { Action, ApplyResult, Plan } from "../../src/domain/plan.js";
 import { notifyRoom } from "../../src/notify/matrix.js";
 import type { DriftReport } from "../../src/plan/drift.js";
-import type { Action, Plan } from "../../src/plan/types.js";
 import { renderDriftMarkdown, renderDriftText } from "../../src/report/drift.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import type { Report } from "../../src/report/model.js";
@@ -27,7 +26,7 @@ function action(kind: Action["kind"], userId: string, extra: Partial<Action> = {
     to,
     changes: [],
     irreversible: kind === "erase",
-    observed: { state: kind === "create" ? "absent" : "active" },
+    observed: {},
     ...extra,
   };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { DesiredUser } from "../../src/config/types.js";
+import type { AccountState, ActualUser } from "../../src/domain/account.js";
+import type { DesiredUser } from "../../src/domain/desired.js";
+import type { PlanContext } from "../../src/domain/plan.js";
 import { sameValue } from "../../src/plan/attributes.js";
-import type { PlanContext } from "../../src/plan/types.js";
 import {
   CHANGED_MARKER,
   DIGEST_PREFIX,
@@ -18,7 +19,6 @@ import {
   snapshotAge,
   writeSnapshot,
 } from "../../src/snapshot/snapshot.js";
-import type { AccountState, ActualUser } from "../../src/synapse/types.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -38,6 +38,7 @@ function have(localpart: string, state: AccountState, extra: Partial<ActualUser>
     locked: false,
     admin: false,
     displayname: null,
+    avatarUrl: null,
     userType: null,
     isGuest: false,
     shadowBanned: false,
@@ -364,7 +365,7 @@ describe("comparing the file with the snapshot's digests", () => {
           to: "active" as const,
           changes: [change],
           irreversible: false,
-          observed: { state: "active" as const },
+          observed: {},
         },
       ],
       refusals: [],

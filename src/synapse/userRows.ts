@@ -1,46 +1,9 @@
+// The Admin API's user rows ↔ the domain's users: the Synapse half of each managed attribute
+// (src/domain/attributes.ts) is one line in normaliseUser and one in toRawChanges.
+import type { AccountState, ActualUser } from "../domain/account.js";
+import type { UserChanges } from "../domain/accounts.js";
+import type { ExternalId } from "../domain/attributes.js";
 import { SynapseError } from "./errors.js";
-
-/** A user's lifecycle state as the reconciler sees it. `erased` implies deactivated. */
-export type AccountState = "active" | "deactivated" | "erased";
-
-export interface ExternalId {
-  provider: string;
-  id: string;
-}
-
-/**
- * A user as it is on the server, normalised from whichever endpoint answered.
- * `emails`, `externalIds` and `appserviceId` come only from the single-user GET: they are
- * `undefined` (unknown) on users read from the list, never a guessed empty value.
- */
-export interface ActualUser {
-  userId: string;
-  state: AccountState;
-  locked: boolean;
-  admin: boolean;
-  displayname: string | null;
-  userType: string | null;
-  isGuest: boolean;
-  shadowBanned: boolean;
-  /** Milliseconds since the epoch, whichever endpoint it came from. */
-  creationTs: number;
-  emails?: string[];
-  externalIds?: ExternalId[];
-  appserviceId?: string | null;
-}
-
-/** The attributes a PUT /_synapse/admin/v2/users/<id> may set, in our names. */
-export interface UserChanges {
-  displayname?: string;
-  admin?: boolean;
-  locked?: boolean;
-  /** false reactivates. Synapse keeps `erased` as it is only if we never send false to an erased user. */
-  deactivated?: boolean;
-  emails?: string[];
-  externalIds?: ExternalId[];
-  password?: string;
-  userType?: string | null;
-}
 
 /** Raw rows as Synapse sends them (only the fields we read). */
 export interface RawUser {
@@ -50,6 +13,7 @@ export interface RawUser {
   locked?: boolean;
   admin?: boolean | number;
   displayname?: string | null;
+  avatar_url?: string | null;
   user_type?: string | null;
   is_guest?: boolean | number;
   shadow_banned?: boolean | number;
@@ -87,6 +51,7 @@ export function normaliseUser(row: unknown, creationUnit: "s" | "ms", path: stri
   if (!isFlag(raw.is_guest)) invalidField(path, name, "is_guest", "a boolean", raw.is_guest);
   if (!isFlag(raw.shadow_banned)) invalidField(path, name, "shadow_banned", "a boolean", raw.shadow_banned);
   if (!isOptional(raw.displayname, "string")) invalidField(path, name, "displayname", "a string", raw.displayname);
+  if (!isOptional(raw.avatar_url, "string")) invalidField(path, name, "avatar_url", "a string", raw.avatar_url);
   if (!isOptional(raw.user_type, "string")) invalidField(path, name, "user_type", "a string", raw.user_type);
   if (!isOptional(raw.creation_ts, "number")) invalidField(path, name, "creation_ts", "a number", raw.creation_ts);
   const user: ActualUser = {
@@ -95,6 +60,7 @@ export function normaliseUser(row: unknown, creationUnit: "s" | "ms", path: stri
     locked: raw.locked === true,
     admin: Boolean(raw.admin),
     displayname: raw.displayname ?? null,
+    avatarUrl: raw.avatar_url ?? null,
     userType: raw.user_type ?? null,
     isGuest: Boolean(raw.is_guest),
     shadowBanned: Boolean(raw.shadow_banned),
@@ -157,9 +123,13 @@ function quote(text: string): string {
   return JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
 }
 
-export function toRawChanges(changes: UserChanges): Record<string, unknown> {
+/** What a PUT /_synapse/admin/v2/users/<id> may set: `deactivated: false` reactivates (never sent to an erased user). */
+export type SynapseUserChanges = UserChanges & { deactivated?: boolean; userType?: string | null };
+
+export function toRawChanges(changes: SynapseUserChanges): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   if (changes.displayname !== undefined) body.displayname = changes.displayname;
+  if (changes.avatarUrl !== undefined) body.avatar_url = changes.avatarUrl;
   if (changes.admin !== undefined) body.admin = changes.admin;
   if (changes.locked !== undefined) body.locked = changes.locked;
   if (changes.deactivated !== undefined) body.deactivated = changes.deactivated;

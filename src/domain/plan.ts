@@ -1,23 +1,30 @@
-import type { DesiredUser, PasswordRef } from "../config/types.js";
-import type { AccountState, ActualUser, ExternalId } from "../synapse/types.js";
+import type { AccountState, ActualState, ActualUser } from "./account.js";
+import type { AttributeChange } from "./attributes.js";
+import type { DesiredUser, PasswordRef } from "./desired.js";
+import type { Policy } from "./policy.js";
 
-export type ActionKind = "create" | "update" | "deactivate" | "erase" | "reactivate";
+/** What apply can do to an account. */
+export const ACTION_KINDS = ["create", "update", "deactivate", "erase", "reactivate"] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
 
-/** The managed attributes; `password` is only ever sent on create and reactivate, never compared. */
-export type Attribute = "displayname" | "admin" | "locked" | "emails" | "externalIds";
+/** Why a plan refuses: every code a refusal can carry. */
+export const REFUSAL_CODES = [
+  "un-erase",
+  "erased-to-deactivated",
+  "reactivation-not-allowed",
+  "own-user",
+  "protected-user",
+  "max-deactivations",
+  "max-erasures",
+  "password-not-allowed",
+] as const;
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
-export type AttributeValue = string | boolean | string[] | ExternalId[] | null;
-
-export interface AttributeChange {
-  attribute: Attribute;
-  /** `undefined` when the user does not exist yet. */
-  from?: AttributeValue;
-  to: AttributeValue;
-}
-
-/** What the user looked like on the server when the plan was made: the precondition of its action. */
+/**
+ * Besides the state (`Action.from`), what the user looked like when the plan was made: part of the
+ * precondition of its action that a saved plan checks again.
+ */
 export interface Observed {
-  state: AccountState | "absent";
   admin?: boolean;
   locked?: boolean;
 }
@@ -26,7 +33,7 @@ export interface Action {
   kind: ActionKind;
   userId: string;
   /** The state the action starts from (its precondition) and the state it ends in. */
-  from: AccountState | "absent";
+  from: ActualState;
   to: AccountState;
   /** Attribute values to set, old → new. */
   changes: AttributeChange[];
@@ -38,16 +45,6 @@ export interface Action {
   password?: PasswordRef;
   observed: Observed;
 }
-
-export type RefusalCode =
-  | "un-erase"
-  | "erased-to-deactivated"
-  | "reactivation-not-allowed"
-  | "own-user"
-  | "protected-user"
-  | "max-deactivations"
-  | "max-erasures"
-  | "password-not-allowed";
 
 export interface Refusal {
   code: RefusalCode;
@@ -65,13 +62,7 @@ export interface UnmanagedUser {
   exempt?: "own-user" | "protected" | "appservice" | "guest" | "appservice-unknown";
 }
 
-export interface PlanSummary {
-  create: number;
-  update: number;
-  deactivate: number;
-  erase: number;
-  reactivate: number;
-}
+export type PlanSummary = Record<ActionKind, number>;
 
 /** The pure planner's output: what apply would do, what it refuses, and what the file does not cover. */
 export interface Plan {
@@ -91,12 +82,7 @@ export interface PlanContext {
   serverName: string;
   /** The admin token's own user: never deactivated, erased, locked or demoted. */
   ownUserId: string;
-  policy: {
-    unmanaged: "ignore" | "report" | "deactivate";
-    maxDeactivations: number;
-    maxErasures: number;
-    protected: string[];
-  };
+  policy: Policy;
   /**
    * Why a password reference may not be used, if it may not (the operator's allow-list, checked
    * without reading anything): a create or reactivation using it is refused in the plan.
@@ -107,4 +93,22 @@ export interface PlanContext {
 export interface PlanInput extends PlanContext {
   /** Every user on the server, by ID (details fetched for those whose emails/externalIds are managed). */
   actual: Map<string, ActualUser>;
+}
+
+/** How an action ended in apply. */
+export const OUTCOMES = ["done", "failed", "stale", "not-started"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export interface ActionResult {
+  action: Action;
+  outcome: Outcome;
+  /** Why it failed or was stale. */
+  message?: string;
+  /** The state read back after the action (for the report and the audit log). */
+  verified?: ActualState;
+}
+
+export interface ApplyResult {
+  results: ActionResult[];
+  summary: Record<Outcome, number>;
 }

@@ -1,6 +1,9 @@
+// Reading the inventory through an accounts backend, for the planner, drift, snapshots and
+// apply's read-backs: the server's users handed over as they arrive, never all held at once.
+import type { ActualUser } from "../domain/account.js";
+import type { AccountsBackend } from "../domain/accounts.js";
+import { ToolError } from "../errors.js";
 import { mapConcurrent } from "../util/concurrency.js";
-import type { SynapseClient } from "./client.js";
-import type { ActualUser } from "./types.js";
 
 export interface InventoryOptions {
   /** Users that need the single-user GET (fields the list lacks). Everyone else costs no extra request. */
@@ -18,14 +21,14 @@ export interface InventoryOptions {
  * it): `onUser` may see a user twice and keeps whichever it likes.
  */
 export async function streamInventory(
-  client: SynapseClient,
+  accounts: AccountsBackend,
   onUser: (user: ActualUser) => void,
   options: InventoryOptions = {},
 ): Promise<void> {
   const detailed: ActualUser[] = [];
   const { needsDetails } = options;
   let listed = 0;
-  for await (const page of client.listAllUsers()) {
+  for await (const page of accounts.listUsers()) {
     for (const user of page) {
       if (needsDetails?.(user)) detailed.push(user);
       else onUser(user);
@@ -35,7 +38,7 @@ export async function streamInventory(
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    onUser(await client.getUser(user.userId));
+    onUser(await fullUser(accounts, user.userId));
     done++;
     if (done % 100 === 0 || done === detailed.length) {
       options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
@@ -45,10 +48,17 @@ export async function streamInventory(
 
 /** Every user on the server, keyed by ID (a row repeated by pagination collapses into one). */
 export async function readInventory(
-  client: SynapseClient,
+  accounts: AccountsBackend,
   options: InventoryOptions = {},
 ): Promise<Map<string, ActualUser>> {
   const users = new Map<string, ActualUser>();
-  await streamInventory(client, (user) => users.set(user.userId, user), options);
+  await streamInventory(accounts, (user) => users.set(user.userId, user), options);
   return users;
+}
+
+/** A user read in full; one that vanished meanwhile is an error (users are never deleted on Synapse). */
+async function fullUser(accounts: AccountsBackend, userId: string): Promise<ActualUser> {
+  const user = await accounts.findUser(userId);
+  if (!user) throw new ToolError(`${userId} vanished from the server while it was read`, "run the command again");
+  return user;
 }

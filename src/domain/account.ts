@@ -1,0 +1,40 @@
+import * as z from "zod";
+import type { ExternalId } from "./attributes.js";
+
+/** A user's lifecycle state. `erased` implies deactivated. */
+export const ACCOUNT_STATES = ["active", "deactivated", "erased"] as const;
+
+export const accountStateSchema = z
+  .enum(ACCOUNT_STATES, { error: `must be one of ${ACCOUNT_STATES.join(", ")}` })
+  .meta({
+    description:
+      "active: the account exists and can log in. deactivated: it cannot log in (reversible only with allowReactivation). erased: deactivated and its data erased (irreversible).",
+  });
+
+export type AccountState = z.output<typeof accountStateSchema>;
+
+/** A state on the server, or no account at all. */
+export type ActualState = AccountState | "absent";
+
+/**
+ * A user as it is on the server, normalised from whichever endpoint answered. The managed
+ * attributes carry the registry's names (./attributes.ts). `emails`, `externalIds` and
+ * `appserviceId` come only from reading the user in full: they are `undefined` (unknown) on users
+ * read from a list, never a guessed empty value.
+ */
+export interface ActualUser {
+  userId: string;
+  state: AccountState;
+  locked: boolean;
+  admin: boolean;
+  displayname: string | null;
+  avatarUrl: string | null;
+  userType: string | null;
+  isGuest: boolean;
+  shadowBanned: boolean;
+  /** Milliseconds since the epoch, whichever endpoint it came from. */
+  creationTs: number;
+  emails?: string[];
+  externalIds?: ExternalId[];
+  appserviceId?: string | null;
+}

@@ -1,0 +1,33 @@
+import type { ActualUser } from "./account.js";
+import type { DesiredAttributes } from "./attributes.js";
+
+/** What a write may set on an account: managed attributes, and a password on create or reactivation. */
+export interface UserChanges extends DesiredAttributes {
+  password?: string;
+}
+
+/**
+ * Where accounts live and how they change: every read of the inventory and every write of apply
+ * goes through this. Synapse's Admin API is the first implementation (src/synapse/accounts.ts);
+ * the planner and the reporters never see which one runs. Each method either does what it says
+ * or throws; none decides policy.
+ */
+export interface AccountsBackend {
+  /** Its name, for reports: "synapse". */
+  readonly name: string;
+  /** Every user, page by page, locked and deactivated ones included; a page may repeat a user (offset pagination). */
+  listUsers(): AsyncIterable<ActualUser[]>;
+  /** One user read in full (the detail attributes included); undefined when there is none. */
+  findUser(userId: string): Promise<ActualUser | undefined>;
+  /** Creates a user; `created: false` when it existed already (it was then modified instead). */
+  createUser(userId: string, changes: UserChanges): Promise<{ created: boolean }>;
+  /** Sets attributes of an existing user (not atomic on Synapse: fields are written one after another). */
+  updateUser(userId: string, changes: UserChanges): Promise<void>;
+  /** Locks or unlocks an account. */
+  setLocked(userId: string, locked: boolean): Promise<void>;
+  deactivate(userId: string): Promise<void>;
+  /** Deactivates (if needed) and erases: irreversible. */
+  erase(userId: string): Promise<void>;
+  /** Brings a deactivated, not erased, account back, setting `changes` on the way. */
+  reactivate(userId: string, changes: UserChanges): Promise<void>;
+}

@@ -1,0 +1,27 @@
+import type { AccountState } from "./account.js";
+import type { DesiredAttributes } from "./attributes.js";
+
+/** Where something was written: for messages like `users.yaml:14:5 users.bob.state: …`. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** A password is never written in the file: it is read from an environment variable or a file when needed. */
+export type PasswordRef = { env: string } | { file: string };
+
+/**
+ * One user as the file wants it. An attribute that is `undefined` is not managed: it is never
+ * compared or changed. Attributes only exist on `active` users (the loader enforces it); emails
+ * are lower-cased (Synapse stores them so), in file order.
+ */
+export interface DesiredUser extends DesiredAttributes {
+  /** The full user ID, `@localpart:server`. */
+  userId: string;
+  state: AccountState;
+  allowReactivation: boolean;
+  password?: PasswordRef;
+  /** The position of the user's key in its file. */
+  source: SourcePosition;
+}

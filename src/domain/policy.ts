@@ -1,0 +1,42 @@
+import * as z from "zod";
+import { serverNameOf } from "./userId.js";
+
+/** What to do with users on the server that the file does not name. */
+export const UNMANAGED_POLICIES = ["ignore", "report", "deactivate"] as const;
+
+/** `@localpart:server`; `*` in a pattern stands for any run of characters. */
+function isUserIdPattern(value: string): boolean {
+  return serverNameOf(value.replaceAll("*", "x")) !== undefined;
+}
+
+export const policySchema = z
+  .strictObject({
+    unmanaged: z
+      .enum(UNMANAGED_POLICIES, { error: `must be one of ${UNMANAGED_POLICIES.join(", ")}` })
+      .default("report")
+      .meta({ description: "What to do with users on the server that are not in the file." }),
+    maxDeactivations: z
+      .int()
+      .min(0)
+      .default(10)
+      .meta({ description: "Refuse a plan that deactivates more users than this." }),
+    maxErasures: z.int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
+    protected: z
+      .array(
+        z.string().refine(isUserIdPattern, {
+          error: (iss) =>
+            `${JSON.stringify(iss.input)} is not a full user ID: write @localpart:server (with * for any characters)`,
+        }),
+      )
+      .default([])
+      .meta({
+        description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".',
+      }),
+  })
+  .meta({ description: "Safety limits and what to do with users that are not in the file." });
+
+/** The safety policy: limits, protected users, and what happens to users the file does not name. */
+export type Policy = z.output<typeof policySchema>;
+export type UnmanagedPolicy = Policy["unmanaged"];
+
+export const DEFAULT_POLICY: Policy = policySchema.parse({});
