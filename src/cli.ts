@@ -1,7 +1,7 @@
 // The command line: thin commands over the core (read → validate → plan → render → exit code) and
 // the one error boundary. Only this file (and the GitHub Action's entry) prints or touches `process`.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import type { ApplyFlags, DriftFlags, ExportFlags, PlanFlags } from "./commands.js";
+import type { ApplyFlags, DriftFlags, ExportFlags, ForceUnlockFlags, PlanFlags } from "./commands.js";
 import { EXIT, ToolError } from "./errors.js";
 import { VERSION } from "./version.js";
 
@@ -86,7 +86,11 @@ function buildProgram(setExit: (code: number) => void): Command {
         )
         .option("--concurrency <n>", "users changed in parallel", positiveInt, 8)
         .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt)
-        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt),
+        .option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
+        .option("--lock-timeout <seconds>", "wait this long for another apply's lock before giving up", atLeastOne)
+        .addOption(
+          new Option("--lock-ttl <seconds>", "the lease's time to live (tests)").argParser(atLeastOne).hideHelp(),
+        ),
     ),
   ).action(async (file: string, flags: ApplyFlags) => {
     setExit(await (await commands()).applyCommand(file, flags));
@@ -114,6 +118,16 @@ function buildProgram(setExit: (code: number) => void): Command {
       .option("--concurrency <n>", "parallel requests for user details", positiveInt, 8),
   ).action(async (flags: ExportFlags) => {
     setExit(await (await commands()).exportCommand(flags));
+  });
+
+  withServerOptions(
+    program
+      .command("force-unlock")
+      .description("show the apply lock held on the server; with its lease ID, remove it (when its apply is dead)")
+      .argument("[lease-id]", "the lease to remove, as force-unlock without it shows")
+      .option("--yes", "remove without asking (required when not on a terminal)"),
+  ).action(async (leaseId: string | undefined, flags: ForceUnlockFlags) => {
+    setExit(await (await commands()).forceUnlockCommand(leaseId, flags));
   });
 
   program

@@ -4,6 +4,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline/promises";
 import { type ApplyResult, applyPlan } from "./apply/apply.js";
+import { abandonMarginMs, describeHolder, forceUnlock, type LeaseInfo, readLease } from "./apply/lock.js";
 import { AuditLog } from "./audit.js";
 import { exportUsersFile } from "./config/export.js";
 import { loadDesiredState } from "./config/load.js";
@@ -107,7 +108,16 @@ export type PlanFlags = ServerFlags &
     maxErasures?: number;
   };
 export type ApplyFlags = ServerFlags &
-  NotifyFlags & { plan?: string; yes?: boolean; concurrency: number; maxDeactivations?: number; maxErasures?: number };
+  NotifyFlags & {
+    plan?: string;
+    yes?: boolean;
+    concurrency: number;
+    maxDeactivations?: number;
+    maxErasures?: number;
+  } & LockFlags;
+/** --lock-timeout and the hidden --lock-ttl, in seconds. */
+export type LockFlags = { lockTimeout?: number; lockTtl?: number };
+export type ForceUnlockFlags = ServerFlags & { yes?: boolean };
 export type DriftFlags = ServerFlags & NotifyFlags & { format: string };
 export type ExportFlags = ServerFlags & { out?: string; concurrency: number };
 
@@ -284,7 +294,7 @@ async function loadSavedPlan(
 async function confirmAndApply(
   connection: Connection,
   report: Report,
-  flags: NotifyFlags & { yes?: boolean; concurrency: number; inventorySize: number },
+  flags: NotifyFlags & LockFlags & { yes?: boolean; concurrency: number; inventorySize: number },
   audit?: AuditLog,
 ): Promise<number> {
   const { plan } = report;
@@ -330,7 +340,13 @@ async function confirmAndApply(
       concurrency: flags.concurrency,
       inventorySize: flags.inventorySize,
       shouldContinue: () => !stopping,
-      onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+      onLockWait: (lease) =>
+        err(
+          `Another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${terminalText(describeHolder(lease))}); waiting for it to finish…\n`,
+        ),
+      onLockNotice: (text) => err(`warning: ${terminalText(text)}\n`),
+      ...(flags.lockTimeout === undefined ? {} : { lockTimeoutMs: flags.lockTimeout * 1000 }),
+      ...(flags.lockTtl === undefined ? {} : { lockTtlMs: flags.lockTtl * 1000 }),
       onResult: (r) => {
         audit?.action(r);
         out(r.outcome === "done" ? `${actionLines(r.action)[0]!.replace(/^ {2}/, "  ok ")}\n` : `${resultLine(r)}\n`);
@@ -356,4 +372,79 @@ function limits(flags: { maxDeactivations?: number; maxErasures?: number }) {
     ...(flags.maxDeactivations === undefined ? {} : { maxDeactivations: flags.maxDeactivations }),
     ...(flags.maxErasures === undefined ? {} : { maxErasures: flags.maxErasures }),
   };
+}
+
+/**
+ * `force-unlock [LEASE_ID]`: without an ID, shows the apply lock; with one, shows it, asks (or takes
+ * --yes), and removes it — only if it is still that lease.
+ */
+export async function forceUnlockCommand(leaseId: string | undefined, flags: ForceUnlockFlags): Promise<number> {
+  const connection = await connect(connectionOptions(flags));
+  try {
+    const lease = await readLease(connection.client);
+    if (!lease) {
+      if (leaseId !== undefined) throw new ToolError("no apply lock is held on this server; nothing was changed");
+      out(`No apply lock is held on ${connection.serverName}.\n`);
+      return EXIT.ok;
+    }
+    out(describeLease(lease));
+    if (leaseId === undefined) {
+      out(
+        `\nIf no apply is running any more, remove it with:\n  synapse-gitops force-unlock '${lease.leaseId}'\n` +
+          "(a run that dies leaves it behind for about one ttl; the next apply waits that long, then takes it over by itself)\n",
+      );
+      return EXIT.ok;
+    }
+    if (lease.leaseId !== leaseId) {
+      throw new ToolError(
+        `the apply lock's lease is ${lease.leaseId}, not ${terminalText(leaseId)}; nothing was changed`,
+        "run force-unlock without a lease ID to see the current lease",
+      );
+    }
+    if (!flags.yes) {
+      if (!process.stdin.isTTY)
+        throw new ToolError("force-unlock needs --yes when it is not run from a terminal; nothing was changed");
+      const question =
+        "\nRemove this lock? If its apply is still running, it stops before its next erasure or reactivation, " +
+        "and another apply may then run beside it. Only 'yes' is accepted: ";
+      if (!(await confirm(question))) {
+        err("Nothing was changed.\n");
+        return EXIT.error;
+      }
+    }
+    await forceUnlock(connection.client, leaseId);
+    out(`Removed the apply lock (lease ${lease.leaseId}).\n`);
+    return EXIT.ok;
+  } finally {
+    await connection.client.close();
+  }
+}
+
+function describeLease(lease: LeaseInfo): string {
+  const when = (ms: number | undefined) => (ms === undefined ? "unknown" : new Date(ms).toISOString());
+  if (!lease.holder) {
+    return (
+      `The apply lock's alias ${lease.alias} points at ${lease.leaseId}, which is not a synapse-gitops lease ` +
+      `(${terminalText(lease.notALease ?? "")}). apply removes such an alias by itself.\n`
+    );
+  }
+  const abandon = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1000);
+  const lines = [
+    `The apply lock on this server is held:`,
+    `  lease    ${lease.leaseId}`,
+    `  holder   ${terminalText(describeHolder(lease))}`,
+    `  started  ${when(lease.startedAt)} by the holder's clock`,
+    `  renewed  ${when(lease.lastSeen)} by the server's clock (renewal ${lease.renewals ?? "?"}, every ${Math.round(lease.ttlMs / 3000)} s)`,
+    `  expiry   an apply that finds it not renewed for ${abandon} s takes it over` +
+      (lease.lastSeen === undefined
+        ? ""
+        : ` (if not renewed: after ${new Date(lease.lastSeen + lease.ttlMs + abandonMarginMs(lease.ttlMs)).toISOString()})`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Text from the server, for a terminal: no control characters (an escape sequence could rewrite the screen). */
+function terminalText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to remove them
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
 }

@@ -8,7 +8,7 @@ import { SynapseError } from "../synapse/errors.js";
 import { streamInventory } from "../synapse/inventory.js";
 import type { AccountState, ActualUser, UserChanges } from "../synapse/types.js";
 import { mapConcurrent } from "../util/concurrency.js";
-import { type ApplyLock, acquireApplyLock } from "./lock.js";
+import { type ApplyLock, acquireApplyLock, type LeaseInfo } from "./lock.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -35,7 +35,13 @@ export interface ApplyOptions {
   /** Reads a password reference; injectable for tests. */
   readPassword?: (ref: PasswordRef) => Promise<string>;
   /** Called once if another apply holds the server's lock and this one waits for it. */
-  onLockWait?: (until: number | null) => void;
+  onLockWait?: (lease: LeaseInfo) => void;
+  /** Told what the lock did that an operator should know (a dead run's lease taken over, a legacy lock token deleted). */
+  onLockNotice?: (text: string) => void;
+  /** How long to wait for another apply's lock before giving up (default 5 minutes). */
+  lockTimeoutMs?: number;
+  /** How long this run's lease lasts without renewal (default 60 s); for tests. */
+  lockTtlMs?: number;
   /** Users on the server, when known: decides whether read-backs go through one listing or one GET each. */
   inventorySize?: number;
   /** Called as each action's changes are sent (before a read-back left to the end), for progress. */
@@ -64,7 +70,12 @@ export async function applyPlan(client: SynapseClient, plan: Plan, options: Appl
   const readPassword = options.readPassword ?? readPasswordRef;
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
-  const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
+  const lock = await acquireApplyLock(client, {
+    ...(options.onLockWait ? { onWait: options.onLockWait } : {}),
+    ...(options.onLockNotice ? { onNotice: options.onLockNotice } : {}),
+    ...(options.lockTimeoutMs === undefined ? {} : { waitMs: options.lockTimeoutMs }),
+    ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
+  });
   try {
     // No new action once the lease is lost (a renewal found it gone) or the caller says stop.
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
