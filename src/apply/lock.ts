@@ -424,7 +424,7 @@ function timedOut(lease: LeaseInfo | undefined, error: SynapseError | undefined,
   }
   const abandonAfter = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1000);
   return new ToolError(
-    `another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${describeHolder(lease)}), and it was still renewed after ${seconds} s of waiting; nothing was changed`,
+    `another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${describeHolder(lease)}); gave up waiting for it after ${seconds} s; nothing was changed`,
     `try again when it has finished, or wait longer with --lock-timeout (a dead run's lease is taken over once it has gone ${abandonAfter} s without renewal); if no apply is running, see synapse-gitops force-unlock`,
   );
 }

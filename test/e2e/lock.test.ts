@@ -179,13 +179,15 @@ describe("the apply lock", () => {
         polls++;
       }
     })();
+    poller.catch(() => {}); // awaited below; a test that fails earlier must not leave it unhandled
     await holder.waitFor("stdout", /^ {2}ok \+ /m);
     holder.child.kill("SIGSTOP");
     try {
+      // While the lock is held: no token, and the old lock's token name does not register anyone.
+      expect(await registrationTokens()).toEqual([]);
+      expect(await register(LEGACY)).toEqual({ errcode: "M_UNAUTHORIZED", error: "Invalid registration token" });
       const lease = await readLease(client);
       expect(lease?.holder?.pid).toBe(holder.child.pid);
-      // The old lock's token name, or any other, does not register anyone.
-      expect(await register(LEGACY)).toEqual({ errcode: "M_UNAUTHORIZED", error: "Invalid registration token" });
       // An ordinary user can neither enter the lease's room nor move or delete its alias.
       const mallory = id(uniqueLocalpart("mallory"));
       await client.createUser(mallory, { password: "mallory-password-1" });
@@ -205,6 +207,9 @@ describe("the apply lock", () => {
       });
       expect(del.status).toBe(403);
       expect((await readLease(client))?.leaseId).toBe(lease!.leaseId);
+    } catch (e) {
+      running = false;
+      throw e;
     } finally {
       holder.child.kill("SIGCONT");
     }
@@ -334,6 +339,32 @@ describe("the apply lock", () => {
     } finally {
       await lock.release();
     }
+  });
+
+  it("a live holder's renewals keep its lease: a waiter gives up rather than take it over", async () => {
+    const lock = await acquireApplyLock(client, { ttlMs: 3000 });
+    try {
+      const notices: string[] = [];
+      // Three ttls of waiting: a lease left unrenewed would have been taken over twice over.
+      const error = await acquireApplyLock(client, {
+        ttlMs: 3000,
+        waitMs: 9000,
+        onNotice: (t) => notices.push(t),
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(String(error)).toContain(
+        `another synapse-gitops apply holds this server's apply lock (lease ${lock.leaseId}: ${server.adminUserId} on host `,
+      );
+      expect(String(error)).toContain("gave up waiting for it after 9 s; nothing was changed");
+      expect(notices).toEqual([]);
+      await lock.confirm();
+      expect(lock.held()).toBe(true);
+    } finally {
+      await lock.release();
+    }
+    expect(await readLease(client)).toBeUndefined();
   });
 
   it("an alias a non-admin user put in the lock's place is removed, with a notice; their room is left alone", async () => {
