@@ -342,7 +342,7 @@ async function confirmAndApply(
       shouldContinue: () => !stopping,
       onLockWait: (lease) =>
         err(
-          `Another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${terminalText(describeHolder(lease))}); waiting for it to finish…\n`,
+          `Another synapse-gitops apply holds this server's apply lock (lease ${terminalText(lease.leaseId)}: ${terminalText(describeHolder(lease))}); waiting for it to finish…\n`,
         ),
       onLockNotice: (text) => err(`warning: ${terminalText(text)}\n`),
       ...(flags.lockTimeout === undefined ? {} : { lockTimeoutMs: flags.lockTimeout * 1000 }),
@@ -390,14 +390,14 @@ export async function forceUnlockCommand(leaseId: string | undefined, flags: For
     out(describeLease(lease));
     if (leaseId === undefined) {
       out(
-        `\nIf no apply is running any more, remove it with:\n  synapse-gitops force-unlock '${lease.leaseId}'\n` +
+        `\nIf no apply is running any more, remove it with:\n  synapse-gitops force-unlock '${terminalText(lease.leaseId)}'\n` +
           "(a run that dies leaves it behind for about one ttl; the next apply waits that long, then takes it over by itself)\n",
       );
       return EXIT.ok;
     }
     if (lease.leaseId !== leaseId) {
       throw new ToolError(
-        `the apply lock's lease is ${lease.leaseId}, not ${terminalText(leaseId)}; nothing was changed`,
+        `the apply lock's lease is ${terminalText(lease.leaseId)}, not ${terminalText(leaseId)}; nothing was changed`,
         "run force-unlock without a lease ID to see the current lease",
       );
     }
@@ -413,7 +413,7 @@ export async function forceUnlockCommand(leaseId: string | undefined, flags: For
       }
     }
     await forceUnlock(connection.client, leaseId);
-    out(`Removed the apply lock (lease ${lease.leaseId}).\n`);
+    out(`Removed the apply lock (lease ${terminalText(lease.leaseId)}).\n`);
     return EXIT.ok;
   } finally {
     await connection.client.close();
@@ -424,14 +424,14 @@ function describeLease(lease: LeaseInfo): string {
   const when = (ms: number | undefined) => (ms === undefined ? "unknown" : new Date(ms).toISOString());
   if (!lease.holder) {
     return (
-      `The apply lock's alias ${lease.alias} points at ${lease.leaseId}, which is not a synapse-gitops lease ` +
+      `The apply lock's alias ${lease.alias} points at ${terminalText(lease.leaseId)}, which is not a synapse-gitops lease ` +
       `(${terminalText(lease.notALease ?? "")}). apply removes such an alias by itself.\n`
     );
   }
   const abandon = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1000);
   const lines = [
     `The apply lock on this server is held:`,
-    `  lease    ${lease.leaseId}`,
+    `  lease    ${terminalText(lease.leaseId)}`,
     `  holder   ${terminalText(describeHolder(lease))}`,
     `  started  ${when(lease.startedAt)} by the holder's clock`,
     `  renewed  ${when(lease.lastSeen)} by the server's clock (renewal ${lease.renewals ?? "?"}, every ${Math.round(lease.ttlMs / 3000)} s)`,

@@ -180,7 +180,8 @@ async function inspect(
   }
   const c = event.content;
   const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-  const str = (v: unknown) => (typeof v === "string" ? v : "?");
+  // Written by an admin's run, but shown on terminals and in logs: no control characters, bounded.
+  const str = (v: unknown) => (typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?");
   const ttl = num(c.ttlMs);
   const info: LeaseInfo = {
     leaseId: roomId,
@@ -196,6 +197,9 @@ async function inspect(
   if (event.originServerTs !== undefined) info.lastSeen = event.originServerTs;
   return info;
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to remove them
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** What identifies one renewal of one lease: any change means its holder is alive. */
 function renewalKey(lease: LeaseInfo): string {
