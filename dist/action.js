@@ -15,7 +15,7 @@ import {
   renderPlanText,
   summaryLine,
   writePlanFile
-} from "./chunks/chunk-TPJDKSMK.js";
+} from "./chunks/chunk-DI2UJZ2L.js";
 import {
   ToolError,
   VERSION

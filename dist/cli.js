@@ -3455,7 +3455,7 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-SIBCH2UT.js");
+var commands = () => import("./chunks/commands-V3P32ZMZ.js");
 var DEFAULT_FILE = "users.yaml";
 var err = (text) => process.stderr.write(text);
 function positiveInt(value) {
@@ -3493,7 +3493,9 @@ function buildProgram(setExit) {
       program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
         "--audit-log <file>",
         "append a JSON line for the run, each request that changes the server, and each result"
-      ).option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
+      ).option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt).option("--lock-timeout <seconds>", "wait this long for another apply's lock before giving up", atLeastOne).addOption(
+        new Option("--lock-ttl <seconds>", "the lease's time to live (tests)").argParser(atLeastOne).hideHelp()
+      )
     )
   ).action(async (file, flags) => {
     setExit(await (await commands()).applyCommand(file, flags));
@@ -3511,6 +3513,11 @@ function buildProgram(setExit) {
     program2.command("export").description("write the server's users as a users file").option("--out <file>", "write to this file instead of standard output").option("--concurrency <n>", "parallel requests for user details", positiveInt, 8)
   ).action(async (flags) => {
     setExit(await (await commands()).exportCommand(flags));
+  });
+  withServerOptions(
+    program2.command("force-unlock").description("show the apply lock held on the server; with its lease ID, remove it (when its apply is dead)").argument("[lease-id]", "the lease to remove, as force-unlock without it shows").option("--yes", "remove without asking (required when not on a terminal)")
+  ).action(async (leaseId, flags) => {
+    setExit(await (await commands()).forceUnlockCommand(leaseId, flags));
   });
   program2.command("schema").description("print the JSON Schema of the users file").action(async () => {
     setExit(await (await commands()).schemaCommand());
