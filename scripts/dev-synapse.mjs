@@ -321,11 +321,17 @@ form_secret: "${secret()}"
 report_stats: false
 trusted_key_servers: []
 suppress_key_server_warning: true
-enable_registration: false
+# Registration is on but needs a registration token, and none exists: no one can register. The apply
+# lock's tests prove that an apply never creates a token that would let someone in.
+enable_registration: true
+registration_requires_token: true
 bcrypt_rounds: 4
 # Run the start-up database updates back to back: a fresh database is ready in seconds, not a minute.
 background_updates:
   sleep_enabled: false
+# Every apply creates (and deletes) the room of its lock, and the tests run many applies as one admin
+# within minutes; Synapse's default lets a user create 10 rooms at once, then about one a minute.
+rc_room_creation: { per_second: 1000, burst_count: 1000 }
 # Tests log in many users in quick succession from one address.
 rc_login:
   address: { per_second: 1000, burst_count: 1000 }

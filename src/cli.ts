@@ -235,7 +235,11 @@ function buildProgram(setExit: (code: number) => void): Command {
             "--audit-log <file>",
             "append a JSON line for the run, each request that changes the server, and each result",
           )
-          .option("--concurrency <n>", "users changed in parallel", atLeastOne, 8),
+          .option("--concurrency <n>", "users changed in parallel", atLeastOne, 8)
+          .option("--lock-timeout <seconds>", "wait this long for another apply's lock before giving up", atLeastOne)
+          .addOption(
+            new Option("--lock-ttl <seconds>", "the lease's time to live (tests)").argParser(atLeastOne).hideHelp(),
+          ),
       ),
     ),
   ).action(async (file: string, flags) => {
@@ -253,6 +257,8 @@ function buildProgram(setExit: (code: number) => void): Command {
         yes: flags.yes,
         auditLog: flags.auditLog,
         concurrency: flags.concurrency,
+        lockTimeoutMs: flags.lockTimeout === undefined ? undefined : flags.lockTimeout * 1000,
+        lockTtlMs: flags.lockTtl === undefined ? undefined : flags.lockTtl * 1000,
       }),
     );
     setExit(exitCode);
@@ -311,6 +317,22 @@ function buildProgram(setExit: (code: number) => void): Command {
         terminalIo(),
         file,
         defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
+      ),
+    );
+  });
+
+  withServerOptions(
+    program
+      .command("force-unlock")
+      .description("show the apply lock held on the server; with its lease ID, remove it (when its apply is dead)")
+      .argument("[lease-id]", "the lease to remove, as force-unlock without it shows")
+      .option("--yes", "remove without asking (required when not on a terminal)"),
+  ).action(async (leaseId: string | undefined, flags) => {
+    setExit(
+      await (await load()).core.forceUnlock(
+        terminalIo(),
+        leaseId,
+        defined({ ...serverOptions(flags), yes: flags.yes }),
       ),
     );
   });

@@ -2919,14 +2919,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect2({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname;
+          const sessionKey = servername || hostname2;
           assert2(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2941,7 +2941,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname
+            host: hostname2
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2955,7 +2955,7 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname
+            host: hostname2
           });
           if (useH2c === true) {
             socket.alpnProtocol = "h2";
@@ -2965,7 +2965,7 @@ var require_connect = __commonJS({
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = util.setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
+        const clearConnectTimeout = util.setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -4442,7 +4442,7 @@ var require_webidl = __commonJS({
   "node_modules/undici/lib/web/webidl/index.js"(exports, module) {
     "use strict";
     var assert2 = __require("node:assert");
-    var { types, inspect } = __require("node:util");
+    var { types, inspect: inspect2 } = __require("node:util");
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
@@ -4634,7 +4634,7 @@ var require_webidl = __commonJS({
         case SYMBOL2:
           return `Symbol(${V.description})`;
         case OBJECT:
-          return inspect(V);
+          return inspect2(V);
         case STRING:
           return `"${V}"`;
         case BIGINT:
@@ -8255,8 +8255,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream = null;
-      const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
+      const { hostname: hostname2, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (err) => {
         if (request2.aborted || request2.completed) {
@@ -8993,20 +8993,20 @@ var require_client = __commonJS({
     function connect2(client) {
       assert2(!client[kConnecting]);
       assert2(!client[kHTTPContext]);
-      let { host, hostname, protocol, port } = client[kUrl];
-      if (hostname[0] === "[") {
-        const idx = hostname.indexOf("]");
+      let { host, hostname: hostname2, protocol, port } = client[kUrl];
+      if (hostname2[0] === "[") {
+        const idx = hostname2.indexOf("]");
         assert2(idx !== -1);
-        const ip = hostname.substring(1, idx);
+        const ip = hostname2.substring(1, idx);
         assert2(net.isIPv6(ip));
-        hostname = ip;
+        hostname2 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -9019,14 +9019,14 @@ var require_client = __commonJS({
       try {
         client[kConnector]({
           host,
-          hostname,
+          hostname: hostname2,
           protocol,
           port,
           servername: client[kServerName],
           localAddress: client[kLocalAddress]
         }, (err, socket) => {
           if (err) {
-            handleConnectError(client, err, { host, hostname, protocol, port });
+            handleConnectError(client, err, { host, hostname: hostname2, protocol, port });
             client[kResume]();
             return;
           }
@@ -9040,7 +9040,7 @@ var require_client = __commonJS({
             client[kHTTPContext] = socket.alpnProtocol === "h2" ? connectH2(client, socket) : connectH1(client, socket);
           } catch (err2) {
             socket.destroy().on("error", noop);
-            handleConnectError(client, err2, { host, hostname, protocol, port });
+            handleConnectError(client, err2, { host, hostname: hostname2, protocol, port });
             client[kResume]();
             return;
           }
@@ -9053,7 +9053,7 @@ var require_client = __commonJS({
             channels.connected.publish({
               connectParams: {
                 host,
-                hostname,
+                hostname: hostname2,
                 protocol,
                 port,
                 version: client[kHTTPContext]?.version,
@@ -9068,11 +9068,11 @@ var require_client = __commonJS({
           client[kResume]();
         });
       } catch (err) {
-        handleConnectError(client, err, { host, hostname, protocol, port });
+        handleConnectError(client, err, { host, hostname: hostname2, protocol, port });
         client[kResume]();
       }
     }
-    function handleConnectError(client, err, { host, hostname, protocol, port }) {
+    function handleConnectError(client, err, { host, hostname: hostname2, protocol, port }) {
       if (client.destroyed) {
         return;
       }
@@ -9081,7 +9081,7 @@ var require_client = __commonJS({
         channels.connectError.publish({
           connectParams: {
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -10950,10 +10950,10 @@ var require_env_http_proxy_agent = __commonJS({
         ]);
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname, port } = url2;
-        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname2, port } = url2;
+        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname, port)) {
+        if (!this.#shouldProxy(hostname2, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -10961,7 +10961,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname, port) {
+      #shouldProxy(hostname2, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -10976,10 +10976,10 @@ var require_env_http_proxy_agent = __commonJS({
           if (entry.port && entry.port !== port) {
             continue;
           }
-          if (hostname === entry.hostname) {
+          if (hostname2 === entry.hostname) {
             return false;
           }
-          if (hostname.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
+          if (hostname2.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
             return false;
           }
         }
@@ -15181,14 +15181,14 @@ var require_dns = __commonJS({
       get size() {
         return this.#records.size;
       }
-      get(hostname) {
-        return this.#records.get(hostname) ?? null;
+      get(hostname2) {
+        return this.#records.get(hostname2) ?? null;
       }
-      set(hostname, records) {
-        this.#records.set(hostname, records);
+      set(hostname2, records) {
+        this.#records.set(hostname2, records);
       }
-      delete(hostname) {
-        this.#records.delete(hostname);
+      delete(hostname2) {
+        this.#records.delete(hostname2);
       }
       // Delegate to storage decide can we do more lookups or not
       full() {
@@ -34014,6 +34014,7 @@ async function readInventory(client, options = {}) {
   return users;
 }
 
+<<<<<<<< HEAD:dist/chunks/chunk-ELJKOQX5.js
 // src/config/passwords.ts
 import { constants } from "node:fs";
 import { lstat, open, realpath } from "node:fs/promises";
@@ -34143,6 +34144,356 @@ function checkedPassword(password, what) {
   }
   return password;
 }
+========
+// src/apply/lock.ts
+import { randomInt } from "node:crypto";
+import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/synapse/errors.ts
+var HINTS = {
+  unauthorized: "check SYNAPSE_ADMIN_TOKEN (or --token-file): the server did not accept the token",
+  forbidden: "the token must belong to a Synapse server admin",
+  "not-found": "",
+  rejected: "",
+  "rate-limited": "the server is rate limiting; try again later",
+  "server-error": "the homeserver failed; see its logs",
+  network: "check the homeserver URL and that the server is reachable",
+  "invalid-response": "is the URL a Synapse homeserver (and not, say, a web page in front of it)?"
+};
+var SynapseError = class extends ToolError {
+  constructor(kind, method, path, detail, status, errcode, retryAfterMs, options) {
+    const what = status === void 0 ? "" : ` \u2192 ${status}${errcode ? ` ${errcode}` : ""}`;
+    super(`${method} ${path}${what}: ${detail}`, HINTS[kind] || void 0, options);
+    this.kind = kind;
+    this.method = method;
+    this.path = path;
+    this.detail = detail;
+    this.status = status;
+    this.errcode = errcode;
+    this.retryAfterMs = retryAfterMs;
+  }
+  name = "SynapseError";
+  static kindForStatus(status) {
+    if (status === 401) return "unauthorized";
+    if (status === 403) return "forbidden";
+    if (status === 404) return "not-found";
+    if (status === 429) return "rate-limited";
+    if (status >= 500) return "server-error";
+    return "rejected";
+  }
+};
+
+// src/apply/lock.ts
+var LOCK_ALIAS_LOCALPART = "synapse-gitops-apply-lock";
+var LEASE_EVENT_TYPE = "org.synapse_gitops.lease";
+var LEGACY_LOCK_TOKEN = "synapse-gitops-apply-lock";
+var DEFAULT_LOCK_TTL_MS = 6e4;
+var DEFAULT_LOCK_TIMEOUT_MS = 3e5;
+var SETTLE_MS = 500;
+function lockAlias(serverName) {
+  return `#${LOCK_ALIAS_LOCALPART}:${serverName}`;
+}
+var LockLostError = class extends ToolError {
+  name = "LockLostError";
+};
+function abandonMarginMs(ttlMs) {
+  return Math.min(1e4, Math.max(1e3, ttlMs / 4));
+}
+function transient(e) {
+  return e instanceof SynapseError && (e.kind === "network" || e.kind === "rate-limited" || (e.status ?? 0) >= 500);
+}
+async function bestEffort(attempts, step) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      await step();
+      return true;
+    } catch {
+      if (attempt + 1 < attempts) await sleep(200 * (attempt + 1));
+    }
+  }
+  return false;
+}
+async function inspect(client, alias, roomId, admins, defaultTtlMs) {
+  const state2 = await client.getRoomState(roomId);
+  if (state2 === void 0) return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: "the room does not exist" };
+  const creator = state2.find((e) => e.type === "m.room.create" && e.stateKey === "")?.sender;
+  const event = state2.find((e) => e.type === LEASE_EVENT_TYPE && e.stateKey === "");
+  if (!event) {
+    return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: `the room (created by ${creator}) has no lease` };
+  }
+  if (!creator || event.sender !== creator) {
+    return {
+      leaseId: roomId,
+      alias,
+      ttlMs: defaultTtlMs,
+      notALease: "the lease was not written by the room's creator"
+    };
+  }
+  let admin = admins.get(creator);
+  if (admin === void 0) {
+    admin = await client.findUser(creator).then(
+      (user) => user?.admin === true,
+      (e) => {
+        if (transient(e)) throw e;
+        return false;
+      }
+    );
+    admins.set(creator, admin);
+  }
+  if (!admin) {
+    return {
+      leaseId: roomId,
+      alias,
+      ttlMs: defaultTtlMs,
+      notALease: `the room was created by ${creator}, not an admin`
+    };
+  }
+  const c = event.content;
+  const num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
+  const str = (v) => typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?";
+  const ttl = num(c.ttlMs);
+  const info = {
+    leaseId: roomId,
+    alias,
+    holder: { userId: event.sender, host: str(c.host), pid: num(c.pid) ?? 0, version: str(c.version) },
+    // A lease's own ttl is believed within reason: an hour at most.
+    ttlMs: ttl === void 0 ? defaultTtlMs : Math.min(36e5, Math.max(1e3, ttl))
+  };
+  for (const key of ["startedAt", "renewedAt", "renewals"]) {
+    const v = num(c[key]);
+    if (v !== void 0) info[key] = v;
+  }
+  if (event.originServerTs !== void 0) info.lastSeen = event.originServerTs;
+  return info;
+}
+var CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+function renewalKey(lease) {
+  return JSON.stringify([lease.leaseId, lease.renewals, lease.renewedAt, lease.lastSeen, lease.notALease]);
+}
+async function acquireApplyLock(client, options = {}) {
+  const ttl = Math.max(1e3, options.ttlMs ?? DEFAULT_LOCK_TTL_MS);
+  const deadline = performance.now() + (options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const pollMs = () => Math.min(1e3, Math.max(250, ttl / 20)) + randomInt(0, 250);
+  const me = await client.whoami();
+  const alias = lockAlias(me.serverName);
+  const admins = /* @__PURE__ */ new Map([[me.userId, true]]);
+  const startedAt = Date.now();
+  const content = {
+    holder: me.userId,
+    host: hostname(),
+    pid: process.pid,
+    version: VERSION,
+    startedAt,
+    renewedAt: startedAt,
+    renewals: 0,
+    ttlMs: ttl
+  };
+  let mine;
+  const dropMine = async () => {
+    const room = mine;
+    mine = void 0;
+    if (room) await bestEffort(2, () => client.deleteRoom(room));
+  };
+  let watched;
+  const deleting = /* @__PURE__ */ new Map();
+  let last;
+  const step = async () => {
+    const current = await client.getRoomAlias(alias);
+    if (current !== void 0 && current === mine) {
+      await sleep(SETTLE_MS);
+      if (await client.getRoomAlias(alias) === mine) return true;
+      await dropMine();
+      return 0;
+    }
+    if (current === void 0) {
+      mine ??= await client.createPrivateRoom({
+        name: "synapse-gitops apply lock \u2014 do not join",
+        topic: "Held while a synapse-gitops apply runs; deleted when it ends. See: synapse-gitops force-unlock",
+        initialState: [{ type: LEASE_EVENT_TYPE, content }]
+      });
+      if (!await client.putRoomAlias(alias, mine)) await dropMine();
+      return 0;
+    }
+    if (mine) await dropMine();
+    const lease = await inspect(client, alias, current, admins, ttl);
+    last = lease;
+    if (lease.notALease) {
+      const removed = await client.getRoomAlias(alias) === current && await client.deleteRoomAlias(alias);
+      if (removed && !deleting.has(current)) {
+        options.onNotice?.(
+          `removed the alias ${alias}: it pointed at ${current}, which is not a synapse-gitops lease (${lease.notALease})`
+        );
+      }
+      return 100;
+    }
+    const key = renewalKey(lease);
+    const now = performance.now();
+    if (watched?.key !== key) watched = { key, since: now };
+    const unchangedFor = now - watched.since;
+    if (unchangedFor <= lease.ttlMs + abandonMarginMs(lease.ttlMs)) return pollMs();
+    const since = deleting.get(current);
+    if (since === void 0 || now - since > 1e4) {
+      deleting.set(current, now);
+      options.onNotice?.(
+        `the apply lock's lease ${current} (${describeHolder(lease)}) was not renewed for ${Math.round(unchangedFor / 1e3)} s: its apply is gone; taking the lock over`
+      );
+      try {
+        await client.deleteRoom(current);
+      } catch (e) {
+        if (transient(e)) throw e;
+        if (await client.getRoomAlias(alias) === current) await client.deleteRoomAlias(alias);
+      }
+    }
+    return 100;
+  };
+  let waited = false;
+  let lastError;
+  try {
+    for (; ; ) {
+      let pause;
+      try {
+        const outcome = await step();
+        if (outcome === true) break;
+        pause = outcome;
+      } catch (e) {
+        if (!transient(e)) throw e;
+        lastError = e;
+        pause = e.kind === "rate-limited" && e.retryAfterMs !== void 0 ? e.retryAfterMs : pollMs();
+      }
+      if (performance.now() + pause > deadline) {
+        throw timedOut(last, lastError, options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+      }
+      if (!waited && last && !last.notALease) {
+        waited = true;
+        options.onWait?.(last);
+      }
+      await sleep(pause);
+    }
+  } catch (e) {
+    await dropMine();
+    throw e;
+  }
+  if (mine === void 0) throw new Error("unreachable: the lock was taken without a room");
+  const leaseId = mine;
+  await removeLegacyToken(client, options.onNotice);
+  let lost = false;
+  let renewing;
+  const renew = setInterval(() => {
+    if (renewing || lost) return;
+    renewing = (async () => {
+      try {
+        if (await client.getRoomAlias(alias) !== leaseId) {
+          lost = true;
+          clearInterval(renew);
+          return;
+        }
+        content.renewals++;
+        content.renewedAt = Date.now();
+        await client.putRoomState(leaseId, LEASE_EVENT_TYPE, content);
+      } catch {
+      } finally {
+        renewing = void 0;
+      }
+    })();
+  }, ttl / 3);
+  renew.unref();
+  return {
+    leaseId,
+    held: () => !lost,
+    confirm: async () => {
+      if (lost || await client.getRoomAlias(alias) !== leaseId) {
+        lost = true;
+        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
+      }
+    },
+    release: async () => {
+      clearInterval(renew);
+      await renewing;
+      await bestEffort(5, () => client.deleteRoom(leaseId));
+      if (lost) return;
+      for (let i = 0; i < 30; i++) {
+        try {
+          if (await client.getRoomAlias(alias) !== leaseId) return;
+        } catch {
+        }
+        await sleep(100);
+      }
+      await bestEffort(3, async () => {
+        if (await client.getRoomAlias(alias) === leaseId) await client.deleteRoomAlias(alias);
+      });
+    }
+  };
+}
+async function removeLegacyToken(client, onNotice) {
+  let token;
+  try {
+    token = await client.getRegistrationToken(LEGACY_LOCK_TOKEN);
+  } catch {
+    return;
+  }
+  if (!token) return;
+  const used = token.completed + token.pending;
+  const uses = `${used === 0 ? "no" : used} registration${used === 1 ? " has" : "s have"} used it (Admin API: GET /_synapse/admin/v1/registration_tokens)`;
+  try {
+    await client.deleteRegistrationToken(LEGACY_LOCK_TOKEN);
+    onNotice?.(
+      `deleted the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock: while it existed, anyone could register an account on this server with it; ${uses}`
+    );
+  } catch (e) {
+    onNotice?.(
+      `the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock, lets anyone register an account on this server, and could not be deleted (${e instanceof Error ? e.message : String(e)}): delete it with DELETE /_synapse/admin/v1/registration_tokens/${LEGACY_LOCK_TOKEN}; ${uses}`
+    );
+  }
+}
+function describeHolder(lease) {
+  const h = lease.holder;
+  if (!h) return `not a lease: ${lease.notALease ?? "unknown"}`;
+  return `${h.userId} on host ${h.host} (pid ${h.pid}), synapse-gitops ${h.version}`;
+}
+function timedOut(lease, error2, waitMs) {
+  const seconds = Math.round(waitMs / 1e3);
+  if (!lease || lease.notALease) {
+    const why = error2 ? ` (last: ${error2.message})` : "";
+    return new ToolError(
+      `could not take this server's apply lock within ${seconds} s${why}; nothing was changed`,
+      error2?.kind === "rate-limited" ? "Synapse limits how many rooms a user creates (rc_room_creation; each apply creates one): try again in a minute, or wait longer with --lock-timeout" : "check that the homeserver is reachable, then try again"
+    );
+  }
+  const abandonAfter = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1e3);
+  return new ToolError(
+    `another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${describeHolder(lease)}); gave up waiting for it after ${seconds} s; nothing was changed`,
+    `try again when it has finished, or wait longer with --lock-timeout (a dead run's lease is taken over once it has gone ${abandonAfter} s without renewal); if no apply is running, see synapse-gitops force-unlock`
+  );
+}
+async function readLease(client) {
+  const me = await client.whoami();
+  const alias = lockAlias(me.serverName);
+  const roomId = await client.getRoomAlias(alias);
+  if (roomId === void 0) return void 0;
+  return inspect(client, alias, roomId, /* @__PURE__ */ new Map([[me.userId, true]]), DEFAULT_LOCK_TTL_MS);
+}
+async function forceUnlock(client, leaseId) {
+  const current = await readLease(client);
+  if (!current) throw new ToolError("no apply lock is held on this server; nothing was changed");
+  if (current.leaseId !== leaseId) {
+    throw new ToolError(
+      `the apply lock's lease is ${current.leaseId}, not ${leaseId}; nothing was changed`,
+      "run force-unlock without a lease ID to see the current lease"
+    );
+  }
+  if (!current.notALease) await client.deleteRoom(leaseId);
+  for (let i = 0; i < 50; i++) {
+    if (await client.getRoomAlias(current.alias) !== leaseId) return current;
+    if (current.notALease || i === 30) await client.deleteRoomAlias(current.alias);
+    await sleep(100);
+  }
+  throw new ToolError(`the apply lock's alias ${current.alias} still points at ${leaseId}; try again`);
+}
+
+// src/apply/apply.ts
+import { readFile } from "node:fs/promises";
+>>>>>>>> sec-lock:dist/chunks/chunk-DI2UJZ2L.js
 
 // src/plan/attributes.ts
 var ATTRIBUTES = ["displayname", "admin", "locked", "emails", "externalIds"];
@@ -34202,41 +34553,7 @@ function attributeChangesIfAny(want, have) {
 
 // src/synapse/client.ts
 var import_undici = __toESM(require_undici(), 1);
-import { setTimeout as sleep } from "node:timers/promises";
-
-// src/synapse/errors.ts
-var HINTS = {
-  unauthorized: "check SYNAPSE_ADMIN_TOKEN (or --token-file): the server did not accept the token",
-  forbidden: "the token must belong to a Synapse server admin",
-  "not-found": "",
-  rejected: "",
-  "rate-limited": "the server is rate limiting; try again later",
-  "server-error": "the homeserver failed; see its logs",
-  network: "check the homeserver URL and that the server is reachable",
-  "invalid-response": "is the URL a Synapse homeserver (and not, say, a web page in front of it)?"
-};
-var SynapseError = class extends ToolError {
-  constructor(kind, method, path, detail, status, errcode, retryAfterMs, options) {
-    const what = status === void 0 ? "" : ` \u2192 ${status}${errcode ? ` ${errcode}` : ""}`;
-    super(`${method} ${path}${what}: ${detail}`, HINTS[kind] || void 0, options);
-    this.kind = kind;
-    this.method = method;
-    this.path = path;
-    this.detail = detail;
-    this.status = status;
-    this.errcode = errcode;
-    this.retryAfterMs = retryAfterMs;
-  }
-  name = "SynapseError";
-  static kindForStatus(status) {
-    if (status === 401) return "unauthorized";
-    if (status === 403) return "forbidden";
-    if (status === 404) return "not-found";
-    if (status === 429) return "rate-limited";
-    if (status >= 500) return "server-error";
-    return "rejected";
-  }
-};
+import { setTimeout as sleep2 } from "node:timers/promises";
 
 // src/synapse/types.ts
 function stateOf(raw) {
@@ -34506,50 +34823,147 @@ var SynapseClient = class {
   async deactivate(userId, options) {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
   }
+  // ---- Rooms, aliases and registration tokens: what the apply lock (src/apply/lock.ts) needs. ----
+  // Room IDs and aliases are percent-encoded in paths: `!`, `#` and `:` must reach Synapse intact.
   /**
-   * Registration tokens (Admin API) serve as the apply lock: creating one with a name that exists
-   * fails (a unique key in Synapse's database), which makes "create" an atomic test-and-set. With
-   * `uses_allowed: 0` the token can never be used to register anyone.
-   * Returns false when a token of that name exists already.
+   * Creates a room that only its creator is in and no one else can enter: invite-only with no one
+   * invited, no guests, not federated, not in the room directory. Returns its ID.
    */
-  async createLockToken(name, expiryTime) {
-    try {
-      await this.#call("POST", "/_synapse/admin/v1/registration_tokens/new", {
-        token: name,
-        uses_allowed: 0,
-        expiry_time: expiryTime
-      });
-      return true;
-    } catch (e) {
-      if (e instanceof SynapseError && e.kind === "rejected" && /already exists/i.test(e.detail)) return false;
-      throw e;
+  async createPrivateRoom(options) {
+    const body = await this.#call("POST", "/_matrix/client/v3/createRoom", {
+      preset: "private_chat",
+      visibility: "private",
+      name: options.name,
+      ...options.topic === void 0 ? {} : { topic: options.topic },
+      creation_content: { "m.federate": false },
+      initial_state: [
+        { type: "m.room.guest_access", state_key: "", content: { guest_access: "forbidden" } },
+        ...options.initialState.map((e) => ({ type: e.type, state_key: e.stateKey ?? "", content: e.content }))
+      ]
+    });
+    if (typeof body.room_id !== "string") {
+      throw new SynapseError("invalid-response", "POST", "/_matrix/client/v3/createRoom", "the answer has no room_id");
     }
+    return body.room_id;
   }
-  /** The lock token's expiry (ms), or undefined when there is none. */
-  async readLockToken(name) {
+  /** The room an alias points to, or undefined when the alias does not exist. */
+  async getRoomAlias(alias) {
+    const path = `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`;
     try {
-      const body = await this.#call(
-        "GET",
-        `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`
-      );
-      return body.expiry_time;
+      const body = await this.#call("GET", path);
+      if (typeof body.room_id !== "string") {
+        throw new SynapseError("invalid-response", "GET", path, "the answer has no room_id");
+      }
+      return body.room_id;
     } catch (e) {
       if (e instanceof SynapseError && e.kind === "not-found") return void 0;
       throw e;
     }
   }
-  async renewLockToken(name, expiryTime) {
-    await this.#call("PUT", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`, {
-      expiry_time: expiryTime
-    });
-  }
-  async deleteLockToken(name) {
+  /**
+   * Points an alias at a room; false if the alias exists already. Synapse keeps aliases under a
+   * unique key and answers 409 ("Room alias … already exists", even for the same room), which makes
+   * this an atomic test-and-set.
+   */
+  async putRoomAlias(alias, roomId) {
     try {
-      await this.#call("DELETE", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`);
+      await this.#call("PUT", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`, { room_id: roomId });
+      return true;
     } catch (e) {
-      if (!(e instanceof SynapseError && e.kind === "not-found")) throw e;
+      if (e instanceof SynapseError && e.status === 409) return false;
+      throw e;
     }
   }
+  /** Deletes an alias (a server admin may delete any local alias); false if there was none. */
+  async deleteRoomAlias(alias) {
+    try {
+      await this.#call("DELETE", `/_matrix/client/v3/directory/room/${encodeURIComponent(alias)}`);
+      return true;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return false;
+      throw e;
+    }
+  }
+  /**
+   * A room's current state as a server admin sees it (Admin API: no need to be in the room), or
+   * undefined when the server does not know the room (Synapse: 404 "Room not found").
+   */
+  async getRoomState(roomId) {
+    const path = `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/state`;
+    let body;
+    try {
+      body = await this.#call("GET", path);
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return void 0;
+      throw e;
+    }
+    if (!Array.isArray(body.state)) throw new SynapseError("invalid-response", "GET", path, "the answer has no state");
+    const events = [];
+    for (const raw of body.state) {
+      if (typeof raw !== "object" || raw === null) continue;
+      const { type, state_key, sender, content, origin_server_ts } = raw;
+      if (typeof type !== "string" || typeof state_key !== "string" || typeof sender !== "string") continue;
+      events.push({
+        type,
+        stateKey: state_key,
+        sender,
+        content: typeof content === "object" && content !== null ? content : {},
+        ...typeof origin_server_ts === "number" ? { originServerTs: origin_server_ts } : {}
+      });
+    }
+    return events;
+  }
+  /** Sets a state event in a room the token's user is in; returns the event's ID. */
+  async putRoomState(roomId, type, content, stateKey = "") {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+    const body = await this.#call("PUT", path, content);
+    return typeof body.event_id === "string" ? body.event_id : "";
+  }
+  /**
+   * Deletes a room (Admin API v2, in the background): its local members are removed, the local
+   * aliases that point at it deleted — at once, seen within 0.2 s on Synapse 1.160 — and its history
+   * purged. Only aliases of this room go, so this is also a safe "delete the alias if it still points
+   * here". An unknown room is not an error (Synapse answers 200 with a delete_id), nor is one being
+   * deleted already (400 "Purge already in progress for …").
+   */
+  async deleteRoom(roomId) {
+    try {
+      await this.#call("DELETE", `/_synapse/admin/v2/rooms/${encodeURIComponent(roomId)}`, { purge: true });
+    } catch (e) {
+      if (!(e instanceof SynapseError && e.status === 400 && /already in progress/i.test(e.detail))) throw e;
+    }
+  }
+  /** A registration token, or undefined when there is none (404; under MAS these endpoints answer 404 too). */
+  async getRegistrationToken(name) {
+    try {
+      const body = await this.#call(
+        "GET",
+        `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`
+      );
+      const count = (v) => typeof v === "number" ? v : 0;
+      return {
+        token: name,
+        usesAllowed: typeof body.uses_allowed === "number" ? body.uses_allowed : null,
+        pending: count(body.pending),
+        completed: count(body.completed),
+        expiryTime: typeof body.expiry_time === "number" ? body.expiry_time : null
+      };
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return void 0;
+      throw e;
+    }
+  }
+  /** Deletes a registration token; false if there was none. */
+  async deleteRegistrationToken(name) {
+    try {
+      await this.#call("DELETE", `/_synapse/admin/v1/registration_tokens/${encodeURIComponent(name)}`);
+      return true;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return false;
+      throw e;
+    }
+  }
+  // ---- end of the apply lock's block ----
   /** A room ID as is; an alias (`#ops:example.org`) resolved through the room directory. */
   async resolveRoom(roomIdOrAlias) {
     if (roomIdOrAlias.startsWith("!")) return roomIdOrAlias;
@@ -34607,7 +35021,7 @@ var SynapseClient = class {
         if (!(e instanceof SynapseError) || attempt >= this.#retries || !isRetryable(e)) throw e;
         const backoff = e.retryAfterMs ?? Math.min(8e3, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
         if (Date.now() - started + backoff > this.#retryBudgetMs) throw e;
-        await sleep(backoff);
+        await sleep2(backoff);
       }
     }
   }
@@ -34813,90 +35227,6 @@ function describeNetworkError(cause) {
   }
 }
 
-// src/apply/lock.ts
-import { randomInt } from "node:crypto";
-import { setTimeout as sleep2 } from "node:timers/promises";
-var LOCK_NAME = "synapse-gitops-apply-lock";
-var LockLostError = class extends ToolError {
-  name = "LockLostError";
-};
-var SKEW_GRACE_MS = 6e4;
-var SETTLE_MS = 500;
-async function acquireApplyLock(client, options = {}) {
-  const ttl = options.ttlMs ?? 6e4;
-  const nonce = randomInt(1, 6e4);
-  const expiry = () => Math.floor((Date.now() + ttl) / 6e4) * 6e4 + 6e4 + nonce;
-  const mine = (expiryTime) => typeof expiryTime === "number" && expiryTime % 6e4 === nonce;
-  const deadline = Date.now() + (options.waitMs ?? 12e4);
-  const unknownOutcome = (e) => e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500);
-  let mayBeOurs = false;
-  for (let waited = false; ; ) {
-    let held;
-    try {
-      let created = false;
-      try {
-        created = await client.createLockToken(LOCK_NAME, expiry());
-      } catch (e) {
-        if (!unknownOutcome(e)) throw e;
-        mayBeOurs = true;
-      }
-      held = await client.readLockToken(LOCK_NAME);
-      if (created || mayBeOurs && mine(held)) {
-        await sleep2(SETTLE_MS);
-        if (mine(await client.readLockToken(LOCK_NAME))) break;
-        mayBeOurs = false;
-        continue;
-      }
-      if (held === void 0) continue;
-      if (typeof held === "number" && held + SKEW_GRACE_MS < Date.now()) {
-        await client.deleteLockToken(LOCK_NAME);
-        continue;
-      }
-    } catch (e) {
-      if (!unknownOutcome(e)) throw e;
-    }
-    if (Date.now() > deadline) {
-      const until = typeof held === "number" ? ` (its lease runs until ${new Date(held).toISOString()})` : "";
-      throw new ToolError(
-        `another synapse-gitops apply is running on this server${until}; nothing was changed`,
-        "try again when it has finished"
-      );
-    }
-    if (!waited) options.onWait?.(held ?? null);
-    waited = true;
-    await sleep2(300 + randomInt(0, 400));
-  }
-  let lost = false;
-  const renew = setInterval(async () => {
-    try {
-      if (!mine(await client.readLockToken(LOCK_NAME))) lost = true;
-      else await client.renewLockToken(LOCK_NAME, expiry());
-    } catch {
-    }
-  }, ttl / 3);
-  renew.unref();
-  return {
-    held: () => !lost,
-    confirm: async () => {
-      if (lost || !mine(await client.readLockToken(LOCK_NAME))) {
-        lost = true;
-        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
-      }
-    },
-    release: async () => {
-      clearInterval(renew);
-      if (lost) return;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        try {
-          return await client.deleteLockToken(LOCK_NAME);
-        } catch {
-          await sleep2(200 * (attempt + 1));
-        }
-      }
-    }
-  };
-}
-
 // src/apply/apply.ts
 var StaleError = class extends Error {
 };
@@ -34910,7 +35240,12 @@ async function applyPlan(client, plan, options) {
   const readPassword = options.readPassword ?? ((ref) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? process.env));
   const results = plan.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
-  const lock = await acquireApplyLock(client, options.onLockWait ? { onWait: options.onLockWait } : {});
+  const lock = await acquireApplyLock(client, {
+    ...options.onLockWait ? { onWait: options.onLockWait } : {},
+    ...options.onLockNotice ? { onNotice: options.onLockNotice } : {},
+    ...options.lockTimeoutMs === void 0 ? {} : { waitMs: options.lockTimeoutMs },
+    ...options.lockTtlMs === void 0 ? {} : { ttlMs: options.lockTtlMs }
+  });
   try {
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
     await runAll(
@@ -37001,9 +37336,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname) {
-  hostname.lastIndex = 0;
-  return hostname.test(url2.hostname);
+function urlHostnameOk(url2, hostname2) {
+  hostname2.lastIndex = 0;
+  return hostname2.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -43520,6 +43855,10 @@ function renderApplyText(report) {
 export {
   localpartOf,
   readInventory,
+  abandonMarginMs,
+  describeHolder,
+  readLease,
+  forceUnlock,
   applyPlan,
   AuditLog,
   require_dist,

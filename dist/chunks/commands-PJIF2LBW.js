@@ -2,15 +2,19 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   AuditLog,
+  abandonMarginMs,
   actionLines,
   applyPlan,
   connect,
+  describeHolder,
   driftFromFile,
+  forceUnlock,
   loadDesiredState,
   localpartOf,
   notifyRoom,
   planFromFile,
   readInventory,
+  readLease,
   readPlanFile,
   renderApplyText,
   renderDriftJson,
@@ -23,7 +27,11 @@ import {
   stalePreconditions,
   usersFileJsonSchema,
   writePlanFile
+<<<<<<<< HEAD:dist/chunks/commands-PJIF2LBW.js
 } from "./chunk-ELJKOQX5.js";
+========
+} from "./chunk-DI2UJZ2L.js";
+>>>>>>>> sec-lock:dist/chunks/commands-V3P32ZMZ.js
 import {
   EXIT,
   ToolError,
@@ -334,7 +342,14 @@ ${signal} again: exiting now; some changes may be half done. Run apply again to 
       concurrency: flags.concurrency,
       inventorySize: flags.inventorySize,
       shouldContinue: () => !stopping,
-      onLockWait: () => err("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026\n"),
+      onLockWait: (lease) => err(
+        `Another synapse-gitops apply holds this server's apply lock (lease ${terminalText(lease.leaseId)}: ${terminalText(describeHolder(lease))}); waiting for it to finish\u2026
+`
+      ),
+      onLockNotice: (text) => err(`warning: ${terminalText(text)}
+`),
+      ...flags.lockTimeout === void 0 ? {} : { lockTimeoutMs: flags.lockTimeout * 1e3 },
+      ...flags.lockTtl === void 0 ? {} : { lockTtlMs: flags.lockTtl * 1e3 },
       onResult: (r) => {
         audit?.action(r);
         out(r.outcome === "done" ? `${actionLines(r.action)[0].replace(/^ {2}/, "  ok ")}
@@ -362,10 +377,76 @@ function limits(flags) {
     ...flags.maxErasures === void 0 ? {} : { maxErasures: flags.maxErasures }
   };
 }
+async function forceUnlockCommand(leaseId, flags) {
+  const connection = await connect(connectionOptions(flags));
+  try {
+    const lease = await readLease(connection.client);
+    if (!lease) {
+      if (leaseId !== void 0) throw new ToolError("no apply lock is held on this server; nothing was changed");
+      out(`No apply lock is held on ${connection.serverName}.
+`);
+      return EXIT.ok;
+    }
+    out(describeLease(lease));
+    if (leaseId === void 0) {
+      out(
+        `
+If no apply is running any more, remove it with:
+  synapse-gitops force-unlock '${terminalText(lease.leaseId)}'
+(a run that dies leaves it behind for about one ttl; the next apply waits that long, then takes it over by itself)
+`
+      );
+      return EXIT.ok;
+    }
+    if (lease.leaseId !== leaseId) {
+      throw new ToolError(
+        `the apply lock's lease is ${terminalText(lease.leaseId)}, not ${terminalText(leaseId)}; nothing was changed`,
+        "run force-unlock without a lease ID to see the current lease"
+      );
+    }
+    if (!flags.yes) {
+      if (!process.stdin.isTTY)
+        throw new ToolError("force-unlock needs --yes when it is not run from a terminal; nothing was changed");
+      const question = "\nRemove this lock? If its apply is still running, it stops before its next erasure or reactivation, and another apply may then run beside it. Only 'yes' is accepted: ";
+      if (!await confirm(question)) {
+        err("Nothing was changed.\n");
+        return EXIT.error;
+      }
+    }
+    await forceUnlock(connection.client, leaseId);
+    out(`Removed the apply lock (lease ${terminalText(lease.leaseId)}).
+`);
+    return EXIT.ok;
+  } finally {
+    await connection.client.close();
+  }
+}
+function describeLease(lease) {
+  const when = (ms) => ms === void 0 ? "unknown" : new Date(ms).toISOString();
+  if (!lease.holder) {
+    return `The apply lock's alias ${lease.alias} points at ${terminalText(lease.leaseId)}, which is not a synapse-gitops lease (${terminalText(lease.notALease ?? "")}). apply removes such an alias by itself.
+`;
+  }
+  const abandon = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1e3);
+  const lines = [
+    `The apply lock on this server is held:`,
+    `  lease    ${terminalText(lease.leaseId)}`,
+    `  holder   ${terminalText(describeHolder(lease))}`,
+    `  started  ${when(lease.startedAt)} by the holder's clock`,
+    `  renewed  ${when(lease.lastSeen)} by the server's clock (renewal ${lease.renewals ?? "?"}, every ${Math.round(lease.ttlMs / 3e3)} s)`,
+    `  expiry   an apply that finds it not renewed for ${abandon} s takes it over` + (lease.lastSeen === void 0 ? "" : ` (if not renewed: after ${new Date(lease.lastSeen + lease.ttlMs + abandonMarginMs(lease.ttlMs)).toISOString()})`)
+  ];
+  return `${lines.join("\n")}
+`;
+}
+function terminalText(text) {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
 export {
   applyCommand,
   driftCommand,
   exportCommand,
+  forceUnlockCommand,
   planCommand,
   schemaCommand,
   validateCommand

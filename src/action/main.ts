@@ -36,6 +36,8 @@ interface Inputs {
   maxDeactivations?: number;
   maxErasures?: number;
   concurrency: number;
+  /** Seconds to wait for another apply's lock. */
+  lockTimeout: number | undefined;
   passwordPolicy: PasswordPolicy;
 }
 
@@ -86,6 +88,7 @@ function readInputs(): Inputs {
     driftIssue: boolInput("drift-issue", command === "drift"),
     notifyAlways: boolInput("notify-always", false),
     concurrency: intInput("concurrency", 1) ?? 8,
+    lockTimeout: intInput("lock-timeout", 1),
     passwordPolicy: {
       ...(optional("password-env-prefix") ? { envPrefix: optional("password-env-prefix")! } : {}),
       ...(optional("password-env")
@@ -285,6 +288,7 @@ async function run(): Promise<number> {
       ...limits,
       yes: true,
       concurrency: inputs.concurrency,
+      ...(inputs.lockTimeout === undefined ? {} : { lockTimeoutMs: inputs.lockTimeout * 1000 }),
       auditLog: auditPath,
     }));
     summary = report.apply ? `${summaryLine(report.plan)} ${applySummaryLine(report.apply)}` : summaryLine(report.plan);

@@ -4,7 +4,7 @@
 import { open, readFile, writeFile } from "node:fs/promises";
 import { readInventory } from "../accounts/inventory.js";
 import { applyPlan } from "../apply/apply.js";
-import { acquireApplyLock } from "../apply/lock.js";
+import { acquireApplyLock, describeHolder, readLease, forceUnlock as removeLease } from "../apply/lock.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
@@ -15,6 +15,8 @@ import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
 import { limitRefusals, needsDetails } from "../plan/plan.js";
 import { renderDriftMarkdown, renderDriftText } from "../report/drift.js";
+import { escapeTerminal } from "../report/escape.js";
+import { renderLeaseText } from "../report/lease.js";
 import { renderMarkdown } from "../report/markdown.js";
 import type { Report } from "../report/model.js";
 import { actionLines, renderApplyText, renderPlanText, resultLine } from "../report/text.js";
@@ -78,6 +80,15 @@ export interface ApplyOptions extends ServerOptions, Limits, NotifyOptions {
   yes?: boolean;
   concurrency: number;
   auditLog?: string;
+  /** How long to wait for another apply's lock (default 5 minutes). */
+  lockTimeoutMs?: number;
+  /** How long this run's lease lasts without renewal (default 60 s; tests shorten it). */
+  lockTtlMs?: number;
+}
+
+export interface ForceUnlockOptions extends ServerOptions {
+  /** Remove without asking. */
+  yes?: boolean;
 }
 
 export type DriftOptions = ServerOptions & NotifyOptions;
@@ -417,7 +428,13 @@ async function confirmAndApply(
       shouldContinue: () => !stopping,
       lock: () =>
         acquireApplyLock(connection.client, {
-          onWait: () => io.err("Another synapse-gitops apply is running on this server; waiting for it to finish…\n"),
+          onWait: (lease) =>
+            io.err(
+              `Another synapse-gitops apply holds this server's apply lock (lease ${escapeTerminal(lease.leaseId)}: ${escapeTerminal(describeHolder(lease))}); waiting for it to finish…\n`,
+            ),
+          onNotice: (text) => io.err(`warning: ${escapeTerminal(text)}\n`),
+          ...(options.lockTimeoutMs === undefined ? {} : { waitMs: options.lockTimeoutMs }),
+          ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
         }),
       onResult: (r) => {
         audit?.action(r);
@@ -477,4 +494,50 @@ export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitC
     await connection.client.close();
   }
   return EXIT.ok;
+}
+
+/**
+ * `force-unlock [LEASE_ID]` (as in Terraform): without an ID, shows the apply lock; with one, shows
+ * it, asks (or takes `yes`), and removes it — only if it is still that lease.
+ */
+export async function forceUnlock(io: Io, leaseId: string | undefined, options: ForceUnlockOptions): Promise<ExitCode> {
+  const connection = await connect(await credentials(options, io.env), options);
+  try {
+    const lease = await readLease(connection.client);
+    if (!lease) {
+      if (leaseId !== undefined) throw new ToolError("no apply lock is held on this server; nothing was changed");
+      io.out(`No apply lock is held on ${connection.serverName}.\n`);
+      return EXIT.ok;
+    }
+    io.out(renderLeaseText(lease));
+    if (leaseId === undefined) {
+      io.out(
+        `\nIf no apply is running any more, remove it with:\n  synapse-gitops force-unlock '${escapeTerminal(lease.leaseId)}'\n` +
+          "(a run that dies leaves it behind for about one ttl; the next apply waits that long, then takes it over by itself)\n",
+      );
+      return EXIT.ok;
+    }
+    if (lease.leaseId !== leaseId) {
+      throw new ToolError(
+        `the apply lock's lease is ${lease.leaseId}, not ${leaseId}; nothing was changed`,
+        "run force-unlock without a lease ID to see the current lease",
+      );
+    }
+    if (!options.yes) {
+      if (!io.confirm)
+        throw new ToolError("force-unlock needs --yes when it is not run from a terminal; nothing was changed");
+      const question =
+        "\nRemove this lock? If its apply is still running, it stops before its next erasure or reactivation, " +
+        "and another apply may then run beside it. Only 'yes' is accepted: ";
+      if (!(await io.confirm(question))) {
+        io.err("Nothing was changed.\n");
+        return EXIT.error;
+      }
+    }
+    await removeLease(connection.client, leaseId);
+    io.out(`Removed the apply lock (lease ${escapeTerminal(lease.leaseId)}).\n`);
+    return EXIT.ok;
+  } finally {
+    await connection.client.close();
+  }
 }

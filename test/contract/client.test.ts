@@ -20,6 +20,15 @@ async function inventory(
   return { users, pages };
 }
 
+/** Polls until `done` (Synapse deletes rooms in the background). */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("timed out waiting");
+}
+
 async function expectSynapseError(promise: Promise<unknown>): Promise<SynapseError> {
   const error = await promise.then(
     () => undefined,
@@ -110,19 +119,66 @@ describeEachServer("SynapseClient contract", (server) => {
     expect([...small.users.keys()].sort()).toEqual([...big.users.keys()].sort());
   });
 
-  it("lock tokens: a second create of the same name fails, and the lease can be read, renewed and released", async () => {
-    const name = `contract-lock-${uniqueLocalpart("t")}`;
-    const expiry = Date.now() + 60_000;
-    expect(await client.createLockToken(name, expiry)).toBe(true);
-    expect(await client.createLockToken(name, expiry)).toBe(false);
-    expect(await client.readLockToken(name)).toBe(expiry);
-    await client.renewLockToken(name, expiry + 1000);
-    expect(await client.readLockToken(name)).toBe(expiry + 1000);
-    await client.deleteLockToken(name);
-    expect(await client.readLockToken(name)).toBeUndefined();
-    await client.deleteLockToken(name); // releasing twice is harmless
-    expect(await client.createLockToken(name, expiry)).toBe(true);
-    await client.deleteLockToken(name);
+  it("rooms and aliases (the apply lock): a taken alias refuses a second claim, and deleting the room frees it", async () => {
+    const alias = `#${uniqueLocalpart("contract-lock")}:${server().serverName}`;
+    const lease = { holder: server().adminUserId, renewals: 0 };
+    const room = await client.createPrivateRoom({
+      name: "contract",
+      initialState: [{ type: "org.synapse_gitops.lease", content: lease }],
+    });
+    const other = await client.createPrivateRoom({ name: "contract, other", initialState: [] });
+    expect(room).toMatch(/^!.+/);
+    expect(await client.getRoomAlias(alias)).toBeUndefined();
+    expect(await client.putRoomAlias(alias, room)).toBe(true);
+    // The atomic test-and-set: a taken alias refuses any room, its own included (Synapse: 409).
+    expect(await client.putRoomAlias(alias, other)).toBe(false);
+    expect(await client.putRoomAlias(alias, room)).toBe(false);
+    expect(await client.getRoomAlias(alias)).toBe(room);
+
+    // The Admin API shows the state: who created the room, and the lease as last written.
+    const state = async () => (await client.getRoomState(room)) ?? [];
+    expect((await state()).find((e) => e.type === "m.room.create")).toMatchObject({ sender: server().adminUserId });
+    expect((await state()).find((e) => e.type === "m.room.join_rules")?.content).toEqual({ join_rule: "invite" });
+    await client.putRoomState(room, "org.synapse_gitops.lease", { ...lease, renewals: 1 });
+    expect((await state()).find((e) => e.type === "org.synapse_gitops.lease")).toMatchObject({
+      stateKey: "",
+      sender: server().adminUserId,
+      content: { ...lease, renewals: 1 },
+      originServerTs: expect.any(Number),
+    });
+
+    expect(await client.deleteRoomAlias(alias)).toBe(true);
+    expect(await client.deleteRoomAlias(alias)).toBe(false);
+    expect(await client.getRoomAlias(alias)).toBeUndefined();
+    expect(await client.putRoomAlias(alias, other)).toBe(true);
+    // Deleting a room deletes the aliases that point at it (in the background on Synapse), and only those.
+    await client.deleteRoom(room);
+    await client.deleteRoom(room); // twice is harmless
+    expect(await client.getRoomAlias(alias)).toBe(other);
+    await client.deleteRoom(other);
+    await until(async () => (await client.getRoomAlias(alias)) === undefined);
+    await until(async () => (await client.getRoomState(other)) === undefined);
+  });
+
+  it("registration tokens: read with their use counts, deleted; an absent one is undefined", async () => {
+    const name = `contract-${uniqueLocalpart("t")}`;
+    expect(await client.getRegistrationToken(name)).toBeUndefined();
+    const res = await fetch(`${server().url}/_synapse/admin/v1/registration_tokens/new`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server().token}`, "content-type": "application/json" },
+      body: JSON.stringify({ token: name, uses_allowed: 0 }),
+    });
+    expect(res.status).toBe(200);
+    expect(await client.getRegistrationToken(name)).toEqual({
+      token: name,
+      usesAllowed: 0,
+      pending: 0,
+      completed: 0,
+      expiryTime: null,
+    });
+    expect(await client.deleteRegistrationToken(name)).toBe(true);
+    expect(await client.deleteRegistrationToken(name)).toBe(false);
+    expect(await client.getRegistrationToken(name)).toBeUndefined();
   });
 
   it("an unknown user is a not-found error", async () => {

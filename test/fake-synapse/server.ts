@@ -24,6 +24,20 @@ interface FakeUser {
   appserviceId: string | null;
 }
 
+interface FakeStateEvent {
+  type: string;
+  state_key: string;
+  sender: string;
+  content: Record<string, unknown>;
+  event_id: string;
+  origin_server_ts: number;
+}
+
+interface FakeRoom {
+  state: Map<string, FakeStateEvent>; // "type\0state_key" → event
+  members: Set<string>;
+}
+
 /** What a fault hook may do to one request instead of answering it normally. */
 export type Fault =
   | { kind: "status"; status: number; errcode?: string; retryAfterMs?: number; afterHandling?: boolean }
@@ -72,6 +86,9 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   const tokens = new Map<string, string>(); // token → user ID
   const registrationTokens = new Map<string, { uses_allowed: number | null; expiry_time: number | null }>();
   const requests = new Map<string, number>();
+  // Rooms, as far as the apply lock uses them: current state, members, and local aliases (unique).
+  const rooms = new Map<string, FakeRoom>();
+  const aliases = new Map<string, string>(); // alias → room ID
 
   const newUser = (name: string, fields: Partial<FakeUser> = {}): FakeUser => ({
     name,
@@ -176,7 +193,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
     if (m === "GET" && path === "/_matrix/client/v3/account/whoami") {
       return [200, { user_id: authenticate(req, false), is_guest: false, device_id: "FAKEDEVICE" }];
     }
-    authenticate(req, true);
+    const sender = authenticate(req, true);
     if (m === "GET" && path === "/_synapse/admin/v1/server_version") return [200, { server_version: "1.160.0-fake" }];
     if (m === "GET" && path === "/_synapse/admin/v2/users") {
       const from = Number(url.searchParams.get("from") ?? 0);
@@ -233,7 +250,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
         return [201, fullUser(target)];
       }
     }
-    // Registration tokens: a name is unique (Synapse's primary key), which the apply lock relies on.
+    // Registration tokens: only for the apply lock's removal of the one older versions left behind.
     if (m === "POST" && path === "/_synapse/admin/v1/registration_tokens/new") {
       const name = String(body.token);
       if (registrationTokens.has(name)) throw new HttpError(400, "M_INVALID_PARAM", `Token already exists: ${name}`);
@@ -255,6 +272,80 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
       }
       if (m === "PUT" && "expiry_time" in body) token.expiry_time = body.expiry_time as number | null;
       return [200, { token: name, ...token, pending: 0, completed: 0 }];
+    }
+    // Rooms: what the apply lock uses. Like Synapse, an alias is unique (a second PUT is a 409), the
+    // Admin API reads any room's state, and deleting a room deletes the aliases that point at it.
+    if (m === "POST" && path === "/_matrix/client/v3/createRoom") {
+      const roomId = `!${randomBytes(9).toString("base64url")}:${serverName}`;
+      const room: FakeRoom = { state: new Map(), members: new Set([sender]) };
+      const put = (type: string, stateKey: string, content: Record<string, unknown>) =>
+        room.state.set(`${type}\0${stateKey}`, {
+          type,
+          state_key: stateKey,
+          sender,
+          content,
+          event_id: `$${randomBytes(12).toString("base64url")}`,
+          origin_server_ts: Date.now(),
+        });
+      put("m.room.create", "", { room_version: "11", ...(body.creation_content as object | undefined) });
+      put("m.room.member", sender, { membership: "join" });
+      put("m.room.join_rules", "", { join_rule: "invite" });
+      if (typeof body.name === "string") put("m.room.name", "", { name: body.name });
+      for (const e of (body.initial_state as { type: string; state_key?: string; content: object }[] | undefined) ??
+        []) {
+        put(e.type, e.state_key ?? "", e.content as Record<string, unknown>);
+      }
+      rooms.set(roomId, room);
+      return [200, { room_id: roomId }];
+    }
+    const directory = path.match(/^\/_matrix\/client\/v3\/directory\/room\/([^/]+)$/);
+    if (directory) {
+      const alias = decodeURIComponent(directory[1]!);
+      const roomId = aliases.get(alias);
+      if (m === "GET") {
+        if (!roomId) throw new HttpError(404, "M_NOT_FOUND", `Room alias ${alias} not found`);
+        return [200, { room_id: roomId, servers: [serverName] }];
+      }
+      if (m === "PUT") {
+        if (roomId) throw new HttpError(409, "M_UNKNOWN", `Room alias ${alias} already exists`);
+        aliases.set(alias, String(body.room_id));
+        return [200, {}];
+      }
+      if (m === "DELETE") {
+        if (!roomId) throw new HttpError(404, "M_NOT_FOUND", "Unknown room alias");
+        aliases.delete(alias);
+        return [200, {}];
+      }
+    }
+    const roomState = path.match(/^\/_matrix\/client\/v3\/rooms\/([^/]+)\/state\/([^/]+)\/?([^/]*)$/);
+    if (roomState && m === "PUT") {
+      const roomId = decodeURIComponent(roomState[1]!);
+      const room = rooms.get(roomId);
+      if (!room?.members.has(sender)) throw new HttpError(403, "M_FORBIDDEN", `User ${sender} not in room ${roomId}`);
+      const [type, stateKey] = [decodeURIComponent(roomState[2]!), decodeURIComponent(roomState[3]!)];
+      const event: FakeStateEvent = {
+        type,
+        state_key: stateKey,
+        sender,
+        content: body,
+        event_id: `$${randomBytes(12).toString("base64url")}`,
+        origin_server_ts: Date.now(),
+      };
+      room.state.set(`${type}\0${stateKey}`, event);
+      return [200, { event_id: event.event_id }];
+    }
+    const adminRoomState = path.match(/^\/_synapse\/admin\/v1\/rooms\/([^/]+)\/state$/);
+    if (adminRoomState && m === "GET") {
+      const room = rooms.get(decodeURIComponent(adminRoomState[1]!));
+      if (!room) throw new HttpError(404, "M_NOT_FOUND", "Room not found");
+      return [200, { state: [...room.state.values()].map((e) => ({ ...e, room_id: adminRoomState[1] })) }];
+    }
+    const adminRoom = path.match(/^\/_synapse\/admin\/v2\/rooms\/([^/]+)$/);
+    if (adminRoom && m === "DELETE") {
+      const roomId = decodeURIComponent(adminRoom[1]!);
+      for (const [alias, target] of aliases) if (target === roomId) aliases.delete(alias);
+      rooms.delete(roomId);
+      return [200, { delete_id: randomBytes(8).toString("hex") }]; // unknown rooms too, like Synapse
     }
     const deact = path.match(/^\/_synapse\/admin\/v1\/deactivate\/([^/]+)$/);
     if (deact && m === "POST") {
