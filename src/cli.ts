@@ -1,6 +1,7 @@
 // The command line: a thin shell over the application core (src/core/). It maps flags onto the
 // core's options, gives it a terminal (output, confirmation, interrupts, environment), renders the
 // result, and holds the one error boundary. Only this file and src/action/ touch `process`.
+import { hostname } from "node:os";
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Io } from "./core/io.js";
@@ -77,6 +78,7 @@ function terminalIo(): Io {
       };
     },
     now: () => Date.now(),
+    runner: { host: hostname(), pid: process.pid },
   };
 }
 

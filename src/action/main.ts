@@ -2,6 +2,7 @@
 // the Action's inputs onto the core's options, gives it the workflow log as its output, then
 // publishes: outputs, the job summary, a sticky pull-request comment (plan), a drift issue (drift).
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import * as core from "@actions/core";
 import type { PasswordPolicy } from "../config/passwords.js";
@@ -137,6 +138,7 @@ function workflowIo(adminToken: string | undefined): Io {
       };
     },
     now: () => Date.now(),
+    runner: { host: hostname(), pid: process.pid },
   };
 }
 

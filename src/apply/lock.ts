@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
-import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { abandonMarginMs, describeHolder, type LeaseInfo } from "../domain/lease.js";
 import { ToolError } from "../errors.js";
 import type { SynapseClient } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
@@ -69,35 +69,8 @@ export interface LockOptions {
   onWait?: (lease: LeaseInfo) => void;
   /** Told about what the lock did that an operator should know: a lease taken over, a legacy token deleted. */
   onNotice?: (text: string) => void;
-}
-
-export interface LeaseHolder {
-  /** The admin user that took the lease. */
-  userId: string;
-  host: string;
-  pid: number;
-  /** The holder's synapse-gitops version. */
-  version: string;
-}
-
-/** The apply lock as it stands on the server. */
-export interface LeaseInfo {
-  /** The lease's ID: the ID of the room the lock's alias points to. */
-  leaseId: string;
-  alias: string;
-  /** Who holds it; undefined when the alias points at something that is not a lease (see `notALease`). */
-  holder?: LeaseHolder;
-  /** Set when the alias points at a room that is not a synapse-gitops lease: why not. apply removes such an alias. */
-  notALease?: string;
-  /** When the holder took it, and last renewed it (the holder's clock, ms). */
-  startedAt?: number;
-  renewedAt?: number;
-  /** How many times it was renewed. */
-  renewals?: number;
-  /** The holder's ttl: the lease counts as abandoned once it has not changed for this long (plus a margin). */
-  ttlMs: number;
-  /** When the server stored the latest renewal (the server's clock, ms). */
-  lastSeen?: number;
+  /** The process taking the lease, as force-unlock will show its holder (the shell knows it). */
+  runner?: { host: string; pid: number };
 }
 
 /** The lease state event's content. */
@@ -110,11 +83,6 @@ interface LeaseContent {
   renewedAt: number;
   renewals: number;
   ttlMs: number;
-}
-
-/** How long after its ttl an unchanged lease is still given (renewals take a request or two). */
-export function abandonMarginMs(ttlMs: number): number {
-  return Math.min(10_000, Math.max(1_000, ttlMs / 4));
 }
 
 /** A network failure, a 5xx or a 429: the outcome may be unknown, and it is worth looking again. */
@@ -217,8 +185,8 @@ export async function acquireApplyLock(client: SynapseClient, options: LockOptio
   const startedAt = Date.now();
   const content: LeaseContent = {
     holder: me.userId,
-    host: hostname(),
-    pid: process.pid,
+    host: options.runner?.host ?? "unknown",
+    pid: options.runner?.pid ?? 0,
     version: VERSION,
     startedAt,
     renewedAt: startedAt,
@@ -406,13 +374,6 @@ async function removeLegacyToken(client: SynapseClient, onNotice: ((text: string
       `the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock, lets anyone register an account on this server, and could not be deleted (${e instanceof Error ? e.message : String(e)}): delete it with DELETE /_synapse/admin/v1/registration_tokens/${LEGACY_LOCK_TOKEN}; ${uses}`,
     );
   }
-}
-
-/** "@admin:example.org on host ci-7 (pid 4242), synapse-gitops 1.2.0" */
-export function describeHolder(lease: LeaseInfo): string {
-  const h = lease.holder;
-  if (!h) return `not a lease: ${lease.notALease ?? "unknown"}`;
-  return `${h.userId} on host ${h.host} (pid ${h.pid}), synapse-gitops ${h.version}`;
 }
 
 function timedOut(lease: LeaseInfo | undefined, error: SynapseError | undefined, waitMs: number): ToolError {

@@ -4,11 +4,12 @@
 import { open, readFile, writeFile } from "node:fs/promises";
 import { readInventory } from "../accounts/inventory.js";
 import { applyPlan } from "../apply/apply.js";
-import { acquireApplyLock, describeHolder, readLease, forceUnlock as removeLease } from "../apply/lock.js";
+import { acquireApplyLock, readLease, forceUnlock as removeLease } from "../apply/lock.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import type { PasswordPolicy } from "../config/passwords.js";
+import { describeHolder } from "../domain/lease.js";
 import type { ApplyResult, Plan } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
@@ -433,6 +434,7 @@ async function confirmAndApply(
               `Another synapse-gitops apply holds this server's apply lock (lease ${escapeTerminal(lease.leaseId)}: ${escapeTerminal(describeHolder(lease))}); waiting for it to finish…\n`,
             ),
           onNotice: (text) => io.err(`warning: ${escapeTerminal(text)}\n`),
+          runner: io.runner,
           ...(options.lockTimeoutMs === undefined ? {} : { waitMs: options.lockTimeoutMs }),
           ...(options.lockTtlMs === undefined ? {} : { ttlMs: options.lockTtlMs }),
         }),

@@ -21,4 +21,6 @@ export interface Io {
   onInterrupt(handler: () => void): () => void;
   /** The current time in milliseconds (injected so that expiry is testable). */
   now(): number;
+  /** This process, as the apply lock names its holder for force-unlock. */
+  runner: { host: string; pid: number };
 }

@@ -1,4 +1,4 @@
-import { abandonMarginMs, describeHolder, type LeaseInfo } from "../apply/lock.js";
+import { abandonMarginMs, describeHolder, type LeaseInfo } from "../domain/lease.js";
 import { escapeTerminal as t } from "./escape.js";
 
 /** The apply lock as `force-unlock` shows it. The holder's fields come from the server: escaped. */
