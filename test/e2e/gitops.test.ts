@@ -38,8 +38,8 @@ describe("saved plans: plan --out, apply --plan", () => {
       plan: {
         policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [] },
         actions: [
-          { userId: id(a), observed: { state: "absent" } },
-          { userId: id(b), observed: { state: "active" } },
+          { userId: id(a), from: "absent" },
+          { userId: id(b), from: "active", observed: { admin: false, locked: false } },
         ],
       },
     });
