@@ -57,11 +57,11 @@ class StaleError extends Error {}
 /**
  * Applies a refusal-free plan: the only code that writes to accounts.
  *
- * Each action first re-reads its user when it changes the account's state (create, deactivate,
- * erase, reactivate): if the state is no longer the one planned, the action is skipped as stale —
- * above all, a user erased since the plan is never "reactivated" (which would un-erase it). After
- * each action the user is read back to confirm the result. One user's failure does not stop the
- * others.
+ * Each create, update, erasure and reactivation first re-reads its user (see RECHECKED; a plain
+ * deactivation does not): if the state is no longer the one planned, the action is skipped as
+ * stale — above all, a user erased since the plan is never "reactivated" (which would un-erase it).
+ * After each action the user is read back to confirm the result. One user's failure does not stop
+ * the others.
  */
 export async function applyPlan(accounts: AccountsBackend, plan: Plan, options: ApplyOptions): Promise<ApplyResult> {
   if (plan.refusals.length > 0) {
