@@ -42,6 +42,8 @@ function runAction(
   inputs: Record<string, string>,
   event: { name: string; payload?: object; baseRef?: string },
   dir: string,
+  /** Sends the runner's cancellation (SIGINT) once this says so, looking at the log so far. */
+  cancelWhen?: (stdout: string) => boolean,
 ): Promise<ActionRun> {
   const outputFile = join(dir, `output-${Math.random()}`);
   const summaryFile = join(dir, `summary-${Math.random()}`);
@@ -74,8 +76,13 @@ function runAction(
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
+    let cancelled = false;
     child.stdout.on("data", (d) => {
       stdout += d;
+      if (!cancelled && cancelWhen?.(stdout)) {
+        cancelled = true;
+        child.kill("SIGINT");
+      }
     });
     child.stderr.on("data", (d) => {
       stdout += d;
@@ -283,6 +290,28 @@ describe("the sticky comment and the drift issue are the token's own", () => {
 });
 
 describe("command: apply on push", () => {
+  it("a cancelled workflow finishes the changes in flight, reports, and fails the step", async () => {
+    const prefix = uniqueLocalpart("cancel");
+    // With emails each user is read back as it is done, so the log shows the first one early.
+    const users = Array.from(
+      { length: 40 },
+      (_, i) => `  ${prefix}-${String(i).padStart(2, "0")}:\n    emails: [${prefix}-${i}@example.org]\n`,
+    ).join("");
+    const dir = tempFiles({ "users.yaml": usersFile(users) });
+    const run = await runAction({ command: "apply", concurrency: "1" }, { name: "push" }, dir, (out) =>
+      out.includes("  ok +"),
+    );
+    expect(run.code).toBe(1);
+    expect(run.outputs["exit-code"]).toBe("1");
+    const done = (run.stdout.match(/^ {2}ok \+ /gm) ?? []).length;
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(40);
+    expect(run.stdout).toContain("Stopping: no new changes start");
+    expect(run.stdout).toMatch(new RegExp(`Apply: ${done} done, 0 failed, 0 stale, ${40 - done} not started\\.`));
+    expect(run.summary).toContain(`not started`);
+    expectNoToken(run);
+  });
+
   it("applies without asking and reports in the outputs and the job summary", async () => {
     const u = uniqueLocalpart("merged");
     const dir = tempFiles({ "users.yaml": usersFile(`  ${u}:\n    displayname: Merged\n`) });
