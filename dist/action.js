@@ -1,25 +1,43 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  AuditLog,
-  applyPlan,
-  applySummaryLine,
-  driftFromFile,
-  driftSummaryLine,
-  notifyRoom,
-  planFromFile,
-  renderApplyText,
-  renderDriftMarkdown,
-  renderDriftText,
-  renderMarkdown,
-  renderPlanText,
-  summaryLine,
-  writePlanFile
-} from "./chunks/chunk-ELJKOQX5.js";
+  apply,
+  drift,
+  plan,
+  require_dist,
+  snapshot
+} from "./chunks/chunk-OW2E7QV4.js";
 import {
-  ToolError,
+  policySchema
+} from "./chunks/chunk-465HPTFB.js";
+import {
+  EXIT,
+  ToolError
+} from "./chunks/chunk-I7MR6UWU.js";
+import {
+  driftSummaryLine,
+  renderDriftMarkdown,
+  renderDriftText
+} from "./chunks/chunk-4ULRYIV7.js";
+import {
   VERSION
-} from "./chunks/chunk-MHJN57B4.js";
+} from "./chunks/chunk-CUFBJBJW.js";
+import "./chunks/chunk-VXCLDOIN.js";
+import {
+  renderMarkdown
+} from "./chunks/chunk-MSVWU2MY.js";
+import {
+  renderPlanText
+} from "./chunks/chunk-BFFVIZT5.js";
+import {
+  applySummaryLine,
+  summaryLine
+} from "./chunks/chunk-XBO4EKKD.js";
+import {
+  escapeTerminal,
+  escapeTerminalLines,
+  mdCode
+} from "./chunks/chunk-5J3ZCMMJ.js";
 import {
   __commonJS,
   __require,
@@ -2568,14 +2586,14 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname;
+          const sessionKey = servername || hostname2;
           assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
@@ -2591,7 +2609,7 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname
+            host: hostname2
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
@@ -2605,14 +2623,14 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname
+            host: hostname2
           });
         }
         if (options.keepAlive == null || options.keepAlive) {
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
+        const clearConnectTimeout = setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -7080,8 +7098,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream;
-      const { hostname, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
+      const { hostname: hostname2, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (error2) => {
         if (request.aborted) {
@@ -7921,20 +7939,20 @@ var require_client = __commonJS({
     async function connect(client) {
       assert(!client[kConnecting]);
       assert(!client[kHTTPContext]);
-      let { host, hostname, protocol, port } = client[kUrl];
-      if (hostname[0] === "[") {
-        const idx = hostname.indexOf("]");
+      let { host, hostname: hostname2, protocol, port } = client[kUrl];
+      if (hostname2[0] === "[") {
+        const idx = hostname2.indexOf("]");
         assert(idx !== -1);
-        const ip = hostname.substring(1, idx);
+        const ip = hostname2.substring(1, idx);
         assert(net.isIP(ip));
-        hostname = ip;
+        hostname2 = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -7948,7 +7966,7 @@ var require_client = __commonJS({
         const socket = await new Promise((resolve, reject) => {
           client[kConnector]({
             host,
-            hostname,
+            hostname: hostname2,
             protocol,
             port,
             servername: client[kServerName],
@@ -7981,7 +7999,7 @@ var require_client = __commonJS({
           channels.connected.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8002,7 +8020,7 @@ var require_client = __commonJS({
           channels.connectError.publish({
             connectParams: {
               host,
-              hostname,
+              hostname: hostname2,
               protocol,
               port,
               version: client[kHTTPContext]?.version,
@@ -8977,10 +8995,10 @@ var require_env_http_proxy_agent = __commonJS({
         }
       }
       #getProxyAgentForUrl(url) {
-        let { protocol, host: hostname, port } = url;
-        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname2, port } = url;
+        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname, port)) {
+        if (!this.#shouldProxy(hostname2, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -8988,7 +9006,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname, port) {
+      #shouldProxy(hostname2, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -9004,11 +9022,11 @@ var require_env_http_proxy_agent = __commonJS({
             continue;
           }
           if (!/^[.*]/.test(entry.hostname)) {
-            if (hostname === entry.hostname) {
+            if (hostname2 === entry.hostname) {
               return false;
             }
           } else {
-            if (hostname.endsWith(entry.hostname.replace(/^\*/, ""))) {
+            if (hostname2.endsWith(entry.hostname.replace(/^\*/, ""))) {
               return false;
             }
           }
@@ -19141,8 +19159,9 @@ var require_undici = __commonJS({
 });
 
 // src/action/main.ts
-import { readFile, writeFile as writeFile2 } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile as readFile2 } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join as join2 } from "node:path";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";
@@ -19673,18 +19692,25 @@ ${parts.footer}
 }
 
 // src/action/github.ts
+var GITHUB_ACTIONS_BOT = { login: "github-actions[bot]", type: "Bot" };
+var GitHubApiError = class extends ToolError {
+  constructor(message, hint, status) {
+    super(message, hint);
+    this.status = status;
+  }
+};
 var GitHubApi = class {
   constructor(baseUrl, token, repository) {
     this.baseUrl = baseUrl;
     this.token = token;
     this.repository = repository;
   }
-  async #request(method, url, body) {
+  async #request(method, url, body, accept = "application/vnd.github+json") {
     const res = await fetch(url.startsWith("http") ? url : `${this.baseUrl}${url}`, {
       method,
       headers: {
         authorization: `Bearer ${this.token}`,
-        accept: "application/vnd.github+json",
+        accept,
         "x-github-api-version": "2022-11-28",
         "user-agent": "synapse-gitops",
         ...body === void 0 ? {} : { "content-type": "application/json" }
@@ -19701,13 +19727,15 @@ var GitHubApi = class {
         }
       })();
       const hint = res.status === 403 || res.status === 404 ? "check the workflow's permissions (issues: write, pull-requests: write)" : void 0;
-      throw new ToolError(
+      throw new GitHubApiError(
         `GitHub API ${method} ${new URL(url, this.baseUrl).pathname} \u2192 ${res.status}: ${message}`,
-        hint
+        hint,
+        res.status
       );
     }
     const next = res.headers.get("link")?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
-    return { json: text ? JSON.parse(text) : {}, ...next ? { next } : {} };
+    if (accept !== "application/vnd.github+json") return { json: void 0, text };
+    return { json: text ? JSON.parse(text) : {}, text, ...next ? { next } : {} };
   }
   async *#paginate(path) {
     let url = `${path}${path.includes("?") ? "&" : "?"}per_page=100`;
@@ -19717,11 +19745,40 @@ var GitHubApi = class {
       url = page.next;
     }
   }
+  #self;
+  /**
+   * The account the token writes as: `GET /user` for a personal or OAuth token; the Actions bot
+   * when that is refused with 403, as it is for the workflow's GITHUB_TOKEN (an installation
+   * token). Any other failure is an error: guessing an identity could adopt someone else's comment.
+   */
+  self() {
+    this.#self ??= this.#request("GET", "/user").then(
+      ({ json }) => {
+        if (typeof json.login !== "string" || typeof json.type !== "string")
+          throw new ToolError("GitHub API GET /user answered without a login and type");
+        return { login: json.login, type: json.type };
+      },
+      (e) => {
+        if (e instanceof GitHubApiError && e.status === 403) return GITHUB_ACTIONS_BOT;
+        throw e;
+      }
+    );
+    return this.#self;
+  }
+  async #isOwn(author) {
+    const me = await this.self();
+    return author?.login === me.login && author?.type === me.type;
+  }
+  /**
+   * The comment carrying the marker that the token's own account wrote. Anyone can write the
+   * marker into a comment of their own; adopting theirs would let them choose which comment the
+   * plan overwrites (and keep the real plan from being posted).
+   */
   async findComment(issue2, marker) {
     for await (const c of this.#paginate(
       `/repos/${this.repository}/issues/${issue2}/comments`
     )) {
-      if (c.body?.includes(marker)) return { id: c.id, body: c.body };
+      if (c.body?.includes(marker) && await this.#isOwn(c.user)) return { id: c.id, body: c.body };
     }
     return void 0;
   }
@@ -19731,11 +19788,15 @@ var GitHubApi = class {
   async updateComment(id, body) {
     await this.#request("PATCH", `/repos/${this.repository}/issues/comments/${id}`, { body });
   }
-  /** The open issue carrying both the label and the marker (never matched by title, which people edit). */
+  /**
+   * The open issue carrying both the label and the marker, opened by the token's own account
+   * (never matched by title, which people edit; never one that someone else opened with the marker).
+   */
   async findOpenIssue(label, marker) {
     const query = `/repos/${this.repository}/issues?state=open&labels=${encodeURIComponent(label)}`;
     for await (const issue2 of this.#paginate(query)) {
-      if (!issue2.pull_request && issue2.body?.includes(marker)) return { number: issue2.number, body: issue2.body };
+      if (!issue2.pull_request && issue2.body?.includes(marker) && await this.#isOwn(issue2.user))
+        return { number: issue2.number, body: issue2.body };
     }
     return void 0;
   }
@@ -19750,7 +19811,102 @@ var GitHubApi = class {
   async updateIssue(issue2, fields) {
     await this.#request("PATCH", `/repos/${this.repository}/issues/${issue2}`, fields);
   }
+  /** A file's text at a ref (a branch name), or undefined when it does not exist there. */
+  async fileAt(path, ref) {
+    const encoded = path.split("/").map(encodeURIComponent).join("/");
+    try {
+      const { text } = await this.#request(
+        "GET",
+        `/repos/${this.repository}/contents/${encoded}?ref=${encodeURIComponent(ref)}`,
+        void 0,
+        "application/vnd.github.raw+json"
+      );
+      return text;
+    } catch (e) {
+      if (e instanceof ToolError && / → 404:/.test(e.message)) return void 0;
+      throw e;
+    }
+  }
 };
+
+// src/action/log.ts
+import { randomBytes } from "node:crypto";
+function logUntrusted(text, write = info) {
+  const token = randomBytes(16).toString("hex");
+  write(`::stop-commands::${token}`);
+  write(escapeTerminalLines(text.replace(/\n$/, "")));
+  write(`::${token}::`);
+}
+
+// src/action/policyReview.ts
+var import_yaml = __toESM(require_dist(), 1);
+import { readFile, stat as stat2 } from "node:fs/promises";
+import { join } from "node:path";
+
+// src/plan/policy.ts
+var UNMANAGED_REACH = { ignore: 0, report: 0, deactivate: 1 };
+function policyChanges(base, head) {
+  const changes = [];
+  if (base.unmanaged !== head.unmanaged) {
+    changes.push({
+      setting: "unmanaged",
+      description: `unmanaged ${base.unmanaged} \u2192 ${head.unmanaged}`,
+      loosens: UNMANAGED_REACH[head.unmanaged] > UNMANAGED_REACH[base.unmanaged] || head.unmanaged === "ignore"
+    });
+  }
+  for (const setting of ["maxDeactivations", "maxErasures"]) {
+    if (base[setting] !== head[setting]) {
+      changes.push({
+        setting,
+        description: `${setting} ${base[setting]} \u2192 ${head[setting]}`,
+        loosens: head[setting] > base[setting]
+      });
+    }
+  }
+  const kept = new Set(head.protected);
+  for (const pattern of base.protected) {
+    if (!kept.has(pattern)) {
+      changes.push({ setting: "protected", description: `protected no longer lists ${pattern}`, loosens: true });
+    }
+  }
+  const had = new Set(base.protected);
+  for (const pattern of head.protected) {
+    if (!had.has(pattern)) {
+      changes.push({ setting: "protected", description: `protected now lists ${pattern}`, loosens: false });
+    }
+  }
+  return changes;
+}
+
+// src/action/policyReview.ts
+var ROOT_FILE = "_root.yaml";
+function policyOf(text) {
+  const doc = (0, import_yaml.parse)(text, { maxAliasCount: 100 });
+  return policySchema.parse(doc?.policy ?? {});
+}
+async function policyPath(config) {
+  const info2 = await stat2(config);
+  return info2.isDirectory() ? join(config, ROOT_FILE) : config;
+}
+async function reviewPolicy(api, config, baseRef) {
+  const path = await policyPath(config);
+  const head = policyOf(await readFile(path, "utf8").catch(() => ""));
+  const baseText = await api.fileAt(path.replace(/^\.\//, ""), baseRef);
+  return policyChanges(policyOf(baseText ?? ""), head);
+}
+function policyWarning(changes, baseRef, code) {
+  const loosened = changes.filter((c) => c.loosens);
+  if (loosened.length === 0) return "";
+  const others = changes.filter((c) => !c.loosens);
+  return [
+    "> [!WARNING]",
+    `> **This pull request loosens the safety policy** (compared with ${code(baseRef)}):`,
+    ...loosened.map((c) => `> - ${code(c.description)}`),
+    ...others.length > 0 ? [">", "> Also changed:", ...others.map((c) => `> - ${code(c.description)}`)] : [],
+    "",
+    ""
+  ].join("\n");
+}
 
 // src/action/main.ts
 var DRIFT_LABEL = "synapse-gitops-drift";
@@ -19761,34 +19917,58 @@ function boolInput(name, fallback) {
   if (raw === "false") return false;
   throw new ToolError(`input ${name} must be true or false, not ${JSON.stringify(raw)}`);
 }
-function intInput(name) {
+function intInput(name, min = 0) {
   const raw = getInput(name).trim();
   if (raw === "") return void 0;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ToolError(`input ${name} must be a whole number \u2265 0, not ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new ToolError(`input ${name} must be a whole number \u2265 ${min}, not ${JSON.stringify(raw)}`);
   return n;
 }
 function readInputs() {
-  const adminToken = getInput("admin-token", { required: true });
-  setSecret(adminToken);
   const command = getInput("command", { required: true }).trim();
-  if (command !== "plan" && command !== "apply" && command !== "drift") {
-    throw new ToolError(`input command must be plan, apply or drift, not ${JSON.stringify(command)}`);
+  if (command !== "plan" && command !== "apply" && command !== "drift" && command !== "snapshot") {
+    throw new ToolError(`input command must be plan, apply, drift or snapshot, not ${JSON.stringify(command)}`);
   }
+  const snapshot2 = getInput("snapshot").trim() || void 0;
+  const offline = command === "plan" && snapshot2 !== void 0;
+  const adminToken = getInput("admin-token", { required: !offline });
+  if (adminToken) setSecret(adminToken);
   const event = process.env.GITHUB_EVENT_NAME ?? "";
   const onPullRequest = event === "pull_request" || event === "pull_request_target";
   const optional = (name) => getInput(name).trim() || void 0;
+  const homeserver = optional("homeserver");
+  const timeout = intInput("timeout", 1);
+  const retries = intInput("retries");
   const inputs = {
     command,
+    ...snapshot2 ? { snapshot: snapshot2 } : {},
     config: getInput("config").trim() || "users.yaml",
-    adminToken,
+    server: {
+      ...homeserver ? { homeserver } : {},
+      ...timeout === void 0 ? {} : { timeoutMs: timeout * 1e3 },
+      ...retries === void 0 ? {} : { retries }
+    },
     githubToken: getInput("github-token"),
     comment: boolInput("comment", command === "plan" && onPullRequest),
-    driftIssue: boolInput("drift-issue", command === "drift")
+    driftIssue: boolInput("drift-issue", command === "drift"),
+    notifyAlways: boolInput("notify-always", false),
+    concurrency: intInput("concurrency", 1) ?? 8,
+    lockTimeout: intInput("lock-timeout", 1),
+    passwordPolicy: {
+      ...optional("password-env-prefix") ? { envPrefix: optional("password-env-prefix") } : {},
+      ...optional("password-env") ? {
+        envNames: optional("password-env").split(/[\s,]+/).filter(Boolean)
+      } : {},
+      ...optional("password-dir") ? { dir: optional("password-dir") } : {}
+    }
   };
-  const homeserver = optional("homeserver");
-  if (homeserver) inputs.homeserver = homeserver;
+  if (!offline && !homeserver && !process.env.SYNAPSE_URL) {
+    throw new ToolError(
+      "input homeserver is required",
+      "set the Action's homeserver input (or SYNAPSE_URL in the workflow); a users file never chooses where the admin token goes"
+    );
+  }
   const room = optional("notify-room");
   if (room) inputs.notifyRoom = room;
   const maxDeactivations = intInput("max-deactivations");
@@ -19796,6 +19976,30 @@ function readInputs() {
   const maxErasures = intInput("max-erasures");
   if (maxErasures !== void 0) inputs.maxErasures = maxErasures;
   return inputs;
+}
+function workflowIo(adminToken) {
+  return {
+    // Reports carry display names and messages anyone can set: never a workflow command.
+    out: (text) => logUntrusted(text.replace(/\n$/, "")),
+    err: (text) => logUntrusted(text.replace(/\n$/, "")),
+    progress: { update: () => {
+    }, done: () => {
+    } },
+    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken || void 0 },
+    // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
+    // and the run reports. Later signals change nothing; the runner ends the process when it must.
+    onInterrupt: (handler) => {
+      const onSignal = () => handler();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      };
+    },
+    now: () => Date.now(),
+    runner: { host: hostname(), pid: process.pid }
+  };
 }
 function github(inputs) {
   const repository = process.env.GITHUB_REPOSITORY;
@@ -19819,7 +20023,7 @@ function footer() {
 async function pullRequestNumber() {
   const path = process.env.GITHUB_EVENT_PATH;
   if (!path) return void 0;
-  const event = JSON.parse(await readFile(path, "utf8"));
+  const event = JSON.parse(await readFile2(path, "utf8"));
   return event.pull_request?.number;
 }
 async function stickyComment(inputs, markdown, summary2) {
@@ -19852,6 +20056,26 @@ async function driftIssue(inputs, drifted, markdown, serverName) {
     await api.updateIssue(open2.number, { state: "closed", state_reason: "completed" });
   }
 }
+async function loosenedPolicyWarning(inputs) {
+  const base = process.env.GITHUB_BASE_REF;
+  if (!base) return "";
+  let changes;
+  try {
+    changes = await reviewPolicy(github(inputs), inputs.config, base);
+  } catch (e) {
+    warning(`could not compare the policy with ${base}: ${e instanceof Error ? e.message : String(e)}`);
+    return `> [!WARNING]
+> The safety policy could not be compared with the base branch; review it by hand.
+
+`;
+  }
+  const warning2 = policyWarning(changes, base, mdCode);
+  if (warning2)
+    warning(
+      `this pull request loosens the safety policy: ${changes.filter((c) => c.loosens).map((c) => c.description).join("; ")}`
+    );
+  return warning2;
+}
 async function publish(exitCode, hasChanges, summary2, markdown) {
   setOutput("exit-code", String(exitCode));
   setOutput("has-changes", String(hasChanges));
@@ -19860,101 +20084,80 @@ async function publish(exitCode, hasChanges, summary2, markdown) {
 }
 async function run() {
   const inputs = readInputs();
-  const auditPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-audit.jsonl");
-  const audit = inputs.command === "apply" ? new AuditLog(auditPath) : void 0;
-  const options = {
-    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: inputs.adminToken },
-    ...audit ? { onMutation: (r) => audit.request(r) } : {},
-    ...inputs.homeserver ? { homeserver: inputs.homeserver } : {},
+  const io = workflowIo(getInput("admin-token") || void 0);
+  const common = {
+    ...inputs.server,
+    ...inputs.notifyRoom ? { notifyRoom: inputs.notifyRoom } : {},
+    notifyAlways: inputs.notifyAlways
+  };
+  const limits = {
+    passwordPolicy: inputs.passwordPolicy,
     ...inputs.maxDeactivations === void 0 ? {} : { maxDeactivations: inputs.maxDeactivations },
     ...inputs.maxErasures === void 0 ? {} : { maxErasures: inputs.maxErasures }
   };
-  if (inputs.command === "drift") {
-    const { connection: connection2, drift } = await driftFromFile(inputs.config, options);
-    try {
-      const markdown = renderDriftMarkdown(drift);
-      info(renderDriftText(drift));
-      const exitCode = drift.drifted ? 2 : 0;
-      await publish(exitCode, drift.drifted, driftSummaryLine(drift), markdown);
-      if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
-      if (inputs.notifyRoom && drift.drifted)
-        await notifyRoom(connection2.client, inputs.notifyRoom, { text: renderDriftText(drift), markdown });
-      return exitCode;
-    } finally {
-      await connection2.client.close();
-    }
+  const temp = process.env.RUNNER_TEMP ?? ".";
+  if (inputs.command === "snapshot") {
+    const out = inputs.snapshot ?? join2(temp, "inventory.json");
+    const exitCode2 = await snapshot(io, inputs.config, { ...inputs.server, out, concurrency: inputs.concurrency });
+    setOutput("snapshot-file", out);
+    setOutput("exit-code", String(exitCode2));
+    return exitCode2;
   }
-  const { connection, plan, desired, listed } = await planFromFile(inputs.config, options);
-  try {
-    let report = { command: inputs.command, plan, unmanagedPolicy: desired.policy.unmanaged };
-    info(renderPlanText(report));
-    let exitCode = plan.refusals.length > 0 ? 1 : plan.actions.length > 0 ? 2 : 0;
-    let summary2 = summaryLine(plan);
-    if (inputs.command === "plan") {
-      const planPath = join(process.env.RUNNER_TEMP ?? ".", "synapse-gitops-plan.json");
-      const content = { homeserver: connection.homeserver, serverName: connection.serverName, plan };
-      await writeFile2(
-        planPath,
-        writePlanFile(
-          {
-            ...content,
-            desired: { files: desired.files, sha256: desired.sha256 },
-            unmanagedPolicy: desired.policy.unmanaged
-          },
-          connection.token
-        )
-      );
-      setOutput("plan-file", planPath);
-    } else if (exitCode === 2) {
-      audit?.run({
-        command: "apply",
-        server: connection.serverName,
-        homeserver: connection.homeserver,
-        actor: connection.ownUserId,
-        files: desired.files,
-        sha256: desired.sha256
-      });
-      const result = await applyPlan(connection.client, plan, {
-        concurrency: 8,
-        inventorySize: listed,
-        onLockWait: () => info("Another synapse-gitops apply is running on this server; waiting for it to finish\u2026"),
-        onResult: (r) => {
-          audit?.action(r);
-          info(`${r.outcome} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`);
-        }
-      });
-      report = { ...report, apply: result };
-      info(renderApplyText(report));
-      exitCode = result.summary.done === result.results.length ? 0 : 1;
-      summary2 = `${summary2} ${applySummaryLine(result)}`;
-    }
-    let markdown = renderMarkdown(report);
-    if (audit && report.apply) {
-      const log = await readFile(auditPath, "utf8");
+  if (inputs.command === "drift") {
+    const { exitCode: exitCode2, drift: drift2 } = await drift(io, inputs.config, common);
+    const markdown2 = renderDriftMarkdown(drift2);
+    io.out(renderDriftText(drift2));
+    await publish(exitCode2, drift2.drifted, driftSummaryLine(drift2, escapeTerminal), markdown2);
+    if (inputs.driftIssue) await driftIssue(inputs, drift2.drifted, markdown2, drift2.serverName);
+    return exitCode2;
+  }
+  let report;
+  let exitCode;
+  let summary2;
+  let markdown;
+  if (inputs.command === "plan") {
+    const planPath = join2(temp, "synapse-gitops-plan.json");
+    ({ report, exitCode } = await plan(io, inputs.config, {
+      ...common,
+      ...limits,
+      detailedExitcode: true,
+      ...inputs.snapshot ? { snapshot: inputs.snapshot } : { out: planPath }
+    }));
+    io.out(renderPlanText(report));
+    if (!inputs.snapshot) setOutput("plan-file", planPath);
+    summary2 = summaryLine(report.plan);
+    markdown = await loosenedPolicyWarning(inputs) + renderMarkdown(report);
+  } else {
+    const auditPath = join2(temp, "synapse-gitops-audit.jsonl");
+    ({ report, exitCode } = await apply(io, inputs.config, {
+      ...common,
+      ...limits,
+      yes: true,
+      concurrency: inputs.concurrency,
+      ...inputs.lockTimeout === void 0 ? {} : { lockTimeoutMs: inputs.lockTimeout * 1e3 },
+      auditLog: auditPath
+    }));
+    summary2 = report.apply ? `${summaryLine(report.plan)} ${applySummaryLine(report.apply)}` : summaryLine(report.plan);
+    markdown = renderMarkdown(report);
+    if (report.apply) {
+      const log = await readFile2(auditPath, "utf8");
+      const fence = "`".repeat(Math.max(3, ...[...log.matchAll(/`+/g)].map((m) => m[0].length + 1)));
       markdown += `
 <details><summary>Audit log (${log.trim().split("\n").length} records)</summary>
 
-\`\`\`json
-${log}\`\`\`
+${fence}json
+${log}${fence}
 </details>
 `;
     }
-    await publish(exitCode, plan.actions.length > 0, summary2, markdown);
-    if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary2);
-    if (inputs.notifyRoom && (plan.actions.length > 0 || plan.refusals.length > 0)) {
-      await notifyRoom(connection.client, inputs.notifyRoom, {
-        text: renderPlanText(report) + renderApplyText(report),
-        markdown
-      });
-    }
-    return exitCode;
-  } finally {
-    await connection.client.close();
   }
+  await publish(exitCode, report.plan.actions.length > 0, summary2, markdown);
+  if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary2);
+  return exitCode;
 }
 run().then(
   (code) => {
-    if (code === 1) setFailed("synapse-gitops: refused or failed; see the report above");
+    if (code === EXIT.error) setFailed("synapse-gitops: refused or failed; see the report above");
   },
   (e) => {
     if (e instanceof ToolError) setFailed(`${e.message}${e.hint ? ` (${e.hint})` : ""}`);

@@ -2,9 +2,14 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   EXIT,
-  ToolError,
+  ToolError
+} from "./chunks/chunk-I7MR6UWU.js";
+import {
   VERSION
-} from "./chunks/chunk-MHJN57B4.js";
+} from "./chunks/chunk-CUFBJBJW.js";
+import {
+  escapeTerminalLines
+} from "./chunks/chunk-5J3ZCMMJ.js";
 import {
   __commonJS,
   __require,
@@ -590,8 +595,8 @@ var require_help = __commonJS({
           helper.visibleCommands(cmd),
           (sub) => sub.helpGroup() || "Commands:"
         );
-        commandGroups.forEach((commands2, group) => {
-          const commandList = commands2.map((sub) => {
+        commandGroups.forEach((commands, group) => {
+          const commandList = commands.map((sub) => {
             return callFormatItem(
               helper.styleSubcommandTerm(helper.subcommandTerm(sub)),
               helper.styleSubcommandDescription(helper.subcommandDescription(sub))
@@ -2594,7 +2599,7 @@ Expecting one of '${allowedValues.join("', '")}'`);
         );
         optionsWithConflicting.forEach((option) => {
           const conflictingAndDefined = definedNonDefaultOptions.find(
-            (defined) => option.conflictsWith.includes(defined.attributeName())
+            (defined2) => option.conflictsWith.includes(defined2.attributeName())
           );
           if (conflictingAndDefined) {
             this._conflictingOption(option, conflictingAndDefined);
@@ -3437,6 +3442,10 @@ var require_commander = __commonJS({
   }
 });
 
+// src/cli.ts
+import { hostname } from "node:os";
+import { createInterface } from "node:readline/promises";
+
 // node_modules/commander/esm.mjs
 var import_index = __toESM(require_commander(), 1);
 var {
@@ -3455,65 +3464,241 @@ var {
 } = import_index.default;
 
 // src/cli.ts
-var commands = () => import("./chunks/commands-PJIF2LBW.js");
+var load = async () => ({
+  core: await import("./chunks/commands-4MI7RYU6.js"),
+  text: await import("./chunks/text-6ARN7OOB.js"),
+  markdown: await import("./chunks/markdown-YPO6OCXV.js"),
+  json: await import("./chunks/json-65AIY6TL.js"),
+  drift: await import("./chunks/drift-U4E6GUPD.js"),
+  schema: await import("./chunks/schema-4IVEEI45.js")
+});
 var DEFAULT_FILE = "users.yaml";
+var out = (text) => process.stdout.write(text);
 var err = (text) => process.stderr.write(text);
-function positiveInt(value) {
+function progress() {
+  if (!process.stderr.isTTY) return { update: () => {
+  }, done: () => {
+  } };
+  let shown = false;
+  return {
+    update: (text) => {
+      err(`\r\x1B[2K${text}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) err("\r\x1B[2K");
+      shown = false;
+    }
+  };
+}
+function terminalIo() {
+  return {
+    out,
+    err,
+    progress: bar,
+    ...process.stdin.isTTY ? {
+      confirm: async (question) => {
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return (await rl.question(question)).trim() === "yes";
+        } finally {
+          rl.close();
+        }
+      }
+    } : {},
+    env: process.env,
+    // The first SIGINT/SIGTERM goes to the core (stop starting changes); a second one exits at once.
+    onInterrupt: (handler) => {
+      let seen = 0;
+      const onSignal = (signal) => {
+        if (++seen > 1) {
+          err(`
+${signal} again: exiting now; some changes may be half done. Run apply again to finish.
+`);
+          process.exit(130);
+        }
+        handler();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      return () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      };
+    },
+    now: () => Date.now(),
+    runner: { host: hostname(), pid: process.pid }
+  };
+}
+var bar = progress();
+function wholeNumber(value) {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number \u2265 0");
   return n;
 }
 function atLeastOne(value) {
-  const n = positiveInt(value);
+  const n = wholeNumber(value);
   if (n < 1) throw new InvalidArgumentError("expected a whole number \u2265 1");
   return n;
 }
+function duration(value) {
+  const m = /^(\d+(?:\.\d+)?)\s*(h|m|s)?$/.exec(value.trim());
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError("expected a duration such as 24h, 90m or 3600s");
+  return Number(m[1]) * { h: 36e5, m: 6e4, s: 1e3 }[m[2] ?? "h"];
+}
 function withServerOptions(cmd) {
-  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL, else homeserver: in the file)").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", positiveInt, 3);
+  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
+}
+function passwordPolicy(flags) {
+  return {
+    passwordPolicy: defined({
+      envPrefix: flags.passwordEnvPrefix,
+      envNames: flags.passwordEnv,
+      dir: flags.passwordDir
+    })
+  };
+}
+function serverOptions(flags) {
+  return {
+    ...flags.homeserver ? { homeserver: flags.homeserver } : {},
+    ...flags.tokenFile ? { tokenFile: flags.tokenFile } : {},
+    ...flags.allowInsecureHttp ? { allowInsecureHttp: true } : {},
+    ...flags.timeout === void 0 ? {} : { timeoutMs: flags.timeout * 1e3 },
+    ...flags.retries === void 0 ? {} : { retries: flags.retries }
+  };
 }
 function withNotifyOptions(cmd) {
   return cmd.option("--notify-room <room>", "post the report into this Matrix room (ID or alias) as the admin user").option("--notify-always", "post even when there is nothing to report");
 }
+function withPolicyOptions(cmd) {
+  return cmd.option("--password-env-prefix <prefix>", "password references may read environment variables named PREFIX\u2026").option(
+    "--password-env <name>",
+    "password references may read this environment variable (repeatable)",
+    (value, previous = []) => [...previous, value]
+  ).option("--password-dir <dir>", "password references may read regular files under this directory").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber).option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
+}
+var formatOption = () => new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text");
+function defined(o) {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== void 0));
+}
 function buildProgram(setExit) {
   const program2 = new Command("synapse-gitops").description("Manage Synapse user accounts as code: plan and apply a users file against the Admin API.").version(VERSION).showHelpAfterError().exitOverride();
   program2.command("validate").description("check a users file (or a directory of them) without contacting the server").argument("[file]", "users file or directory", DEFAULT_FILE).action(async (file) => {
-    setExit(await (await commands()).validateCommand(file));
+    setExit(await (await load()).core.validate(terminalIo(), file));
   });
   withNotifyOptions(
     withServerOptions(
-      program2.command("plan").description("show what apply would change, refuse, and leave alone").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(
-        new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text")
-      ).option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals").option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
-    )
-  ).action(async (file, flags) => {
-    setExit(await (await commands()).planCommand(file, flags));
-  });
-  withNotifyOptions(
-    withServerOptions(
-      program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
-        "--audit-log <file>",
-        "append a JSON line for the run, each request that changes the server, and each result"
-      ).option("--concurrency <n>", "users changed in parallel", positiveInt, 8).option("--max-deactivations <n>", "override policy.maxDeactivations for this run", positiveInt).option("--max-erasures <n>", "override policy.maxErasures for this run", positiveInt)
-    )
-  ).action(async (file, flags) => {
-    setExit(await (await commands()).applyCommand(file, flags));
-  });
-  withNotifyOptions(
-    withServerOptions(
-      program2.command("drift").description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(
-        new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text")
+      withPolicyOptions(
+        program2.command("plan").description("show what apply would change, refuse, and leave alone").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(formatOption()).option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals").option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan").option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration).option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server")
       )
     )
   ).action(async (file, flags) => {
-    setExit(await (await commands()).driftCommand(file, flags));
+    const m = await load();
+    const { exitCode, report } = await m.core.plan(
+      terminalIo(),
+      file,
+      defined({
+        ...serverOptions(flags),
+        ...passwordPolicy(flags),
+        maxDeactivations: flags.maxDeactivations,
+        maxErasures: flags.maxErasures,
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        detailedExitcode: flags.detailedExitcode,
+        out: flags.out,
+        outTtlMs: flags.outTtl,
+        snapshot: flags.snapshot
+      })
+    );
+    out(
+      flags.format === "json" ? m.json.renderJson(report) : flags.format === "markdown" ? m.markdown.renderMarkdown(report) : m.text.renderPlanText(report)
+    );
+    setExit(exitCode);
+  });
+  withNotifyOptions(
+    withServerOptions(
+      withPolicyOptions(
+        program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory (with --plan: the file the plan was made from)", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
+          "--audit-log <file>",
+          "append a JSON line for the run, each request that changes the server, and each result"
+        ).option("--concurrency <n>", "users changed in parallel", atLeastOne, 8).option("--lock-timeout <seconds>", "wait this long for another apply's lock before giving up", atLeastOne).addOption(
+          new Option("--lock-ttl <seconds>", "the lease's time to live (tests)").argParser(atLeastOne).hideHelp()
+        )
+      )
+    )
+  ).action(async (file, flags) => {
+    const { exitCode } = await (await load()).core.apply(
+      terminalIo(),
+      file,
+      defined({
+        ...serverOptions(flags),
+        ...passwordPolicy(flags),
+        maxDeactivations: flags.maxDeactivations,
+        maxErasures: flags.maxErasures,
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        plan: flags.plan,
+        yes: flags.yes,
+        auditLog: flags.auditLog,
+        concurrency: flags.concurrency,
+        lockTimeoutMs: flags.lockTimeout === void 0 ? void 0 : flags.lockTimeout * 1e3,
+        lockTtlMs: flags.lockTtl === void 0 ? void 0 : flags.lockTtl * 1e3
+      })
+    );
+    setExit(exitCode);
+  });
+  withNotifyOptions(
+    withServerOptions(
+      program2.command("drift").description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(formatOption())
+    )
+  ).action(async (file, flags) => {
+    const m = await load();
+    const { exitCode, drift } = await m.core.drift(
+      terminalIo(),
+      file,
+      defined({ ...serverOptions(flags), notifyRoom: flags.notifyRoom, notifyAlways: flags.notifyAlways })
+    );
+    out(
+      flags.format === "json" ? m.drift.renderDriftJson(drift) : flags.format === "markdown" ? m.drift.renderDriftMarkdown(drift) : m.drift.renderDriftText(drift)
+    );
+    setExit(exitCode);
   });
   withServerOptions(
-    program2.command("export").description("write the server's users as a users file").option("--out <file>", "write to this file instead of standard output").option("--concurrency <n>", "parallel requests for user details", positiveInt, 8)
+    program2.command("export").description("write the server's users as a users file").option("--out <file>", "write to this file instead of standard output").option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8)
   ).action(async (flags) => {
-    setExit(await (await commands()).exportCommand(flags));
+    setExit(
+      await (await load()).core.exportUsers(
+        terminalIo(),
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency })
+      )
+    );
+  });
+  withServerOptions(
+    program2.command("snapshot").description("save the server's inventory for token-free plans (plan --snapshot); personal data as digests").argument("[file]", "users file or directory (decides which users are read in full)", DEFAULT_FILE).requiredOption("--out <inventory.json>", "where to write the snapshot").option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8)
+  ).action(async (file, flags) => {
+    setExit(
+      await (await load()).core.snapshot(
+        terminalIo(),
+        file,
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency })
+      )
+    );
+  });
+  withServerOptions(
+    program2.command("force-unlock").description("show the apply lock held on the server; with its lease ID, remove it (when its apply is dead)").argument("[lease-id]", "the lease to remove, as force-unlock without it shows").option("--yes", "remove without asking (required when not on a terminal)")
+  ).action(async (leaseId, flags) => {
+    setExit(
+      await (await load()).core.forceUnlock(
+        terminalIo(),
+        leaseId,
+        defined({ ...serverOptions(flags), yes: flags.yes })
+      )
+    );
   });
   program2.command("schema").description("print the JSON Schema of the users file").action(async () => {
-    setExit(await (await commands()).schemaCommand());
+    out(`${JSON.stringify((await load()).schema.usersFileJsonSchema(), null, 2)}
+`);
+    setExit(EXIT.ok);
   });
   return program2;
 }
@@ -3526,9 +3711,10 @@ async function main(argv) {
     await program2.parseAsync(argv);
     return exitCode;
   } catch (e) {
+    bar.done();
     if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.error;
     if (e instanceof ToolError) {
-      err(`error: ${e.message}${e.hint ? ` (${e.hint})` : ""}
+      err(`error: ${escapeTerminalLines(`${e.message}${e.hint ? ` (${e.hint})` : ""}`)}
 `);
       return EXIT.error;
     }

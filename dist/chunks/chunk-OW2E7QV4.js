@@ -1,12 +1,74 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  ToolError,
+  ACCOUNT_STATES,
+  DEFAULT_POLICY,
+  describeValue,
+  encodeUserId,
+  isValidNewLocalpart,
+  iso_exports,
+  localpartOf,
+  policySchema,
+  serverNameOf,
+  userMapSchema,
+  userValueSchema,
+  usersFileSchema
+} from "./chunk-465HPTFB.js";
+import {
+  EXIT,
+  ToolError
+} from "./chunk-I7MR6UWU.js";
+import {
+  DriftDetector,
+  Planner,
+  actualValue,
+  limitRefusals,
+  needsDetails,
+  planUsers,
+  renderDriftMarkdown,
+  renderDriftText,
+  sameValue
+} from "./chunk-4ULRYIV7.js";
+import {
   VERSION
-} from "./chunk-MHJN57B4.js";
+} from "./chunk-CUFBJBJW.js";
+import {
+  ATTRIBUTES,
+  ATTRIBUTE_SPECS,
+  DETAIL_ATTRIBUTES,
+  _enum,
+  _null,
+  array,
+  boolean,
+  literal,
+  number,
+  strictObject,
+  string,
+  union,
+  url
+} from "./chunk-VXCLDOIN.js";
+import {
+  renderMarkdown
+} from "./chunk-MSVWU2MY.js";
+import {
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
+} from "./chunk-BFFVIZT5.js";
+import {
+  Digester,
+  SALT,
+  digestDesired,
+  isDigestString,
+  withFileValues
+} from "./chunk-XBO4EKKD.js";
+import {
+  escapeTerminal,
+  neutralizeRoomMention
+} from "./chunk-5J3ZCMMJ.js";
 import {
   __commonJS,
-  __export,
   __require,
   __toESM
 } from "./chunk-4CJPJK2Z.js";
@@ -907,33 +969,33 @@ var require_tree = __commonJS({
           throw new TypeError("Unreachable");
         }
         let index = 0;
-        let node2 = this;
+        let node = this;
         while (true) {
           const code = key.charCodeAt(index);
           if (code > 127) {
             throw new TypeError("key must be ascii string");
           }
-          if (node2.code === code) {
+          if (node.code === code) {
             if (length === ++index) {
-              node2.value = value;
+              node.value = value;
               break;
-            } else if (node2.middle !== null) {
-              node2 = node2.middle;
+            } else if (node.middle !== null) {
+              node = node.middle;
             } else {
-              node2.middle = new _TstNode(key, value, index);
+              node.middle = new _TstNode(key, value, index);
               break;
             }
-          } else if (node2.code < code) {
-            if (node2.left !== null) {
-              node2 = node2.left;
+          } else if (node.code < code) {
+            if (node.left !== null) {
+              node = node.left;
             } else {
-              node2.left = new _TstNode(key, value, index);
+              node.left = new _TstNode(key, value, index);
               break;
             }
-          } else if (node2.right !== null) {
-            node2 = node2.right;
+          } else if (node.right !== null) {
+            node = node.right;
           } else {
-            node2.right = new _TstNode(key, value, index);
+            node.right = new _TstNode(key, value, index);
             break;
           }
         }
@@ -945,21 +1007,21 @@ var require_tree = __commonJS({
       search(key) {
         const keylength = key.length;
         let index = 0;
-        let node2 = this;
-        while (node2 !== null && index < keylength) {
+        let node = this;
+        while (node !== null && index < keylength) {
           let code = key[index];
           if (code <= 90 && code >= 65) {
             code |= 32;
           }
-          while (node2 !== null) {
-            if (code === node2.code) {
+          while (node !== null) {
+            if (code === node.code) {
               if (keylength === ++index) {
-                return node2;
+                return node;
               }
-              node2 = node2.middle;
+              node = node.middle;
               break;
             }
-            node2 = node2.code < code ? node2.left : node2.right;
+            node = node.code < code ? node.left : node.right;
           }
         }
         return null;
@@ -1004,12 +1066,12 @@ var require_tree = __commonJS({
 var require_util = __commonJS({
   "node_modules/undici/lib/core/util.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { kDestroyed, kBodyUsed, kListeners, kBody } = require_symbols();
     var { IncomingMessage } = __require("node:http");
     var stream = __require("node:stream");
     var net = __require("node:net");
-    var { stringify } = __require("node:querystring");
+    var { stringify: stringify2 } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var timers = require_timers();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
@@ -1022,7 +1084,7 @@ var require_util = __commonJS({
         this[kBodyUsed] = false;
       }
       async *[Symbol.asyncIterator]() {
-        assert2(!this[kBodyUsed], "disturbed");
+        assert(!this[kBodyUsed], "disturbed");
         this[kBodyUsed] = true;
         yield* this[kBody];
       }
@@ -1033,7 +1095,7 @@ var require_util = __commonJS({
       if (isStream(body)) {
         if (bodyLength(body) === 0) {
           body.on("data", function() {
-            assert2(false);
+            assert(false);
           });
         }
         if (typeof body.readableDidRead !== "boolean") {
@@ -1075,7 +1137,7 @@ var require_util = __commonJS({
       if (pathHasQueryOrFragment(url2)) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify(queryParams);
+      const stringified = stringify2(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -1144,7 +1206,7 @@ var require_util = __commonJS({
     function getHostname(host) {
       if (host[0] === "[") {
         const idx2 = host.indexOf("]");
-        assert2(idx2 !== -1);
+        assert(idx2 !== -1);
         return host.substring(1, idx2);
       }
       const idx = host.indexOf(":");
@@ -1155,7 +1217,7 @@ var require_util = __commonJS({
       if (!host) {
         return null;
       }
-      assert2(typeof host === "string");
+      assert(typeof host === "string");
       const servername = getHostname(host);
       if (net.isIP(servername)) {
         return "";
@@ -1699,7 +1761,7 @@ var require_util = __commonJS({
     function errorRequest(client, request2, err) {
       try {
         request2.onError(err);
-        assert2(request2.aborted);
+        assert(request2.aborted);
       } catch (err2) {
         client.emit("error", err2);
       }
@@ -1915,14 +1977,14 @@ var require_diagnostics = __commonJS({
         "undici:client:beforeConnect",
         (evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version, protocol, port, host }
           } = evt;
           debugLog(
             "connecting to %s%s using %s%s",
             host,
             port ? `:${port}` : "",
             protocol,
-            version2
+            version
           );
         }
       );
@@ -1930,14 +1992,14 @@ var require_diagnostics = __commonJS({
         "undici:client:connected",
         (evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host }
+            connectParams: { version, protocol, port, host }
           } = evt;
           debugLog(
             "connected to %s%s using %s%s",
             host,
             port ? `:${port}` : "",
             protocol,
-            version2
+            version
           );
         }
       );
@@ -1945,16 +2007,16 @@ var require_diagnostics = __commonJS({
         "undici:client:connectError",
         (evt) => {
           const {
-            connectParams: { version: version2, protocol, port, host },
-            error: error2
+            connectParams: { version, protocol, port, host },
+            error
           } = evt;
           debugLog(
             "connection to %s%s using %s%s errored - %s",
             host,
             port ? `:${port}` : "",
             protocol,
-            version2,
-            error2.message
+            version,
+            error.message
           );
         }
       );
@@ -2008,14 +2070,14 @@ var require_diagnostics = __commonJS({
         (evt) => {
           const {
             request: { method, path, origin },
-            error: error2
+            error
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
             path,
-            error2.message
+            error.message
           );
         }
       );
@@ -2094,7 +2156,7 @@ var require_request = __commonJS({
       InvalidArgumentError,
       NotSupportedError
     } = require_errors();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var {
       isValidHTTPToken,
       isValidHeaderValue,
@@ -2292,8 +2354,8 @@ var require_request = __commonJS({
         }
       }
       onConnect(abort) {
-        assert2(!this.aborted);
-        assert2(!this.completed);
+        assert(!this.aborted);
+        assert(!this.completed);
         if (this.error) {
           abort(this.error);
         } else {
@@ -2305,8 +2367,8 @@ var require_request = __commonJS({
         return this[kHandler].onResponseStarted?.();
       }
       onHeaders(statusCode, headers, resume, statusText) {
-        assert2(!this.aborted);
-        assert2(!this.completed);
+        assert(!this.aborted);
+        assert(!this.completed);
         if (channels.headers.hasSubscribers) {
           channels.headers.publish({ request: this, response: { statusCode, headers, statusText } });
         }
@@ -2317,8 +2379,8 @@ var require_request = __commonJS({
         }
       }
       onData(chunk) {
-        assert2(!this.aborted);
-        assert2(!this.completed);
+        assert(!this.aborted);
+        assert(!this.completed);
         if (channels.bodyChunkReceived.hasSubscribers) {
           channels.bodyChunkReceived.publish({ request: this, chunk });
         }
@@ -2337,8 +2399,8 @@ var require_request = __commonJS({
        */
       onUpgrade(statusCode, headers, socket, statusText = "") {
         this.onFinally();
-        assert2(!this.aborted);
-        assert2(!this.completed);
+        assert(!this.aborted);
+        assert(!this.completed);
         if (channels.headers.hasSubscribers) {
           channels.headers.publish({ request: this, response: { statusCode, headers, statusText } });
         }
@@ -2353,8 +2415,8 @@ var require_request = __commonJS({
       }
       onComplete(trailers) {
         this.onFinally();
-        assert2(!this.aborted);
-        assert2(!this.completed);
+        assert(!this.aborted);
+        assert(!this.completed);
         this.completed = true;
         if (channels.trailers.hasSubscribers) {
           channels.trailers.publish({ request: this, trailers });
@@ -2365,16 +2427,16 @@ var require_request = __commonJS({
           this.onError(err);
         }
       }
-      onError(error2) {
+      onError(error) {
         this.onFinally();
         if (channels.error.hasSubscribers) {
-          channels.error.publish({ request: this, error: error2 });
+          channels.error.publish({ request: this, error });
         }
         if (this.aborted) {
           return;
         }
         this.aborted = true;
-        return this[kHandler].onError(error2);
+        return this[kHandler].onError(error);
       }
       onFinally() {
         if (this.errorHandler) {
@@ -2863,7 +2925,7 @@ var require_connect = __commonJS({
   "node_modules/undici/lib/core/connect.js"(exports, module) {
     "use strict";
     var net = __require("node:net");
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var util = require_util();
     var { InvalidArgumentError } = require_errors();
     var tls;
@@ -2919,15 +2981,15 @@ var require_connect = __commonJS({
       const sessionCache = new SessionCache(maxCachedSessions == null ? 100 : maxCachedSessions);
       timeout = timeout == null ? 1e4 : timeout;
       allowH2 = allowH2 != null ? allowH2 : false;
-      return function connect2({ hostname: hostname2, host, protocol, port, servername, localAddress, httpSocket }, callback) {
+      return function connect2({ hostname, host, protocol, port, servername, localAddress, httpSocket }, callback) {
         let socket;
         if (protocol === "https:") {
           if (!tls) {
             tls = __require("node:tls");
           }
           servername = servername || options.servername || util.getServerName(host) || null;
-          const sessionKey = servername || hostname2;
-          assert2(sessionKey);
+          const sessionKey = servername || hostname;
+          assert(sessionKey);
           const session = customSession || sessionCache.get(sessionKey) || null;
           port = port || 443;
           socket = tls.connect({
@@ -2941,13 +3003,13 @@ var require_connect = __commonJS({
             socket: httpSocket,
             // upgrade socket connection
             port,
-            host: hostname2
+            host: hostname
           });
           socket.on("session", function(session2) {
             sessionCache.set(sessionKey, session2);
           });
         } else {
-          assert2(!httpSocket, "httpSocket can only be sent on TLS update");
+          assert(!httpSocket, "httpSocket can only be sent on TLS update");
           port = port || 80;
           socket = net.connect({
             highWaterMark: 64 * 1024,
@@ -2955,7 +3017,7 @@ var require_connect = __commonJS({
             ...options,
             localAddress,
             port,
-            host: hostname2
+            host: hostname
           });
           if (useH2c === true) {
             socket.alpnProtocol = "h2";
@@ -2965,7 +3027,7 @@ var require_connect = __commonJS({
           const keepAliveInitialDelay = options.keepAliveInitialDelay === void 0 ? 6e4 : options.keepAliveInitialDelay;
           socket.setKeepAlive(true, keepAliveInitialDelay);
         }
-        const clearConnectTimeout = util.setupConnectTimeout(new WeakRef(socket), { timeout, hostname: hostname2, port });
+        const clearConnectTimeout = util.setupConnectTimeout(new WeakRef(socket), { timeout, hostname, port });
         socket.setNoDelay(true).once(protocol === "https:" ? "secureConnect" : "connect", function() {
           queueMicrotask(clearConnectTimeout);
           if (callback) {
@@ -3942,7 +4004,7 @@ var require_encoding = __commonJS({
 var require_infra = __commonJS({
   "node_modules/undici/lib/web/infra/index.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { utf8DecodeBytes } = require_encoding();
     function collectASequenceOfCodePoints(condition, input, position2) {
       let result = "";
@@ -4012,7 +4074,7 @@ var require_infra = __commonJS({
     }
     var invalidIsomorphicEncodeValueRegex = /[^\x00-\xFF]/;
     function isomorphicEncode(input) {
-      assert2(!invalidIsomorphicEncodeValueRegex.test(input));
+      assert(!invalidIsomorphicEncodeValueRegex.test(input));
       return input;
     }
     function parseJSONFromBytes(bytes) {
@@ -4037,7 +4099,7 @@ var require_infra = __commonJS({
       if (result === void 0) {
         throw new TypeError("Value is not JSON serializable");
       }
-      assert2(typeof result === "string");
+      assert(typeof result === "string");
       return result;
     }
     module.exports = {
@@ -4060,14 +4122,14 @@ var require_infra = __commonJS({
 var require_data_url = __commonJS({
   "node_modules/undici/lib/web/fetch/data-url.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = require_infra();
     var encoder = new TextEncoder();
     var HTTP_TOKEN_CODEPOINTS = /^[-!#$%&'*+.^_|~A-Za-z0-9]+$/u;
     var HTTP_WHITESPACE_REGEX = /[\u000A\u000D\u0009\u0020]/u;
     var HTTP_QUOTED_STRING_TOKENS = /^[\u0009\u0020-\u007E\u0080-\u00FF]+$/u;
     function dataURLProcessor(dataURL) {
-      assert2(dataURL.protocol === "data:");
+      assert(dataURL.protocol === "data:");
       let input = URLSerializer(dataURL, true);
       input = input.slice(5);
       const position2 = { position: 0 };
@@ -4232,7 +4294,7 @@ var require_data_url = __commonJS({
     function collectAnHTTPQuotedString(input, position2, extractValue = false) {
       const positionStart = position2.position;
       let value = "";
-      assert2(input[position2.position] === '"');
+      assert(input[position2.position] === '"');
       position2.position++;
       while (true) {
         value += collectASequenceOfCodePoints(
@@ -4253,7 +4315,7 @@ var require_data_url = __commonJS({
           value += input[position2.position];
           position2.position++;
         } else {
-          assert2(quoteOrBackslash === '"');
+          assert(quoteOrBackslash === '"');
           break;
         }
       }
@@ -4263,7 +4325,7 @@ var require_data_url = __commonJS({
       return input.slice(positionStart, position2.position);
     }
     function serializeAMimeType(mimeType) {
-      assert2(mimeType !== "failure");
+      assert(mimeType !== "failure");
       const { parameters, essence } = mimeType;
       let serialization = essence;
       for (let [name, value] of parameters.entries()) {
@@ -4441,13 +4503,13 @@ var require_runtime_features = __commonJS({
 var require_webidl = __commonJS({
   "node_modules/undici/lib/web/webidl/index.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { types, inspect: inspect2 } = __require("node:util");
     var { runtimeFeatures } = require_runtime_features();
     var UNDEFINED = 1;
     var BOOLEAN = 2;
     var STRING = 3;
-    var SYMBOL2 = 4;
+    var SYMBOL = 4;
     var NUMBER = 5;
     var BIGINT = 6;
     var NULL = 7;
@@ -4519,7 +4581,7 @@ var require_webidl = __commonJS({
         case "string":
           return STRING;
         case "symbol":
-          return SYMBOL2;
+          return SYMBOL;
         case "number":
           return NUMBER;
         case "bigint":
@@ -4537,7 +4599,7 @@ var require_webidl = __commonJS({
       UNDEFINED,
       BOOLEAN,
       STRING,
-      SYMBOL: SYMBOL2,
+      SYMBOL,
       NUMBER,
       BIGINT,
       NULL,
@@ -4551,7 +4613,7 @@ var require_webidl = __commonJS({
           return "Boolean";
         case STRING:
           return "String";
-        case SYMBOL2:
+        case SYMBOL:
           return "Symbol";
         case NUMBER:
           return "Number";
@@ -4631,7 +4693,7 @@ var require_webidl = __commonJS({
     webidl.util.Stringify = function(V) {
       const type = webidl.util.Type(V);
       switch (type) {
-        case SYMBOL2:
+        case SYMBOL:
           return `Symbol(${V.description})`;
         case OBJECT:
           return inspect2(V);
@@ -4738,8 +4800,8 @@ var require_webidl = __commonJS({
           });
         }
         for (const options of converters) {
-          const { key, defaultValue, required: required2, converter } = options;
-          if (required2 === true) {
+          const { key, defaultValue, required, converter } = options;
+          if (required === true) {
             if (dictionary == null || !Object.hasOwn(dictionary, key)) {
               throw webidl.errors.exception({
                 header: prefix,
@@ -4752,7 +4814,7 @@ var require_webidl = __commonJS({
           if (hasDefault && value === void 0) {
             value = defaultValue();
           }
-          if (required2 || hasDefault || value !== void 0) {
+          if (required || hasDefault || value !== void 0) {
             value = converter(value, prefix, `${argument}.${key}`);
             if (options.allowedValues && !options.allowedValues.includes(value)) {
               throw webidl.errors.exception({
@@ -4797,7 +4859,7 @@ var require_webidl = __commonJS({
         offset = jsBufferSource.byteOffset;
         length = jsBufferSource.byteLength;
       } else {
-        assert2(types.isAnyArrayBuffer(jsBufferSource));
+        assert(types.isAnyArrayBuffer(jsBufferSource));
         length = jsBufferSource.byteLength;
       }
       if (jsArrayBuffer.detached) {
@@ -5050,7 +5112,7 @@ var require_util2 = __commonJS({
     var { collectAnHTTPQuotedString, parseMIMEType } = require_data_url();
     var { performance: performance2 } = __require("node:perf_hooks");
     var { ReadableStreamFrom, isValidHTTPToken, normalizedMethodRecordsBase } = require_util();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { isUint8Array } = __require("node:util/types");
     var { webidl } = require_webidl();
     var { isomorphicEncode, collectASequenceOfCodePoints, removeChars } = require_infra();
@@ -5232,7 +5294,7 @@ var require_util2 = __commonJS({
     }
     function determineRequestsReferrer(request2) {
       const policy = request2.referrerPolicy;
-      assert2(policy);
+      assert(policy);
       let referrerSource = null;
       if (request2.referrer === "client") {
         const globalOrigin = getGlobalOrigin();
@@ -5295,7 +5357,7 @@ var require_util2 = __commonJS({
       }
     }
     function stripURLForReferrer(url2, originOnly = false) {
-      assert2(webidl.is.URL(url2));
+      assert(webidl.is.URL(url2));
       url2 = new URL(url2);
       if (urlIsLocal(url2)) {
         return "no-referrer";
@@ -5542,7 +5604,7 @@ var require_util2 = __commonJS({
       }
     }
     function urlIsLocal(url2) {
-      assert2("protocol" in url2);
+      assert("protocol" in url2);
       const protocol = url2.protocol;
       return protocol === "about:" || protocol === "blob:" || protocol === "data:";
     }
@@ -5550,7 +5612,7 @@ var require_util2 = __commonJS({
       return typeof url2 === "string" && url2[5] === ":" && url2[0] === "h" && url2[1] === "t" && url2[2] === "t" && url2[3] === "p" && url2[4] === "s" || url2.protocol === "https:";
     }
     function urlIsHttpHttpsScheme(url2) {
-      assert2("protocol" in url2);
+      assert("protocol" in url2);
       const protocol = url2.protocol;
       return protocol === "http:" || protocol === "https:";
     }
@@ -5715,7 +5777,7 @@ var require_util2 = __commonJS({
               continue;
             }
           } else {
-            assert2(input.charCodeAt(position2.position) === 44);
+            assert(input.charCodeAt(position2.position) === 44);
             position2.position++;
           }
         }
@@ -5976,7 +6038,7 @@ var require_formdata_parser = __commonJS({
     var { HTTP_TOKEN_CODEPOINTS } = require_data_url();
     var { makeEntry } = require_formdata();
     var { webidl } = require_webidl();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { isomorphicDecode } = require_infra();
     var dd = Buffer.from("--");
     var decoder = new TextDecoder();
@@ -6003,7 +6065,7 @@ var require_formdata_parser = __commonJS({
       return true;
     }
     function multipartFormDataParser(input, mimeType) {
-      assert2(mimeType !== "failure" && mimeType.essence === "multipart/form-data");
+      assert(mimeType !== "failure" && mimeType.essence === "multipart/form-data");
       const boundaryString = mimeType.parameters.get("boundary");
       if (boundaryString === void 0) {
         throw parsingError("missing boundary in content-type header");
@@ -6059,8 +6121,8 @@ var require_formdata_parser = __commonJS({
         } else {
           value = decoderIgnoreBOM.decode(Buffer.from(body));
         }
-        assert2(webidl.is.USVString(name));
-        assert2(typeof value === "string" && webidl.is.USVString(value) || webidl.is.File(value));
+        assert(webidl.is.USVString(name));
+        assert(typeof value === "string" && webidl.is.USVString(value) || webidl.is.File(value));
         entryList.push(makeEntry(name, value, filename));
       }
     }
@@ -6330,7 +6392,7 @@ var require_body = __commonJS({
     } = require_util2();
     var { FormData, setFormDataState } = require_formdata();
     var { webidl } = require_webidl();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { isErrored, isDisturbed } = __require("node:stream");
     var { isUint8Array } = __require("node:util/types");
     var { serializeAMimeType } = require_data_url();
@@ -6387,7 +6449,7 @@ var require_body = __commonJS({
           type: "bytes"
         });
       }
-      assert2(webidl.is.ReadableStream(stream));
+      assert(webidl.is.ReadableStream(stream));
       let action = null;
       let source = null;
       let length = null;
@@ -6476,8 +6538,8 @@ Content-Type: ${value.type || "application/octet-stream"}\r
     }
     function safelyExtractBody(object, keepalive = false) {
       if (webidl.is.ReadableStream(object)) {
-        assert2(!util.isDisturbed(object), "The body has already been consumed.");
-        assert2(!object.locked, "The stream is locked.");
+        assert(!util.isDisturbed(object), "The body has already been consumed.");
+        assert(!object.locked, "The stream is locked.");
       }
       return extractBody(object, keepalive);
     }
@@ -6604,7 +6666,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
 var require_client_h1 = __commonJS({
   "node_modules/undici/lib/dispatcher/client-h1.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var util = require_util();
     var { channels } = require_diagnostics();
     var timers = require_timers();
@@ -6706,7 +6768,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_status: (p, at, len) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             const start = at - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onStatus(new FastBuffer(currentBufferRef.buffer, start, len));
           },
@@ -6715,7 +6777,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_message_begin: (p) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             return currentParser.onMessageBegin();
           },
           /**
@@ -6725,7 +6787,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_header_field: (p, at, len) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             const start = at - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderField(new FastBuffer(currentBufferRef.buffer, start, len));
           },
@@ -6736,7 +6798,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_header_value: (p, at, len) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             const start = at - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onHeaderValue(new FastBuffer(currentBufferRef.buffer, start, len));
           },
@@ -6748,7 +6810,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_headers_complete: (p, statusCode, upgrade, shouldKeepAlive) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             return currentParser.onHeadersComplete(statusCode, upgrade === 1, shouldKeepAlive === 1);
           },
           /**
@@ -6758,7 +6820,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_body: (p, at, len) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             const start = at - currentBufferPtr + currentBufferRef.byteOffset;
             return currentParser.onBody(new FastBuffer(currentBufferRef.buffer, start, len));
           },
@@ -6767,7 +6829,7 @@ var require_client_h1 = __commonJS({
            * @returns {number}
            */
           wasm_on_message_complete: (p) => {
-            assert2(currentParser.ptr === p);
+            assert(currentParser.ptr === p);
             return currentParser.onMessageComplete();
           }
         }
@@ -6839,10 +6901,10 @@ var require_client_h1 = __commonJS({
         if (this.socket.destroyed || !this.paused) {
           return;
         }
-        assert2(this.ptr != null);
-        assert2(currentParser === null);
+        assert(this.ptr != null);
+        assert(currentParser === null);
         this.llhttp.llhttp_resume(this.ptr);
-        assert2(this.timeoutType === TIMEOUT_BODY);
+        assert(this.timeoutType === TIMEOUT_BODY);
         if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
@@ -6865,9 +6927,9 @@ var require_client_h1 = __commonJS({
        * @param {Buffer} chunk
        */
       execute(chunk) {
-        assert2(currentParser === null);
-        assert2(this.ptr != null);
-        assert2(!this.paused);
+        assert(currentParser === null);
+        assert(this.ptr != null);
+        assert(!this.paused);
         const { socket, llhttp } = this;
         if (chunk.length > currentBufferSize) {
           if (currentBufferPtr) {
@@ -6903,9 +6965,9 @@ var require_client_h1 = __commonJS({
         }
       }
       finish() {
-        assert2(currentParser === null);
-        assert2(this.ptr != null);
-        assert2(!this.paused);
+        assert(currentParser === null);
+        assert(this.ptr != null);
+        assert(!this.paused);
         const { llhttp } = this;
         let ret;
         try {
@@ -6937,8 +6999,8 @@ var require_client_h1 = __commonJS({
         return new HTTPParserError(message, constants3.ERROR[ret], data);
       }
       destroy() {
-        assert2(currentParser === null);
-        assert2(this.ptr != null);
+        assert(currentParser === null);
+        assert(this.ptr != null);
         this.llhttp.llhttp_free(this.ptr);
         this.ptr = null;
         this.timeout && timers.clearTimeout(this.timeout);
@@ -7028,14 +7090,14 @@ var require_client_h1 = __commonJS({
        */
       onUpgrade(head) {
         const { upgrade, client, socket, headers, statusCode, statusText } = this;
-        assert2(upgrade);
-        assert2(client[kSocket] === socket);
-        assert2(!socket.destroyed);
-        assert2(!this.paused);
-        assert2((headers.length & 1) === 0);
+        assert(upgrade);
+        assert(client[kSocket] === socket);
+        assert(!socket.destroyed);
+        assert(!this.paused);
+        assert((headers.length & 1) === 0);
         const request2 = client[kQueue][client[kRunningIdx]];
-        assert2(request2);
-        assert2(request2.upgrade || request2.method === "CONNECT");
+        assert(request2);
+        assert(request2.upgrade || request2.method === "CONNECT");
         this.statusCode = 0;
         this.statusText = "";
         this.shouldKeepAlive = false;
@@ -7078,8 +7140,8 @@ var require_client_h1 = __commonJS({
         if (!request2) {
           return -1;
         }
-        assert2(!this.upgrade);
-        assert2(this.statusCode < 200);
+        assert(!this.upgrade);
+        assert(this.statusCode < 200);
         if (statusCode === 100) {
           util.destroy(socket, new SocketError("bad response", util.getSocketInfo(socket)));
           return -1;
@@ -7088,7 +7150,7 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new SocketError("bad upgrade", util.getSocketInfo(socket)));
           return -1;
         }
-        assert2(this.timeoutType === TIMEOUT_HEADERS);
+        assert(this.timeoutType === TIMEOUT_HEADERS);
         this.statusCode = statusCode;
         this.shouldKeepAlive = shouldKeepAlive || // Override llhttp value which does not allow keepAlive for HEAD.
         request2.method === "HEAD" && !socket[kReset] && this.connection.toLowerCase() === "keep-alive";
@@ -7101,16 +7163,16 @@ var require_client_h1 = __commonJS({
           }
         }
         if (request2.method === "CONNECT") {
-          assert2(client[kRunning] === 1);
+          assert(client[kRunning] === 1);
           this.upgrade = true;
           return 2;
         }
         if (upgrade) {
-          assert2(client[kRunning] === 1);
+          assert(client[kRunning] === 1);
           this.upgrade = true;
           return 2;
         }
-        assert2((this.headers.length & 1) === 0);
+        assert((this.headers.length & 1) === 0);
         this.headers = [];
         this.headersSize = 0;
         if (this.shouldKeepAlive && client[kPipelining]) {
@@ -7157,14 +7219,14 @@ var require_client_h1 = __commonJS({
           return -1;
         }
         const request2 = client[kQueue][client[kRunningIdx]];
-        assert2(request2);
-        assert2(this.timeoutType === TIMEOUT_BODY);
+        assert(request2);
+        assert(this.timeoutType === TIMEOUT_BODY);
         if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
           }
         }
-        assert2(statusCode >= 200);
+        assert(statusCode >= 200);
         if (maxResponseSize > -1 && this.bytesRead + buf.length > maxResponseSize) {
           util.destroy(socket, new ResponseExceededMaxSizeError());
           return -1;
@@ -7186,10 +7248,10 @@ var require_client_h1 = __commonJS({
         if (upgrade) {
           return 0;
         }
-        assert2(statusCode >= 100);
-        assert2((this.headers.length & 1) === 0);
+        assert(statusCode >= 100);
+        assert((this.headers.length & 1) === 0);
         const request2 = client[kQueue][client[kRunningIdx]];
-        assert2(request2);
+        assert(request2);
         this.statusCode = 0;
         this.statusText = "";
         this.bytesRead = 0;
@@ -7209,7 +7271,7 @@ var require_client_h1 = __commonJS({
         client[kQueue][client[kRunningIdx]++] = null;
         socket[kSocketUsed] = client[kPending] === 0;
         if (socket[kWriting]) {
-          assert2(client[kRunning] === 0);
+          assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
           return constants3.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
@@ -7234,7 +7296,7 @@ var require_client_h1 = __commonJS({
       const { socket, timeoutType, client, paused } = parser;
       if (timeoutType === TIMEOUT_HEADERS) {
         if (!socket[kWriting] || socket.writableNeedDrain || client[kRunning] > 1) {
-          assert2(!paused, "cannot be paused while waiting for headers");
+          assert(!paused, "cannot be paused while waiting for headers");
           util.destroy(socket, new HeadersTimeoutError());
         }
       } else if (timeoutType === TIMEOUT_BODY) {
@@ -7242,7 +7304,7 @@ var require_client_h1 = __commonJS({
           util.destroy(socket, new BodyTimeoutError());
         }
       } else if (timeoutType === TIMEOUT_KEEP_ALIVE) {
-        assert2(client[kRunning] === 0 && client[kKeepAliveTimeoutValue]);
+        assert(client[kRunning] === 0 && client[kKeepAliveTimeoutValue]);
         util.destroy(socket, new InformationalError("socket idle timeout"));
       }
     }
@@ -7363,7 +7425,7 @@ var require_client_h1 = __commonJS({
       client[kSocket] = null;
       client[kHTTPContext] = null;
       if (client.destroyed) {
-        assert2(client[kPending] === 0);
+        assert(client[kPending] === 0);
         const requests = client[kQueue].splice(client[kRunningIdx]);
         for (let i = 0; i < requests.length; i++) {
           const request2 = requests[i];
@@ -7375,7 +7437,7 @@ var require_client_h1 = __commonJS({
         util.errorRequest(client, request2, err);
       }
       client[kPendingIdx] = client[kRunningIdx];
-      assert2(client[kRunning] === 0);
+      assert(client[kRunning] === 0);
       client.emit("disconnect", client[kUrl], [client], err);
       client[kResume]();
     }
@@ -7595,12 +7657,12 @@ upgrade: ${upgrade}\r
       } else if (util.isIterable(body)) {
         writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload);
       } else {
-        assert2(false);
+        assert(false);
       }
       return true;
     }
     function writeStream(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
-      assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
+      assert(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
       let finished = false;
       const writer = new AsyncWriter({ abort, socket, request: request2, contentLength, client, expectsPayload, header });
       const onData = function(chunk) {
@@ -7637,7 +7699,7 @@ upgrade: ${upgrade}\r
           return;
         }
         finished = true;
-        assert2(socket.destroyed || socket[kWriting] && client[kRunning] <= 1);
+        assert(socket.destroyed || socket[kWriting] && client[kRunning] <= 1);
         socket.off("drain", onDrain).off("error", onFinished);
         body.removeListener("data", onData).removeListener("end", onFinished).removeListener("close", onClose);
         if (!err) {
@@ -7676,12 +7738,12 @@ upgrade: ${upgrade}\r
 \r
 `, "latin1");
           } else {
-            assert2(contentLength === null, "no body must not have content length");
+            assert(contentLength === null, "no body must not have content length");
             socket.write(`${header}\r
 `, "latin1");
           }
         } else if (util.isBuffer(body)) {
-          assert2(contentLength === body.byteLength, "buffer body must have content length");
+          assert(contentLength === body.byteLength, "buffer body must have content length");
           socket.cork();
           socket.write(`${header}content-length: ${contentLength}\r
 \r
@@ -7700,7 +7762,7 @@ upgrade: ${upgrade}\r
       }
     }
     async function writeBlob(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
-      assert2(contentLength === body.size, "blob body must have content length");
+      assert(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
           throw new RequestContentLengthMismatchError();
@@ -7723,7 +7785,7 @@ upgrade: ${upgrade}\r
       }
     }
     async function writeIterable(abort, body, client, request2, socket, contentLength, header, expectsPayload) {
-      assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
+      assert(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
         if (callback) {
@@ -7733,7 +7795,7 @@ upgrade: ${upgrade}\r
         }
       }
       const waitForDrain = () => new Promise((resolve3, reject) => {
-        assert2(callback === null);
+        assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
@@ -7882,7 +7944,7 @@ ${len.toString(16)}\r
         const { socket, client, abort } = this;
         socket[kWriting] = false;
         if (err) {
-          assert2(client[kRunning] <= 1, "pipeline should only contain this request");
+          assert(client[kRunning] <= 1, "pipeline should only contain this request");
           abort(err);
         }
       }
@@ -7895,7 +7957,7 @@ ${len.toString(16)}\r
 var require_client_h2 = __commonJS({
   "node_modules/undici/lib/dispatcher/client-h2.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { pipeline } = __require("node:stream");
     var util = require_util();
     var {
@@ -8104,15 +8166,15 @@ var require_client_h2 = __commonJS({
         return;
       }
       session.ping(onPing.bind(session));
-      function onPing(err, duration2) {
+      function onPing(err, duration) {
         const client = this[kClient];
         const socket = this[kClient];
         if (err != null) {
-          const error2 = new InformationalError(`HTTP/2: "PING" errored - type ${err.message}`);
-          socket[kError] = error2;
-          client[kOnError](error2);
+          const error = new InformationalError(`HTTP/2: "PING" errored - type ${err.message}`);
+          socket[kError] = error;
+          client[kOnError](error);
         } else {
-          client.emit("ping", duration2);
+          client.emit("ping", duration);
         }
       }
     }
@@ -8166,7 +8228,7 @@ var require_client_h2 = __commonJS({
         }
         client[kPendingIdx] = client[kRunningIdx];
       }
-      assert2(client[kRunning] === 0);
+      assert(client[kRunning] === 0);
       client.emit("disconnect", client[kUrl], [client], err);
       client.emit("connectionError", client[kUrl], [client], err);
       client[kResume]();
@@ -8182,7 +8244,7 @@ var require_client_h2 = __commonJS({
         state2.ping.interval = null;
       }
       if (client.destroyed) {
-        assert2(client[kPending] === 0);
+        assert(client[kPending] === 0);
         const requests = client[kQueue].splice(client[kRunningIdx]);
         for (let i = 0; i < requests.length; i++) {
           const request2 = requests[i];
@@ -8201,7 +8263,7 @@ var require_client_h2 = __commonJS({
         this[kHTTP2Session].destroy(err);
       }
       client[kPendingIdx] = client[kRunningIdx];
-      assert2(client[kRunning] === 0);
+      assert(client[kRunning] === 0);
       client.emit("disconnect", client[kUrl], [client], err);
       client[kResume]();
     }
@@ -8255,8 +8317,8 @@ var require_client_h2 = __commonJS({
         }
       }
       let stream = null;
-      const { hostname: hostname2, port } = client[kUrl];
-      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname2}${port ? `:${port}` : ""}`;
+      const { hostname, port } = client[kUrl];
+      headers[HTTP2_HEADER_AUTHORITY] = host || `${hostname}${port ? `:${port}` : ""}`;
       headers[HTTP2_HEADER_METHOD] = method;
       const abort = (err) => {
         if (request2.aborted || request2.completed) {
@@ -8371,7 +8433,7 @@ var require_client_h2 = __commonJS({
         process.emitWarning(new RequestContentLengthMismatchError());
       }
       if (contentLength != null) {
-        assert2(body || contentLength === 0, "no body must not have content length");
+        assert(body || contentLength === 0, "no body must not have content length");
         headers[HTTP2_HEADER_CONTENT_LENGTH] = `${contentLength}`;
       }
       session.ref();
@@ -8543,14 +8605,14 @@ var require_client_h2 = __commonJS({
             expectsPayload
           );
         } else {
-          assert2(false);
+          assert(false);
         }
       }
     }
     function writeBuffer(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
       try {
         if (body != null && util.isBuffer(body)) {
-          assert2(contentLength === body.byteLength, "buffer body must have content length");
+          assert(contentLength === body.byteLength, "buffer body must have content length");
           h2stream.cork();
           h2stream.write(body);
           h2stream.uncork();
@@ -8562,21 +8624,21 @@ var require_client_h2 = __commonJS({
         }
         request2.onRequestSent();
         client[kResume]();
-      } catch (error2) {
-        abort(error2);
+      } catch (error) {
+        abort(error);
       }
     }
     function writeStream(abort, socket, expectsPayload, h2stream, body, client, request2, contentLength) {
-      assert2(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
-      const pipe2 = pipeline(
+      assert(contentLength !== 0 || client[kRunning] === 0, "stream body cannot be pipelined");
+      const pipe = pipeline(
         body,
         h2stream,
         (err) => {
           if (err) {
-            util.destroy(pipe2, err);
+            util.destroy(pipe, err);
             abort(err);
           } else {
-            util.removeAllListeners(pipe2);
+            util.removeAllListeners(pipe);
             request2.onRequestSent();
             if (!expectsPayload) {
               socket[kReset] = true;
@@ -8585,13 +8647,13 @@ var require_client_h2 = __commonJS({
           }
         }
       );
-      util.addListener(pipe2, "data", onPipeData);
+      util.addListener(pipe, "data", onPipeData);
       function onPipeData(chunk) {
         request2.onBodySent(chunk);
       }
     }
     async function writeBlob(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
-      assert2(contentLength === body.size, "blob body must have content length");
+      assert(contentLength === body.size, "blob body must have content length");
       try {
         if (contentLength != null && contentLength !== body.size) {
           throw new RequestContentLengthMismatchError();
@@ -8612,7 +8674,7 @@ var require_client_h2 = __commonJS({
       }
     }
     async function writeIterable(abort, h2stream, body, client, request2, socket, contentLength, expectsPayload) {
-      assert2(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
+      assert(contentLength !== 0 || client[kRunning] === 0, "iterator body cannot be pipelined");
       let callback = null;
       function onDrain() {
         if (callback) {
@@ -8622,7 +8684,7 @@ var require_client_h2 = __commonJS({
         }
       }
       const waitForDrain = () => new Promise((resolve3, reject) => {
-        assert2(callback === null);
+        assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
@@ -8661,7 +8723,7 @@ var require_client_h2 = __commonJS({
 var require_client = __commonJS({
   "node_modules/undici/lib/dispatcher/client.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var net = __require("node:net");
     var http = __require("node:http");
     var util = require_util();
@@ -8979,7 +9041,7 @@ var require_client = __commonJS({
     };
     function onError(client, err) {
       if (client[kRunning] === 0 && err.code !== "UND_ERR_INFO" && err.code !== "UND_ERR_SOCKET") {
-        assert2(client[kPendingIdx] === client[kRunningIdx]);
+        assert(client[kPendingIdx] === client[kRunningIdx]);
         const requests = client[kQueue].splice(client[kRunningIdx]);
         for (let i = 0; i < requests.length; i++) {
           const request2 = requests[i];
@@ -8987,26 +9049,26 @@ var require_client = __commonJS({
             util.errorRequest(client, request2, err);
           }
         }
-        assert2(client[kSize] === 0);
+        assert(client[kSize] === 0);
       }
     }
     function connect2(client) {
-      assert2(!client[kConnecting]);
-      assert2(!client[kHTTPContext]);
-      let { host, hostname: hostname2, protocol, port } = client[kUrl];
-      if (hostname2[0] === "[") {
-        const idx = hostname2.indexOf("]");
-        assert2(idx !== -1);
-        const ip = hostname2.substring(1, idx);
-        assert2(net.isIPv6(ip));
-        hostname2 = ip;
+      assert(!client[kConnecting]);
+      assert(!client[kHTTPContext]);
+      let { host, hostname, protocol, port } = client[kUrl];
+      if (hostname[0] === "[") {
+        const idx = hostname.indexOf("]");
+        assert(idx !== -1);
+        const ip = hostname.substring(1, idx);
+        assert(net.isIPv6(ip));
+        hostname = ip;
       }
       client[kConnecting] = true;
       if (channels.beforeConnect.hasSubscribers) {
         channels.beforeConnect.publish({
           connectParams: {
             host,
-            hostname: hostname2,
+            hostname,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -9019,14 +9081,14 @@ var require_client = __commonJS({
       try {
         client[kConnector]({
           host,
-          hostname: hostname2,
+          hostname,
           protocol,
           port,
           servername: client[kServerName],
           localAddress: client[kLocalAddress]
         }, (err, socket) => {
           if (err) {
-            handleConnectError(client, err, { host, hostname: hostname2, protocol, port });
+            handleConnectError(client, err, { host, hostname, protocol, port });
             client[kResume]();
             return;
           }
@@ -9035,12 +9097,12 @@ var require_client = __commonJS({
             client[kResume]();
             return;
           }
-          assert2(socket);
+          assert(socket);
           try {
             client[kHTTPContext] = socket.alpnProtocol === "h2" ? connectH2(client, socket) : connectH1(client, socket);
           } catch (err2) {
             socket.destroy().on("error", noop);
-            handleConnectError(client, err2, { host, hostname: hostname2, protocol, port });
+            handleConnectError(client, err2, { host, hostname, protocol, port });
             client[kResume]();
             return;
           }
@@ -9053,7 +9115,7 @@ var require_client = __commonJS({
             channels.connected.publish({
               connectParams: {
                 host,
-                hostname: hostname2,
+                hostname,
                 protocol,
                 port,
                 version: client[kHTTPContext]?.version,
@@ -9068,11 +9130,11 @@ var require_client = __commonJS({
           client[kResume]();
         });
       } catch (err) {
-        handleConnectError(client, err, { host, hostname: hostname2, protocol, port });
+        handleConnectError(client, err, { host, hostname, protocol, port });
         client[kResume]();
       }
     }
-    function handleConnectError(client, err, { host, hostname: hostname2, protocol, port }) {
+    function handleConnectError(client, err, { host, hostname, protocol, port }) {
       if (client.destroyed) {
         return;
       }
@@ -9081,7 +9143,7 @@ var require_client = __commonJS({
         channels.connectError.publish({
           connectParams: {
             host,
-            hostname: hostname2,
+            hostname,
             protocol,
             port,
             version: client[kHTTPContext]?.version,
@@ -9093,7 +9155,7 @@ var require_client = __commonJS({
         });
       }
       if (err.code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-        assert2(client[kRunning] === 0);
+        assert(client[kRunning] === 0);
         while (client[kPending] > 0 && client[kQueue][client[kPendingIdx]].servername === client[kServerName]) {
           const request2 = client[kQueue][client[kPendingIdx]++];
           util.errorRequest(client, request2, err);
@@ -9123,7 +9185,7 @@ var require_client = __commonJS({
     function _resume(client, sync) {
       while (true) {
         if (client.destroyed) {
-          assert2(client[kPending] === 0);
+          assert(client[kPending] === 0);
           return;
         }
         if (client[kClosedResolve] && !client[kSize]) {
@@ -9509,7 +9571,7 @@ var require_pool = __commonJS({
             }
           }
         });
-        this.on("connectionError", (origin2, targets, error2) => {
+        this.on("connectionError", (origin2, targets, error) => {
           for (const target of targets) {
             const idx = this[kClients].indexOf(target);
             if (idx !== -1) {
@@ -9763,7 +9825,7 @@ var require_round_robin_pool = __commonJS({
             }
           }
         });
-        this.on("connectionError", (origin2, targets, error2) => {
+        this.on("connectionError", (origin2, targets, error) => {
           for (const target of targets) {
             const idx = this[kClients].indexOf(target);
             if (idx !== -1) {
@@ -10088,9 +10150,9 @@ var require_socks5_utils = __commonJS({
         8: "Address type not supported"
       };
       const message = messages[replyCode] || `Unknown SOCKS5 error code: ${replyCode}`;
-      const error2 = new Error(message);
-      error2.code = `SOCKS5_${replyCode}`;
-      return error2;
+      const error = new Error(message);
+      error.code = `SOCKS5_${replyCode}`;
+      return error;
     }
     module.exports = {
       parseAddress,
@@ -10141,7 +10203,7 @@ var require_socks5_client = __commonJS({
       COMMAND_NOT_SUPPORTED: 7,
       ADDRESS_TYPE_NOT_SUPPORTED: 8
     };
-    var STATES2 = {
+    var STATES = {
       INITIAL: "initial",
       HANDSHAKING: "handshaking",
       AUTHENTICATING: "authenticating",
@@ -10159,7 +10221,7 @@ var require_socks5_client = __commonJS({
         }
         this.socket = socket;
         this.options = options;
-        this.state = STATES2.INITIAL;
+        this.state = STATES.INITIAL;
         this.buffer = EMPTY_BUFFER;
         this.onSocketData = this.onData.bind(this);
         this.onSocketError = this.onError.bind(this);
@@ -10181,13 +10243,13 @@ var require_socks5_client = __commonJS({
         this.buffer = Buffer2.concat([this.buffer, data]);
         try {
           switch (this.state) {
-            case STATES2.HANDSHAKING:
+            case STATES.HANDSHAKING:
               this.handleHandshakeResponse();
               break;
-            case STATES2.AUTHENTICATING:
+            case STATES.AUTHENTICATING:
               this.handleAuthResponse();
               break;
-            case STATES2.CONNECTING:
+            case STATES.CONNECTING:
               this.handleConnectResponse();
               break;
           }
@@ -10200,7 +10262,7 @@ var require_socks5_client = __commonJS({
        */
       onError(err) {
         debug("socket error", err);
-        this.state = STATES2.ERROR;
+        this.state = STATES.ERROR;
         this.emit("error", err);
         this.destroy();
       }
@@ -10209,7 +10271,7 @@ var require_socks5_client = __commonJS({
        */
       onClose() {
         debug("socket closed");
-        this.state = STATES2.CLOSED;
+        this.state = STATES.CLOSED;
         this.emit("close");
       }
       /**
@@ -10221,18 +10283,18 @@ var require_socks5_client = __commonJS({
         }
       }
       markAuthenticated() {
-        this.state = STATES2.AUTHENTICATED;
+        this.state = STATES.AUTHENTICATED;
         this.emit("authenticated");
       }
       /**
        * Start the SOCKS5 handshake
        */
       handshake() {
-        if (this.state !== STATES2.INITIAL) {
+        if (this.state !== STATES.INITIAL) {
           throw new InvalidArgumentError("Handshake already started");
         }
         debug("starting handshake with", this.authMethods.length, "auth methods");
-        this.state = STATES2.HANDSHAKING;
+        this.state = STATES.HANDSHAKING;
         const request2 = Buffer2.alloc(2 + this.authMethods.length);
         request2[0] = SOCKS_VERSION;
         request2[1] = this.authMethods.length;
@@ -10248,10 +10310,10 @@ var require_socks5_client = __commonJS({
         if (this.buffer.length < 2) {
           return;
         }
-        const version2 = this.buffer[0];
+        const version = this.buffer[0];
         const method = this.buffer[1];
-        if (version2 !== SOCKS_VERSION) {
-          throw new Socks5ProxyError(`Invalid SOCKS version: ${version2}`, "UND_ERR_SOCKS5_VERSION");
+        if (version !== SOCKS_VERSION) {
+          throw new Socks5ProxyError(`Invalid SOCKS version: ${version}`, "UND_ERR_SOCKS5_VERSION");
         }
         if (method === AUTH_METHODS.NO_ACCEPTABLE) {
           throw new Socks5ProxyError("No acceptable authentication method", "UND_ERR_SOCKS5_AUTH_REJECTED");
@@ -10261,7 +10323,7 @@ var require_socks5_client = __commonJS({
         if (method === AUTH_METHODS.NO_AUTH) {
           this.markAuthenticated();
         } else if (method === AUTH_METHODS.USERNAME_PASSWORD) {
-          this.state = STATES2.AUTHENTICATING;
+          this.state = STATES.AUTHENTICATING;
           this.sendAuthRequest();
         } else {
           throw new Socks5ProxyError(`Unsupported authentication method: ${method}`, "UND_ERR_SOCKS5_AUTH_METHOD");
@@ -10296,10 +10358,10 @@ var require_socks5_client = __commonJS({
         if (this.buffer.length < 2) {
           return;
         }
-        const version2 = this.buffer[0];
+        const version = this.buffer[0];
         const status = this.buffer[1];
-        if (version2 !== 1) {
-          throw new Socks5ProxyError(`Invalid auth sub-negotiation version: ${version2}`, "UND_ERR_SOCKS5_AUTH_VERSION");
+        if (version !== 1) {
+          throw new Socks5ProxyError(`Invalid auth sub-negotiation version: ${version}`, "UND_ERR_SOCKS5_AUTH_VERSION");
         }
         if (status !== 0) {
           throw new Socks5ProxyError("Authentication failed", "UND_ERR_SOCKS5_AUTH_FAILED");
@@ -10314,14 +10376,14 @@ var require_socks5_client = __commonJS({
        * @param {number} port - Target port
        */
       connect(address, port) {
-        if (this.state === STATES2.CONNECTING || this.state === STATES2.CONNECTED) {
+        if (this.state === STATES.CONNECTING || this.state === STATES.CONNECTED) {
           throw new InvalidArgumentError("Connection already in progress");
         }
-        if (this.state !== STATES2.AUTHENTICATED) {
+        if (this.state !== STATES.AUTHENTICATED) {
           throw new InvalidArgumentError("Client must be authenticated before CONNECT");
         }
         debug("connecting to", address, port);
-        this.state = STATES2.CONNECTING;
+        this.state = STATES.CONNECTING;
         const request2 = this.buildConnectRequest(COMMANDS.CONNECT, address, port);
         this.socket.write(request2);
       }
@@ -10346,11 +10408,11 @@ var require_socks5_client = __commonJS({
         if (this.buffer.length < 4) {
           return;
         }
-        const version2 = this.buffer[0];
+        const version = this.buffer[0];
         const reply = this.buffer[1];
         const addressType = this.buffer[3];
-        if (version2 !== SOCKS_VERSION) {
-          throw new Socks5ProxyError(`Invalid SOCKS version in reply: ${version2}`, "UND_ERR_SOCKS5_REPLY_VERSION");
+        if (version !== SOCKS_VERSION) {
+          throw new Socks5ProxyError(`Invalid SOCKS version in reply: ${version}`, "UND_ERR_SOCKS5_REPLY_VERSION");
         }
         let responseLength = 4;
         if (addressType === ADDRESS_TYPES.IPV4) {
@@ -10393,7 +10455,7 @@ var require_socks5_client = __commonJS({
         }
         const boundPort = this.buffer.readUInt16BE(offset);
         this.buffer = EMPTY_BUFFER;
-        this.state = STATES2.CONNECTED;
+        this.state = STATES.CONNECTED;
         this.socket.removeListener("data", this.onSocketData);
         debug("connected, bound address:", boundAddress, "port:", boundPort);
         this.emit("connected", { address: boundAddress, port: boundPort });
@@ -10430,7 +10492,7 @@ var require_socks5_client = __commonJS({
       COMMANDS,
       ADDRESS_TYPES,
       REPLY_CODES,
-      STATES: STATES2
+      STATES
     };
   }
 });
@@ -10443,7 +10505,7 @@ var require_socks5_proxy_agent = __commonJS({
     var tls;
     var DispatcherBase = require_dispatcher_base();
     var { InvalidArgumentError } = require_errors();
-    var { Socks5Client, STATES: STATES2 } = require_socks5_client();
+    var { Socks5Client, STATES } = require_socks5_client();
     var { kDispatch, kClose, kDestroy } = require_symbols();
     var Pool = require_pool();
     var buildConnector = require_connect();
@@ -10529,7 +10591,7 @@ var require_socks5_proxy_agent = __commonJS({
             socks5Client.removeListener("authenticated", onAuthenticated);
             reject(err);
           };
-          if (socks5Client.state === STATES2.AUTHENTICATED) {
+          if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
             resolve3();
           } else {
@@ -10950,10 +11012,10 @@ var require_env_http_proxy_agent = __commonJS({
         ]);
       }
       #getProxyAgentForUrl(url2) {
-        let { protocol, host: hostname2, port } = url2;
-        hostname2 = hostname2.replace(/:\d*$/, "").toLowerCase();
+        let { protocol, host: hostname, port } = url2;
+        hostname = hostname.replace(/:\d*$/, "").toLowerCase();
         port = Number.parseInt(port, 10) || DEFAULT_PORTS[protocol] || 0;
-        if (!this.#shouldProxy(hostname2, port)) {
+        if (!this.#shouldProxy(hostname, port)) {
           return this[kNoProxyAgent];
         }
         if (protocol === "https:") {
@@ -10961,7 +11023,7 @@ var require_env_http_proxy_agent = __commonJS({
         }
         return this[kHttpProxyAgent];
       }
-      #shouldProxy(hostname2, port) {
+      #shouldProxy(hostname, port) {
         if (this.#noProxyChanged) {
           this.#parseNoProxy();
         }
@@ -10976,10 +11038,10 @@ var require_env_http_proxy_agent = __commonJS({
           if (entry.port && entry.port !== port) {
             continue;
           }
-          if (hostname2 === entry.hostname) {
+          if (hostname === entry.hostname) {
             return false;
           }
-          if (hostname2.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
+          if (hostname.slice(-(entry.hostname.length + 1)) === `.${entry.hostname}`) {
             return false;
           }
         }
@@ -11022,7 +11084,7 @@ var require_env_http_proxy_agent = __commonJS({
 var require_retry_handler = __commonJS({
   "node_modules/undici/lib/handler/retry-handler.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { kRetryHandlerDefaultRetry } = require_symbols();
     var { RequestRetryError } = require_errors();
     var WrapHandler = require_wrap_handler();
@@ -11207,7 +11269,7 @@ var require_retry_handler = __commonJS({
         if (this.end == null && this.opts.method !== "HEAD") {
           const contentLength = headers["content-length"];
           this.end = contentLength != null ? Number(contentLength) - 1 : null;
-          assert2(
+          assert(
             this.end == null || Number.isFinite(this.end),
             "invalid content-length"
           );
@@ -11318,11 +11380,11 @@ var require_retry_handler = __commonJS({
             }
             validatePartialResponseContentLength(headers, range, statusCode, this.retryCount);
             const { start, size, end = size ? size - 1 : null } = range;
-            assert2(
+            assert(
               start != null && Number.isFinite(start),
               "content-range mismatch"
             );
-            assert2(end != null && Number.isFinite(end), "invalid content-length");
+            assert(end != null && Number.isFinite(end), "invalid content-length");
             this.start = start;
             this.end = end;
           }
@@ -11330,8 +11392,8 @@ var require_retry_handler = __commonJS({
             const contentLength = headers["content-length"];
             this.end = contentLength != null ? Number(contentLength) - 1 : null;
           }
-          assert2(Number.isFinite(this.start));
-          assert2(
+          assert(Number.isFinite(this.start));
+          assert(
             this.end == null || Number.isFinite(this.end),
             "invalid content-length"
           );
@@ -11505,7 +11567,7 @@ var require_h2c_client = __commonJS({
 var require_readable = __commonJS({
   "node_modules/undici/lib/api/readable.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { Readable } = __require("node:stream");
     var { RequestAbortedError, NotSupportedError, InvalidArgumentError, AbortError } = require_errors();
     var util = require_util();
@@ -11699,7 +11761,7 @@ var require_readable = __commonJS({
           this[kBody] = ReadableStreamFrom(this);
           if (this[kConsume]) {
             this[kBody].getReader();
-            assert2(this[kBody].locked);
+            assert(this[kBody].locked);
           }
         }
         return this[kBody];
@@ -11768,7 +11830,7 @@ var require_readable = __commonJS({
       return util.isDisturbed(bodyReadable) || isLocked(bodyReadable);
     }
     function consume(stream, type) {
-      assert2(!stream[kConsume]);
+      assert(!stream[kConsume]);
       return new Promise((resolve3, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
@@ -11907,7 +11969,7 @@ var require_readable = __commonJS({
 var require_api_request = __commonJS({
   "node_modules/undici/lib/api/api-request.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
     var { Readable } = require_readable();
     var { InvalidArgumentError, RequestAbortedError } = require_errors();
@@ -11974,7 +12036,7 @@ var require_api_request = __commonJS({
           abort(this.reason);
           return;
         }
-        assert2(this.callback);
+        assert(this.callback);
         this.abort = abort;
         this.context = context;
       }
@@ -12137,7 +12199,7 @@ var require_abort_signal = __commonJS({
 var require_api_stream = __commonJS({
   "node_modules/undici/lib/api/api-stream.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { finished } = __require("node:stream");
     var { AsyncResource } = __require("node:async_hooks");
     var { InvalidArgumentError, InvalidReturnValueError } = require_errors();
@@ -12196,7 +12258,7 @@ var require_api_stream = __commonJS({
           abort(this.reason);
           return;
         }
-        assert2(this.callback);
+        assert(this.callback);
         this.abort = abort;
         this.context = context;
       }
@@ -12303,7 +12365,7 @@ var require_api_pipeline = __commonJS({
       Duplex,
       PassThrough
     } = __require("node:stream");
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
     var {
       InvalidArgumentError,
@@ -12417,7 +12479,7 @@ var require_api_pipeline = __commonJS({
           abort(this.reason);
           return;
         }
-        assert2(!res, "pipeline cannot be retried");
+        assert(!res, "pipeline cannot be retried");
         this.abort = abort;
         this.context = context;
       }
@@ -12501,7 +12563,7 @@ var require_api_upgrade = __commonJS({
     "use strict";
     var { InvalidArgumentError, SocketError } = require_errors();
     var { AsyncResource } = __require("node:async_hooks");
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var util = require_util();
     var { kHTTP2Stream } = require_symbols();
     var { addSignal, removeSignal } = require_abort_signal();
@@ -12530,7 +12592,7 @@ var require_api_upgrade = __commonJS({
           abort(this.reason);
           return;
         }
-        assert2(this.callback);
+        assert(this.callback);
         this.abort = abort;
         this.context = null;
       }
@@ -12538,7 +12600,7 @@ var require_api_upgrade = __commonJS({
         throw new SocketError("bad upgrade", null);
       }
       onUpgrade(statusCode, rawHeaders, socket) {
-        assert2(socket[kHTTP2Stream] === true ? statusCode === 200 : statusCode === 101);
+        assert(socket[kHTTP2Stream] === true ? statusCode === 200 : statusCode === 101);
         const { callback, opaque, context } = this;
         removeSignal(this);
         this.callback = null;
@@ -12593,7 +12655,7 @@ var require_api_upgrade = __commonJS({
 var require_api_connect = __commonJS({
   "node_modules/undici/lib/api/api-connect.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { AsyncResource } = __require("node:async_hooks");
     var { InvalidArgumentError, SocketError } = require_errors();
     var util = require_util();
@@ -12622,7 +12684,7 @@ var require_api_connect = __commonJS({
           abort(this.reason);
           return;
         }
-        assert2(this.callback);
+        assert(this.callback);
         this.abort = abort;
         this.context = context;
       }
@@ -12810,10 +12872,10 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildHeadersFromArray(headers) {
-      const clone2 = headers.slice();
+      const clone = headers.slice();
       const entries = [];
-      for (let index = 0; index < clone2.length; index += 2) {
-        entries.push([clone2[index], clone2[index + 1]]);
+      for (let index = 0; index < clone.length; index += 2) {
+        entries.push([clone[index], clone[index + 1]]);
       }
       return Object.fromEntries(entries);
     }
@@ -12993,22 +13055,22 @@ var require_mock_utils = __commonJS({
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
       }
-      const { data: { statusCode, data, headers, trailers, error: error2 }, delay, persist } = mockDispatch2;
+      const { data: { statusCode, data, headers, trailers, error }, delay, persist } = mockDispatch2;
       const { timesInvoked, times } = mockDispatch2;
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
-      if (error2 !== null) {
+      if (error !== null) {
         deleteMockDispatch(this[kDispatches], key);
-        handler.onError(error2);
+        handler.onError(error);
         return true;
       }
-      let aborted2 = false;
+      let aborted = false;
       let timer = null;
       function abort(err) {
-        if (aborted2) {
+        if (aborted) {
           return;
         }
-        aborted2 = true;
+        aborted = true;
         if (timer !== null) {
           clearTimeout(timer);
           timer = null;
@@ -13025,7 +13087,7 @@ var require_mock_utils = __commonJS({
         handleReply(this[kDispatches]);
       }
       function handleReply(mockDispatches, _data = data) {
-        if (aborted2) {
+        if (aborted) {
           return;
         }
         const optsHeaders = Array.isArray(opts.headers) ? buildHeadersFromArray(opts.headers) : opts.headers;
@@ -13033,7 +13095,7 @@ var require_mock_utils = __commonJS({
         if (isPromise(body)) {
           return body.then((newData) => handleReply(mockDispatches, newData));
         }
-        if (aborted2) {
+        if (aborted) {
           return;
         }
         const responseData = getResponseData(body);
@@ -13056,22 +13118,22 @@ var require_mock_utils = __commonJS({
         if (agent.isMockActive) {
           try {
             mockDispatch.call(this, opts, handler);
-          } catch (error2) {
-            if (error2.code === "UND_MOCK_ERR_MOCK_NOT_MATCHED") {
+          } catch (error) {
+            if (error.code === "UND_MOCK_ERR_MOCK_NOT_MATCHED") {
               const netConnect = agent[kGetNetConnect]();
               const totalInterceptsCount = this[kDispatches][kTotalDispatchCount] || this[kDispatches].length;
               const pendingInterceptsCount = this[kDispatches].filter(({ consumed }) => !consumed).length;
               const interceptsMessage = `, ${pendingInterceptsCount} interceptor(s) remaining out of ${totalInterceptsCount} defined`;
               if (netConnect === false) {
-                throw new MockNotMatchedError(`${error2.message}: subsequent request to origin ${origin} was not allowed (net.connect disabled)${interceptsMessage}`);
+                throw new MockNotMatchedError(`${error.message}: subsequent request to origin ${origin} was not allowed (net.connect disabled)${interceptsMessage}`);
               }
               if (checkNetConnect(netConnect, origin)) {
                 originalDispatch.call(this, opts, handler);
               } else {
-                throw new MockNotMatchedError(`${error2.message}: subsequent request to origin ${origin} was not allowed (net.connect is not enabled for this origin)${interceptsMessage}`);
+                throw new MockNotMatchedError(`${error.message}: subsequent request to origin ${origin} was not allowed (net.connect is not enabled for this origin)${interceptsMessage}`);
               }
             } else {
-              throw error2;
+              throw error;
             }
           }
         } else {
@@ -13256,11 +13318,11 @@ var require_mock_interceptor = __commonJS({
       /**
        * Mock an undici request with a defined error.
        */
-      replyWithError(error2) {
-        if (typeof error2 === "undefined") {
+      replyWithError(error) {
+        if (typeof error === "undefined") {
           throw new InvalidArgumentError("error must be defined");
         }
-        const newMockDispatch = addMockDispatch(this[kDispatches], this[kDispatchKey], { error: error2 }, { ignoreTrailingSlash: this[kIgnoreTrailingSlash] });
+        const newMockDispatch = addMockDispatch(this[kDispatches], this[kDispatchKey], { error }, { ignoreTrailingSlash: this[kIgnoreTrailingSlash] });
         return new MockScope(newMockDispatch);
       }
       /**
@@ -13410,8 +13472,8 @@ var require_mock_call_history = __commonJS({
         }
         url2.search = new URLSearchParams(requestInit.query).toString();
         return url2;
-      } catch (error2) {
-        throw new InvalidArgumentError("An error occurred when computing MockCallHistoryLog.url", { cause: error2 });
+      } catch (error) {
+        throw new InvalidArgumentError("An error occurred when computing MockCallHistoryLog.url", { cause: error });
       }
     }
     var MockCallHistoryLog = class {
@@ -13471,17 +13533,17 @@ var require_mock_call_history = __commonJS({
       lastCall() {
         return this.logs.at(-1);
       }
-      nthCall(number3) {
-        if (typeof number3 !== "number") {
+      nthCall(number2) {
+        if (typeof number2 !== "number") {
           throw new InvalidArgumentError("nthCall must be called with a number");
         }
-        if (!Number.isInteger(number3)) {
+        if (!Number.isInteger(number2)) {
           throw new InvalidArgumentError("nthCall must be called with an integer");
         }
-        if (Math.sign(number3) !== 1) {
+        if (Math.sign(number2) !== 1) {
           throw new InvalidArgumentError("nthCall must be called with a positive value. use firstCall or lastCall instead");
         }
-        return this.logs.at(number3 - 1);
+        return this.logs.at(number2 - 1);
       }
       filterCalls(criteria, options) {
         if (this.logs.length === 0) {
@@ -13933,7 +13995,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile, readFile: readFile2, mkdir } = __require("node:fs/promises");
+    var { writeFile: writeFile2, readFile: readFile3, mkdir } = __require("node:fs/promises");
     var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors();
@@ -14114,14 +14176,14 @@ var require_snapshot_recorder = __commonJS({
         }
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
         const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
-        if (!snapshot) return void 0;
-        const currentCallCount = snapshot.callCount || 0;
-        const responseIndex = Math.min(currentCallCount, snapshot.responses.length - 1);
-        snapshot.callCount = currentCallCount + 1;
+        const snapshot2 = this.#snapshots.get(hash);
+        if (!snapshot2) return void 0;
+        const currentCallCount = snapshot2.callCount || 0;
+        const responseIndex = Math.min(currentCallCount, snapshot2.responses.length - 1);
+        snapshot2.callCount = currentCallCount + 1;
         return {
-          ...snapshot,
-          response: snapshot.responses[responseIndex]
+          ...snapshot2,
+          response: snapshot2.responses[responseIndex]
         };
       }
       /**
@@ -14135,21 +14197,21 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile2(resolve3(path), "utf8");
+          const data = await readFile3(resolve3(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
-            for (const { hash, snapshot } of parsed) {
-              this.#snapshots.set(hash, snapshot);
+            for (const { hash, snapshot: snapshot2 } of parsed) {
+              this.#snapshots.set(hash, snapshot2);
             }
           } else {
             this.#snapshots = new Map(Object.entries(parsed));
           }
-        } catch (error2) {
-          if (error2.code === "ENOENT") {
+        } catch (error) {
+          if (error.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path}`, { cause: error2 });
+            throw new UndiciError(`Failed to load snapshots from ${path}`, { cause: error });
           }
         }
       }
@@ -14166,11 +14228,11 @@ var require_snapshot_recorder = __commonJS({
         }
         const resolvedPath = resolve3(path);
         await mkdir(dirname2(resolvedPath), { recursive: true });
-        const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot]) => ({
+        const data = Array.from(this.#snapshots.entries()).map(([hash, snapshot2]) => ({
           hash,
-          snapshot
+          snapshot: snapshot2
         }));
-        await writeFile(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
+        await writeFile2(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
       }
       /**
        * Clears all recorded snapshots
@@ -14198,8 +14260,8 @@ var require_snapshot_recorder = __commonJS({
        * @returns {void}
        */
       resetCallCounts() {
-        for (const snapshot of this.#snapshots.values()) {
-          snapshot.callCount = 0;
+        for (const snapshot2 of this.#snapshots.values()) {
+          snapshot2.callCount = 0;
         }
       }
       /**
@@ -14220,15 +14282,15 @@ var require_snapshot_recorder = __commonJS({
       getSnapshotInfo(requestOpts) {
         const request2 = formatRequestKey(requestOpts, this.#headerFilters, this.matchOptions);
         const hash = createRequestHash(request2);
-        const snapshot = this.#snapshots.get(hash);
-        if (!snapshot) return null;
+        const snapshot2 = this.#snapshots.get(hash);
+        if (!snapshot2) return null;
         return {
           hash,
-          request: snapshot.request,
-          responseCount: snapshot.responses ? snapshot.responses.length : snapshot.response ? 1 : 0,
+          request: snapshot2.request,
+          responseCount: snapshot2.responses ? snapshot2.responses.length : snapshot2.response ? 1 : 0,
           // .response for legacy snapshots
-          callCount: snapshot.callCount || 0,
-          timestamp: snapshot.timestamp
+          callCount: snapshot2.callCount || 0,
+          timestamp: snapshot2.timestamp
         };
       }
       /**
@@ -14239,8 +14301,8 @@ var require_snapshot_recorder = __commonJS({
       replaceSnapshots(snapshotData) {
         this.#snapshots.clear();
         if (Array.isArray(snapshotData)) {
-          for (const { hash, snapshot } of snapshotData) {
-            this.#snapshots.set(hash, snapshot);
+          for (const { hash, snapshot: snapshot2 } of snapshotData) {
+            this.#snapshots.set(hash, snapshot2);
           }
         } else if (snapshotData && typeof snapshotData === "object") {
           this.#snapshots = new Map(Object.entries(snapshotData));
@@ -14377,18 +14439,18 @@ var require_snapshot_agent = __commonJS({
           if (!this[kSnapshotLoaded]) {
             return this.#asyncDispatch(opts, handler);
           }
-          const snapshot = this[kSnapshotRecorder].findSnapshot(opts);
-          if (snapshot) {
-            return this.#replaySnapshot(snapshot, handler);
+          const snapshot2 = this[kSnapshotRecorder].findSnapshot(opts);
+          if (snapshot2) {
+            return this.#replaySnapshot(snapshot2, handler);
           } else if (mode === "update") {
             return this.#recordAndReplay(opts, handler);
           } else {
-            const error2 = new UndiciError(`No snapshot found for ${opts.method || "GET"} ${opts.path}`);
+            const error = new UndiciError(`No snapshot found for ${opts.method || "GET"} ${opts.path}`);
             if (handler.onError) {
-              handler.onError(error2);
+              handler.onError(error);
               return;
             }
-            throw error2;
+            throw error;
           }
         } else if (mode === "record") {
           return this.#recordAndReplay(opts, handler);
@@ -14436,7 +14498,7 @@ var require_snapshot_agent = __commonJS({
               headers: responseData.headers,
               body: responseBody,
               trailers: responseData.trailers
-            }).then(() => handler.onResponseEnd(controller, trailers)).catch((error2) => handler.onResponseError(controller, error2));
+            }).then(() => handler.onResponseEnd(controller, trailers)).catch((error) => handler.onResponseError(controller, error));
           }
         };
         const agent = this[kRealAgent];
@@ -14449,9 +14511,9 @@ var require_snapshot_agent = __commonJS({
        * @param {Object} handler - The handler to call with the response data.
        * @returns {void}
        */
-      #replaySnapshot(snapshot, handler) {
+      #replaySnapshot(snapshot2, handler) {
         try {
-          const { response } = snapshot;
+          const { response } = snapshot2;
           const controller = {
             pause() {
             },
@@ -14469,8 +14531,8 @@ var require_snapshot_agent = __commonJS({
           const body = Buffer.from(response.body, "base64");
           handler.onResponseData(controller, body);
           handler.onResponseEnd(controller, response.trailers);
-        } catch (error2) {
-          handler.onError?.(error2);
+        } catch (error) {
+          handler.onError?.(error);
         }
       }
       /**
@@ -14509,8 +14571,8 @@ var require_snapshot_agent = __commonJS({
        * @returns {void}
        */
       #setupMockInterceptors() {
-        for (const snapshot of this[kSnapshotRecorder].getSnapshots()) {
-          const { request: request2, responses, response } = snapshot;
+        for (const snapshot2 of this[kSnapshotRecorder].getSnapshots()) {
+          const { request: request2, responses, response } = snapshot2;
           const url2 = new URL(request2.url);
           const mockPool = this.get(url2.origin);
           const responseData = responses ? responses[0] : response;
@@ -14650,7 +14712,7 @@ var require_global2 = __commonJS({
 var require_decorator_handler = __commonJS({
   "node_modules/undici/lib/handler/decorator-handler.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var WrapHandler = require_wrap_handler();
     module.exports = class DecoratorHandler {
       #handler;
@@ -14667,25 +14729,25 @@ var require_decorator_handler = __commonJS({
         this.#handler.onRequestStart?.(...args);
       }
       onRequestUpgrade(...args) {
-        assert2(!this.#onCompleteCalled);
-        assert2(!this.#onErrorCalled);
+        assert(!this.#onCompleteCalled);
+        assert(!this.#onErrorCalled);
         return this.#handler.onRequestUpgrade?.(...args);
       }
       onResponseStart(...args) {
-        assert2(!this.#onCompleteCalled);
-        assert2(!this.#onErrorCalled);
-        assert2(!this.#onResponseStartCalled);
+        assert(!this.#onCompleteCalled);
+        assert(!this.#onErrorCalled);
+        assert(!this.#onResponseStartCalled);
         this.#onResponseStartCalled = true;
         return this.#handler.onResponseStart?.(...args);
       }
       onResponseData(...args) {
-        assert2(!this.#onCompleteCalled);
-        assert2(!this.#onErrorCalled);
+        assert(!this.#onCompleteCalled);
+        assert(!this.#onErrorCalled);
         return this.#handler.onResponseData?.(...args);
       }
       onResponseEnd(...args) {
-        assert2(!this.#onCompleteCalled);
-        assert2(!this.#onErrorCalled);
+        assert(!this.#onCompleteCalled);
+        assert(!this.#onErrorCalled);
         this.#onCompleteCalled = true;
         return this.#handler.onResponseEnd?.(...args);
       }
@@ -14708,7 +14770,7 @@ var require_redirect_handler = __commonJS({
     "use strict";
     var util = require_util();
     var { kBodyUsed, kRedirectCacheControl } = require_symbols();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { InvalidArgumentError } = require_errors();
     var EE = __require("node:events");
     var redirectableStatusCodes = [300, 301, 302, 303, 307, 308];
@@ -14721,7 +14783,7 @@ var require_redirect_handler = __commonJS({
         this[kBodyUsed] = false;
       }
       async *[Symbol.asyncIterator]() {
-        assert2(!this[kBodyUsed], "disturbed");
+        assert(!this[kBodyUsed], "disturbed");
         this[kBodyUsed] = true;
         yield* this[kBody];
       }
@@ -14752,7 +14814,7 @@ var require_redirect_handler = __commonJS({
         if (util.isStream(this.opts.body)) {
           if (util.bodyLength(this.opts.body) === 0) {
             this.opts.body.on("data", function() {
-              assert2(false);
+              assert(false);
             });
           }
           if (typeof this.opts.body.readableDidRead !== "boolean") {
@@ -14830,8 +14892,8 @@ var require_redirect_handler = __commonJS({
           this.handler.onResponseEnd(controller, trailers);
         }
       }
-      onResponseError(controller, error2) {
-        this.handler.onResponseError?.(controller, error2);
+      onResponseError(controller, error) {
+        this.handler.onResponseError?.(controller, error);
       }
     };
     function shouldRemoveHeader(header, removeContent, unknownOrigin) {
@@ -14871,7 +14933,7 @@ var require_redirect_handler = __commonJS({
           }
         }
       } else {
-        assert2(headers == null, "headers must be an object or an array");
+        assert(headers == null, "headers must be an object or an array");
       }
       return ret;
     }
@@ -15181,14 +15243,14 @@ var require_dns = __commonJS({
       get size() {
         return this.#records.size;
       }
-      get(hostname2) {
-        return this.#records.get(hostname2) ?? null;
+      get(hostname) {
+        return this.#records.get(hostname) ?? null;
       }
-      set(hostname2, records) {
-        this.#records.set(hostname2, records);
+      set(hostname, records) {
+        this.#records.set(hostname, records);
       }
-      delete(hostname2) {
-        this.#records.delete(hostname2);
+      delete(hostname) {
+        this.#records.delete(hostname);
       }
       // Delegate to storage decide can we do more lookups or not
       full() {
@@ -15367,25 +15429,25 @@ var require_dns = __commonJS({
         const timestamp = Date.now();
         const records = { records: { 4: null, 6: null } };
         let minTTL = this.#maxTTL;
-        for (const record2 of addresses) {
-          record2.timestamp = timestamp;
-          if (typeof record2.ttl === "number") {
-            record2.ttl = Math.min(record2.ttl, this.#maxTTL);
-            minTTL = Math.min(minTTL, record2.ttl);
+        for (const record of addresses) {
+          record.timestamp = timestamp;
+          if (typeof record.ttl === "number") {
+            record.ttl = Math.min(record.ttl, this.#maxTTL);
+            minTTL = Math.min(minTTL, record.ttl);
           } else {
-            record2.ttl = this.#maxTTL;
+            record.ttl = this.#maxTTL;
           }
-          const familyRecords = records.records[record2.family] ?? { ips: [] };
-          familyRecords.ips.push(record2);
-          records.records[record2.family] = familyRecords;
+          const familyRecords = records.records[record.family] ?? { ips: [] };
+          familyRecords.ips.push(record);
+          records.records[record.family] = familyRecords;
         }
         this.storage.set(origin.hostname, records, { ttl: minTTL });
       }
       deleteRecords(origin) {
         this.storage.delete(origin.hostname);
       }
-      getHandler(meta2, opts) {
-        return new DNSDispatchHandler(this, meta2, opts);
+      getHandler(meta, opts) {
+        return new DNSDispatchHandler(this, meta, opts);
       }
     };
     var DNSDispatchHandler = class extends DecoratorHandler {
@@ -16043,14 +16105,14 @@ var require_cache = __commonJS({
 var require_date = __commonJS({
   "node_modules/undici/lib/util/date.js"(exports, module) {
     "use strict";
-    function parseHttpDate(date2) {
-      switch (date2[3]) {
+    function parseHttpDate(date) {
+      switch (date[3]) {
         case ",":
-          return parseImfDate(date2);
+          return parseImfDate(date);
         case " ":
-          return parseAscTimeDate(date2);
+          return parseAscTimeDate(date);
         default:
-          return parseRfc850Date(date2);
+          return parseRfc850Date(date);
       }
     }
     function makeDate(year, monthIdx, day, hour, minute, second, weekday) {
@@ -16060,66 +16122,66 @@ var require_date = __commonJS({
       }
       return result.getUTCFullYear() === year && result.getUTCMonth() === monthIdx && result.getUTCDate() === day && result.getUTCHours() === hour && result.getUTCMinutes() === minute && result.getUTCSeconds() === second && result.getUTCDay() === weekday ? result : void 0;
     }
-    function parseImfDate(date2) {
-      if (date2.length !== 29 || date2[4] !== " " || date2[7] !== " " || date2[11] !== " " || date2[16] !== " " || date2[19] !== ":" || date2[22] !== ":" || date2[25] !== " " || date2[26] !== "G" || date2[27] !== "M" || date2[28] !== "T") {
+    function parseImfDate(date) {
+      if (date.length !== 29 || date[4] !== " " || date[7] !== " " || date[11] !== " " || date[16] !== " " || date[19] !== ":" || date[22] !== ":" || date[25] !== " " || date[26] !== "G" || date[27] !== "M" || date[28] !== "T") {
         return void 0;
       }
       let weekday = -1;
-      if (date2[0] === "S" && date2[1] === "u" && date2[2] === "n") {
+      if (date[0] === "S" && date[1] === "u" && date[2] === "n") {
         weekday = 0;
-      } else if (date2[0] === "M" && date2[1] === "o" && date2[2] === "n") {
+      } else if (date[0] === "M" && date[1] === "o" && date[2] === "n") {
         weekday = 1;
-      } else if (date2[0] === "T" && date2[1] === "u" && date2[2] === "e") {
+      } else if (date[0] === "T" && date[1] === "u" && date[2] === "e") {
         weekday = 2;
-      } else if (date2[0] === "W" && date2[1] === "e" && date2[2] === "d") {
+      } else if (date[0] === "W" && date[1] === "e" && date[2] === "d") {
         weekday = 3;
-      } else if (date2[0] === "T" && date2[1] === "h" && date2[2] === "u") {
+      } else if (date[0] === "T" && date[1] === "h" && date[2] === "u") {
         weekday = 4;
-      } else if (date2[0] === "F" && date2[1] === "r" && date2[2] === "i") {
+      } else if (date[0] === "F" && date[1] === "r" && date[2] === "i") {
         weekday = 5;
-      } else if (date2[0] === "S" && date2[1] === "a" && date2[2] === "t") {
+      } else if (date[0] === "S" && date[1] === "a" && date[2] === "t") {
         weekday = 6;
       } else {
         return void 0;
       }
       let day = 0;
-      if (date2[5] === "0") {
-        const code = date2.charCodeAt(6);
+      if (date[5] === "0") {
+        const code = date.charCodeAt(6);
         if (code < 49 || code > 57) {
           return void 0;
         }
         day = code - 48;
       } else {
-        const code1 = date2.charCodeAt(5);
+        const code1 = date.charCodeAt(5);
         if (code1 < 49 || code1 > 51) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(6);
+        const code2 = date.charCodeAt(6);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         day = (code1 - 48) * 10 + (code2 - 48);
       }
       let monthIdx = -1;
-      if (date2[8] === "J" && date2[9] === "a" && date2[10] === "n") {
+      if (date[8] === "J" && date[9] === "a" && date[10] === "n") {
         monthIdx = 0;
-      } else if (date2[8] === "F" && date2[9] === "e" && date2[10] === "b") {
+      } else if (date[8] === "F" && date[9] === "e" && date[10] === "b") {
         monthIdx = 1;
-      } else if (date2[8] === "M" && date2[9] === "a") {
-        if (date2[10] === "r") {
+      } else if (date[8] === "M" && date[9] === "a") {
+        if (date[10] === "r") {
           monthIdx = 2;
-        } else if (date2[10] === "y") {
+        } else if (date[10] === "y") {
           monthIdx = 4;
         } else {
           return void 0;
         }
-      } else if (date2[8] === "J") {
-        if (date2[9] === "a" && date2[10] === "n") {
+      } else if (date[8] === "J") {
+        if (date[9] === "a" && date[10] === "n") {
           monthIdx = 0;
-        } else if (date2[9] === "u") {
-          if (date2[10] === "n") {
+        } else if (date[9] === "u") {
+          if (date[10] === "n") {
             monthIdx = 5;
-          } else if (date2[10] === "l") {
+          } else if (date[10] === "l") {
             monthIdx = 6;
           } else {
             return void 0;
@@ -16127,55 +16189,55 @@ var require_date = __commonJS({
         } else {
           return void 0;
         }
-      } else if (date2[8] === "A") {
-        if (date2[9] === "p" && date2[10] === "r") {
+      } else if (date[8] === "A") {
+        if (date[9] === "p" && date[10] === "r") {
           monthIdx = 3;
-        } else if (date2[9] === "u" && date2[10] === "g") {
+        } else if (date[9] === "u" && date[10] === "g") {
           monthIdx = 7;
         } else {
           return void 0;
         }
-      } else if (date2[8] === "S" && date2[9] === "e" && date2[10] === "p") {
+      } else if (date[8] === "S" && date[9] === "e" && date[10] === "p") {
         monthIdx = 8;
-      } else if (date2[8] === "O" && date2[9] === "c" && date2[10] === "t") {
+      } else if (date[8] === "O" && date[9] === "c" && date[10] === "t") {
         monthIdx = 9;
-      } else if (date2[8] === "N" && date2[9] === "o" && date2[10] === "v") {
+      } else if (date[8] === "N" && date[9] === "o" && date[10] === "v") {
         monthIdx = 10;
-      } else if (date2[8] === "D" && date2[9] === "e" && date2[10] === "c") {
+      } else if (date[8] === "D" && date[9] === "e" && date[10] === "c") {
         monthIdx = 11;
       } else {
         return void 0;
       }
-      const yearDigit1 = date2.charCodeAt(12);
+      const yearDigit1 = date.charCodeAt(12);
       if (yearDigit1 < 48 || yearDigit1 > 57) {
         return void 0;
       }
-      const yearDigit2 = date2.charCodeAt(13);
+      const yearDigit2 = date.charCodeAt(13);
       if (yearDigit2 < 48 || yearDigit2 > 57) {
         return void 0;
       }
-      const yearDigit3 = date2.charCodeAt(14);
+      const yearDigit3 = date.charCodeAt(14);
       if (yearDigit3 < 48 || yearDigit3 > 57) {
         return void 0;
       }
-      const yearDigit4 = date2.charCodeAt(15);
+      const yearDigit4 = date.charCodeAt(15);
       if (yearDigit4 < 48 || yearDigit4 > 57) {
         return void 0;
       }
       const year = (yearDigit1 - 48) * 1e3 + (yearDigit2 - 48) * 100 + (yearDigit3 - 48) * 10 + (yearDigit4 - 48);
       let hour = 0;
-      if (date2[17] === "0") {
-        const code = date2.charCodeAt(18);
+      if (date[17] === "0") {
+        const code = date.charCodeAt(18);
         if (code < 48 || code > 57) {
           return void 0;
         }
         hour = code - 48;
       } else {
-        const code1 = date2.charCodeAt(17);
+        const code1 = date.charCodeAt(17);
         if (code1 < 48 || code1 > 50) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(18);
+        const code2 = date.charCodeAt(18);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
@@ -16185,36 +16247,36 @@ var require_date = __commonJS({
         hour = (code1 - 48) * 10 + (code2 - 48);
       }
       let minute = 0;
-      if (date2[20] === "0") {
-        const code = date2.charCodeAt(21);
+      if (date[20] === "0") {
+        const code = date.charCodeAt(21);
         if (code < 48 || code > 57) {
           return void 0;
         }
         minute = code - 48;
       } else {
-        const code1 = date2.charCodeAt(20);
+        const code1 = date.charCodeAt(20);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(21);
+        const code2 = date.charCodeAt(21);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         minute = (code1 - 48) * 10 + (code2 - 48);
       }
       let second = 0;
-      if (date2[23] === "0") {
-        const code = date2.charCodeAt(24);
+      if (date[23] === "0") {
+        const code = date.charCodeAt(24);
         if (code < 48 || code > 57) {
           return void 0;
         }
         second = code - 48;
       } else {
-        const code1 = date2.charCodeAt(23);
+        const code1 = date.charCodeAt(23);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(24);
+        const code2 = date.charCodeAt(24);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
@@ -16222,48 +16284,48 @@ var require_date = __commonJS({
       }
       return makeDate(year, monthIdx, day, hour, minute, second, weekday);
     }
-    function parseAscTimeDate(date2) {
-      if (date2.length !== 24 || date2[7] !== " " || date2[10] !== " " || date2[19] !== " ") {
+    function parseAscTimeDate(date) {
+      if (date.length !== 24 || date[7] !== " " || date[10] !== " " || date[19] !== " ") {
         return void 0;
       }
       let weekday = -1;
-      if (date2[0] === "S" && date2[1] === "u" && date2[2] === "n") {
+      if (date[0] === "S" && date[1] === "u" && date[2] === "n") {
         weekday = 0;
-      } else if (date2[0] === "M" && date2[1] === "o" && date2[2] === "n") {
+      } else if (date[0] === "M" && date[1] === "o" && date[2] === "n") {
         weekday = 1;
-      } else if (date2[0] === "T" && date2[1] === "u" && date2[2] === "e") {
+      } else if (date[0] === "T" && date[1] === "u" && date[2] === "e") {
         weekday = 2;
-      } else if (date2[0] === "W" && date2[1] === "e" && date2[2] === "d") {
+      } else if (date[0] === "W" && date[1] === "e" && date[2] === "d") {
         weekday = 3;
-      } else if (date2[0] === "T" && date2[1] === "h" && date2[2] === "u") {
+      } else if (date[0] === "T" && date[1] === "h" && date[2] === "u") {
         weekday = 4;
-      } else if (date2[0] === "F" && date2[1] === "r" && date2[2] === "i") {
+      } else if (date[0] === "F" && date[1] === "r" && date[2] === "i") {
         weekday = 5;
-      } else if (date2[0] === "S" && date2[1] === "a" && date2[2] === "t") {
+      } else if (date[0] === "S" && date[1] === "a" && date[2] === "t") {
         weekday = 6;
       } else {
         return void 0;
       }
       let monthIdx = -1;
-      if (date2[4] === "J" && date2[5] === "a" && date2[6] === "n") {
+      if (date[4] === "J" && date[5] === "a" && date[6] === "n") {
         monthIdx = 0;
-      } else if (date2[4] === "F" && date2[5] === "e" && date2[6] === "b") {
+      } else if (date[4] === "F" && date[5] === "e" && date[6] === "b") {
         monthIdx = 1;
-      } else if (date2[4] === "M" && date2[5] === "a") {
-        if (date2[6] === "r") {
+      } else if (date[4] === "M" && date[5] === "a") {
+        if (date[6] === "r") {
           monthIdx = 2;
-        } else if (date2[6] === "y") {
+        } else if (date[6] === "y") {
           monthIdx = 4;
         } else {
           return void 0;
         }
-      } else if (date2[4] === "J") {
-        if (date2[5] === "a" && date2[6] === "n") {
+      } else if (date[4] === "J") {
+        if (date[5] === "a" && date[6] === "n") {
           monthIdx = 0;
-        } else if (date2[5] === "u") {
-          if (date2[6] === "n") {
+        } else if (date[5] === "u") {
+          if (date[6] === "n") {
             monthIdx = 5;
-          } else if (date2[6] === "l") {
+          } else if (date[6] === "l") {
             monthIdx = 6;
           } else {
             return void 0;
@@ -16271,56 +16333,56 @@ var require_date = __commonJS({
         } else {
           return void 0;
         }
-      } else if (date2[4] === "A") {
-        if (date2[5] === "p" && date2[6] === "r") {
+      } else if (date[4] === "A") {
+        if (date[5] === "p" && date[6] === "r") {
           monthIdx = 3;
-        } else if (date2[5] === "u" && date2[6] === "g") {
+        } else if (date[5] === "u" && date[6] === "g") {
           monthIdx = 7;
         } else {
           return void 0;
         }
-      } else if (date2[4] === "S" && date2[5] === "e" && date2[6] === "p") {
+      } else if (date[4] === "S" && date[5] === "e" && date[6] === "p") {
         monthIdx = 8;
-      } else if (date2[4] === "O" && date2[5] === "c" && date2[6] === "t") {
+      } else if (date[4] === "O" && date[5] === "c" && date[6] === "t") {
         monthIdx = 9;
-      } else if (date2[4] === "N" && date2[5] === "o" && date2[6] === "v") {
+      } else if (date[4] === "N" && date[5] === "o" && date[6] === "v") {
         monthIdx = 10;
-      } else if (date2[4] === "D" && date2[5] === "e" && date2[6] === "c") {
+      } else if (date[4] === "D" && date[5] === "e" && date[6] === "c") {
         monthIdx = 11;
       } else {
         return void 0;
       }
       let day = 0;
-      if (date2[8] === " ") {
-        const code = date2.charCodeAt(9);
+      if (date[8] === " ") {
+        const code = date.charCodeAt(9);
         if (code < 49 || code > 57) {
           return void 0;
         }
         day = code - 48;
       } else {
-        const code1 = date2.charCodeAt(8);
+        const code1 = date.charCodeAt(8);
         if (code1 < 49 || code1 > 51) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(9);
+        const code2 = date.charCodeAt(9);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         day = (code1 - 48) * 10 + (code2 - 48);
       }
       let hour = 0;
-      if (date2[11] === "0") {
-        const code = date2.charCodeAt(12);
+      if (date[11] === "0") {
+        const code = date.charCodeAt(12);
         if (code < 48 || code > 57) {
           return void 0;
         }
         hour = code - 48;
       } else {
-        const code1 = date2.charCodeAt(11);
+        const code1 = date.charCodeAt(11);
         if (code1 < 48 || code1 > 50) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(12);
+        const code2 = date.charCodeAt(12);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
@@ -16330,163 +16392,163 @@ var require_date = __commonJS({
         hour = (code1 - 48) * 10 + (code2 - 48);
       }
       let minute = 0;
-      if (date2[14] === "0") {
-        const code = date2.charCodeAt(15);
+      if (date[14] === "0") {
+        const code = date.charCodeAt(15);
         if (code < 48 || code > 57) {
           return void 0;
         }
         minute = code - 48;
       } else {
-        const code1 = date2.charCodeAt(14);
+        const code1 = date.charCodeAt(14);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(15);
+        const code2 = date.charCodeAt(15);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         minute = (code1 - 48) * 10 + (code2 - 48);
       }
       let second = 0;
-      if (date2[17] === "0") {
-        const code = date2.charCodeAt(18);
+      if (date[17] === "0") {
+        const code = date.charCodeAt(18);
         if (code < 48 || code > 57) {
           return void 0;
         }
         second = code - 48;
       } else {
-        const code1 = date2.charCodeAt(17);
+        const code1 = date.charCodeAt(17);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(18);
+        const code2 = date.charCodeAt(18);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         second = (code1 - 48) * 10 + (code2 - 48);
       }
-      const yearDigit1 = date2.charCodeAt(20);
+      const yearDigit1 = date.charCodeAt(20);
       if (yearDigit1 < 48 || yearDigit1 > 57) {
         return void 0;
       }
-      const yearDigit2 = date2.charCodeAt(21);
+      const yearDigit2 = date.charCodeAt(21);
       if (yearDigit2 < 48 || yearDigit2 > 57) {
         return void 0;
       }
-      const yearDigit3 = date2.charCodeAt(22);
+      const yearDigit3 = date.charCodeAt(22);
       if (yearDigit3 < 48 || yearDigit3 > 57) {
         return void 0;
       }
-      const yearDigit4 = date2.charCodeAt(23);
+      const yearDigit4 = date.charCodeAt(23);
       if (yearDigit4 < 48 || yearDigit4 > 57) {
         return void 0;
       }
       const year = (yearDigit1 - 48) * 1e3 + (yearDigit2 - 48) * 100 + (yearDigit3 - 48) * 10 + (yearDigit4 - 48);
       return makeDate(year, monthIdx, day, hour, minute, second, weekday);
     }
-    function parseRfc850Date(date2) {
+    function parseRfc850Date(date) {
       let commaIndex = -1;
       let weekday = -1;
-      if (date2[0] === "S") {
-        if (date2[1] === "u" && date2[2] === "n" && date2[3] === "d" && date2[4] === "a" && date2[5] === "y") {
+      if (date[0] === "S") {
+        if (date[1] === "u" && date[2] === "n" && date[3] === "d" && date[4] === "a" && date[5] === "y") {
           weekday = 0;
           commaIndex = 6;
-        } else if (date2[1] === "a" && date2[2] === "t" && date2[3] === "u" && date2[4] === "r" && date2[5] === "d" && date2[6] === "a" && date2[7] === "y") {
+        } else if (date[1] === "a" && date[2] === "t" && date[3] === "u" && date[4] === "r" && date[5] === "d" && date[6] === "a" && date[7] === "y") {
           weekday = 6;
           commaIndex = 8;
         }
-      } else if (date2[0] === "M" && date2[1] === "o" && date2[2] === "n" && date2[3] === "d" && date2[4] === "a" && date2[5] === "y") {
+      } else if (date[0] === "M" && date[1] === "o" && date[2] === "n" && date[3] === "d" && date[4] === "a" && date[5] === "y") {
         weekday = 1;
         commaIndex = 6;
-      } else if (date2[0] === "T") {
-        if (date2[1] === "u" && date2[2] === "e" && date2[3] === "s" && date2[4] === "d" && date2[5] === "a" && date2[6] === "y") {
+      } else if (date[0] === "T") {
+        if (date[1] === "u" && date[2] === "e" && date[3] === "s" && date[4] === "d" && date[5] === "a" && date[6] === "y") {
           weekday = 2;
           commaIndex = 7;
-        } else if (date2[1] === "h" && date2[2] === "u" && date2[3] === "r" && date2[4] === "s" && date2[5] === "d" && date2[6] === "a" && date2[7] === "y") {
+        } else if (date[1] === "h" && date[2] === "u" && date[3] === "r" && date[4] === "s" && date[5] === "d" && date[6] === "a" && date[7] === "y") {
           weekday = 4;
           commaIndex = 8;
         }
-      } else if (date2[0] === "W" && date2[1] === "e" && date2[2] === "d" && date2[3] === "n" && date2[4] === "e" && date2[5] === "s" && date2[6] === "d" && date2[7] === "a" && date2[8] === "y") {
+      } else if (date[0] === "W" && date[1] === "e" && date[2] === "d" && date[3] === "n" && date[4] === "e" && date[5] === "s" && date[6] === "d" && date[7] === "a" && date[8] === "y") {
         weekday = 3;
         commaIndex = 9;
-      } else if (date2[0] === "F" && date2[1] === "r" && date2[2] === "i" && date2[3] === "d" && date2[4] === "a" && date2[5] === "y") {
+      } else if (date[0] === "F" && date[1] === "r" && date[2] === "i" && date[3] === "d" && date[4] === "a" && date[5] === "y") {
         weekday = 5;
         commaIndex = 6;
       } else {
         return void 0;
       }
-      if (date2[commaIndex] !== "," || date2.length - commaIndex - 1 !== 23 || date2[commaIndex + 1] !== " " || date2[commaIndex + 4] !== "-" || date2[commaIndex + 8] !== "-" || date2[commaIndex + 11] !== " " || date2[commaIndex + 14] !== ":" || date2[commaIndex + 17] !== ":" || date2[commaIndex + 20] !== " " || date2[commaIndex + 21] !== "G" || date2[commaIndex + 22] !== "M" || date2[commaIndex + 23] !== "T") {
+      if (date[commaIndex] !== "," || date.length - commaIndex - 1 !== 23 || date[commaIndex + 1] !== " " || date[commaIndex + 4] !== "-" || date[commaIndex + 8] !== "-" || date[commaIndex + 11] !== " " || date[commaIndex + 14] !== ":" || date[commaIndex + 17] !== ":" || date[commaIndex + 20] !== " " || date[commaIndex + 21] !== "G" || date[commaIndex + 22] !== "M" || date[commaIndex + 23] !== "T") {
         return void 0;
       }
       let day = 0;
-      if (date2[commaIndex + 2] === "0") {
-        const code = date2.charCodeAt(commaIndex + 3);
+      if (date[commaIndex + 2] === "0") {
+        const code = date.charCodeAt(commaIndex + 3);
         if (code < 49 || code > 57) {
           return void 0;
         }
         day = code - 48;
       } else {
-        const code1 = date2.charCodeAt(commaIndex + 2);
+        const code1 = date.charCodeAt(commaIndex + 2);
         if (code1 < 49 || code1 > 51) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(commaIndex + 3);
+        const code2 = date.charCodeAt(commaIndex + 3);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         day = (code1 - 48) * 10 + (code2 - 48);
       }
       let monthIdx = -1;
-      if (date2[commaIndex + 5] === "J" && date2[commaIndex + 6] === "a" && date2[commaIndex + 7] === "n") {
+      if (date[commaIndex + 5] === "J" && date[commaIndex + 6] === "a" && date[commaIndex + 7] === "n") {
         monthIdx = 0;
-      } else if (date2[commaIndex + 5] === "F" && date2[commaIndex + 6] === "e" && date2[commaIndex + 7] === "b") {
+      } else if (date[commaIndex + 5] === "F" && date[commaIndex + 6] === "e" && date[commaIndex + 7] === "b") {
         monthIdx = 1;
-      } else if (date2[commaIndex + 5] === "M" && date2[commaIndex + 6] === "a" && date2[commaIndex + 7] === "r") {
+      } else if (date[commaIndex + 5] === "M" && date[commaIndex + 6] === "a" && date[commaIndex + 7] === "r") {
         monthIdx = 2;
-      } else if (date2[commaIndex + 5] === "A" && date2[commaIndex + 6] === "p" && date2[commaIndex + 7] === "r") {
+      } else if (date[commaIndex + 5] === "A" && date[commaIndex + 6] === "p" && date[commaIndex + 7] === "r") {
         monthIdx = 3;
-      } else if (date2[commaIndex + 5] === "M" && date2[commaIndex + 6] === "a" && date2[commaIndex + 7] === "y") {
+      } else if (date[commaIndex + 5] === "M" && date[commaIndex + 6] === "a" && date[commaIndex + 7] === "y") {
         monthIdx = 4;
-      } else if (date2[commaIndex + 5] === "J" && date2[commaIndex + 6] === "u" && date2[commaIndex + 7] === "n") {
+      } else if (date[commaIndex + 5] === "J" && date[commaIndex + 6] === "u" && date[commaIndex + 7] === "n") {
         monthIdx = 5;
-      } else if (date2[commaIndex + 5] === "J" && date2[commaIndex + 6] === "u" && date2[commaIndex + 7] === "l") {
+      } else if (date[commaIndex + 5] === "J" && date[commaIndex + 6] === "u" && date[commaIndex + 7] === "l") {
         monthIdx = 6;
-      } else if (date2[commaIndex + 5] === "A" && date2[commaIndex + 6] === "u" && date2[commaIndex + 7] === "g") {
+      } else if (date[commaIndex + 5] === "A" && date[commaIndex + 6] === "u" && date[commaIndex + 7] === "g") {
         monthIdx = 7;
-      } else if (date2[commaIndex + 5] === "S" && date2[commaIndex + 6] === "e" && date2[commaIndex + 7] === "p") {
+      } else if (date[commaIndex + 5] === "S" && date[commaIndex + 6] === "e" && date[commaIndex + 7] === "p") {
         monthIdx = 8;
-      } else if (date2[commaIndex + 5] === "O" && date2[commaIndex + 6] === "c" && date2[commaIndex + 7] === "t") {
+      } else if (date[commaIndex + 5] === "O" && date[commaIndex + 6] === "c" && date[commaIndex + 7] === "t") {
         monthIdx = 9;
-      } else if (date2[commaIndex + 5] === "N" && date2[commaIndex + 6] === "o" && date2[commaIndex + 7] === "v") {
+      } else if (date[commaIndex + 5] === "N" && date[commaIndex + 6] === "o" && date[commaIndex + 7] === "v") {
         monthIdx = 10;
-      } else if (date2[commaIndex + 5] === "D" && date2[commaIndex + 6] === "e" && date2[commaIndex + 7] === "c") {
+      } else if (date[commaIndex + 5] === "D" && date[commaIndex + 6] === "e" && date[commaIndex + 7] === "c") {
         monthIdx = 11;
       } else {
         return void 0;
       }
-      const yearDigit1 = date2.charCodeAt(commaIndex + 9);
+      const yearDigit1 = date.charCodeAt(commaIndex + 9);
       if (yearDigit1 < 48 || yearDigit1 > 57) {
         return void 0;
       }
-      const yearDigit2 = date2.charCodeAt(commaIndex + 10);
+      const yearDigit2 = date.charCodeAt(commaIndex + 10);
       if (yearDigit2 < 48 || yearDigit2 > 57) {
         return void 0;
       }
       let year = (yearDigit1 - 48) * 10 + (yearDigit2 - 48);
       year += year < 70 ? 2e3 : 1900;
       let hour = 0;
-      if (date2[commaIndex + 12] === "0") {
-        const code = date2.charCodeAt(commaIndex + 13);
+      if (date[commaIndex + 12] === "0") {
+        const code = date.charCodeAt(commaIndex + 13);
         if (code < 48 || code > 57) {
           return void 0;
         }
         hour = code - 48;
       } else {
-        const code1 = date2.charCodeAt(commaIndex + 12);
+        const code1 = date.charCodeAt(commaIndex + 12);
         if (code1 < 48 || code1 > 50) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(commaIndex + 13);
+        const code2 = date.charCodeAt(commaIndex + 13);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
@@ -16496,36 +16558,36 @@ var require_date = __commonJS({
         hour = (code1 - 48) * 10 + (code2 - 48);
       }
       let minute = 0;
-      if (date2[commaIndex + 15] === "0") {
-        const code = date2.charCodeAt(commaIndex + 16);
+      if (date[commaIndex + 15] === "0") {
+        const code = date.charCodeAt(commaIndex + 16);
         if (code < 48 || code > 57) {
           return void 0;
         }
         minute = code - 48;
       } else {
-        const code1 = date2.charCodeAt(commaIndex + 15);
+        const code1 = date.charCodeAt(commaIndex + 15);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(commaIndex + 16);
+        const code2 = date.charCodeAt(commaIndex + 16);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
         minute = (code1 - 48) * 10 + (code2 - 48);
       }
       let second = 0;
-      if (date2[commaIndex + 18] === "0") {
-        const code = date2.charCodeAt(commaIndex + 19);
+      if (date[commaIndex + 18] === "0") {
+        const code = date.charCodeAt(commaIndex + 19);
         if (code < 48 || code > 57) {
           return void 0;
         }
         second = code - 48;
       } else {
-        const code1 = date2.charCodeAt(commaIndex + 18);
+        const code1 = date.charCodeAt(commaIndex + 18);
         if (code1 < 48 || code1 > 53) {
           return void 0;
         }
-        const code2 = date2.charCodeAt(commaIndex + 19);
+        const code2 = date.charCodeAt(commaIndex + 19);
         if (code2 < 48 || code2 > 57) {
           return void 0;
         }
@@ -17499,7 +17561,7 @@ var require_memory_cache_store = __commonJS({
 var require_cache_revalidation_handler = __commonJS({
   "node_modules/undici/lib/handler/cache-revalidation-handler.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var CacheRevalidationHandler = class {
       #successful = false;
       /**
@@ -17536,7 +17598,7 @@ var require_cache_revalidation_handler = __commonJS({
         this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket);
       }
       onResponseStart(controller, statusCode, headers, statusMessage) {
-        assert2(this.#callback != null);
+        assert(this.#callback != null);
         this.#successful = statusCode === 304 || this.#allowErrorStatusCodes && statusCode >= 500 && statusCode <= 504;
         this.#callback(this.#successful, this.#context, statusCode, headers);
         this.#callback = null;
@@ -17586,7 +17648,7 @@ var require_cache_revalidation_handler = __commonJS({
 var require_cache2 = __commonJS({
   "node_modules/undici/lib/interceptor/cache.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { Readable } = __require("node:stream");
     var util = require_util();
     var CacheHandler = require_cache_handler();
@@ -17775,19 +17837,19 @@ var require_cache2 = __commonJS({
     }
     function handleUncachedResponse(dispatch, globalOpts, cacheKey, handler, opts, reqCacheControl) {
       if (reqCacheControl?.["only-if-cached"]) {
-        let aborted2 = false;
+        let aborted = false;
         try {
           if (typeof handler.onConnect === "function") {
             handler.onConnect(() => {
-              aborted2 = true;
+              aborted = true;
             });
-            if (aborted2) {
+            if (aborted) {
               return;
             }
           }
           if (typeof handler.onHeaders === "function") {
             handler.onHeaders(504, [], nop, "Gateway Timeout");
-            if (aborted2) {
+            if (aborted) {
               return;
             }
           }
@@ -17805,8 +17867,8 @@ var require_cache2 = __commonJS({
     }
     function sendCachedValue(handler, opts, result, age, context, isStale2) {
       const stream = util.isStream(result.body) ? result.body : Readable.from(result.body ?? []);
-      assert2(!stream.destroyed, "stream should not be destroyed");
-      assert2(!stream.readableDidRead, "stream should not be readableDidRead");
+      assert(!stream.destroyed, "stream should not be destroyed");
+      assert(!stream.readableDidRead, "stream should not be readableDidRead");
       const controller = {
         resume() {
           stream.resume();
@@ -18378,14 +18440,14 @@ var require_decompress = __commonJS({
        * @param {Error} error - The decompression error
        * @returns {void}
        */
-      #fail(error2) {
+      #fail(error) {
         if (this.#terminated) {
           return;
         }
         if (this.#inputEnded) {
-          this.onResponseError(this.#controller, error2);
+          this.onResponseError(this.#controller, error);
         } else {
-          this.#controller.abort(error2);
+          this.#controller.abort(error);
         }
       }
       /**
@@ -18396,7 +18458,7 @@ var require_decompress = __commonJS({
       #setupDecompressorEvents(decompressor) {
         this.#finalDecompressor = decompressor;
         decompressor.on("readable", () => this.#drainOutput());
-        decompressor.on("error", (error2) => this.#fail(error2));
+        decompressor.on("error", (error) => this.#fail(error));
       }
       /**
        * Sets up event handling for a single decompressor
@@ -19369,17 +19431,17 @@ var require_sqlite_cache_store = __commonJS({
           if (now >= value.deleteAt && !canBeExpired) {
             continue;
           }
-          let matches2 = true;
+          let matches = true;
           if (value.vary) {
             const vary = JSON.parse(value.vary);
             for (const header in vary) {
               if (!headerValueEquals(headers[header], vary[header])) {
-                matches2 = false;
+                matches = false;
                 break;
               }
             }
           }
-          if (matches2) {
+          if (matches) {
             return value;
           }
         }
@@ -19421,7 +19483,7 @@ var require_headers = __commonJS({
       isValidHeaderValue
     } = require_util2();
     var { webidl } = require_webidl();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var util = __require("node:util");
     function isHTTPWhiteSpaceCharCode(code) {
       return code === 10 || code === 13 || code === 9 || code === 32;
@@ -19637,11 +19699,11 @@ var require_headers = __commonJS({
           const iterator = this.headersMap[Symbol.iterator]();
           const firstValue = iterator.next().value;
           array2[0] = [firstValue[0], firstValue[1].value];
-          assert2(firstValue[1].value !== null);
+          assert(firstValue[1].value !== null);
           for (let i = 1, j = 0, right = 0, left = 0, pivot = 0, x, value; i < size; ++i) {
             value = iterator.next().value;
             x = array2[i] = [value[0], value[1].value];
-            assert2(x[1] !== null);
+            assert(x[1] !== null);
             left = 0;
             right = i;
             while (left < right) {
@@ -19668,7 +19730,7 @@ var require_headers = __commonJS({
           let i = 0;
           for (const { 0: name, 1: { value } } of this.headersMap) {
             array2[i++] = [name, value];
-            assert2(value !== null);
+            assert(value !== null);
           }
           return array2.sort(compareHeaderName);
         }
@@ -19893,7 +19955,7 @@ var require_response = __commonJS({
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { isomorphicEncode, serializeJavascriptValueToJSONString } = require_infra();
     var textEncoder = new TextEncoder("utf-8");
     var Response = class _Response {
@@ -20150,7 +20212,7 @@ var require_response = __commonJS({
           return p in state2 ? state2[p] : target[p];
         },
         set(target, p, value) {
-          assert2(!(p in state2));
+          assert(!(p in state2));
           target[p] = value;
           return true;
         }
@@ -20184,11 +20246,11 @@ var require_response = __commonJS({
           body: null
         });
       } else {
-        assert2(false);
+        assert(false);
       }
     }
     function makeAppropriateNetworkError(fetchParams, err = null) {
-      assert2(isCancelled(fetchParams));
+      assert(isCancelled(fetchParams));
       return isAborted(fetchParams) ? makeNetworkError(Object.assign(new DOMException("The operation was aborted.", "AbortError"), { cause: err })) : makeNetworkError(Object.assign(new DOMException("Request was cancelled."), { cause: err }));
     }
     function initializeResponse(response, init, body) {
@@ -20319,7 +20381,7 @@ var require_request2 = __commonJS({
     var { webidl } = require_webidl();
     var { URLSerializer } = require_data_url();
     var { kConstruct } = require_symbols();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { getMaxListeners, setMaxListeners, defaultMaxListeners } = __require("node:events");
     var kAbortController = Symbol("abortController");
     var requestFinalizer = new FinalizationRegistry(({ signal, abort }) => {
@@ -20395,7 +20457,7 @@ var require_request2 = __commonJS({
           request2 = makeRequest({ urlList: [parsedURL] });
           fallbackMode = "cors";
         } else {
-          assert2(webidl.is.Request(input));
+          assert(webidl.is.Request(input));
           request2 = input.#state;
           signal = input.#signal;
           this.#dispatcher = init.dispatcher || input.#dispatcher;
@@ -21052,7 +21114,7 @@ var require_request2 = __commonJS({
 var require_subresource_integrity = __commonJS({
   "node_modules/undici/lib/web/subresource-integrity/subresource-integrity.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { runtimeFeatures } = require_runtime_features();
     var { asciiLowercase } = require_infra();
     var validSRIHashAlgorithmTokenSet = /* @__PURE__ */ new Map([["sha256", 0], ["sha384", 1], ["sha512", 2]]);
@@ -21098,7 +21160,7 @@ var require_subresource_integrity = __commonJS({
       const result = [];
       let strongest = null;
       for (const item of metadataList) {
-        assert2(isValidSRIHashAlgorithm(item.alg), "Invalid SRI hash algorithm token");
+        assert(isValidSRIHashAlgorithm(item.alg), "Invalid SRI hash algorithm token");
         if (result.length === 0) {
           result.push(item);
           strongest = item;
@@ -21235,7 +21297,7 @@ var require_fetch = __commonJS({
       includesCredentials,
       isTraversableNavigable
     } = require_util2();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { safelyExtractBody, extractBody } = require_body();
     var {
       redirectStatusSet,
@@ -21276,17 +21338,17 @@ var require_fetch = __commonJS({
         this.emit("terminated", reason);
       }
       // https://fetch.spec.whatwg.org/#fetch-controller-abort
-      abort(error2) {
+      abort(error) {
         if (this.state !== "ongoing") {
           return;
         }
         this.state = "aborted";
-        if (!error2) {
-          error2 = new DOMException("The operation was aborted.", "AbortError");
+        if (!error) {
+          error = new DOMException("The operation was aborted.", "AbortError");
         }
-        this.serializedAbortReason = error2;
-        this.connection?.destroy(error2);
-        this.emit("terminated", error2);
+        this.serializedAbortReason = error;
+        this.connection?.destroy(error);
+        this.emit("terminated", error);
       }
     };
     function handleFetchDone(response) {
@@ -21318,7 +21380,7 @@ var require_fetch = __commonJS({
         requestObject.signal,
         () => {
           locallyAborted = true;
-          assert2(controller != null);
+          assert(controller != null);
           controller.abort(requestObject.signal.reason);
           const realResponse = responseObject?.deref();
           abortFetch(p, request2, realResponse, requestObject.signal.reason, controller.controller);
@@ -21388,12 +21450,12 @@ var require_fetch = __commonJS({
       );
     }
     var markResourceTiming = performance.markResourceTiming;
-    function abortFetch(p, request2, responseObject, error2, controller) {
+    function abortFetch(p, request2, responseObject, error, controller) {
       if (p) {
-        p.reject(error2);
+        p.reject(error);
       }
       if (request2.body?.stream != null && isReadable(request2.body.stream)) {
-        request2.body.stream.cancel(error2).catch((err) => {
+        request2.body.stream.cancel(error).catch((err) => {
           if (err.code === "ERR_INVALID_STATE") {
             return;
           }
@@ -21405,7 +21467,7 @@ var require_fetch = __commonJS({
       }
       const response = getResponseState(responseObject);
       if (response.body?.stream != null && isReadable(response.body.stream)) {
-        controller.error(error2);
+        controller.error(error);
       }
     }
     function fetching({
@@ -21421,7 +21483,7 @@ var require_fetch = __commonJS({
       requestObject = null
       // Keep alive to prevent AbortController GC, see #4627
     }) {
-      assert2(dispatcher);
+      assert(dispatcher);
       let taskDestination = null;
       let crossOriginIsolatedCapability = false;
       if (request2.client != null) {
@@ -21446,7 +21508,7 @@ var require_fetch = __commonJS({
         // Keep requestObject alive to prevent its AbortController from being GC'd
         requestObject
       };
-      assert2(!request2.body || request2.body.stream);
+      assert(!request2.body || request2.body.stream);
       if (request2.window === "client") {
         request2.window = request2.client?.globalObject?.constructor?.name === "Window" ? request2.client : "no-window";
       }
@@ -21476,7 +21538,7 @@ var require_fetch = __commonJS({
       mainFetch(fetchParams, false);
       return fetchParams.controller;
     }
-    async function mainFetch(fetchParams, recursive2) {
+    async function mainFetch(fetchParams, recursive) {
       try {
         const request2 = fetchParams.request;
         let response = null;
@@ -21522,7 +21584,7 @@ var require_fetch = __commonJS({
             response = await httpFetch(fetchParams);
           }
         }
-        if (recursive2) {
+        if (recursive) {
           return response;
         }
         if (response.status !== 0 && !response.internalResponse) {
@@ -21535,7 +21597,7 @@ var require_fetch = __commonJS({
           } else if (request2.responseTainting === "opaque") {
             response = filterResponse(response, "opaque");
           } else {
-            assert2(false);
+            assert(false);
           }
         }
         let internalResponse = response.status === 0 ? response : response.internalResponse;
@@ -21765,7 +21827,7 @@ var require_fetch = __commonJS({
         } else if (request2.redirect === "follow") {
           response = await httpRedirectFetch(fetchParams, response);
         } else {
-          assert2(false);
+          assert(false);
         }
       }
       response.timingInfo = timingInfo;
@@ -21818,7 +21880,7 @@ var require_fetch = __commonJS({
         request2.headersList.delete("host", true);
       }
       if (request2.body != null) {
-        assert2(request2.body.source != null);
+        assert(request2.body.source != null);
         request2.body = safelyExtractBody(request2.body.source)[0];
       }
       const timingInfo = fetchParams.timingInfo;
@@ -21978,7 +22040,7 @@ var require_fetch = __commonJS({
       return response;
     }
     async function httpNetworkFetch(fetchParams, includeCredentials = false, forceNewConnection = false) {
-      assert2(!fetchParams.controller.connection || fetchParams.controller.connection.destroyed);
+      assert(!fetchParams.controller.connection || fetchParams.controller.connection.destroyed);
       fetchParams.controller.connection = {
         abort: null,
         destroyed: false,
@@ -22259,13 +22321,13 @@ var require_fetch = __commonJS({
               fetchParams.controller.ended = true;
               this.body.push(null);
             },
-            onError(error2) {
+            onError(error) {
               if (this.abort) {
                 fetchParams.controller.off("terminated", this.abort);
               }
-              this.body?.destroy(error2);
-              fetchParams.controller.terminate(error2);
-              reject(error2);
+              this.body?.destroy(error);
+              fetchParams.controller.terminate(error);
+              reject(error);
             },
             onRequestUpgrade(_controller, status, headers, socket) {
               if (socket.session != null && status !== 200 || socket.session == null && status !== 101) {
@@ -22334,7 +22396,7 @@ var require_fetch = __commonJS({
 var require_util3 = __commonJS({
   "node_modules/undici/lib/web/cache/util.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { URLSerializer } = require_data_url();
     var { isValidHeaderName } = require_util2();
     function urlEquals(A, B, excludeFragment = false) {
@@ -22343,7 +22405,7 @@ var require_util3 = __commonJS({
       return serializedA === serializedB;
     }
     function getFieldValues(header) {
-      assert2(header !== null);
+      assert(header !== null);
       const values = [];
       for (let value of header.split(",")) {
         value = value.trim();
@@ -22364,7 +22426,7 @@ var require_util3 = __commonJS({
 var require_cache3 = __commonJS({
   "node_modules/undici/lib/web/cache/cache.js"(exports, module) {
     "use strict";
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { kConstruct } = require_symbols();
     var { urlEquals, getFieldValues } = require_util3();
     var { kEnumerableProperty, isDisturbed } = require_util();
@@ -22614,7 +22676,7 @@ var require_cache3 = __commonJS({
             return false;
           }
         } else {
-          assert2(typeof request2 === "string");
+          assert(typeof request2 === "string");
           r = getRequestState(new Request(request2));
         }
         const operations = [];
@@ -22725,7 +22787,7 @@ var require_cache3 = __commonJS({
               }
               for (const requestResponse of requestResponses) {
                 const idx = cache.indexOf(requestResponse);
-                assert2(idx !== -1);
+                assert(idx !== -1);
                 cache.splice(idx, 1);
               }
             } else if (operation.type === "put") {
@@ -22757,7 +22819,7 @@ var require_cache3 = __commonJS({
               requestResponses = this.#queryCache(operation.request);
               for (const requestResponse of requestResponses) {
                 const idx = cache.indexOf(requestResponse);
-                assert2(idx !== -1);
+                assert(idx !== -1);
                 cache.splice(idx, 1);
               }
               cache.push([operation.request, operation.response]);
@@ -23166,18 +23228,18 @@ var require_util4 = __commonJS({
       "Dec"
     ];
     var IMFPaddedNumbers = Array(61).fill(0).map((_, i) => i.toString().padStart(2, "0"));
-    function toIMFDate(date2) {
-      if (typeof date2 === "number") {
-        date2 = new Date(date2);
+    function toIMFDate(date) {
+      if (typeof date === "number") {
+        date = new Date(date);
       }
-      return `${IMFDays[date2.getUTCDay()]}, ${IMFPaddedNumbers[date2.getUTCDate()]} ${IMFMonths[date2.getUTCMonth()]} ${date2.getUTCFullYear()} ${IMFPaddedNumbers[date2.getUTCHours()]}:${IMFPaddedNumbers[date2.getUTCMinutes()]}:${IMFPaddedNumbers[date2.getUTCSeconds()]} GMT`;
+      return `${IMFDays[date.getUTCDay()]}, ${IMFPaddedNumbers[date.getUTCDate()]} ${IMFMonths[date.getUTCMonth()]} ${date.getUTCFullYear()} ${IMFPaddedNumbers[date.getUTCHours()]}:${IMFPaddedNumbers[date.getUTCMinutes()]}:${IMFPaddedNumbers[date.getUTCSeconds()]} GMT`;
     }
     function validateCookieMaxAge(maxAge) {
       if (maxAge < 0) {
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify(cookie) {
+    function stringify2(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -23239,7 +23301,7 @@ var require_util4 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify
+      stringify: stringify2
     };
   }
 });
@@ -23251,7 +23313,7 @@ var require_parse = __commonJS({
     var { collectASequenceOfCodePointsFast } = require_infra();
     var { maxNameValuePairSize, maxAttributeValueSize } = require_constants4();
     var { isCTLExcludingHtab } = require_util4();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     function parseSetCookie(header) {
       if (isCTLExcludingHtab(header)) {
         return null;
@@ -23294,7 +23356,7 @@ var require_parse = __commonJS({
         if (unparsedAttributes.length === 0) {
           return cookieAttributeList;
         }
-        assert2(unparsedAttributes[0] === ";");
+        assert(unparsedAttributes[0] === ";");
         unparsedAttributes = unparsedAttributes.slice(1);
         let cookieAv = "";
         if (unparsedAttributes.includes(";")) {
@@ -23386,7 +23448,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify } = require_util4();
+    var { stringify: stringify2 } = require_util4();
     var { webidl } = require_webidl();
     var { Headers } = require_headers();
     var brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean));
@@ -23434,7 +23496,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       brandChecks(headers);
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify(cookie);
+      const str = stringify2(cookie);
       if (str) {
         headers.append("set-cookie", str, true);
       }
@@ -24026,7 +24088,7 @@ var require_frame = __commonJS({
     var BUFFER_SIZE = 8 * 1024;
     var buffer = null;
     var bufIdx = BUFFER_SIZE;
-    var randomFillSync = runtimeFeatures.has("crypto") ? __require("node:crypto").randomFillSync : function randomFillSync2(buffer2, _offset, _size2) {
+    var randomFillSync = runtimeFeatures.has("crypto") ? __require("node:crypto").randomFillSync : function randomFillSync2(buffer2, _offset, _size) {
       for (let i = 0; i < buffer2.length; ++i) {
         buffer2[i] = Math.random() * 255 | 0;
       }
@@ -24133,7 +24195,7 @@ var require_connection = __commonJS({
     var { Headers, getHeadersList } = require_headers();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { runtimeFeatures } = require_runtime_features();
     var crypto = runtimeFeatures.has("crypto") ? __require("node:crypto") : null;
     var warningEmitted = false;
@@ -24239,7 +24301,7 @@ var require_connection = __commonJS({
         if (reason.length !== 0 && code === null) {
           code = 1e3;
         }
-        assert2(code === null || Number.isInteger(code));
+        assert(code === null || Number.isInteger(code));
         if (code === null && reason.length === 0) {
           frame.frameData = emptyBuffer;
         } else if (code !== null && reason === null) {
@@ -24371,7 +24433,7 @@ var require_receiver = __commonJS({
   "node_modules/undici/lib/web/websocket/receiver.js"(exports, module) {
     "use strict";
     var { Writable } = __require("node:stream");
-    var assert2 = __require("node:assert");
+    var assert = __require("node:assert");
     var { parserStates, opcodes, states, emptyBuffer, sentCloseFrameState } = require_constants5();
     var {
       isValidStatusCode,
@@ -24565,10 +24627,10 @@ var require_receiver = __commonJS({
                 this.#extensions.get("permessage-deflate").decompress(
                   body,
                   this.#info.fin,
-                  (error2, data) => {
-                    if (error2) {
-                      const code = error2 instanceof MessageSizeExceededError ? 1009 : 1007;
-                      failWebsocketConnection(this.#handler, code, error2.message);
+                  (error, data) => {
+                    if (error) {
+                      const code = error instanceof MessageSizeExceededError ? 1009 : 1007;
+                      failWebsocketConnection(this.#handler, code, error.message);
                       return;
                     }
                     if (!this.writeFragments(data)) {
@@ -24664,7 +24726,7 @@ var require_receiver = __commonJS({
         return output;
       }
       parseCloseBody(data) {
-        assert2(data.length !== 1);
+        assert(data.length !== 1);
         let code;
         if (data.length >= 2) {
           code = data.readUInt16BE(0);
@@ -24768,24 +24830,24 @@ var require_sender = __commonJS({
               this.#socket.write(createFrame(item, hint), cb);
             }
           } else {
-            const node3 = {
+            const node2 = {
               promise: null,
               callback: cb,
               frame: createFrame(item, hint)
             };
-            this.#queue.push(node3);
+            this.#queue.push(node2);
           }
           return;
         }
-        const node2 = {
+        const node = {
           promise: item.arrayBuffer().then((ab) => {
-            node2.promise = null;
-            node2.frame = createFrame(ab, hint);
+            node.promise = null;
+            node.frame = createFrame(ab, hint);
           }),
           callback: cb,
           frame: null
         };
-        this.#queue.push(node2);
+        this.#queue.push(node);
         if (!this.#running) {
           this.#run();
         }
@@ -24794,12 +24856,12 @@ var require_sender = __commonJS({
         this.#running = true;
         const queue = this.#queue;
         while (!queue.isEmpty()) {
-          const node2 = queue.shift();
-          if (node2.promise !== null) {
-            await node2.promise;
+          const node = queue.shift();
+          if (node.promise !== null) {
+            await node.promise;
           }
-          this.#socket.write(node2.frame, node2.callback);
-          node2.callback = node2.frame = null;
+          this.#socket.write(node.frame, node.callback);
+          node.callback = node.frame = null;
         }
         this.#running = false;
       }
@@ -25368,10 +25430,10 @@ var require_websocketerror = __commonJS({
        * @param {string} reason
        */
       static createUnvalidatedWebSocketError(message, code, reason) {
-        const error2 = new _WebSocketError(message, kConstruct);
-        error2.#closeCode = code;
-        error2.#reason = reason;
-        return error2;
+        const error = new _WebSocketError(message, kConstruct);
+        error.#closeCode = code;
+        error.#reason = reason;
+        return error;
       }
     };
     var { createUnvalidatedWebSocketError } = WebSocketError;
@@ -25540,14 +25602,14 @@ var require_websocketstream = __commonJS({
           data = new Uint8Array(ArrayBuffer.isView(chunk) ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength) : chunk.slice());
           opcode = opcodes.BINARY;
         } else {
-          let string3;
+          let string2;
           try {
-            string3 = webidl.converters.DOMString(chunk);
+            string2 = webidl.converters.DOMString(chunk);
           } catch (e) {
             promise.reject(e);
             return promise.promise;
           }
-          data = new TextEncoder().encode(string3);
+          data = new TextEncoder().encode(string2);
           opcode = opcodes.TEXT;
         }
         if (!this.#handler.closeState.has(sentCloseFrameState.SENT) && !this.#handler.closeState.has(sentCloseFrameState.RECEIVED)) {
@@ -25637,10 +25699,10 @@ var require_websocketstream = __commonJS({
             reason
           });
         } else {
-          const error2 = createUnvalidatedWebSocketError("unclean close", code, reason);
-          this.#readableStreamController?.error(error2);
-          this.#writableStreamController?.error(error2);
-          this.#closedPromise.reject(error2);
+          const error = createUnvalidatedWebSocketError("unclean close", code, reason);
+          this.#readableStreamController?.error(error);
+          this.#writableStreamController?.error(error);
+          this.#closedPromise.reject(error);
         }
       }
       #closeUsingReason(reason) {
@@ -25774,9 +25836,9 @@ var require_eventsource_stream = __commonJS({
       return true;
     }
     function createMaxEventSizeExceededError() {
-      const error2 = new Error("EventSource message size exceeded");
-      error2.aborted = false;
-      return error2;
+      const error = new Error("EventSource message size exceeded");
+      error.aborted = false;
+      return error;
     }
     var EventSourceStream = class extends Transform {
       /**
@@ -25889,8 +25951,8 @@ var require_eventsource_stream = __commonJS({
             }
             try {
               this.parseLine(this.readLine(), this.event);
-            } catch (error2) {
-              callback(error2);
+            } catch (error) {
+              callback(error);
               return;
             }
             this.consumeCurrentByte();
@@ -25905,10 +25967,10 @@ var require_eventsource_stream = __commonJS({
         }
         callback();
       }
-      _destroy(error2, callback) {
+      _destroy(error, callback) {
         this.chunks.length = 0;
         this.clearEvent();
-        super._destroy(error2, callback);
+        super._destroy(error, callback);
       }
       /**
        * @param {Buffer} line
@@ -26296,8 +26358,8 @@ var require_eventsource = __commonJS({
           pipeline(
             response.body.stream,
             eventSourceStream,
-            (error2) => {
-              if (error2?.aborted === false) {
+            (error) => {
+              if (error?.aborted === false) {
                 this.close();
                 this.dispatchEvent(new Event("error"));
               }
@@ -26655,24 +26717,24 @@ var require_identity = __commonJS({
     var SCALAR = Symbol.for("yaml.scalar");
     var SEQ = Symbol.for("yaml.seq");
     var NODE_TYPE = Symbol.for("yaml.node.type");
-    var isAlias2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
-    var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
-    function isCollection(node2) {
-      if (node2 && typeof node2 === "object")
-        switch (node2[NODE_TYPE]) {
+    var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
+    var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
+    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
+    var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
+    var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
+    function isCollection(node) {
+      if (node && typeof node === "object")
+        switch (node[NODE_TYPE]) {
           case MAP:
           case SEQ:
             return true;
         }
       return false;
     }
-    function isNode(node2) {
-      if (node2 && typeof node2 === "object")
-        switch (node2[NODE_TYPE]) {
+    function isNode(node) {
+      if (node && typeof node === "object")
+        switch (node[NODE_TYPE]) {
           case ALIAS:
           case MAP:
           case SCALAR:
@@ -26681,7 +26743,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar2(node2) || isCollection(node2)) && !!node2.anchor;
+    var hasAnchor = (node) => (isScalar2(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -26709,98 +26771,98 @@ var require_visit = __commonJS({
     var BREAK = Symbol("break visit");
     var SKIP = Symbol("skip children");
     var REMOVE = Symbol("remove node");
-    function visit(node2, visitor) {
+    function visit(node, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
-        const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
+      if (identity.isDocument(node)) {
+        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
         if (cd === REMOVE)
-          node2.contents = null;
+          node.contents = null;
       } else
-        visit_(null, node2, visitor_, Object.freeze([]));
+        visit_(null, node, visitor_, Object.freeze([]));
     }
     visit.BREAK = BREAK;
     visit.SKIP = SKIP;
     visit.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path) {
-      const ctrl = callVisitor(key, node2, visitor, path);
+    function visit_(key, node, visitor, path) {
+      const ctrl = callVisitor(key, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visit_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
-          path = Object.freeze(path.concat(node2));
-          for (let i = 0; i < node2.items.length; ++i) {
-            const ci = visit_(i, node2.items[i], visitor, path);
+        if (identity.isCollection(node)) {
+          path = Object.freeze(path.concat(node));
+          for (let i = 0; i < node.items.length; ++i) {
+            const ci = visit_(i, node.items[i], visitor, path);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
               return BREAK;
             else if (ci === REMOVE) {
-              node2.items.splice(i, 1);
+              node.items.splice(i, 1);
               i -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
-          path = Object.freeze(path.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path);
+        } else if (identity.isPair(node)) {
+          path = Object.freeze(path.concat(node));
+          const ck = visit_("key", node.key, visitor, path);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
-            node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path);
+            node.key = null;
+          const cv = visit_("value", node.value, visitor, path);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
-            node2.value = null;
+            node.value = null;
         }
       }
       return ctrl;
     }
-    async function visitAsync(node2, visitor) {
+    async function visitAsync(node, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
-        const cd = await visitAsync_(null, node2.contents, visitor_, Object.freeze([node2]));
+      if (identity.isDocument(node)) {
+        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
         if (cd === REMOVE)
-          node2.contents = null;
+          node.contents = null;
       } else
-        await visitAsync_(null, node2, visitor_, Object.freeze([]));
+        await visitAsync_(null, node, visitor_, Object.freeze([]));
     }
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path) {
-      const ctrl = await callVisitor(key, node2, visitor, path);
+    async function visitAsync_(key, node, visitor, path) {
+      const ctrl = await callVisitor(key, node, visitor, path);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
         replaceNode(key, path, ctrl);
         return visitAsync_(key, ctrl, visitor, path);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
-          path = Object.freeze(path.concat(node2));
-          for (let i = 0; i < node2.items.length; ++i) {
-            const ci = await visitAsync_(i, node2.items[i], visitor, path);
+        if (identity.isCollection(node)) {
+          path = Object.freeze(path.concat(node));
+          for (let i = 0; i < node.items.length; ++i) {
+            const ci = await visitAsync_(i, node.items[i], visitor, path);
             if (typeof ci === "number")
               i = ci - 1;
             else if (ci === BREAK)
               return BREAK;
             else if (ci === REMOVE) {
-              node2.items.splice(i, 1);
+              node.items.splice(i, 1);
               i -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
-          path = Object.freeze(path.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path);
+        } else if (identity.isPair(node)) {
+          path = Object.freeze(path.concat(node));
+          const ck = await visitAsync_("key", node.key, visitor, path);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
-            node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path);
+            node.key = null;
+          const cv = await visitAsync_("value", node.value, visitor, path);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
-            node2.value = null;
+            node.value = null;
         }
       }
       return ctrl;
@@ -26823,32 +26885,32 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path) {
+    function callVisitor(key, node, visitor, path) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path);
-      if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path);
-      if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path);
-      if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path);
-      if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path);
-      if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path);
+        return visitor(key, node, path);
+      if (identity.isMap(node))
+        return visitor.Map?.(key, node, path);
+      if (identity.isSeq(node))
+        return visitor.Seq?.(key, node, path);
+      if (identity.isPair(node))
+        return visitor.Pair?.(key, node, path);
+      if (identity.isScalar(node))
+        return visitor.Scalar?.(key, node, path);
+      if (identity.isAlias(node))
+        return visitor.Alias?.(key, node, path);
       return void 0;
     }
-    function replaceNode(key, path, node2) {
+    function replaceNode(key, path, node) {
       const parent = path[path.length - 1];
       if (identity.isCollection(parent)) {
-        parent.items[key] = node2;
+        parent.items[key] = node;
       } else if (identity.isPair(parent)) {
         if (key === "key")
-          parent.key = node2;
+          parent.key = node;
         else
-          parent.value = node2;
+          parent.value = node;
       } else if (identity.isDocument(parent)) {
-        parent.contents = node2;
+        parent.contents = node;
       } else {
         const pt = identity.isAlias(parent) ? "alias" : "scalar";
         throw new Error(`Cannot replace node with ${pt} parent`);
@@ -26936,13 +26998,13 @@ var require_directives = __commonJS({
               onError(0, "%YAML directive should contain exactly one part");
               return false;
             }
-            const [version2] = parts;
-            if (version2 === "1.1" || version2 === "1.2") {
-              this.yaml.version = version2;
+            const [version] = parts;
+            if (version === "1.1" || version === "1.2") {
+              this.yaml.version = version;
               return true;
             } else {
-              const isValid = /^\d+\.\d+$/.test(version2);
-              onError(6, `Unsupported YAML version ${version2}`, isValid);
+              const isValid = /^\d+\.\d+$/.test(version);
+              onError(6, `Unsupported YAML version ${version}`, isValid);
               return false;
             }
           }
@@ -26981,8 +27043,8 @@ var require_directives = __commonJS({
         if (prefix) {
           try {
             return prefix + decodeURIComponent(suffix);
-          } catch (error2) {
-            onError(String(error2));
+          } catch (error) {
+            onError(String(error));
             return null;
           }
         }
@@ -27008,9 +27070,9 @@ var require_directives = __commonJS({
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
           const tags = {};
-          visit.visit(doc.contents, (_key, node2) => {
-            if (identity.isNode(node2) && node2.tag)
-              tags[node2.tag] = true;
+          visit.visit(doc.contents, (_key, node) => {
+            if (identity.isNode(node) && node.tag)
+              tags[node.tag] = true;
           });
           tagNames = Object.keys(tags);
         } else
@@ -27036,9 +27098,9 @@ var require_anchors = __commonJS({
     "use strict";
     var identity = require_identity();
     var visit = require_visit();
-    function anchorIsValid(anchor2) {
-      if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
-        const sa = JSON.stringify(anchor2);
+    function anchorIsValid(anchor) {
+      if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
+        const sa = JSON.stringify(anchor);
         const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
         throw new Error(msg);
       }
@@ -27047,9 +27109,9 @@ var require_anchors = __commonJS({
     function anchorNames(root) {
       const anchors = /* @__PURE__ */ new Set();
       visit.visit(root, {
-        Value(_key, node2) {
-          if (node2.anchor)
-            anchors.add(node2.anchor);
+        Value(_key, node) {
+          if (node.anchor)
+            anchors.add(node.anchor);
         }
       });
       return anchors;
@@ -27069,9 +27131,9 @@ var require_anchors = __commonJS({
         onAnchor: (source) => {
           aliasObjects.push(source);
           prevAnchors ?? (prevAnchors = anchorNames(doc));
-          const anchor2 = findNewAnchor(prefix, prevAnchors);
-          prevAnchors.add(anchor2);
-          return anchor2;
+          const anchor = findNewAnchor(prefix, prevAnchors);
+          prevAnchors.add(anchor);
+          return anchor;
         },
         /**
          * With circular references, the source node is only resolved after all
@@ -27084,9 +27146,9 @@ var require_anchors = __commonJS({
             if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
               ref.node.anchor = ref.anchor;
             } else {
-              const error2 = new Error("Failed to resolve repeated object (this should not happen)");
-              error2.source = source;
-              throw error2;
+              const error = new Error("Failed to resolve repeated object (this should not happen)");
+              error.source = source;
+              throw error;
             }
           }
         },
@@ -27253,20 +27315,20 @@ var require_Alias = __commonJS({
         } else {
           nodes = [];
           visit.visit(doc, {
-            Node: (_key, node2) => {
-              if (identity.isAlias(node2) || identity.hasAnchor(node2))
-                nodes.push(node2);
+            Node: (_key, node) => {
+              if (identity.isAlias(node) || identity.hasAnchor(node))
+                nodes.push(node);
             }
           });
           if (ctx)
             ctx.aliasResolveCache = nodes;
         }
         let found = void 0;
-        for (const node2 of nodes) {
-          if (node2 === this)
+        for (const node of nodes) {
+          if (node === this)
             break;
-          if (node2.anchor === this.source)
-            found = node2;
+          if (node.anchor === this.source)
+            found = node;
         }
         if (found && ctx) {
           const { anchors: anchors2, doc: doc2, maxAliasCount } = ctx;
@@ -27315,22 +27377,22 @@ var require_Alias = __commonJS({
         return src;
       }
     };
-    function getAliasCount(doc, node2, anchors2) {
-      if (identity.isAlias(node2)) {
-        const source = node2.resolve(doc);
-        const anchor2 = anchors2 && source && anchors2.get(source);
-        return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
-      } else if (identity.isCollection(node2)) {
+    function getAliasCount(doc, node, anchors2) {
+      if (identity.isAlias(node)) {
+        const source = node.resolve(doc);
+        const anchor = anchors2 && source && anchors2.get(source);
+        return anchor ? anchor.count * anchor.aliasCount : 0;
+      } else if (identity.isCollection(node)) {
         let count = 0;
-        for (const item of node2.items) {
+        for (const item of node.items) {
           const c = getAliasCount(doc, item, anchors2);
           if (c > count)
             count = c;
         }
         return count;
-      } else if (identity.isPair(node2)) {
-        const kc = getAliasCount(doc, node2.key, anchors2);
-        const vc = getAliasCount(doc, node2.value, anchors2);
+      } else if (identity.isPair(node)) {
+        const kc = getAliasCount(doc, node.key, anchors2);
+        const vc = getAliasCount(doc, node.value, anchors2);
         return Math.max(kc, vc);
       }
       return 1;
@@ -27420,10 +27482,10 @@ var require_createNode = __commonJS({
           value = value.toJSON();
         }
         if (!value || typeof value !== "object") {
-          const node3 = new Scalar.Scalar(value);
+          const node2 = new Scalar.Scalar(value);
           if (ref)
-            ref.node = node3;
-          return node3;
+            ref.node = node2;
+          return node2;
         }
         tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
       }
@@ -27431,14 +27493,14 @@ var require_createNode = __commonJS({
         onTagObj(tagObj);
         delete ctx.onTagObj;
       }
-      const node2 = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
+      const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
       if (tagName)
-        node2.tag = tagName;
+        node.tag = tagName;
       else if (!tagObj.default)
-        node2.tag = tagObj.tag;
+        node.tag = tagObj.tag;
       if (ref)
-        ref.node = node2;
-      return node2;
+        ref.node = node;
+      return node;
     }
     exports.createNode = createNode;
   }
@@ -27508,10 +27570,10 @@ var require_Collection = __commonJS({
           this.add(value);
         else {
           const [key, ...rest] = path;
-          const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
-            node2.addIn(rest, value);
-          else if (node2 === void 0 && this.schema)
+          const node = this.get(key, true);
+          if (identity.isCollection(node))
+            node.addIn(rest, value);
+          else if (node === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
           else
             throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
@@ -27525,9 +27587,9 @@ var require_Collection = __commonJS({
         const [key, ...rest] = path;
         if (rest.length === 0)
           return this.delete(key);
-        const node2 = this.get(key, true);
-        if (identity.isCollection(node2))
-          return node2.deleteIn(rest);
+        const node = this.get(key, true);
+        if (identity.isCollection(node))
+          return node.deleteIn(rest);
         else
           throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
       }
@@ -27538,17 +27600,17 @@ var require_Collection = __commonJS({
        */
       getIn(path, keepScalar) {
         const [key, ...rest] = path;
-        const node2 = this.get(key, true);
+        const node = this.get(key, true);
         if (rest.length === 0)
-          return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
+          return !keepScalar && identity.isScalar(node) ? node.value : node;
         else
-          return identity.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
+          return identity.isCollection(node) ? node.getIn(rest, keepScalar) : void 0;
       }
       hasAllNullValues(allowScalar) {
-        return this.items.every((node2) => {
-          if (!identity.isPair(node2))
+        return this.items.every((node) => {
+          if (!identity.isPair(node))
             return false;
-          const n = node2.value;
+          const n = node.value;
           return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
         });
       }
@@ -27559,8 +27621,8 @@ var require_Collection = __commonJS({
         const [key, ...rest] = path;
         if (rest.length === 0)
           return this.has(key);
-        const node2 = this.get(key, true);
-        return identity.isCollection(node2) ? node2.hasIn(rest) : false;
+        const node = this.get(key, true);
+        return identity.isCollection(node) ? node.hasIn(rest) : false;
       }
       /**
        * Sets a value in this collection. For `!!set`, `value` needs to be a
@@ -27571,10 +27633,10 @@ var require_Collection = __commonJS({
         if (rest.length === 0) {
           this.set(key, value);
         } else {
-          const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
-            node2.setIn(rest, value);
-          else if (node2 === void 0 && this.schema)
+          const node = this.get(key, true);
+          if (identity.isCollection(node))
+            node.setIn(rest, value);
+          else if (node === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
           else
             throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
@@ -28100,21 +28162,21 @@ var require_stringify = __commonJS({
       }
       return tagObj;
     }
-    function stringifyProps(node2, tagObj, { anchors: anchors$1, doc }) {
+    function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
       if (!doc.directives)
         return "";
       const props = [];
-      const anchor2 = (identity.isScalar(node2) || identity.isCollection(node2)) && node2.anchor;
-      if (anchor2 && anchors.anchorIsValid(anchor2)) {
-        anchors$1.add(anchor2);
-        props.push(`&${anchor2}`);
+      const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
+      if (anchor && anchors.anchorIsValid(anchor)) {
+        anchors$1.add(anchor);
+        props.push(`&${anchor}`);
       }
-      const tag = node2.tag ?? (tagObj.default ? null : tagObj.tag);
+      const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
       if (tag)
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify(item, ctx, onComment, onChompKeep) {
+    function stringify2(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -28131,19 +28193,19 @@ var require_stringify = __commonJS({
         }
       }
       let tagObj = void 0;
-      const node2 = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
-      tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node2));
-      const props = stringifyProps(node2, tagObj, ctx);
+      const node = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
+      tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
+      const props = stringifyProps(node, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
       if (!props)
         return str;
-      return identity.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
+      return identity.isScalar(node) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -28153,7 +28215,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -28175,7 +28237,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -28227,7 +28289,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -28309,7 +28371,7 @@ var require_merge = __commonJS({
     var identity = require_identity();
     var Scalar = require_Scalar();
     var MERGE_KEY = "<<";
-    var merge2 = {
+    var merge = {
       identify: (value) => value === MERGE_KEY || typeof value === "symbol" && value.description === MERGE_KEY,
       default: "key",
       tag: "tag:yaml.org,2002:merge",
@@ -28319,7 +28381,7 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
     function addMergeToJSMap(ctx, map, value) {
       const source = resolveAliasValue(ctx, value);
       if (identity.isSeq(source))
@@ -28358,7 +28420,7 @@ var require_merge = __commonJS({
     }
     exports.addMergeToJSMap = addMergeToJSMap;
     exports.isMergeKey = isMergeKey;
-    exports.merge = merge2;
+    exports.merge = merge;
   }
 });
 
@@ -28367,15 +28429,15 @@ var require_addPairToJSMap = __commonJS({
   "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
     "use strict";
     var log = require_log();
-    var merge2 = require_merge();
-    var stringify = require_stringify();
+    var merge = require_merge();
+    var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
       if (identity.isNode(key) && key.addToJSMap)
         key.addToJSMap(ctx, map, value);
-      else if (merge2.isMergeKey(ctx, key))
-        merge2.addMergeToJSMap(ctx, map, value);
+      else if (merge.isMergeKey(ctx, key))
+        merge.addMergeToJSMap(ctx, map, value);
       else {
         const jsKey = toJS.toJS(key, "", ctx);
         if (map instanceof Map) {
@@ -28404,10 +28466,10 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
-        for (const node2 of ctx.anchors.keys())
-          strCtx.anchors.add(node2.anchor);
+        for (const node of ctx.anchors.keys())
+          strCtx.anchors.add(node.anchor);
         strCtx.inFlow = true;
         strCtx.inStringifyKey = true;
         const strKey = key.toString(strCtx);
@@ -28471,12 +28533,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify2(collection, ctx, options);
+      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify3(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -28501,7 +28563,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -28568,7 +28630,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify.stringify(item, itemCtx, () => comment = null);
+        let str = stringify2.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -28716,8 +28778,8 @@ var require_YAMLMap = __commonJS({
       }
       get(key, keepScalar) {
         const it = findPair(this.items, key);
-        const node2 = it?.value;
-        return (!keepScalar && identity.isScalar(node2) ? node2.value : node2) ?? void 0;
+        const node = it?.value;
+        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
       }
       has(key) {
         return !!findPair(this.items, key);
@@ -28926,7 +28988,7 @@ var require_string = __commonJS({
   "node_modules/yaml/dist/schema/common/string.js"(exports) {
     "use strict";
     var stringifyString = require_stringifyString();
-    var string3 = {
+    var string2 = {
       identify: (value) => typeof value === "string",
       default: true,
       tag: "tag:yaml.org,2002:str",
@@ -28936,7 +28998,7 @@ var require_string = __commonJS({
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
       }
     };
-    exports.string = string3;
+    exports.string = string2;
   }
 });
 
@@ -29030,9 +29092,9 @@ var require_float = __commonJS({
       format: "EXP",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str),
-      stringify(node2) {
-        const num = Number(node2.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+      stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
       }
     };
     var float = {
@@ -29041,11 +29103,11 @@ var require_float = __commonJS({
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
       resolve(str) {
-        const node2 = new Scalar.Scalar(parseFloat(str));
+        const node = new Scalar.Scalar(parseFloat(str));
         const dot = str.indexOf(".");
         if (dot !== -1 && str[str.length - 1] === "0")
-          node2.minFractionDigits = str.length - dot - 1;
-        return node2;
+          node.minFractionDigits = str.length - dot - 1;
+        return node;
       },
       stringify: stringifyNumber.stringifyNumber
     };
@@ -29062,11 +29124,11 @@ var require_int = __commonJS({
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
     var intResolve = (str, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix);
-    function intStringify(node2, radix, prefix) {
-      const { value } = node2;
+    function intStringify(node, radix, prefix) {
+      const { value } = node;
       if (intIdentify(value) && value >= 0)
         return prefix + value.toString(radix);
-      return stringifyNumber.stringifyNumber(node2);
+      return stringifyNumber.stringifyNumber(node);
     }
     var intOct = {
       identify: (value) => intIdentify(value) && value >= 0,
@@ -29075,9 +29137,9 @@ var require_int = __commonJS({
       format: "OCT",
       test: /^0o[0-7]+$/,
       resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
-      stringify: (node2) => intStringify(node2, 8, "0o")
+      stringify: (node) => intStringify(node, 8, "0o")
     };
-    var int2 = {
+    var int = {
       identify: intIdentify,
       default: true,
       tag: "tag:yaml.org,2002:int",
@@ -29092,9 +29154,9 @@ var require_int = __commonJS({
       format: "HEX",
       test: /^0x[0-9a-fA-F]+$/,
       resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-      stringify: (node2) => intStringify(node2, 16, "0x")
+      stringify: (node) => intStringify(node, 16, "0x")
     };
-    exports.int = int2;
+    exports.int = int;
     exports.intHex = intHex;
     exports.intOct = intOct;
   }
@@ -29105,21 +29167,21 @@ var require_schema = __commonJS({
   "node_modules/yaml/dist/schema/core/schema.js"(exports) {
     "use strict";
     var map = require_map();
-    var _null4 = require_null();
+    var _null2 = require_null();
     var seq = require_seq();
-    var string3 = require_string();
+    var string2 = require_string();
     var bool = require_bool();
     var float = require_float();
-    var int2 = require_int();
+    var int = require_int();
     var schema = [
       map.map,
       seq.seq,
-      string3.string,
-      _null4.nullTag,
+      string2.string,
+      _null2.nullTag,
       bool.boolTag,
-      int2.intOct,
-      int2.int,
-      int2.intHex,
+      int.intOct,
+      int.int,
+      int.intHex,
       float.floatNaN,
       float.floatExp,
       float.float
@@ -29470,9 +29532,9 @@ var require_float2 = __commonJS({
       format: "EXP",
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
       resolve: (str) => parseFloat(str.replace(/_/g, "")),
-      stringify(node2) {
-        const num = Number(node2.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node2);
+      stringify(node) {
+        const num = Number(node.value);
+        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
       }
     };
     var float = {
@@ -29481,14 +29543,14 @@ var require_float2 = __commonJS({
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
       resolve(str) {
-        const node2 = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
+        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
         const dot = str.indexOf(".");
         if (dot !== -1) {
           const f = str.substring(dot + 1).replace(/_/g, "");
           if (f[f.length - 1] === "0")
-            node2.minFractionDigits = f.length;
+            node.minFractionDigits = f.length;
         }
-        return node2;
+        return node;
       },
       stringify: stringifyNumber.stringifyNumber
     };
@@ -29527,13 +29589,13 @@ var require_int2 = __commonJS({
       const n = parseInt(str, radix);
       return sign === "-" ? -1 * n : n;
     }
-    function intStringify(node2, radix, prefix) {
-      const { value } = node2;
+    function intStringify(node, radix, prefix) {
+      const { value } = node;
       if (intIdentify(value)) {
         const str = value.toString(radix);
         return value < 0 ? "-" + prefix + str.substr(1) : prefix + str;
       }
-      return stringifyNumber.stringifyNumber(node2);
+      return stringifyNumber.stringifyNumber(node);
     }
     var intBin = {
       identify: intIdentify,
@@ -29542,7 +29604,7 @@ var require_int2 = __commonJS({
       format: "BIN",
       test: /^[-+]?0b[0-1_]+$/,
       resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
-      stringify: (node2) => intStringify(node2, 2, "0b")
+      stringify: (node) => intStringify(node, 2, "0b")
     };
     var intOct = {
       identify: intIdentify,
@@ -29551,9 +29613,9 @@ var require_int2 = __commonJS({
       format: "OCT",
       test: /^[-+]?0[0-7_]+$/,
       resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
-      stringify: (node2) => intStringify(node2, 8, "0")
+      stringify: (node) => intStringify(node, 8, "0")
     };
-    var int2 = {
+    var int = {
       identify: intIdentify,
       default: true,
       tag: "tag:yaml.org,2002:int",
@@ -29568,9 +29630,9 @@ var require_int2 = __commonJS({
       format: "HEX",
       test: /^[-+]?0x[0-9a-fA-F_]+$/,
       resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-      stringify: (node2) => intStringify(node2, 16, "0x")
+      stringify: (node) => intStringify(node, 16, "0x")
     };
-    exports.int = int2;
+    exports.int = int;
     exports.intBin = intBin;
     exports.intHex = intHex;
     exports.intOct = intOct;
@@ -29678,13 +29740,13 @@ var require_timestamp = __commonJS({
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
       return sign === "-" ? num(-1) * res : res;
     }
-    function stringifySexagesimal(node2) {
-      let { value } = node2;
+    function stringifySexagesimal(node) {
+      let { value } = node;
       let num = (n) => n;
       if (typeof value === "bigint")
         num = (n) => BigInt(n);
       else if (isNaN(value) || !isFinite(value))
-        return stringifyNumber.stringifyNumber(node2);
+        return stringifyNumber.stringifyNumber(node);
       let sign = "";
       if (value < 0) {
         sign = "-";
@@ -29736,15 +29798,15 @@ var require_timestamp = __commonJS({
           throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
         const [, year, month, day, hour, minute, second] = match.map(Number);
         const millisec = match[7] ? Number((match[7] + "00").substr(1, 3)) : 0;
-        let date2 = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
         const tz = match[8];
         if (tz && tz !== "Z") {
           let d = parseSexagesimal(tz, false);
           if (Math.abs(d) < 30)
             d *= 60;
-          date2 -= 6e4 * d;
+          date -= 6e4 * d;
         }
-        return new Date(date2);
+        return new Date(date);
       },
       stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
     };
@@ -29759,14 +29821,14 @@ var require_schema3 = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
     "use strict";
     var map = require_map();
-    var _null4 = require_null();
+    var _null2 = require_null();
     var seq = require_seq();
-    var string3 = require_string();
+    var string2 = require_string();
     var binary = require_binary();
     var bool = require_bool2();
     var float = require_float2();
-    var int2 = require_int2();
-    var merge2 = require_merge();
+    var int = require_int2();
+    var merge = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
     var set = require_set();
@@ -29774,19 +29836,19 @@ var require_schema3 = __commonJS({
     var schema = [
       map.map,
       seq.seq,
-      string3.string,
-      _null4.nullTag,
+      string2.string,
+      _null2.nullTag,
       bool.trueTag,
       bool.falseTag,
-      int2.intBin,
-      int2.intOct,
-      int2.int,
-      int2.intHex,
+      int.intBin,
+      int.intOct,
+      int.int,
+      int.intHex,
       float.floatNaN,
       float.floatExp,
       float.float,
       binary.binary,
-      merge2.merge,
+      merge.merge,
       omap.omap,
       pairs.pairs,
       set.set,
@@ -29803,16 +29865,16 @@ var require_tags = __commonJS({
   "node_modules/yaml/dist/schema/tags.js"(exports) {
     "use strict";
     var map = require_map();
-    var _null4 = require_null();
+    var _null2 = require_null();
     var seq = require_seq();
-    var string3 = require_string();
+    var string2 = require_string();
     var bool = require_bool();
     var float = require_float();
-    var int2 = require_int();
+    var int = require_int();
     var schema = require_schema();
     var schema$1 = require_schema2();
     var binary = require_binary();
-    var merge2 = require_merge();
+    var merge = require_merge();
     var omap = require_omap();
     var pairs = require_pairs();
     var schema$2 = require_schema3();
@@ -29820,7 +29882,7 @@ var require_tags = __commonJS({
     var timestamp = require_timestamp();
     var schemas = /* @__PURE__ */ new Map([
       ["core", schema.schema],
-      ["failsafe", [map.map, seq.seq, string3.string]],
+      ["failsafe", [map.map, seq.seq, string2.string]],
       ["json", schema$1.schema],
       ["yaml11", schema$2.schema],
       ["yaml-1.1", schema$2.schema]
@@ -29832,13 +29894,13 @@ var require_tags = __commonJS({
       floatExp: float.floatExp,
       floatNaN: float.floatNaN,
       floatTime: timestamp.floatTime,
-      int: int2.int,
-      intHex: int2.intHex,
-      intOct: int2.intOct,
+      int: int.int,
+      intHex: int.intHex,
+      intOct: int.intOct,
       intTime: timestamp.intTime,
       map: map.map,
-      merge: merge2.merge,
-      null: _null4.nullTag,
+      merge: merge.merge,
+      null: _null2.nullTag,
       omap: omap.omap,
       pairs: pairs.pairs,
       seq: seq.seq,
@@ -29847,7 +29909,7 @@ var require_tags = __commonJS({
     };
     var coreKnownTags = {
       "tag:yaml.org,2002:binary": binary.binary,
-      "tag:yaml.org,2002:merge": merge2.merge,
+      "tag:yaml.org,2002:merge": merge.merge,
       "tag:yaml.org,2002:omap": omap.omap,
       "tag:yaml.org,2002:pairs": pairs.pairs,
       "tag:yaml.org,2002:set": set.set,
@@ -29856,7 +29918,7 @@ var require_tags = __commonJS({
     function getTags(customTags, schemaName, addMergeTag) {
       const schemaTags = schemas.get(schemaName);
       if (schemaTags && !customTags) {
-        return addMergeTag && !schemaTags.includes(merge2.merge) ? schemaTags.concat(merge2.merge) : schemaTags.slice();
+        return addMergeTag && !schemaTags.includes(merge.merge) ? schemaTags.concat(merge.merge) : schemaTags.slice();
       }
       let tags = schemaTags;
       if (!tags) {
@@ -29874,7 +29936,7 @@ var require_tags = __commonJS({
         tags = customTags(tags.slice());
       }
       if (addMergeTag)
-        tags = tags.concat(merge2.merge);
+        tags = tags.concat(merge.merge);
       return tags.reduce((tags2, tag) => {
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
@@ -29899,18 +29961,18 @@ var require_Schema = __commonJS({
     var identity = require_identity();
     var map = require_map();
     var seq = require_seq();
-    var string3 = require_string();
+    var string2 = require_string();
     var tags = require_tags();
     var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
     var Schema = class _Schema {
-      constructor({ compat, customTags, merge: merge2, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
+      constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
         this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
         this.name = typeof schema === "string" && schema || "core";
         this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
-        this.tags = tags.getTags(customTags, this.name, merge2);
+        this.tags = tags.getTags(customTags, this.name, merge);
         this.toStringOptions = toStringDefaults ?? null;
         Object.defineProperty(this, identity.MAP, { value: map.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string3.string });
+        Object.defineProperty(this, identity.SCALAR, { value: string2.string });
         Object.defineProperty(this, identity.SEQ, { value: seq.seq });
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
@@ -29929,7 +29991,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -29944,7 +30006,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify.createStringifyContext(doc, options);
+      const ctx = stringify2.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -29966,7 +30028,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -29974,7 +30036,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify.stringify(doc.contents, ctx));
+        lines.push(stringify2.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -30044,14 +30106,14 @@ var require_Document = __commonJS({
           version: "1.2"
         }, options);
         this.options = opt;
-        let { version: version2 } = opt;
+        let { version } = opt;
         if (options?._directives) {
           this.directives = options._directives.atDocument();
           if (this.directives.yaml.explicit)
-            version2 = this.directives.yaml.version;
+            version = this.directives.yaml.version;
         } else
-          this.directives = new directives.Directives({ version: version2 });
-        this.setSchema(version2, options);
+          this.directives = new directives.Directives({ version });
+        this.setSchema(version, options);
         this.contents = value === void 0 ? null : this.createNode(value, _replacer, options);
       }
       /**
@@ -30095,13 +30157,13 @@ var require_Document = __commonJS({
        * `name` will be used as a prefix for a new unique anchor.
        * If `name` is undefined, the generated anchor will use 'a' as a prefix.
        */
-      createAlias(node2, name) {
-        if (!node2.anchor) {
+      createAlias(node, name) {
+        if (!node.anchor) {
           const prev = anchors.anchorNames(this);
-          node2.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
+          node.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
           !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
         }
-        return new Alias.Alias(node2.anchor);
+        return new Alias.Alias(node.anchor);
       }
       createNode(value, replacer, options) {
         let _replacer = void 0;
@@ -30133,11 +30195,11 @@ var require_Document = __commonJS({
           schema: this.schema,
           sourceObjects
         };
-        const node2 = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node2))
-          node2.flow = true;
+        const node = createNode.createNode(value, tag, ctx);
+        if (flow && identity.isCollection(node))
+          node.flow = true;
         setAnchors();
-        return node2;
+        return node;
       }
       /**
        * Convert a key and a value into a `Pair` using the current schema,
@@ -30231,11 +30293,11 @@ var require_Document = __commonJS({
        *
        * Overrides all previously set schema options.
        */
-      setSchema(version2, options = {}) {
-        if (typeof version2 === "number")
-          version2 = String(version2);
+      setSchema(version, options = {}) {
+        if (typeof version === "number")
+          version = String(version);
         let opt;
-        switch (version2) {
+        switch (version) {
           case "1.1":
             if (this.directives)
               this.directives.yaml.version = "1.1";
@@ -30246,9 +30308,9 @@ var require_Document = __commonJS({
           case "1.2":
           case "next":
             if (this.directives)
-              this.directives.yaml.version = version2;
+              this.directives.yaml.version = version;
             else
-              this.directives = new directives.Directives({ version: version2 });
+              this.directives = new directives.Directives({ version });
             opt = { resolveKnownTags: true, schema: "core" };
             break;
           case null:
@@ -30257,7 +30319,7 @@ var require_Document = __commonJS({
             opt = null;
             break;
           default: {
-            const sv = JSON.stringify(version2);
+            const sv = JSON.stringify(version);
             throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
           }
         }
@@ -30336,12 +30398,12 @@ var require_errors2 = __commonJS({
         super("YAMLWarning", pos, code, message);
       }
     };
-    var prettifyError = (src, lc) => (error2) => {
-      if (error2.pos[0] === -1)
+    var prettifyError = (src, lc) => (error) => {
+      if (error.pos[0] === -1)
         return;
-      error2.linePos = error2.pos.map((pos) => lc.linePos(pos));
-      const { line, col } = error2.linePos[0];
-      error2.message += ` at line ${line}, column ${col}`;
+      error.linePos = error.pos.map((pos) => lc.linePos(pos));
+      const { line, col } = error.linePos[0];
+      error.message += ` at line ${line}, column ${col}`;
       let ci = col - 1;
       let lineStr = src.substring(lc.lineStarts[line - 1], lc.lineStarts[line]).replace(/[\n\r]+$/, "");
       if (ci >= 60 && lineStr.length > 80) {
@@ -30359,12 +30421,12 @@ var require_errors2 = __commonJS({
       }
       if (/[^ ]/.test(lineStr)) {
         let count = 1;
-        const end = error2.linePos[1];
+        const end = error.linePos[1];
         if (end?.line === line && end.col > col) {
           count = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
         const pointer = " ".repeat(ci) + "^".repeat(count);
-        error2.message += `:
+        error.message += `:
 
 ${lineStr}
 ${pointer}
@@ -30391,7 +30453,7 @@ var require_resolve_props = __commonJS({
       let hasNewline = false;
       let reqSpace = false;
       let tab = null;
-      let anchor2 = null;
+      let anchor = null;
       let tag = null;
       let newlineAfterProp = null;
       let comma = null;
@@ -30438,16 +30500,16 @@ var require_resolve_props = __commonJS({
               commentSep += token.source;
             atNewline = true;
             hasNewline = true;
-            if (anchor2 || tag)
+            if (anchor || tag)
               newlineAfterProp = token;
             hasSpace = true;
             break;
           case "anchor":
-            if (anchor2)
+            if (anchor)
               onError(token, "MULTIPLE_ANCHORS", "A node can have at most one anchor");
             if (token.source.endsWith(":"))
               onError(token.offset + token.source.length - 1, "BAD_ALIAS", "Anchor ending in : is ambiguous", true);
-            anchor2 = token;
+            anchor = token;
             start ?? (start = token.offset);
             atNewline = false;
             hasSpace = false;
@@ -30464,7 +30526,7 @@ var require_resolve_props = __commonJS({
             break;
           }
           case indicator:
-            if (anchor2 || tag)
+            if (anchor || tag)
               onError(token, "BAD_PROP_ORDER", `Anchors and tags must be after the ${token.source} indicator`);
             if (found)
               onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.source} in ${flow ?? "collection"}`);
@@ -30501,7 +30563,7 @@ var require_resolve_props = __commonJS({
         spaceBefore,
         comment,
         hasNewline,
-        anchor: anchor2,
+        anchor,
         tag,
         newlineAfterProp,
         end,
@@ -30734,11 +30796,11 @@ var require_resolve_block_seq = __commonJS({
             continue;
           }
         }
-        const node2 = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, start, null, props, onError);
+        const node = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, start, null, props, onError);
         if (ctx.schema.compat)
           utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
-        offset = node2.range[2];
-        seq.items.push(node2);
+        offset = node.range[2];
+        seq.items.push(node);
       }
       seq.range = [bs.offset, offset, commentEnd ?? offset];
       return seq;
@@ -31010,8 +31072,8 @@ var require_compose_collection = __commonJS({
       const tagToken = props.tag;
       const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
       if (token.type === "block-seq") {
-        const { anchor: anchor2, newlineAfterProp: nl } = props;
-        const lastProp = anchor2 && tagToken ? anchor2.offset > tagToken.offset ? anchor2 : tagToken : anchor2 ?? tagToken;
+        const { anchor, newlineAfterProp: nl } = props;
+        const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
         if (lastProp && (!nl || nl.offset < lastProp.offset)) {
           const message = "Missing newline after block sequence props";
           onError(lastProp, "MISSING_CHAR", message);
@@ -31038,12 +31100,12 @@ var require_compose_collection = __commonJS({
       }
       const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
       const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node2 = identity.isNode(res) ? res : new Scalar.Scalar(res);
-      node2.range = coll.range;
-      node2.tag = tagName;
+      const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      node.range = coll.range;
+      node.tag = tagName;
       if (tag?.format)
-        node2.format = tag.format;
-      return node2;
+        node.format = tag.format;
+      return node;
     }
     exports.composeCollection = composeCollection;
   }
@@ -31167,7 +31229,7 @@ var require_resolve_block_scalar = __commonJS({
       const mode = source[0];
       let indent = 0;
       let chomp = "";
-      let error2 = -1;
+      let error = -1;
       for (let i = 1; i < source.length; ++i) {
         const ch = source[i];
         if (!chomp && (ch === "-" || ch === "+"))
@@ -31176,12 +31238,12 @@ var require_resolve_block_scalar = __commonJS({
           const n = Number(ch);
           if (!indent && n)
             indent = n;
-          else if (error2 === -1)
-            error2 = offset + i;
+          else if (error === -1)
+            error = offset + i;
         }
       }
-      if (error2 !== -1)
-        onError(error2, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
+      if (error !== -1)
+        onError(error, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
       let hasSpace = false;
       let comment = "";
       let length = source.length;
@@ -31477,8 +31539,8 @@ var require_compose_scalar = __commonJS({
       try {
         const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
         scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
-      } catch (error2) {
-        const msg = error2 instanceof Error ? error2.message : String(error2);
+      } catch (error) {
+        const msg = error instanceof Error ? error.message : String(error);
         onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
         scalar = new Scalar.Scalar(value);
       }
@@ -31577,32 +31639,32 @@ var require_compose_node = __commonJS({
     var CN = { composeNode, composeEmptyNode };
     function composeNode(ctx, token, props, onError) {
       const atKey = ctx.atKey;
-      const { spaceBefore, comment, anchor: anchor2, tag } = props;
-      let node2;
+      const { spaceBefore, comment, anchor, tag } = props;
+      let node;
       let isSrcToken = true;
       switch (token.type) {
         case "alias":
-          node2 = composeAlias(ctx, token, onError);
-          if (anchor2 || tag)
+          node = composeAlias(ctx, token, onError);
+          if (anchor || tag)
             onError(token, "ALIAS_PROPS", "An alias node must not specify any properties");
           break;
         case "scalar":
         case "single-quoted-scalar":
         case "double-quoted-scalar":
         case "block-scalar":
-          node2 = composeScalar.composeScalar(ctx, token, tag, onError);
-          if (anchor2)
-            node2.anchor = anchor2.source.substring(1);
+          node = composeScalar.composeScalar(ctx, token, tag, onError);
+          if (anchor)
+            node.anchor = anchor.source.substring(1);
           break;
         case "block-map":
         case "block-seq":
         case "flow-collection":
           try {
-            node2 = composeCollection.composeCollection(CN, ctx, token, props, onError);
-            if (anchor2)
-              node2.anchor = anchor2.source.substring(1);
-          } catch (error2) {
-            const message = error2 instanceof Error ? error2.message : String(error2);
+            node = composeCollection.composeCollection(CN, ctx, token, props, onError);
+            if (anchor)
+              node.anchor = anchor.source.substring(1);
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
             onError(token, "RESOURCE_EXHAUSTION", message);
           }
           break;
@@ -31612,45 +31674,45 @@ var require_compose_node = __commonJS({
           isSrcToken = false;
         }
       }
-      node2 ?? (node2 = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
-      if (anchor2 && node2.anchor === "")
-        onError(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
-      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
+      node ?? (node = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
+      if (anchor && node.anchor === "")
+        onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
+      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node) || typeof node.value !== "string" || node.tag && node.tag !== "tag:yaml.org,2002:str")) {
         const msg = "With stringKeys, all keys must be strings";
         onError(tag ?? token, "NON_STRING_KEY", msg);
       }
       if (spaceBefore)
-        node2.spaceBefore = true;
+        node.spaceBefore = true;
       if (comment) {
         if (token.type === "scalar" && token.source === "")
-          node2.comment = comment;
+          node.comment = comment;
         else
-          node2.commentBefore = comment;
+          node.commentBefore = comment;
       }
       if (ctx.options.keepSourceTokens && isSrcToken)
-        node2.srcToken = token;
-      return node2;
+        node.srcToken = token;
+      return node;
     }
-    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor: anchor2, tag, end }, onError) {
+    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
       const token = {
         type: "scalar",
         offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
         indent: -1,
         source: ""
       };
-      const node2 = composeScalar.composeScalar(ctx, token, tag, onError);
-      if (anchor2) {
-        node2.anchor = anchor2.source.substring(1);
-        if (node2.anchor === "")
-          onError(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
+      const node = composeScalar.composeScalar(ctx, token, tag, onError);
+      if (anchor) {
+        node.anchor = anchor.source.substring(1);
+        if (node.anchor === "")
+          onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
       }
       if (spaceBefore)
-        node2.spaceBefore = true;
+        node.spaceBefore = true;
       if (comment) {
-        node2.comment = comment;
-        node2.range[2] = end;
+        node.comment = comment;
+        node.range[2] = end;
       }
-      return node2;
+      return node;
     }
     function composeAlias({ options }, { offset, source, end }, onError) {
       const alias = new Alias.Alias(source.substring(1));
@@ -31867,11 +31929,11 @@ ${cb}` : comment;
             break;
           case "error": {
             const msg = token.source ? `${token.message}: ${JSON.stringify(token.source)}` : token.message;
-            const error2 = new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg);
+            const error = new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg);
             if (this.atDirectives || !this.doc)
-              this.errors.push(error2);
+              this.errors.push(error);
             else
-              this.doc.errors.push(error2);
+              this.doc.errors.push(error);
             break;
           }
           case "doc-end": {
@@ -32110,7 +32172,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -32163,7 +32225,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -33184,8 +33246,8 @@ var require_parser = __commonJS({
       peek(n) {
         return this.stack[this.stack.length - n];
       }
-      *pop(error2) {
-        const token = error2 ?? this.stack.pop();
+      *pop(error) {
+        const token = error ?? this.stack.pop();
         if (!token) {
           const message = "Tried to pop an empty stack";
           yield { type: "error", offset: this.offset, source: "", message };
@@ -33874,7 +33936,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse2(src, reviver, options) {
+    function parse(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -33893,7 +33955,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify(value, replacer, options) {
+    function stringify2(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -33915,10 +33977,10 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse2;
+    exports.parse = parse;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify;
+    exports.stringify = stringify2;
   }
 });
 
@@ -33974,6 +34036,9 @@ var require_dist = __commonJS({
   }
 });
 
+// src/core/commands.ts
+import { open as open3, readFile as readFile2, writeFile } from "node:fs/promises";
+
 // src/util/concurrency.ts
 async function mapConcurrent(items, limit, work, shouldStart = () => true) {
   let next = 0;
@@ -33986,12 +34051,12 @@ async function mapConcurrent(items, limit, work, shouldStart = () => true) {
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
-// src/synapse/inventory.ts
-async function streamInventory(client, onUser, options = {}) {
+// src/accounts/inventory.ts
+async function streamInventory(accounts, onUser, options = {}) {
   const detailed = [];
   const { needsDetails: needsDetails2 } = options;
   let listed = 0;
-  for await (const page of client.listAllUsers()) {
+  for await (const page of accounts.listUsers()) {
     for (const user of page) {
       if (needsDetails2?.(user)) detailed.push(user);
       else onUser(user);
@@ -34001,20 +34066,24 @@ async function streamInventory(client, onUser, options = {}) {
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    onUser(await client.getUser(user.userId));
+    onUser(await fullUser(accounts, user.userId));
     done++;
     if (done % 100 === 0 || done === detailed.length) {
       options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
     }
   });
 }
-async function readInventory(client, options = {}) {
+async function readInventory(accounts, options = {}) {
   const users = /* @__PURE__ */ new Map();
-  await streamInventory(client, (user) => users.set(user.userId, user), options);
+  await streamInventory(accounts, (user) => users.set(user.userId, user), options);
   return users;
 }
+async function fullUser(accounts, userId) {
+  const user = await accounts.findUser(userId);
+  if (!user) throw new ToolError(`${userId} vanished from the server while it was read`, "run the command again");
+  return user;
+}
 
-<<<<<<<< HEAD:dist/chunks/chunk-ELJKOQX5.js
 // src/config/passwords.ts
 import { constants } from "node:fs";
 import { lstat, open, realpath } from "node:fs/promises";
@@ -34089,39 +34158,39 @@ async function readPasswordRef(ref, policy, env) {
   const file = ref.file;
   const what = `the password file ${file}`;
   const fail = (message) => new ToolError(`${what} ${message}`);
-  const fsFail = (error2) => fail(`cannot be read: ${error2.code ?? error2}`);
-  const dir = await realpath(policy.dir).catch((error2) => {
+  const fsFail = (error) => fail(`cannot be read: ${error.code ?? error}`);
+  const dir = await realpath(policy.dir).catch((error) => {
     throw new ToolError(
-      `the password directory ${policy.dir} cannot be read: ${error2.code ?? error2}`
+      `the password directory ${policy.dir} cannot be read: ${error.code ?? error}`
     );
   });
-  const link = await lstat(file).catch((error2) => {
-    throw fsFail(error2);
+  const link = await lstat(file).catch((error) => {
+    throw fsFail(error);
   });
   const kind = specialKind(link);
   if (kind) throw fail(`${kind}: only a regular file can hold a password`);
-  const real = await realpath(file).catch((error2) => {
-    throw fsFail(error2);
+  const real = await realpath(file).catch((error) => {
+    throw fsFail(error);
   });
   if (!isInside(real, dir)) throw fail(`leads to ${real}, outside the password directory ${policy.dir}`);
   if (link.isSymbolicLink()) {
-    const target = await lstat(real).catch((error2) => {
-      throw fsFail(error2);
+    const target = await lstat(real).catch((error) => {
+      throw fsFail(error);
     });
     const targetKind = specialKind(target);
     if (targetKind) throw fail(`leads to ${real}, which ${targetKind}: only a regular file can hold a password`);
   }
   const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    (error2) => {
-      throw fsFail(error2);
+    (error) => {
+      throw fsFail(error);
     }
   );
   try {
     const info = await handle.stat();
     if (!info.isFile())
       throw fail(`${specialKind(info) ?? "is not a regular file"}: only a regular file can hold a password`);
-    const bytes = await readCapped(handle, info.size, MAX_PASSWORD_FILE_BYTES).catch((error2) => {
-      throw fsFail(error2);
+    const bytes = await readCapped(handle, info.size, MAX_PASSWORD_FILE_BYTES).catch((error) => {
+      throw fsFail(error);
     });
     if (bytes === void 0) throw fail(`holds more than ${MAX_PASSWORD_LENGTH} characters`);
     let text;
@@ -34144,10 +34213,9 @@ function checkedPassword(password, what) {
   }
   return password;
 }
-========
-// src/apply/lock.ts
-import { randomInt } from "node:crypto";
-import { hostname } from "node:os";
+
+// src/synapse/client.ts
+var import_undici = __toESM(require_undici(), 1);
 import { setTimeout as sleep } from "node:timers/promises";
 
 // src/synapse/errors.ts
@@ -34184,378 +34252,7 @@ var SynapseError = class extends ToolError {
   }
 };
 
-// src/apply/lock.ts
-var LOCK_ALIAS_LOCALPART = "synapse-gitops-apply-lock";
-var LEASE_EVENT_TYPE = "org.synapse_gitops.lease";
-var LEGACY_LOCK_TOKEN = "synapse-gitops-apply-lock";
-var DEFAULT_LOCK_TTL_MS = 6e4;
-var DEFAULT_LOCK_TIMEOUT_MS = 3e5;
-var SETTLE_MS = 500;
-function lockAlias(serverName) {
-  return `#${LOCK_ALIAS_LOCALPART}:${serverName}`;
-}
-var LockLostError = class extends ToolError {
-  name = "LockLostError";
-};
-function abandonMarginMs(ttlMs) {
-  return Math.min(1e4, Math.max(1e3, ttlMs / 4));
-}
-function transient(e) {
-  return e instanceof SynapseError && (e.kind === "network" || e.kind === "rate-limited" || (e.status ?? 0) >= 500);
-}
-async function bestEffort(attempts, step) {
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    try {
-      await step();
-      return true;
-    } catch {
-      if (attempt + 1 < attempts) await sleep(200 * (attempt + 1));
-    }
-  }
-  return false;
-}
-async function inspect(client, alias, roomId, admins, defaultTtlMs) {
-  const state2 = await client.getRoomState(roomId);
-  if (state2 === void 0) return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: "the room does not exist" };
-  const creator = state2.find((e) => e.type === "m.room.create" && e.stateKey === "")?.sender;
-  const event = state2.find((e) => e.type === LEASE_EVENT_TYPE && e.stateKey === "");
-  if (!event) {
-    return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: `the room (created by ${creator}) has no lease` };
-  }
-  if (!creator || event.sender !== creator) {
-    return {
-      leaseId: roomId,
-      alias,
-      ttlMs: defaultTtlMs,
-      notALease: "the lease was not written by the room's creator"
-    };
-  }
-  let admin = admins.get(creator);
-  if (admin === void 0) {
-    admin = await client.findUser(creator).then(
-      (user) => user?.admin === true,
-      (e) => {
-        if (transient(e)) throw e;
-        return false;
-      }
-    );
-    admins.set(creator, admin);
-  }
-  if (!admin) {
-    return {
-      leaseId: roomId,
-      alias,
-      ttlMs: defaultTtlMs,
-      notALease: `the room was created by ${creator}, not an admin`
-    };
-  }
-  const c = event.content;
-  const num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
-  const str = (v) => typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?";
-  const ttl = num(c.ttlMs);
-  const info = {
-    leaseId: roomId,
-    alias,
-    holder: { userId: event.sender, host: str(c.host), pid: num(c.pid) ?? 0, version: str(c.version) },
-    // A lease's own ttl is believed within reason: an hour at most.
-    ttlMs: ttl === void 0 ? defaultTtlMs : Math.min(36e5, Math.max(1e3, ttl))
-  };
-  for (const key of ["startedAt", "renewedAt", "renewals"]) {
-    const v = num(c[key]);
-    if (v !== void 0) info[key] = v;
-  }
-  if (event.originServerTs !== void 0) info.lastSeen = event.originServerTs;
-  return info;
-}
-var CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-function renewalKey(lease) {
-  return JSON.stringify([lease.leaseId, lease.renewals, lease.renewedAt, lease.lastSeen, lease.notALease]);
-}
-async function acquireApplyLock(client, options = {}) {
-  const ttl = Math.max(1e3, options.ttlMs ?? DEFAULT_LOCK_TTL_MS);
-  const deadline = performance.now() + (options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
-  const pollMs = () => Math.min(1e3, Math.max(250, ttl / 20)) + randomInt(0, 250);
-  const me = await client.whoami();
-  const alias = lockAlias(me.serverName);
-  const admins = /* @__PURE__ */ new Map([[me.userId, true]]);
-  const startedAt = Date.now();
-  const content = {
-    holder: me.userId,
-    host: hostname(),
-    pid: process.pid,
-    version: VERSION,
-    startedAt,
-    renewedAt: startedAt,
-    renewals: 0,
-    ttlMs: ttl
-  };
-  let mine;
-  const dropMine = async () => {
-    const room = mine;
-    mine = void 0;
-    if (room) await bestEffort(2, () => client.deleteRoom(room));
-  };
-  let watched;
-  const deleting = /* @__PURE__ */ new Map();
-  let last;
-  const step = async () => {
-    const current = await client.getRoomAlias(alias);
-    if (current !== void 0 && current === mine) {
-      await sleep(SETTLE_MS);
-      if (await client.getRoomAlias(alias) === mine) return true;
-      await dropMine();
-      return 0;
-    }
-    if (current === void 0) {
-      mine ??= await client.createPrivateRoom({
-        name: "synapse-gitops apply lock \u2014 do not join",
-        topic: "Held while a synapse-gitops apply runs; deleted when it ends. See: synapse-gitops force-unlock",
-        initialState: [{ type: LEASE_EVENT_TYPE, content }]
-      });
-      if (!await client.putRoomAlias(alias, mine)) await dropMine();
-      return 0;
-    }
-    if (mine) await dropMine();
-    const lease = await inspect(client, alias, current, admins, ttl);
-    last = lease;
-    if (lease.notALease) {
-      const removed = await client.getRoomAlias(alias) === current && await client.deleteRoomAlias(alias);
-      if (removed && !deleting.has(current)) {
-        options.onNotice?.(
-          `removed the alias ${alias}: it pointed at ${current}, which is not a synapse-gitops lease (${lease.notALease})`
-        );
-      }
-      return 100;
-    }
-    const key = renewalKey(lease);
-    const now = performance.now();
-    if (watched?.key !== key) watched = { key, since: now };
-    const unchangedFor = now - watched.since;
-    if (unchangedFor <= lease.ttlMs + abandonMarginMs(lease.ttlMs)) return pollMs();
-    const since = deleting.get(current);
-    if (since === void 0 || now - since > 1e4) {
-      deleting.set(current, now);
-      options.onNotice?.(
-        `the apply lock's lease ${current} (${describeHolder(lease)}) was not renewed for ${Math.round(unchangedFor / 1e3)} s: its apply is gone; taking the lock over`
-      );
-      try {
-        await client.deleteRoom(current);
-      } catch (e) {
-        if (transient(e)) throw e;
-        if (await client.getRoomAlias(alias) === current) await client.deleteRoomAlias(alias);
-      }
-    }
-    return 100;
-  };
-  let waited = false;
-  let lastError;
-  try {
-    for (; ; ) {
-      let pause;
-      try {
-        const outcome = await step();
-        if (outcome === true) break;
-        pause = outcome;
-      } catch (e) {
-        if (!transient(e)) throw e;
-        lastError = e;
-        pause = e.kind === "rate-limited" && e.retryAfterMs !== void 0 ? e.retryAfterMs : pollMs();
-      }
-      if (performance.now() + pause > deadline) {
-        throw timedOut(last, lastError, options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
-      }
-      if (!waited && last && !last.notALease) {
-        waited = true;
-        options.onWait?.(last);
-      }
-      await sleep(pause);
-    }
-  } catch (e) {
-    await dropMine();
-    throw e;
-  }
-  if (mine === void 0) throw new Error("unreachable: the lock was taken without a room");
-  const leaseId = mine;
-  await removeLegacyToken(client, options.onNotice);
-  let lost = false;
-  let renewing;
-  const renew = setInterval(() => {
-    if (renewing || lost) return;
-    renewing = (async () => {
-      try {
-        if (await client.getRoomAlias(alias) !== leaseId) {
-          lost = true;
-          clearInterval(renew);
-          return;
-        }
-        content.renewals++;
-        content.renewedAt = Date.now();
-        await client.putRoomState(leaseId, LEASE_EVENT_TYPE, content);
-      } catch {
-      } finally {
-        renewing = void 0;
-      }
-    })();
-  }, ttl / 3);
-  renew.unref();
-  return {
-    leaseId,
-    held: () => !lost,
-    confirm: async () => {
-      if (lost || await client.getRoomAlias(alias) !== leaseId) {
-        lost = true;
-        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
-      }
-    },
-    release: async () => {
-      clearInterval(renew);
-      await renewing;
-      await bestEffort(5, () => client.deleteRoom(leaseId));
-      if (lost) return;
-      for (let i = 0; i < 30; i++) {
-        try {
-          if (await client.getRoomAlias(alias) !== leaseId) return;
-        } catch {
-        }
-        await sleep(100);
-      }
-      await bestEffort(3, async () => {
-        if (await client.getRoomAlias(alias) === leaseId) await client.deleteRoomAlias(alias);
-      });
-    }
-  };
-}
-async function removeLegacyToken(client, onNotice) {
-  let token;
-  try {
-    token = await client.getRegistrationToken(LEGACY_LOCK_TOKEN);
-  } catch {
-    return;
-  }
-  if (!token) return;
-  const used = token.completed + token.pending;
-  const uses = `${used === 0 ? "no" : used} registration${used === 1 ? " has" : "s have"} used it (Admin API: GET /_synapse/admin/v1/registration_tokens)`;
-  try {
-    await client.deleteRegistrationToken(LEGACY_LOCK_TOKEN);
-    onNotice?.(
-      `deleted the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock: while it existed, anyone could register an account on this server with it; ${uses}`
-    );
-  } catch (e) {
-    onNotice?.(
-      `the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock, lets anyone register an account on this server, and could not be deleted (${e instanceof Error ? e.message : String(e)}): delete it with DELETE /_synapse/admin/v1/registration_tokens/${LEGACY_LOCK_TOKEN}; ${uses}`
-    );
-  }
-}
-function describeHolder(lease) {
-  const h = lease.holder;
-  if (!h) return `not a lease: ${lease.notALease ?? "unknown"}`;
-  return `${h.userId} on host ${h.host} (pid ${h.pid}), synapse-gitops ${h.version}`;
-}
-function timedOut(lease, error2, waitMs) {
-  const seconds = Math.round(waitMs / 1e3);
-  if (!lease || lease.notALease) {
-    const why = error2 ? ` (last: ${error2.message})` : "";
-    return new ToolError(
-      `could not take this server's apply lock within ${seconds} s${why}; nothing was changed`,
-      error2?.kind === "rate-limited" ? "Synapse limits how many rooms a user creates (rc_room_creation; each apply creates one): try again in a minute, or wait longer with --lock-timeout" : "check that the homeserver is reachable, then try again"
-    );
-  }
-  const abandonAfter = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1e3);
-  return new ToolError(
-    `another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${describeHolder(lease)}); gave up waiting for it after ${seconds} s; nothing was changed`,
-    `try again when it has finished, or wait longer with --lock-timeout (a dead run's lease is taken over once it has gone ${abandonAfter} s without renewal); if no apply is running, see synapse-gitops force-unlock`
-  );
-}
-async function readLease(client) {
-  const me = await client.whoami();
-  const alias = lockAlias(me.serverName);
-  const roomId = await client.getRoomAlias(alias);
-  if (roomId === void 0) return void 0;
-  return inspect(client, alias, roomId, /* @__PURE__ */ new Map([[me.userId, true]]), DEFAULT_LOCK_TTL_MS);
-}
-async function forceUnlock(client, leaseId) {
-  const current = await readLease(client);
-  if (!current) throw new ToolError("no apply lock is held on this server; nothing was changed");
-  if (current.leaseId !== leaseId) {
-    throw new ToolError(
-      `the apply lock's lease is ${current.leaseId}, not ${leaseId}; nothing was changed`,
-      "run force-unlock without a lease ID to see the current lease"
-    );
-  }
-  if (!current.notALease) await client.deleteRoom(leaseId);
-  for (let i = 0; i < 50; i++) {
-    if (await client.getRoomAlias(current.alias) !== leaseId) return current;
-    if (current.notALease || i === 30) await client.deleteRoomAlias(current.alias);
-    await sleep(100);
-  }
-  throw new ToolError(`the apply lock's alias ${current.alias} still points at ${leaseId}; try again`);
-}
-
-// src/apply/apply.ts
-import { readFile } from "node:fs/promises";
->>>>>>>> sec-lock:dist/chunks/chunk-DI2UJZ2L.js
-
-// src/plan/attributes.ts
-var ATTRIBUTES = ["displayname", "admin", "locked", "emails", "externalIds"];
-var DETAIL_ATTRIBUTES = ["emails", "externalIds"];
-function managesDetails(want) {
-  return want.emails !== void 0 || want.externalIds !== void 0;
-}
-function sortedKey(value) {
-  if (!Array.isArray(value)) return JSON.stringify(value ?? null);
-  const items = value.map(
-    (v) => typeof v === "string" ? v : `${v.provider}\0${v.id}`
-  );
-  return JSON.stringify(items.sort());
-}
-function sameValue(attribute, actual, wanted) {
-  if (attribute === "displayname") return (actual ?? "") === (wanted ?? "");
-  if (!Array.isArray(actual) && !Array.isArray(wanted)) return (actual ?? null) === (wanted ?? null);
-  return sortedKey(actual) === sortedKey(wanted);
-}
-function actualValue(user, attribute) {
-  switch (attribute) {
-    case "displayname":
-      return user.displayname;
-    case "admin":
-      return user.admin;
-    case "locked":
-      return user.locked;
-    case "emails":
-      return user.emails;
-    case "externalIds":
-      return user.externalIds;
-  }
-}
-function attributeChanges(want, have) {
-  return attributeChangesIfAny(want, have) ?? [];
-}
-function attributeChangesIfAny(want, have) {
-  let changes;
-  for (const attribute of ATTRIBUTES) {
-    const wanted = want[attribute];
-    if (wanted === void 0) continue;
-    let change2;
-    if (!have) change2 = { attribute, to: wanted };
-    else {
-      const current = actualValue(have, attribute);
-      if (current === void 0) {
-        throw new Error(`bug: ${attribute} of ${have.userId} was not read from the server before planning`);
-      }
-      if (sameValue(attribute, current, wanted)) continue;
-      change2 = { attribute, from: current, to: wanted };
-    }
-    if (changes) changes.push(change2);
-    else changes = [change2];
-  }
-  return changes;
-}
-
-// src/synapse/client.ts
-var import_undici = __toESM(require_undici(), 1);
-import { setTimeout as sleep2 } from "node:timers/promises";
-
-// src/synapse/types.ts
+// src/synapse/userRows.ts
 function stateOf(raw) {
   if (!raw.deactivated) return "active";
   return raw.erased ? "erased" : "deactivated";
@@ -34574,6 +34271,7 @@ function normaliseUser(row, creationUnit, path) {
   if (!isFlag(raw.is_guest)) invalidField(path, name, "is_guest", "a boolean", raw.is_guest);
   if (!isFlag(raw.shadow_banned)) invalidField(path, name, "shadow_banned", "a boolean", raw.shadow_banned);
   if (!isOptional(raw.displayname, "string")) invalidField(path, name, "displayname", "a string", raw.displayname);
+  if (!isOptional(raw.avatar_url, "string")) invalidField(path, name, "avatar_url", "a string", raw.avatar_url);
   if (!isOptional(raw.user_type, "string")) invalidField(path, name, "user_type", "a string", raw.user_type);
   if (!isOptional(raw.creation_ts, "number")) invalidField(path, name, "creation_ts", "a number", raw.creation_ts);
   const user = {
@@ -34582,6 +34280,7 @@ function normaliseUser(row, creationUnit, path) {
     locked: raw.locked === true,
     admin: Boolean(raw.admin),
     displayname: raw.displayname ?? null,
+    avatarUrl: raw.avatar_url ?? null,
     userType: raw.user_type ?? null,
     isGuest: Boolean(raw.is_guest),
     shadowBanned: Boolean(raw.shadow_banned),
@@ -34639,6 +34338,7 @@ function quote(text) {
 function toRawChanges(changes) {
   const body = {};
   if (changes.displayname !== void 0) body.displayname = changes.displayname;
+  if (changes.avatarUrl !== void 0) body.avatar_url = changes.avatarUrl;
   if (changes.admin !== void 0) body.admin = changes.admin;
   if (changes.locked !== void 0) body.locked = changes.locked;
   if (changes.deactivated !== void 0) body.deactivated = changes.deactivated;
@@ -34649,33 +34349,6 @@ function toRawChanges(changes) {
   if (changes.password !== void 0) body.password = changes.password;
   if (changes.userType !== void 0) body.user_type = changes.userType;
   return body;
-}
-
-// src/synapse/userId.ts
-var NEW_LOCALPART = /^[a-z0-9._=\-/+]+$/;
-var HISTORICAL_USER_ID = /^@([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
-var MAX_USER_ID_LENGTH = 255;
-function isValidNewLocalpart(localpart) {
-  return NEW_LOCALPART.test(localpart);
-}
-function serverNameOf(userId) {
-  if (userId.length > MAX_USER_ID_LENGTH || !HISTORICAL_USER_ID.test(userId)) return void 0;
-  return userId.slice(userId.indexOf(":") + 1);
-}
-function localpartOf(userId) {
-  return userId.slice(1, userId.indexOf(":"));
-}
-var InvalidUserIdError = class extends ToolError {
-  name = "InvalidUserIdError";
-};
-function encodeUserId(userId) {
-  if (serverNameOf(userId) === void 0) {
-    throw new InvalidUserIdError(
-      `invalid Matrix user ID ${JSON.stringify(userId)}`,
-      "a user ID looks like @alice:example.org"
-    );
-  }
-  return encodeURIComponent(userId);
 }
 
 // src/synapse/client.ts
@@ -34988,7 +34661,10 @@ var SynapseClient = class {
       msgtype: "m.notice",
       body,
       format: "org.matrix.custom.html",
-      formatted_body: html
+      formatted_body: html,
+      // Intentional mentions (Matrix 1.7): this notice mentions no one. Servers and clients that
+      // know m.mentions then ignore `@room` and names in the text; the caller breaks those for older ones.
+      "m.mentions": {}
     });
     return res.event_id;
   }
@@ -35021,7 +34697,7 @@ var SynapseClient = class {
         if (!(e instanceof SynapseError) || attempt >= this.#retries || !isRetryable(e)) throw e;
         const backoff = e.retryAfterMs ?? Math.min(8e3, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
         if (Date.now() - started + backoff > this.#retryBudgetMs) throw e;
-        await sleep2(backoff);
+        await sleep(backoff);
       }
     }
   }
@@ -35230,29 +34906,24 @@ function describeNetworkError(cause) {
 // src/apply/apply.ts
 var StaleError = class extends Error {
 };
-async function applyPlan(client, plan, options) {
-  if (plan.refusals.length > 0) {
+async function applyPlan(accounts, plan2, options) {
+  if (plan2.refusals.length > 0) {
     throw new ToolError(
       "the plan has refusals; nothing was applied",
       "fix the refusals listed in the plan, then plan again"
     );
   }
-  const readPassword = options.readPassword ?? ((ref) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? process.env));
-  const results = plan.actions.map((action) => ({ action, outcome: "not-started" }));
+  const readPassword = options.readPassword ?? ((ref) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? {}));
+  const results = plan2.actions.map((action) => ({ action, outcome: "not-started" }));
   if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
-  const lock = await acquireApplyLock(client, {
-    ...options.onLockWait ? { onWait: options.onLockWait } : {},
-    ...options.onLockNotice ? { onNotice: options.onLockNotice } : {},
-    ...options.lockTimeoutMs === void 0 ? {} : { waitMs: options.lockTimeoutMs },
-    ...options.lockTtlMs === void 0 ? {} : { ttlMs: options.lockTtlMs }
-  });
+  const lock = await options.lock();
   try {
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
     await runAll(
-      client,
+      accounts,
       results,
       { ...options, shouldContinue },
-      (action, readBackLater) => applyOne(client, action, readPassword, lock, readBackLater)
+      (action, readBackLater) => applyOne(accounts, action, readPassword, lock, readBackLater)
     );
   } finally {
     await lock.release();
@@ -35261,7 +34932,7 @@ async function applyPlan(client, plan, options) {
   for (const r of results) summary[r.outcome]++;
   return { results, summary };
 }
-async function runAll(client, results, options, perform) {
+async function runAll(accounts, results, options, perform) {
   const pages = Math.ceil((options.inventorySize ?? Number.POSITIVE_INFINITY) / DEFAULT_PAGE_SIZE);
   const readBackLater = results.filter((r) => !needsDetailRead(r.action)).length > pages * 10;
   const deferred = [];
@@ -35287,7 +34958,7 @@ async function runAll(client, results, options, perform) {
   if (deferred.length === 0) return;
   const actual = new Map(deferred.map((r) => [r.action.userId, void 0]));
   try {
-    await streamInventory(client, (user) => {
+    await streamInventory(accounts, (user) => {
       if (actual.has(user.userId)) actual.set(user.userId, user);
     });
   } catch (e) {
@@ -35316,10 +34987,10 @@ var RECHECKED = /* @__PURE__ */ new Set(["create", "update", "erase", "reactivat
 function needsDetailRead(action) {
   return action.changes.some((c) => DETAIL_ATTRIBUTES.includes(c.attribute));
 }
-async function applyOne(client, action, readPassword, lock, readBackLater) {
+async function applyOne(accounts, action, readPassword, lock, readBackLater) {
   const { userId } = action;
   if (RECHECKED.has(action.kind)) {
-    const now = await client.findUser(userId);
+    const now = await accounts.findUser(userId);
     const state2 = now?.state ?? "absent";
     if (state2 !== action.from) {
       throw new StaleError(`${userId} is ${state2} now, but the plan saw it ${action.from}; run plan again`);
@@ -35327,15 +34998,15 @@ async function applyOne(client, action, readPassword, lock, readBackLater) {
   }
   if (action.to === "erased" || action.kind === "reactivate") await lock.confirm();
   const changes = toChanges(action);
-  const matches2 = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
-  const step = (run, done, before) => recoverable(client, userId, run, done, before);
+  const matches = (u) => u !== void 0 && action.changes.every((c) => sameValue(c.attribute, actualValue(u, c.attribute), c.to));
+  const step = (run, done, before) => recoverable(accounts, userId, run, done, before);
   if (action.password) changes.password = await readPassword(action.password);
   switch (action.kind) {
     case "create": {
       const { locked, ...rest } = changes;
       await step(
         async () => {
-          const { created } = await client.createUser(userId, rest);
+          const { created } = await accounts.createUser(userId, rest);
           if (!created) throw new StaleError(`${userId} was created by someone else while we applied; run plan again`);
         },
         (u) => u !== void 0,
@@ -35343,14 +35014,14 @@ async function applyOne(client, action, readPassword, lock, readBackLater) {
       );
       if (locked)
         await step(
-          () => client.modifyUser(userId, { locked }),
+          () => accounts.setLocked(userId, locked),
           (u) => u?.locked === true,
           "active"
         );
       if (action.to !== "active") {
         const erase = action.to === "erased";
         await step(
-          () => client.deactivate(userId, { erase }),
+          () => erase ? accounts.erase(userId) : accounts.deactivate(userId),
           (u) => u?.state === action.to,
           "active"
         );
@@ -35358,40 +35029,41 @@ async function applyOne(client, action, readPassword, lock, readBackLater) {
       break;
     }
     case "update":
-      await step(() => client.modifyUser(userId, changes), matches2, "active");
+      await step(() => accounts.updateUser(userId, changes), matches, "active");
       break;
     case "reactivate":
       await step(
-        () => client.modifyUser(userId, { ...changes, deactivated: false }),
-        (u) => u?.state === "active" && matches2(u),
+        () => accounts.reactivate(userId, changes),
+        (u) => u?.state === "active" && matches(u),
         "deactivated"
       );
       break;
     case "deactivate":
     case "erase":
       await step(
-        () => client.deactivate(userId, { erase: action.kind === "erase" }),
+        () => action.kind === "erase" ? accounts.erase(userId) : accounts.deactivate(userId),
         (u) => u?.state === action.to,
         action.from
       );
       break;
   }
   if (readBackLater && !needsDetailRead(action)) return void 0;
-  const after = await client.getUser(userId);
+  const after = await accounts.findUser(userId);
+  if (!after) throw new Error(`${userId} is absent after ${action.kind}`);
   verify(action, after);
   return after;
 }
 function outcomeUnknown(e) {
   return e instanceof SynapseError && (e.kind === "network" || e.kind === "invalid-response" || e.status !== void 0 && e.status >= 500);
 }
-async function recoverable(client, userId, run, done, before) {
+async function recoverable(accounts, userId, run, done, before) {
   for (let attempt = 0; ; attempt++) {
     try {
       await run();
       return;
     } catch (e) {
       if (!outcomeUnknown(e) || attempt >= 2) throw e;
-      const now = await client.findUser(userId);
+      const now = await accounts.findUser(userId);
       if (done(now)) return;
       const state2 = now?.state ?? "absent";
       if (state2 !== before) throw new StaleError(`${userId} became ${state2} while we applied; run plan again`);
@@ -35417,15 +35089,328 @@ function verify(action, user) {
   }
 }
 
+// src/apply/lock.ts
+import { randomInt } from "node:crypto";
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/domain/lease.ts
+function abandonMarginMs(ttlMs) {
+  return Math.min(1e4, Math.max(1e3, ttlMs / 4));
+}
+function describeHolder(lease) {
+  const h = lease.holder;
+  if (!h) return `not a lease: ${lease.notALease ?? "unknown"}`;
+  return `${h.userId} on host ${h.host} (pid ${h.pid}), synapse-gitops ${h.version}`;
+}
+
+// src/apply/lock.ts
+var LOCK_ALIAS_LOCALPART = "synapse-gitops-apply-lock";
+var LEASE_EVENT_TYPE = "org.synapse_gitops.lease";
+var LEGACY_LOCK_TOKEN = "synapse-gitops-apply-lock";
+var DEFAULT_LOCK_TTL_MS = 6e4;
+var DEFAULT_LOCK_TIMEOUT_MS = 3e5;
+var SETTLE_MS = 500;
+function lockAlias(serverName) {
+  return `#${LOCK_ALIAS_LOCALPART}:${serverName}`;
+}
+var LockLostError = class extends ToolError {
+  name = "LockLostError";
+};
+function transient(e) {
+  return e instanceof SynapseError && (e.kind === "network" || e.kind === "rate-limited" || (e.status ?? 0) >= 500);
+}
+async function bestEffort(attempts, step) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      await step();
+      return true;
+    } catch {
+      if (attempt + 1 < attempts) await sleep2(200 * (attempt + 1));
+    }
+  }
+  return false;
+}
+async function inspect(client, alias, roomId, admins, defaultTtlMs) {
+  const state2 = await client.getRoomState(roomId);
+  if (state2 === void 0) return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: "the room does not exist" };
+  const creator = state2.find((e) => e.type === "m.room.create" && e.stateKey === "")?.sender;
+  const event = state2.find((e) => e.type === LEASE_EVENT_TYPE && e.stateKey === "");
+  if (!event) {
+    return { leaseId: roomId, alias, ttlMs: defaultTtlMs, notALease: `the room (created by ${creator}) has no lease` };
+  }
+  if (!creator || event.sender !== creator) {
+    return {
+      leaseId: roomId,
+      alias,
+      ttlMs: defaultTtlMs,
+      notALease: "the lease was not written by the room's creator"
+    };
+  }
+  let admin = admins.get(creator);
+  if (admin === void 0) {
+    admin = await client.findUser(creator).then(
+      (user) => user?.admin === true,
+      (e) => {
+        if (transient(e)) throw e;
+        return false;
+      }
+    );
+    admins.set(creator, admin);
+  }
+  if (!admin) {
+    return {
+      leaseId: roomId,
+      alias,
+      ttlMs: defaultTtlMs,
+      notALease: `the room was created by ${creator}, not an admin`
+    };
+  }
+  const c = event.content;
+  const num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
+  const str = (v) => typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?";
+  const ttl = num(c.ttlMs);
+  const info = {
+    leaseId: roomId,
+    alias,
+    holder: { userId: event.sender, host: str(c.host), pid: num(c.pid) ?? 0, version: str(c.version) },
+    // A lease's own ttl is believed within reason: an hour at most.
+    ttlMs: ttl === void 0 ? defaultTtlMs : Math.min(36e5, Math.max(1e3, ttl))
+  };
+  for (const key of ["startedAt", "renewedAt", "renewals"]) {
+    const v = num(c[key]);
+    if (v !== void 0) info[key] = v;
+  }
+  if (event.originServerTs !== void 0) info.lastSeen = event.originServerTs;
+  return info;
+}
+var CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+function renewalKey(lease) {
+  return JSON.stringify([lease.leaseId, lease.renewals, lease.renewedAt, lease.lastSeen, lease.notALease]);
+}
+async function acquireApplyLock(client, options = {}) {
+  const ttl = Math.max(1e3, options.ttlMs ?? DEFAULT_LOCK_TTL_MS);
+  const deadline = performance.now() + (options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const pollMs = () => Math.min(1e3, Math.max(250, ttl / 20)) + randomInt(0, 250);
+  const me = await client.whoami();
+  const alias = lockAlias(me.serverName);
+  const admins = /* @__PURE__ */ new Map([[me.userId, true]]);
+  const startedAt = Date.now();
+  const content = {
+    holder: me.userId,
+    host: options.runner?.host ?? "unknown",
+    pid: options.runner?.pid ?? 0,
+    version: VERSION,
+    startedAt,
+    renewedAt: startedAt,
+    renewals: 0,
+    ttlMs: ttl
+  };
+  let mine;
+  const dropMine = async () => {
+    const room = mine;
+    mine = void 0;
+    if (room) await bestEffort(2, () => client.deleteRoom(room));
+  };
+  let watched;
+  const deleting = /* @__PURE__ */ new Map();
+  let last;
+  const step = async () => {
+    const current = await client.getRoomAlias(alias);
+    if (current !== void 0 && current === mine) {
+      await sleep2(SETTLE_MS);
+      if (await client.getRoomAlias(alias) === mine) return true;
+      await dropMine();
+      return 0;
+    }
+    if (current === void 0) {
+      mine ??= await client.createPrivateRoom({
+        name: "synapse-gitops apply lock \u2014 do not join",
+        topic: "Held while a synapse-gitops apply runs; deleted when it ends. See: synapse-gitops force-unlock",
+        initialState: [{ type: LEASE_EVENT_TYPE, content }]
+      });
+      if (!await client.putRoomAlias(alias, mine)) await dropMine();
+      return 0;
+    }
+    if (mine) await dropMine();
+    const lease = await inspect(client, alias, current, admins, ttl);
+    last = lease;
+    if (lease.notALease) {
+      const removed = await client.getRoomAlias(alias) === current && await client.deleteRoomAlias(alias);
+      if (removed && !deleting.has(current)) {
+        options.onNotice?.(
+          `removed the alias ${alias}: it pointed at ${current}, which is not a synapse-gitops lease (${lease.notALease})`
+        );
+      }
+      return 100;
+    }
+    const key = renewalKey(lease);
+    const now = performance.now();
+    if (watched?.key !== key) watched = { key, since: now };
+    const unchangedFor = now - watched.since;
+    if (unchangedFor <= lease.ttlMs + abandonMarginMs(lease.ttlMs)) return pollMs();
+    const since = deleting.get(current);
+    if (since === void 0 || now - since > 1e4) {
+      deleting.set(current, now);
+      options.onNotice?.(
+        `the apply lock's lease ${current} (${describeHolder(lease)}) was not renewed for ${Math.round(unchangedFor / 1e3)} s: its apply is gone; taking the lock over`
+      );
+      try {
+        await client.deleteRoom(current);
+      } catch (e) {
+        if (transient(e)) throw e;
+        if (await client.getRoomAlias(alias) === current) await client.deleteRoomAlias(alias);
+      }
+    }
+    return 100;
+  };
+  let waited = false;
+  let lastError;
+  try {
+    for (; ; ) {
+      let pause;
+      try {
+        const outcome = await step();
+        if (outcome === true) break;
+        pause = outcome;
+      } catch (e) {
+        if (!transient(e)) throw e;
+        lastError = e;
+        pause = e.kind === "rate-limited" && e.retryAfterMs !== void 0 ? e.retryAfterMs : pollMs();
+      }
+      if (performance.now() + pause > deadline) {
+        throw timedOut(last, lastError, options.waitMs ?? DEFAULT_LOCK_TIMEOUT_MS);
+      }
+      if (!waited && last && !last.notALease) {
+        waited = true;
+        options.onWait?.(last);
+      }
+      await sleep2(pause);
+    }
+  } catch (e) {
+    await dropMine();
+    throw e;
+  }
+  if (mine === void 0) throw new Error("unreachable: the lock was taken without a room");
+  const leaseId = mine;
+  await removeLegacyToken(client, options.onNotice);
+  let lost = false;
+  let renewing;
+  const renew = setInterval(() => {
+    if (renewing || lost) return;
+    renewing = (async () => {
+      try {
+        if (await client.getRoomAlias(alias) !== leaseId) {
+          lost = true;
+          clearInterval(renew);
+          return;
+        }
+        content.renewals++;
+        content.renewedAt = Date.now();
+        await client.putRoomState(leaseId, LEASE_EVENT_TYPE, content);
+      } catch {
+      } finally {
+        renewing = void 0;
+      }
+    })();
+  }, ttl / 3);
+  renew.unref();
+  return {
+    leaseId,
+    held: () => !lost,
+    confirm: async () => {
+      if (lost || await client.getRoomAlias(alias) !== leaseId) {
+        lost = true;
+        throw new LockLostError("this run lost the apply lock (another apply took it over); stopping");
+      }
+    },
+    release: async () => {
+      clearInterval(renew);
+      await renewing;
+      await bestEffort(5, () => client.deleteRoom(leaseId));
+      if (lost) return;
+      for (let i = 0; i < 30; i++) {
+        try {
+          if (await client.getRoomAlias(alias) !== leaseId) return;
+        } catch {
+        }
+        await sleep2(100);
+      }
+      await bestEffort(3, async () => {
+        if (await client.getRoomAlias(alias) === leaseId) await client.deleteRoomAlias(alias);
+      });
+    }
+  };
+}
+async function removeLegacyToken(client, onNotice) {
+  let token;
+  try {
+    token = await client.getRegistrationToken(LEGACY_LOCK_TOKEN);
+  } catch {
+    return;
+  }
+  if (!token) return;
+  const used = token.completed + token.pending;
+  const uses = `${used === 0 ? "no" : used} registration${used === 1 ? " has" : "s have"} used it (Admin API: GET /_synapse/admin/v1/registration_tokens)`;
+  try {
+    await client.deleteRegistrationToken(LEGACY_LOCK_TOKEN);
+    onNotice?.(
+      `deleted the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock: while it existed, anyone could register an account on this server with it; ${uses}`
+    );
+  } catch (e) {
+    onNotice?.(
+      `the registration token "${LEGACY_LOCK_TOKEN}", left by an older synapse-gitops that used it as its apply lock, lets anyone register an account on this server, and could not be deleted (${e instanceof Error ? e.message : String(e)}): delete it with DELETE /_synapse/admin/v1/registration_tokens/${LEGACY_LOCK_TOKEN}; ${uses}`
+    );
+  }
+}
+function timedOut(lease, error, waitMs) {
+  const seconds = Math.round(waitMs / 1e3);
+  if (!lease || lease.notALease) {
+    const why = error ? ` (last: ${error.message})` : "";
+    return new ToolError(
+      `could not take this server's apply lock within ${seconds} s${why}; nothing was changed`,
+      error?.kind === "rate-limited" ? "Synapse limits how many rooms a user creates (rc_room_creation; each apply creates one): try again in a minute, or wait longer with --lock-timeout" : "check that the homeserver is reachable, then try again"
+    );
+  }
+  const abandonAfter = Math.round((lease.ttlMs + abandonMarginMs(lease.ttlMs)) / 1e3);
+  return new ToolError(
+    `another synapse-gitops apply holds this server's apply lock (lease ${lease.leaseId}: ${describeHolder(lease)}); gave up waiting for it after ${seconds} s; nothing was changed`,
+    `try again when it has finished, or wait longer with --lock-timeout (a dead run's lease is taken over once it has gone ${abandonAfter} s without renewal); if no apply is running, see synapse-gitops force-unlock`
+  );
+}
+async function readLease(client) {
+  const me = await client.whoami();
+  const alias = lockAlias(me.serverName);
+  const roomId = await client.getRoomAlias(alias);
+  if (roomId === void 0) return void 0;
+  return inspect(client, alias, roomId, /* @__PURE__ */ new Map([[me.userId, true]]), DEFAULT_LOCK_TTL_MS);
+}
+async function forceUnlock(client, leaseId) {
+  const current = await readLease(client);
+  if (!current) throw new ToolError("no apply lock is held on this server; nothing was changed");
+  if (current.leaseId !== leaseId) {
+    throw new ToolError(
+      `the apply lock's lease is ${current.leaseId}, not ${leaseId}; nothing was changed`,
+      "run force-unlock without a lease ID to see the current lease"
+    );
+  }
+  if (!current.notALease) await client.deleteRoom(leaseId);
+  for (let i = 0; i < 50; i++) {
+    if (await client.getRoomAlias(current.alias) !== leaseId) return current;
+    if (current.notALease || i === 30) await client.deleteRoomAlias(current.alias);
+    await sleep2(100);
+  }
+  throw new ToolError(`the apply lock's alias ${current.alias} still points at ${leaseId}; try again`);
+}
+
 // src/audit.ts
 import { appendFileSync } from "node:fs";
 var AuditLog = class {
   constructor(path) {
     this.path = path;
   }
-  #write(record2) {
+  #write(record) {
     try {
-      appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record2 })}
+      appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record })}
 `);
     } catch (cause) {
       throw new ToolError(`cannot write the audit log ${this.path}: ${cause.code ?? cause}`);
@@ -35452,6573 +35437,36 @@ var AuditLog = class {
   }
 };
 
-// node_modules/zod/v4/core/util.js
-var util_exports = {};
-__export(util_exports, {
-  BIGINT_FORMAT_RANGES: () => BIGINT_FORMAT_RANGES,
-  CONSTANT_CATCH: () => CONSTANT_CATCH,
-  Class: () => Class,
-  NUMBER_FORMAT_RANGES: () => NUMBER_FORMAT_RANGES,
-  aborted: () => aborted,
-  allowsEval: () => allowsEval,
-  assert: () => assert,
-  assertEqual: () => assertEqual,
-  assertIs: () => assertIs,
-  assertNever: () => assertNever,
-  assertNotEqual: () => assertNotEqual,
-  assignProp: () => assignProp,
-  attachSchema: () => attachSchema,
-  base64ToUint8Array: () => base64ToUint8Array,
-  base64urlToUint8Array: () => base64urlToUint8Array,
-  cached: () => cached,
-  captureStackTrace: () => captureStackTrace,
-  cleanEnum: () => cleanEnum,
-  cleanRegex: () => cleanRegex,
-  clone: () => clone,
-  cloneDef: () => cloneDef,
-  codePointLength: () => codePointLength,
-  constantCatch: () => constantCatch,
-  createTransparentProxy: () => createTransparentProxy,
-  defineLazy: () => defineLazy,
-  defineLazyInternal: () => defineLazyInternal,
-  derived: () => derived,
-  esc: () => esc,
-  escapeRegex: () => escapeRegex,
-  explicitlyAborted: () => explicitlyAborted,
-  extend: () => extend,
-  finalizeIssue: () => finalizeIssue,
-  floatSafeRemainder: () => floatSafeRemainder,
-  getElementAtPath: () => getElementAtPath,
-  getEnumValues: () => getEnumValues,
-  getLengthableOrigin: () => getLengthableOrigin,
-  getParsedType: () => getParsedType,
-  getSizableOrigin: () => getSizableOrigin,
-  hexToUint8Array: () => hexToUint8Array,
-  hide: () => hide,
-  installLazyProp: () => installLazyProp,
-  isObject: () => isObject,
-  isPlainObject: () => isPlainObject,
-  issue: () => issue,
-  joinValues: () => joinValues,
-  jsonStringifyReplacer: () => jsonStringifyReplacer,
-  members: () => members,
-  merge: () => merge,
-  mergeDefs: () => mergeDefs,
-  normalizeParams: () => normalizeParams,
-  nullish: () => nullish,
-  numKeys: () => numKeys,
-  objectClone: () => objectClone,
-  omit: () => omit,
-  optionalKeys: () => optionalKeys,
-  own: () => own,
-  parsedType: () => parsedType,
-  partial: () => partial,
-  pick: () => pick,
-  prefixIssues: () => prefixIssues,
-  primitiveTypes: () => primitiveTypes,
-  promiseAllObject: () => promiseAllObject,
-  propertyKeyTypes: () => propertyKeyTypes,
-  randomString: () => randomString,
-  rawShape: () => rawShape,
-  required: () => required,
-  safeExtend: () => safeExtend,
-  shallowClone: () => shallowClone,
-  sizeCaps: () => sizeCaps,
-  slugify: () => slugify,
-  stringifyPrimitive: () => stringifyPrimitive,
-  toZod: () => toZod,
-  uint8ArrayToBase64: () => uint8ArrayToBase64,
-  uint8ArrayToBase64url: () => uint8ArrayToBase64url,
-  uint8ArrayToHex: () => uint8ArrayToHex,
-  unwrapMessage: () => unwrapMessage
-});
-function assertEqual(val) {
-  return val;
-}
-function assertNotEqual(val) {
-  return val;
-}
-function toZod() {
-  return (schema) => schema;
-}
-function assertIs(_arg) {
-}
-function assertNever(_x) {
-  throw new Error("Unexpected value in exhaustive check");
-}
-function assert(_) {
-}
-function getEnumValues(entries) {
-  const numericValues = Object.values(entries).filter((v) => typeof v === "number");
-  const values = Object.entries(entries).filter(([k, _]) => numericValues.indexOf(+k) === -1).map(([_, v]) => v);
-  return values;
-}
-function joinValues(array2, separator = "|") {
-  return array2.map((val) => stringifyPrimitive(val)).join(separator);
-}
-function jsonStringifyReplacer(_, value) {
-  if (typeof value === "bigint")
-    return value.toString();
-  return value;
-}
-var Cached = class {
-  constructor(getter) {
-    this._getter = getter;
-    this._value = void 0;
-  }
-  get value() {
-    const getter = this._getter;
-    if (getter !== void 0) {
-      this._value = getter();
-      this._getter = void 0;
-    }
-    return this._value;
-  }
-};
-function cached(getter) {
-  return new Cached(getter);
-}
-function nullish(input) {
-  return input === null || input === void 0;
-}
-function cleanRegex(source) {
-  const start = source.startsWith("^") ? 1 : 0;
-  const end = source.endsWith("$") ? source.length - 1 : source.length;
-  return source.slice(start, end);
-}
-function floatSafeRemainder(val, step) {
-  const ratio = val / step;
-  const roundedRatio = Math.round(ratio);
-  const tolerance = 4 * Number.EPSILON * Math.max(Math.abs(ratio), 1);
-  if (Math.abs(ratio - roundedRatio) < tolerance)
-    return 0;
-  return ratio - roundedRatio;
-}
-var EVALUATING = /* @__PURE__ */ Symbol("evaluating");
-function defineLazy(object, key, getter) {
-  let value = void 0;
-  Object.defineProperty(object, key, {
-    get() {
-      if (value === EVALUATING) {
-        return void 0;
-      }
-      if (value === void 0) {
-        value = EVALUATING;
-        value = getter();
-      }
-      return value;
-    },
-    set(v) {
-      Object.defineProperty(object, key, {
-        value: v
-        // configurable: true,
-      });
-    },
-    configurable: true
-  });
-}
-function objectClone(obj) {
-  return Object.create(Object.getPrototypeOf(obj), Object.getOwnPropertyDescriptors(obj));
-}
-function assignProp(target, prop, value) {
-  Object.defineProperty(target, prop, {
-    value,
-    writable: true,
-    enumerable: true,
-    configurable: true
-  });
-}
-function rawShape(def) {
-  const desc = Object.getOwnPropertyDescriptor(def, "shape");
-  return desc?.get ? desc.get.raw : desc?.value;
-}
-function sourceShape(schema) {
-  return rawShape(schema._zod.def) ?? schema._zod.def.shape;
-}
-function deferProp(target, key, getter) {
-  Object.defineProperty(target, key, {
-    get() {
-      const value = getter();
-      assignProp(this, key, value);
-      return value;
-    },
-    enumerable: true,
-    configurable: true
-  });
-}
-function putProp(target, key, value) {
-  if (key in target)
-    assignProp(target, key, value);
-  else
-    target[key] = value;
-}
-function mirrorShape(target, source, keys, wrap) {
-  const raw = sourceShape(source);
-  for (const key of keys) {
-    const desc = Object.getOwnPropertyDescriptor(raw, key);
-    if (!desc.enumerable)
-      continue;
-    if (desc.get) {
-      deferProp(target, key, () => {
-        const value = source._zod.def.shape[key];
-        return wrap ? wrap(value, key) : value;
-      });
-    } else
-      putProp(target, key, wrap ? wrap(desc.value, key) : desc.value);
-  }
-}
-function mirrorProps(target, source) {
-  for (const key of Reflect.ownKeys(source)) {
-    const desc = Object.getOwnPropertyDescriptor(source, key);
-    if (!desc.enumerable)
-      continue;
-    if (desc.get)
-      deferProp(target, key, () => source[key]);
-    else
-      putProp(target, key, desc.value);
-  }
-}
-function mergeDefs(...defs) {
-  const mergedDescriptors = {};
-  for (const def of defs) {
-    const descriptors = Object.getOwnPropertyDescriptors(def);
-    Object.assign(mergedDescriptors, descriptors);
-  }
-  return Object.defineProperties({}, mergedDescriptors);
-}
-function cloneDef(schema) {
-  return mergeDefs(schema._zod.def);
-}
-function getElementAtPath(obj, path) {
-  if (!path)
-    return obj;
-  return path.reduce((acc, key) => acc?.[key], obj);
-}
-function promiseAllObject(promisesObj) {
-  const keys = Object.keys(promisesObj);
-  const promises = keys.map((key) => promisesObj[key]);
-  return Promise.all(promises).then((results) => {
-    const resolvedObj = {};
-    for (let i = 0; i < keys.length; i++) {
-      resolvedObj[keys[i]] = results[i];
-    }
-    return resolvedObj;
-  });
-}
-function randomString(length = 10) {
-  const chars = "abcdefghijklmnopqrstuvwxyz";
-  let str = "";
-  for (let i = 0; i < length; i++) {
-    str += chars[Math.floor(Math.random() * chars.length)];
-  }
-  return str;
-}
-function esc(str) {
-  return JSON.stringify(str);
-}
-function slugify(input) {
-  return input.toLowerCase().trim().replace(/[^\w\s-]/g, "").replace(/[\s_-]+/g, "-").replace(/^-+|-+$/g, "");
-}
-var captureStackTrace = "captureStackTrace" in Error ? Error.captureStackTrace : (..._args) => {
-};
-function isObject(data) {
-  return typeof data === "object" && data !== null && !Array.isArray(data);
-}
-var allowsEval = /* @__PURE__ */ cached(() => {
-  if (globalConfig.jitless) {
-    return false;
-  }
-  if (typeof navigator !== "undefined" && navigator?.userAgent?.includes("Cloudflare")) {
-    return false;
-  }
-  try {
-    const F = Function;
-    new F("");
-    return true;
-  } catch (_) {
-    return false;
-  }
-});
-function isPlainObject(o) {
-  if (isObject(o) === false)
-    return false;
-  const ctor = o.constructor;
-  if (ctor === void 0)
-    return true;
-  if (typeof ctor !== "function")
-    return true;
-  const prot = ctor.prototype;
-  if (isObject(prot) === false)
-    return false;
-  if (Object.prototype.hasOwnProperty.call(prot, "isPrototypeOf") === false) {
-    return false;
-  }
-  return true;
-}
-function shallowClone(o) {
-  if (isPlainObject(o))
-    return { ...o };
-  if (Array.isArray(o))
-    return [...o];
-  if (o instanceof Map)
-    return new Map(o);
-  if (o instanceof Set)
-    return new Set(o);
-  return o;
-}
-function numKeys(data) {
-  let keyCount = 0;
-  for (const key in data) {
-    if (Object.prototype.hasOwnProperty.call(data, key)) {
-      keyCount++;
-    }
-  }
-  return keyCount;
-}
-var getParsedType = (data) => {
-  const t = typeof data;
-  switch (t) {
-    case "undefined":
-      return "undefined";
-    case "string":
-      return "string";
-    case "number":
-      return Number.isNaN(data) ? "nan" : "number";
-    case "boolean":
-      return "boolean";
-    case "function":
-      return "function";
-    case "bigint":
-      return "bigint";
-    case "symbol":
-      return "symbol";
-    case "object":
-      if (Array.isArray(data)) {
-        return "array";
-      }
-      if (data === null) {
-        return "null";
-      }
-      if (data.then && typeof data.then === "function" && data.catch && typeof data.catch === "function") {
-        return "promise";
-      }
-      if (typeof Map !== "undefined" && data instanceof Map) {
-        return "map";
-      }
-      if (typeof Set !== "undefined" && data instanceof Set) {
-        return "set";
-      }
-      if (typeof Date !== "undefined" && data instanceof Date) {
-        return "date";
-      }
-      if (typeof File !== "undefined" && data instanceof File) {
-        return "file";
-      }
-      return "object";
-    default:
-      throw new Error(`Unknown data type: ${t}`);
-  }
-};
-var propertyKeyTypes = /* @__PURE__ */ new Set(["string", "number", "symbol"]);
-var primitiveTypes = /* @__PURE__ */ new Set([
-  "string",
-  "number",
-  "bigint",
-  "boolean",
-  "symbol",
-  "undefined"
-]);
-function escapeRegex(str) {
-  return str.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-function clone(inst, def, params) {
-  const cl = new inst._zod.constr(def ?? inst._zod.def);
-  if (!def || params?.parent)
-    cl._zod.parent = inst;
-  return cl;
-}
-function normalizeParams(_params) {
-  const params = _params;
-  if (!params)
-    return {};
-  if (typeof params === "string")
-    return { error: () => params };
-  if (params?.message !== void 0) {
-    if (params?.error !== void 0)
-      throw new Error("Cannot specify both `message` and `error` params");
-    params.error = params.message;
-  }
-  delete params.message;
-  if (typeof params.error === "string")
-    return { ...params, error: () => params.error };
-  return params;
-}
-function createTransparentProxy(getter) {
-  let target;
-  return new Proxy({}, {
-    get(_, prop, receiver) {
-      target ?? (target = getter());
-      return Reflect.get(target, prop, receiver);
-    },
-    set(_, prop, value, receiver) {
-      target ?? (target = getter());
-      return Reflect.set(target, prop, value, receiver);
-    },
-    has(_, prop) {
-      target ?? (target = getter());
-      return Reflect.has(target, prop);
-    },
-    deleteProperty(_, prop) {
-      target ?? (target = getter());
-      return Reflect.deleteProperty(target, prop);
-    },
-    ownKeys(_) {
-      target ?? (target = getter());
-      return Reflect.ownKeys(target);
-    },
-    getOwnPropertyDescriptor(_, prop) {
-      target ?? (target = getter());
-      return Reflect.getOwnPropertyDescriptor(target, prop);
-    },
-    defineProperty(_, prop, descriptor) {
-      target ?? (target = getter());
-      return Reflect.defineProperty(target, prop, descriptor);
-    }
-  });
-}
-function stringifyPrimitive(value) {
-  if (typeof value === "bigint")
-    return value.toString() + "n";
-  if (typeof value === "string")
-    return `"${value}"`;
-  return `${value}`;
-}
-function optionalKeys(shape) {
-  return Object.keys(shape).filter((k) => {
-    return shape[k]._zod.optin !== void 0 && shape[k]._zod.optout === "optional";
-  });
-}
-var NUMBER_FORMAT_RANGES = /* @__PURE__ */ (() => ({
-  safeint: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-  float32: [-34028234663852886e22, 34028234663852886e22],
-  float64: [-Number.MAX_VALUE, Number.MAX_VALUE]
-}))();
-var BIGINT_FORMAT_RANGES = {
-  int64: [/* @__PURE__ */ BigInt("-9223372036854775808"), /* @__PURE__ */ BigInt("9223372036854775807")],
-  uint64: [/* @__PURE__ */ BigInt(0), /* @__PURE__ */ BigInt("18446744073709551615")]
-};
-function pick(schema, mask) {
-  const currDef = schema._zod.def;
-  const checks = currDef.checks;
-  const hasChecks = checks && checks.length > 0;
-  if (hasChecks) {
-    throw new Error(".pick() cannot be used on object schemas containing refinements");
-  }
-  const newShape = {};
-  mirrorShape(newShape, schema, maskedKeys(schema, mask));
-  return clone(schema, mergeDefs(currDef, { shape: newShape, checks: [] }));
-}
-function maskedKeys(schema, mask) {
-  const raw = sourceShape(schema);
-  const keys = [];
-  for (const key of Reflect.ownKeys(mask)) {
-    if (!Object.getOwnPropertyDescriptor(raw, key)?.enumerable) {
-      throw new Error(`Unrecognized key: "${String(key)}"`);
-    }
-    if (mask[key])
-      keys.push(key);
-  }
-  return keys;
-}
-function omit(schema, mask) {
-  const currDef = schema._zod.def;
-  const checks = currDef.checks;
-  const hasChecks = checks && checks.length > 0;
-  if (hasChecks) {
-    throw new Error(".omit() cannot be used on object schemas containing refinements");
-  }
-  const omitted = new Set(maskedKeys(schema, mask));
-  const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)).filter((key) => !omitted.has(key)));
-  return clone(schema, mergeDefs(currDef, { shape: newShape, checks: [] }));
-}
-function extend(schema, shape) {
-  if (!isPlainObject(shape)) {
-    throw new Error("Invalid input to extend: expected a plain object");
-  }
-  const checks = schema._zod.def.checks;
-  const hasChecks = checks && checks.length > 0;
-  if (hasChecks) {
-    const existingShape = sourceShape(schema);
-    for (const key of Reflect.ownKeys(shape)) {
-      if (Object.getOwnPropertyDescriptor(existingShape, key) !== void 0) {
-        throw new Error("Cannot overwrite keys on object schemas containing refinements. Use `.safeExtend()` instead.");
-      }
-    }
-  }
-  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape) }));
-}
-function extended(schema, shape) {
-  const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)));
-  mirrorProps(newShape, shape);
-  return newShape;
-}
-function safeExtend(schema, shape) {
-  if (!isPlainObject(shape)) {
-    throw new Error("Invalid input to safeExtend: expected a plain object");
-  }
-  return clone(schema, mergeDefs(schema._zod.def, { shape: extended(schema, shape) }));
-}
-function merge(a, b) {
-  if (!b?._zod?.def) {
-    throw new Error("Invalid input to merge: expected an object schema. To merge a plain shape, use `.extend()`.");
-  }
-  if (a._zod.def.checks?.length) {
-    throw new Error(".merge() cannot be used on object schemas containing refinements. Use .safeExtend() instead.");
-  }
-  const newShape = {};
-  mirrorShape(newShape, a, Reflect.ownKeys(sourceShape(a)));
-  mirrorShape(newShape, b, Reflect.ownKeys(sourceShape(b)));
-  const def = mergeDefs(a._zod.def, {
-    shape: newShape,
-    get catchall() {
-      return b._zod.def.catchall;
-    },
-    checks: b._zod.def.checks ?? []
-  });
-  return clone(a, def);
-}
-function partial(Class2, schema, mask, name = "partial") {
-  const currDef = schema._zod.def;
-  const checks = currDef.checks;
-  const hasChecks = checks && checks.length > 0;
-  if (hasChecks) {
-    throw new Error(`.${name}() cannot be used on object schemas containing refinements`);
-  }
-  const selected = mask ? new Set(maskedKeys(schema, mask)) : void 0;
-  const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), Class2 && ((value, key) => selected && !selected.has(key) ? value : new Class2({ type: "optional", innerType: value })));
-  return clone(schema, mergeDefs(schema._zod.def, { shape: newShape, checks: [] }));
-}
-function required(Class2, schema, mask) {
-  const selected = mask ? new Set(maskedKeys(schema, mask)) : void 0;
-  const newShape = {};
-  mirrorShape(newShape, schema, Reflect.ownKeys(sourceShape(schema)), (value, key) => (
-    // overwrite with non-optional
-    selected && !selected.has(key) ? value : new Class2({ type: "nonoptional", innerType: value })
-  ));
-  return clone(schema, mergeDefs(schema._zod.def, { shape: newShape }));
-}
-function aborted(x, startIndex = 0) {
-  if (x.aborted === true)
-    return true;
-  for (let i = startIndex; i < x.issues.length; i++) {
-    if (x.issues[i]?.continue !== true) {
-      return true;
-    }
-  }
-  return false;
-}
-function explicitlyAborted(x, startIndex = 0) {
-  if (x.aborted === true)
-    return true;
-  for (let i = startIndex; i < x.issues.length; i++) {
-    if (x.issues[i]?.continue === false) {
-      return true;
-    }
-  }
-  return false;
-}
-function prefixIssues(path, issues) {
-  return issues.map((iss) => {
-    var _a3;
-    (_a3 = iss).path ?? (_a3.path = []);
-    iss.path.unshift(path);
-    return iss;
-  });
-}
-function unwrapMessage(message) {
-  return typeof message === "string" ? message : message?.message;
-}
-function sizeCaps(defChecks) {
-  const caps = [];
-  for (const ch of defChecks ?? []) {
-    const d = ch._zod.def;
-    if (!/_(length|size)$|_equals$/.test(d.check))
-      break;
-    const max = d.maximum ?? d.length ?? d.size;
-    if (max >= 0)
-      caps.push([max, ch]);
-  }
-  return caps;
-}
-function attachSchema(issues, start, inst) {
-  var _a3;
-  for (let i = start; i < issues.length; i++) {
-    (_a3 = issues[i]).schema ?? (_a3.schema = inst);
-  }
-}
-function finalizeIssue(iss, ctx, config2) {
-  var _a3;
-  const traits = iss.inst?._zod?.traits;
-  if (traits?.has("$ZodType")) {
-    if (traits.has("$ZodCheck"))
-      (_a3 = iss).schema ?? (_a3.schema = iss.inst);
-    else
-      iss.schema = iss.inst;
-  }
-  const schemaError = iss.schema !== iss.inst ? iss.schema?._zod.def?.error : void 0;
-  const message = iss.message ? iss.message : unwrapMessage(iss.inst?._zod.def?.error?.(iss)) ?? unwrapMessage(schemaError?.(iss)) ?? unwrapMessage(ctx?.error?.(iss)) ?? unwrapMessage(config2.customError?.(iss)) ?? unwrapMessage(config2.localeError?.(iss)) ?? "Invalid input";
-  const full = {};
-  for (const k of Object.keys(iss)) {
-    if (k === "inst" || k === "schema" || k === "continue" || k === "input" || k === "__proto__")
-      continue;
-    full[k] = iss[k];
-  }
-  full.path ?? (full.path = []);
-  full.message = message;
-  if (ctx?.reportInput) {
-    full.input = iss.input;
-  }
-  return full;
-}
-function getSizableOrigin(input) {
-  if (input instanceof Set)
-    return "set";
-  if (input instanceof Map)
-    return "map";
-  if (input instanceof File)
-    return "file";
-  return "unknown";
-}
-var highSurrogate = /[\uD800-\uDBFF]/;
-function codePointLength(str) {
-  const units = str.length;
-  if (!highSurrogate.test(str))
-    return units;
-  let count = units;
-  for (let i = 0; i < units - 1; i++) {
-    if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
-      count--;
-      i++;
-    }
-  }
-  return count;
-}
-function getLengthableOrigin(input) {
-  if (Array.isArray(input))
-    return "array";
-  if (typeof input === "string")
-    return "string";
-  return "unknown";
-}
-function parsedType(data) {
-  const t = typeof data;
-  switch (t) {
-    case "number": {
-      return Number.isNaN(data) ? "nan" : "number";
-    }
-    case "object": {
-      if (data === null) {
-        return "null";
-      }
-      if (Array.isArray(data)) {
-        return "array";
-      }
-      const obj = data;
-      if (obj && Object.getPrototypeOf(obj) !== Object.prototype && "constructor" in obj && obj.constructor) {
-        return obj.constructor.name;
-      }
-    }
-  }
-  return t;
-}
-function issue(...args) {
-  const [iss, input, inst] = args;
-  if (typeof iss === "string") {
-    return {
-      message: iss,
-      code: "custom",
-      input,
-      inst
-    };
-  }
-  return { ...iss };
-}
-function cleanEnum(obj) {
-  return Object.entries(obj).filter(([k, _]) => {
-    return Number.isNaN(Number.parseInt(k, 10));
-  }).map((el) => el[1]);
-}
-function base64ToUint8Array(base642) {
-  const binaryString = atob(base642);
-  const bytes = new Uint8Array(binaryString.length);
-  for (let i = 0; i < binaryString.length; i++) {
-    bytes[i] = binaryString.charCodeAt(i);
-  }
-  return bytes;
-}
-function uint8ArrayToBase64(bytes) {
-  let binaryString = "";
-  for (let i = 0; i < bytes.length; i++) {
-    binaryString += String.fromCharCode(bytes[i]);
-  }
-  return btoa(binaryString);
-}
-function base64urlToUint8Array(base64url2) {
-  const base642 = base64url2.replace(/-/g, "+").replace(/_/g, "/");
-  const padding = "=".repeat((4 - base642.length % 4) % 4);
-  return base64ToUint8Array(base642 + padding);
-}
-function uint8ArrayToBase64url(bytes) {
-  return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
-}
-function hexToUint8Array(hex) {
-  const cleanHex = hex.replace(/^0x/, "");
-  if (cleanHex.length % 2 !== 0) {
-    throw new Error("Invalid hex string length");
-  }
-  const bytes = new Uint8Array(cleanHex.length / 2);
-  for (let i = 0; i < cleanHex.length; i += 2) {
-    bytes[i / 2] = Number.parseInt(cleanHex.slice(i, i + 2), 16);
-  }
-  return bytes;
-}
-function uint8ArrayToHex(bytes) {
-  return Array.from(bytes).map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-var Class = class {
-  constructor(..._args) {
-  }
-};
-function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
-    if (desc.get)
-      Object.defineProperty(proto, key, { ...desc, enumerable: false });
-    else
-      defineBound(proto, key, desc.value);
-  }
-}
-function own(inst, key, value, enumerable = true) {
-  Object.defineProperty(inst, key, { configurable: true, writable: true, enumerable, value });
-  return value;
-}
-function hide(inst, key, value) {
-  return own(inst, key, value, false);
-}
-// @__NO_SIDE_EFFECTS__
-function derived(computes, table) {
-  for (const key in computes) {
-    const compute = computes[key];
-    Object.defineProperty(table, key, {
-      configurable: true,
-      enumerable: true,
-      get() {
-        return own(this, key, compute(this));
-      },
-      set(value) {
-        own(this, key, value);
-      }
-    });
-  }
-  return table;
-}
-function defineBound(proto, key, fn) {
-  Object.defineProperty(proto, key, {
-    configurable: true,
-    get() {
-      return this == null ? fn : own(this, key, fn.bind(this));
-    },
-    set(value) {
-      own(this, key, value);
-    }
-  });
-}
-function claim(inst, sentinel) {
-  const proto = Object.getPrototypeOf(inst);
-  return sentinel in proto ? void 0 : proto;
-}
-var installing;
-var broke = false;
-var breaker = {
-  configurable: true,
-  get() {
-    broke = true;
-    return void 0;
-  }
-};
-function defineLazyInternal(inst, key, compute) {
-  const proto = Object.getPrototypeOf(inst._zod);
-  if (key in proto && installing !== inst._zod) {
-    installing = void 0;
-    return;
-  }
-  installing = inst._zod;
-  Object.defineProperty(proto, key, {
-    configurable: true,
-    get() {
-      Object.defineProperty(this, key, breaker);
-      const outer = broke;
-      broke = false;
-      try {
-        const value = compute(this);
-        if (broke)
-          delete this[key];
-        else
-          Object.defineProperty(this, key, { configurable: true, writable: true, value });
-        broke = broke || outer;
-        return value;
-      } catch (err) {
-        delete this[key];
-        broke = broke || outer;
-        throw err;
-      }
-    },
-    set(value) {
-      Object.defineProperty(this, key, { configurable: true, writable: true, value });
-    }
-  });
-}
-function installLazyProp(inst, key, make, enumerable) {
-  const proto = claim(inst, key);
-  if (!proto)
-    return;
-  Object.defineProperty(proto, key, {
-    configurable: true,
-    get() {
-      const desc = { configurable: true, writable: true, enumerable, value: void 0 };
-      Object.defineProperty(this, key, desc);
-      desc.value = make(this);
-      Object.defineProperty(this, key, desc);
-      return desc.value;
-    },
-    set(value) {
-      Object.defineProperty(this, key, { configurable: true, writable: true, enumerable, value });
-    }
-  });
-}
-var CONSTANT_CATCH = "~constantCatch";
-function constantCatch(value) {
-  const fn = () => value;
-  fn[CONSTANT_CATCH] = true;
-  return fn;
-}
-
-// node_modules/zod/v4/core/core.js
-var _a;
-var _zodDesc = { value: void 0, enumerable: false };
-var _E = "captureStackTrace" in Error ? Error : null;
-function newError(Definition) {
-  const E = _E;
-  if (E) {
-    const saved = E.stackTraceLimit;
-    if (typeof saved === "number") {
-      try {
-        E.stackTraceLimit = 0;
-      } catch {
-        _E = null;
-        return new Definition();
-      }
-      try {
-        return new Definition();
-      } finally {
-        E.stackTraceLimit = saved;
-      }
-    }
-  }
-  return new Definition();
-}
-// @__NO_SIDE_EFFECTS__
-function $constructor(name, initializer3, proto, params) {
-  const zodProto = {};
-  function Internals(def) {
-    this.def = def;
-    this.constr = _;
-    this.traits = /* @__PURE__ */ new Set();
-  }
-  Internals.prototype = zodProto;
-  const protoMembers = proto;
-  const initialized = protoMembers && /* @__PURE__ */ new WeakSet();
-  function init(inst, def) {
-    if (!inst._zod) {
-      _zodDesc.value = new Internals(def);
-      try {
-        Object.defineProperty(inst, "_zod", _zodDesc);
-      } finally {
-        _zodDesc.value = void 0;
-      }
-    } else if (inst._zod.traits.has(name)) {
-      return;
-    }
-    inst._zod.traits.add(name);
-    initializer3(inst, def);
-    if (initialized) {
-      const own2 = Object.getPrototypeOf(inst);
-      const ctorProto = inst._zod.constr.prototype;
-      let up = own2;
-      while (up && up !== ctorProto)
-        up = Object.getPrototypeOf(up);
-      const target = up ?? own2;
-      if (!initialized.has(target)) {
-        initialized.add(target);
-        members(target, protoMembers);
-      }
-    }
-    const proto2 = _.prototype;
-    for (const k in proto2) {
-      if (!Object.prototype.hasOwnProperty.call(proto2, k))
-        continue;
-      if (!(k in inst)) {
-        inst[k] = proto2[k].bind(inst);
-      }
-    }
-  }
-  const Parent = params?.Parent ?? Object;
-  class Definition extends Parent {
-  }
-  Object.defineProperty(Definition, "name", { value: name });
-  function _(def) {
-    const inst = params?.Parent ? newError(Definition) : this;
-    init(inst, def);
-    const deferred = inst._zod.deferred;
-    if (deferred) {
-      for (const fn of deferred) {
-        fn();
-      }
-      inst._zod.deferred = void 0;
-    }
-    const pp = globalThis.__zod_globalConfig?.postProcessor;
-    if (pp)
-      pp(inst);
-    return inst;
-  }
-  Object.defineProperty(_, "init", { value: init });
-  Object.defineProperty(_, Symbol.hasInstance, {
-    value: (inst) => {
-      if (params?.Parent && inst instanceof params.Parent)
-        return true;
-      return inst?._zod?.traits?.has(name);
-    }
-  });
-  Object.defineProperty(_, "name", { value: name });
-  return _;
-}
-var $ZodAsyncError = class extends Error {
-  constructor() {
-    super(`Encountered Promise during synchronous parse. Use .parseAsync() instead.`);
-  }
-};
-var $ZodEncodeError = class extends Error {
-  constructor(name) {
-    super(`Encountered unidirectional transform during encode: ${name}`);
-    this.name = "ZodEncodeError";
-  }
-};
-(_a = globalThis).__zod_globalConfig ?? (_a.__zod_globalConfig = {});
-var globalConfig = globalThis.__zod_globalConfig;
-function config(newConfig) {
-  if (newConfig)
-    Object.assign(globalConfig, newConfig);
-  return globalConfig;
-}
-
-// node_modules/zod/v4/core/errors.js
-function _getMessage() {
-  const internals = this._zod;
-  internals.message ?? (internals.message = JSON.stringify(internals.def, jsonStringifyReplacer, 2));
-  return internals.message;
-}
-function _setMessage(value) {
-  this._zod.message = value;
-}
-var _messageDesc = {
-  get: _getMessage,
-  set: _setMessage,
-  enumerable: true,
-  configurable: true
-};
-var _issuesDesc = { value: void 0, enumerable: false };
-var _installedToString = /* @__PURE__ */ new WeakSet([Object.prototype, Error.prototype]);
-var initializer = (inst, def) => {
-  inst.name = "$ZodError";
-  _issuesDesc.value = def;
-  Object.defineProperty(inst, "issues", _issuesDesc);
-  _issuesDesc.value = void 0;
-  Object.defineProperty(inst, "message", _messageDesc);
-  const proto = Object.getPrototypeOf(inst);
-  if (!_installedToString.has(proto)) {
-    _installedToString.add(proto);
-    Object.defineProperty(proto, "toString", {
-      configurable: true,
-      enumerable: false,
-      get() {
-        const value = () => this.message;
-        Object.defineProperty(this, "toString", { value, configurable: true, writable: true });
-        return value;
-      },
-      set(value) {
-        Object.defineProperty(this, "toString", { value, configurable: true, writable: true });
-      }
-    });
-  }
-};
-var $ZodError = $constructor("$ZodError", initializer);
-var $ZodRealError = $constructor("$ZodError", initializer, void 0, {
-  Parent: Error
-});
-function node(obj, key, make) {
-  if (!Object.prototype.hasOwnProperty.call(obj, key)) {
-    if (key === "__proto__") {
-      Object.defineProperty(obj, key, { value: make(), writable: true, enumerable: true, configurable: true });
-    } else {
-      obj[key] = make();
-    }
-  }
-  return obj[key];
-}
-function flattenError(error2, mapper = (issue2) => issue2.message) {
-  const fieldErrors = {};
-  const formErrors = [];
-  for (const sub of error2.issues) {
-    if (sub.path.length > 0) {
-      node(fieldErrors, sub.path[0], () => []).push(mapper(sub));
-    } else {
-      formErrors.push(mapper(sub));
-    }
-  }
-  return { formErrors, fieldErrors };
-}
-function formatError(error2, mapper = (issue2) => issue2.message) {
-  const fieldErrors = { _errors: [] };
-  const processError = (error3, path = []) => {
-    for (const issue2 of error3.issues) {
-      if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path, ...issue2.path]));
-      } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path, ...issue2.path]);
-      } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path, ...issue2.path]);
-      } else {
-        const fullpath = [...path, ...issue2.path];
-        if (fullpath.length === 0) {
-          fieldErrors._errors.push(mapper(issue2));
-        } else {
-          let curr = fieldErrors;
-          let i = 0;
-          while (i < fullpath.length) {
-            const el = fullpath[i];
-            const terminal = i === fullpath.length - 1;
-            if (el === "_errors") {
-              if (terminal)
-                curr._errors.push(mapper(issue2));
-              i++;
-              continue;
-            }
-            if (!Object.prototype.hasOwnProperty.call(curr, el)) {
-              Object.defineProperty(curr, el, {
-                value: { _errors: [] },
-                enumerable: true,
-                writable: true,
-                configurable: true
-              });
-            }
-            const node2 = curr[el];
-            if (terminal) {
-              node2._errors.push(mapper(issue2));
-            }
-            curr = node2;
-            i++;
-          }
-        }
-      }
-    }
-  };
-  processError(error2);
-  return fieldErrors;
-}
-
-// node_modules/zod/v4/core/parse.js
-function finalizeParams(callee, params) {
-  return { callee: params?.callee ?? callee, Err: params?.Err };
-}
-var _parse = (_Err) => {
-  const fn = (schema, value, _ctx, _params) => {
-    const ctx = _ctx ? { ..._ctx, async: false } : { async: false };
-    const result = schema._zod.run({ value, issues: [] }, ctx);
-    if (result instanceof Promise) {
-      throw new $ZodAsyncError();
-    }
-    if (result.issues.length) {
-      const e = new (_params?.Err ?? _Err)(result.issues.map((iss) => finalizeIssue(iss, ctx, config())));
-      captureStackTrace(e, _params?.callee ?? fn);
-      throw e;
-    }
-    return result.value;
-  };
-  return fn;
-};
-var _parseAsync = (_Err) => {
-  const fn = async (schema, value, _ctx, params) => {
-    const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
-    let result = schema._zod.run({ value, issues: [] }, ctx);
-    if (result instanceof Promise)
-      result = await result;
-    if (result.issues.length) {
-      const e = new (params?.Err ?? _Err)(result.issues.map((iss) => finalizeIssue(iss, ctx, config())));
-      captureStackTrace(e, params?.callee ?? fn);
-      throw e;
-    }
-    return result.value;
-  };
-  return fn;
-};
-var _safeParse = (_Err) => (schema, value, _ctx) => {
-  const ctx = _ctx ? { ..._ctx, async: false } : { async: false };
-  const result = schema._zod.run({ value, issues: [] }, ctx);
-  if (result instanceof Promise) {
-    throw new $ZodAsyncError();
-  }
-  return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
-};
-function failure(Err, issues, ctx) {
-  let error2;
-  return {
-    success: false,
-    get error() {
-      if (!error2) {
-        error2 = new Err(issues.map((iss) => finalizeIssue(iss, ctx, config())));
-        issues = void 0;
-        ctx = void 0;
-      }
-      return error2;
-    },
-    set error(e) {
-      error2 = e;
-      issues = void 0;
-      ctx = void 0;
-    }
-  };
-}
-var _safeParseAsync = (_Err) => async (schema, value, _ctx) => {
-  const ctx = _ctx ? { ..._ctx, async: true } : { async: true };
-  let result = schema._zod.run({ value, issues: [] }, ctx);
-  if (result instanceof Promise)
-    result = await result;
-  return result.issues.length ? failure(_Err, result.issues, ctx) : { success: true, data: result.value };
-};
-var COMPILE_INVALID = /* @__PURE__ */ Symbol.for("zod.compile.invalid");
-var COMPILE_FALLBACK = /* @__PURE__ */ Symbol.for("zod.compile.fallback");
-var validate = ((schema, value, _ctx) => {
-  const validator = schema._zod.bag.validator;
-  if (validator !== void 0) {
-    if (validator(value) !== COMPILE_INVALID)
-      return true;
-    if (validator.definite === true && _ctx === void 0)
-      return false;
-  }
-  return validateFallback(schema, value, _ctx);
-});
-function validateFallback(schema, value, _ctx) {
-  const ctx = _ctx ? { ..._ctx, async: false, abortEarly: true } : { async: false, abortEarly: true };
-  const fallbackRun = schema._zod.bag.fallbackRun;
-  let result;
-  if (fallbackRun) {
-    ctx[COMPILE_FALLBACK] = true;
-    result = fallbackRun({ value, issues: [] }, ctx);
-  } else {
-    result = schema._zod.run({ value, issues: [] }, ctx);
-  }
-  if (result instanceof Promise) {
-    throw new $ZodAsyncError();
-  }
-  return result.issues.length === 0;
-}
-var validateAsync = async (schema, value, _ctx) => {
-  const ctx = _ctx ? { ..._ctx, async: true, abortEarly: true } : { async: true, abortEarly: true };
-  let result = schema._zod.run({ value, issues: [] }, ctx);
-  if (result instanceof Promise)
-    result = await result;
-  return result.issues.length === 0;
-};
-var _encode = (_Err) => {
-  const parse2 = _parse(_Err);
-  const fn = (schema, value, _ctx, _params) => {
-    const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return parse2(schema, value, ctx, finalizeParams(fn, _params));
-  };
-  return fn;
-};
-var _decode = (_Err) => {
-  const parse2 = _parse(_Err);
-  const fn = (schema, value, _ctx, _params) => {
-    return parse2(schema, value, _ctx, finalizeParams(fn, _params));
-  };
-  return fn;
-};
-var _encodeAsync = (_Err) => {
-  const parseAsync2 = _parseAsync(_Err);
-  const fn = async (schema, value, _ctx, _params) => {
-    const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-    return await parseAsync2(schema, value, ctx, finalizeParams(fn, _params));
-  };
-  return fn;
-};
-var _decodeAsync = (_Err) => {
-  const parseAsync2 = _parseAsync(_Err);
-  const fn = async (schema, value, _ctx, _params) => {
-    return await parseAsync2(schema, value, _ctx, finalizeParams(fn, _params));
-  };
-  return fn;
-};
-var _safeEncode = (_Err) => (schema, value, _ctx) => {
-  const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-  return _safeParse(_Err)(schema, value, ctx);
-};
-var _safeDecode = (_Err) => (schema, value, _ctx) => {
-  return _safeParse(_Err)(schema, value, _ctx);
-};
-var _safeEncodeAsync = (_Err) => async (schema, value, _ctx) => {
-  const ctx = _ctx ? { ..._ctx, direction: "backward" } : { direction: "backward" };
-  return _safeParseAsync(_Err)(schema, value, ctx);
-};
-var _safeDecodeAsync = (_Err) => async (schema, value, _ctx) => {
-  return _safeParseAsync(_Err)(schema, value, _ctx);
-};
-
-// node_modules/zod/v4/core/regexes.js
-var cuid = /^[cC][0-9a-z]{6,}$/;
-var cuid2 = /^[0-9a-z]+$/;
-var ulid = /^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$/;
-var xid = /^[0-9a-vA-V]{20}$/;
-var ksuid = /^[A-Za-z0-9]{27}$/;
-var nanoid = /^[a-zA-Z0-9_-]{21}$/;
-function nanoidOfLength(length) {
-  return new RegExp(`^[a-zA-Z0-9_-]{${length}}$`);
-}
-var duration = /^P(?:(\d+W)|(?!.*W)(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+([.,]\d+)?S)?)?)$/;
-var guid = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/;
-var uuid = (version2) => {
-  if (!version2)
-    return /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/;
-  return new RegExp(`^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-${version2}[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})$`);
-};
-var email = /^(?:[A-Za-z0-9_'+\-]+\.)*[A-Za-z0-9_'+\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$/;
-var _emoji = `^(?=[\\s\\S]*[\\p{Extended_Pictographic}\\p{Regional_Indicator}\\u20E3])[\\p{Extended_Pictographic}\\p{Emoji_Component}]+$`;
-function emoji() {
-  return new RegExp(_emoji, "u");
-}
-var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
-var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
-var cidrv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))\/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$/;
-var base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
-var base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
-var httpProtocol = /^https?$/;
-var e164 = /^\+[1-9]\d{6,14}$/;
-var dateSource = `(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))`;
-function anchor(source) {
-  return new RegExp(`^${source}$`);
-}
-var date = /* @__PURE__ */ anchor(dateSource);
-function timeSource(args) {
-  const hhmm = `(?:[01]\\d|2[0-3]):[0-5]\\d`;
-  const regex = typeof args.precision === "number" ? args.precision === -1 ? `${hhmm}` : args.precision === 0 ? `${hhmm}:[0-5]\\d` : `${hhmm}:[0-5]\\d\\.\\d{${args.precision}}` : args.seconds ? `${hhmm}:[0-5]\\d(?:\\.\\d+)?` : `${hhmm}(?::[0-5]\\d(?:\\.\\d+)?)?`;
-  return regex;
-}
-function time(args) {
-  return new RegExp(`^${timeSource(args)}$`);
-}
-function datetime(args) {
-  const opts = ["Z"];
-  if (args.offset)
-    opts.push(`([+-](?:[01]\\d|2[0-3]):[0-5]\\d)`);
-  const qualified = `${timeSource({ precision: args.precision, seconds: true })}(?:${opts.join("|")})`;
-  const timeRegex = args.local ? `${qualified}|${timeSource({ precision: args.precision })}` : qualified;
-  return new RegExp(`^${dateSource}T(?:${timeRegex})$`);
-}
-var anyString = /^[\s\S]{0,}$/;
-var integer = /^-?\d+$/;
-var number = /^-?\d+(?:\.\d+)?$/;
-var boolean = /^(?:true|false)$/i;
-var _null = /^null$/i;
-var lowercase = /^[^A-Z]*$/;
-var uppercase = /^[^a-z]*$/;
-
-// node_modules/zod/v4/core/checks.js
-var $ZodCheck = /* @__PURE__ */ $constructor("$ZodCheck", (inst, def) => {
-  var _a3;
-  inst._zod ?? (inst._zod = {});
-  inst._zod.def = def;
-  (_a3 = inst._zod).onattach ?? (_a3.onattach = []);
-});
-var _whenHasLength = (payload) => {
-  const val = payload.value;
-  return !nullish(val) && val.length !== void 0;
-};
-var numericOriginMap = {
-  number: "number",
-  bigint: "bigint",
-  object: "date"
-};
-var $ZodCheckLessThan = /* @__PURE__ */ $constructor("$ZodCheckLessThan", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  const origin = numericOriginMap[typeof def.value];
-  inst._zod.check = (payload) => {
-    if (def.inclusive ? payload.value <= def.value : payload.value < def.value) {
-      return;
-    }
-    payload.issues.push({
-      origin: numericOriginMap[typeof payload.value] ?? origin,
-      code: "too_big",
-      maximum: typeof def.value === "object" ? def.value.getTime() : def.value,
-      input: payload.value,
-      inclusive: def.inclusive,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckGreaterThan = /* @__PURE__ */ $constructor("$ZodCheckGreaterThan", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  const origin = numericOriginMap[typeof def.value];
-  inst._zod.check = (payload) => {
-    if (def.inclusive ? payload.value >= def.value : payload.value > def.value) {
-      return;
-    }
-    payload.issues.push({
-      origin: numericOriginMap[typeof payload.value] ?? origin,
-      code: "too_small",
-      minimum: typeof def.value === "object" ? def.value.getTime() : def.value,
-      input: payload.value,
-      inclusive: def.inclusive,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckMultipleOf = /* @__PURE__ */ $constructor("$ZodCheckMultipleOf", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (typeof payload.value !== typeof def.value)
-      throw new Error("Cannot mix number and bigint in multiple_of check.");
-    const isMultiple = typeof payload.value === "bigint" ? (
-      // `value % 0n` throws, and nothing is a multiple of zero — the number branch already fails this way via NaN
-      def.value !== BigInt(0) && payload.value % def.value === BigInt(0)
-    ) : floatSafeRemainder(payload.value, def.value) === 0;
-    if (isMultiple)
-      return;
-    payload.issues.push({
-      origin: typeof payload.value,
-      code: "not_multiple_of",
-      divisor: def.value,
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckNumberFormat = /* @__PURE__ */ $constructor("$ZodCheckNumberFormat", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  def.format = def.format || "float64";
-  const isInt = def.format?.includes("int");
-  const origin = isInt ? "int" : "number";
-  const [minimum, maximum] = NUMBER_FORMAT_RANGES[def.format];
-  inst._zod.check = (payload) => {
-    const input = payload.value;
-    if (isInt) {
-      if (!Number.isInteger(input)) {
-        payload.issues.push({
-          expected: origin,
-          format: def.format,
-          code: "invalid_type",
-          continue: false,
-          input,
-          inst
-        });
-        return;
-      }
-      if (!Number.isSafeInteger(input)) {
-        if (input > 0) {
-          payload.issues.push({
-            input,
-            code: "too_big",
-            maximum: Number.MAX_SAFE_INTEGER,
-            note: "Integers must be within the safe integer range.",
-            inst,
-            origin,
-            inclusive: true,
-            continue: !def.abort
-          });
-        } else {
-          payload.issues.push({
-            input,
-            code: "too_small",
-            minimum: Number.MIN_SAFE_INTEGER,
-            note: "Integers must be within the safe integer range.",
-            inst,
-            origin,
-            inclusive: true,
-            continue: !def.abort
-          });
-        }
-        return;
-      }
-    }
-    if (input < minimum) {
-      payload.issues.push({
-        origin: "number",
-        input,
-        code: "too_small",
-        minimum,
-        inclusive: true,
-        inst,
-        continue: !def.abort
-      });
-    }
-    if (input > maximum) {
-      payload.issues.push({
-        origin: "number",
-        input,
-        code: "too_big",
-        maximum,
-        inclusive: true,
-        inst,
-        continue: !def.abort
-      });
-    }
-  };
-});
-var $ZodCheckMaxLength = /* @__PURE__ */ $constructor("$ZodCheckMaxLength", (inst, def) => {
-  var _a3;
-  $ZodCheck.init(inst, def);
-  (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
-  inst._zod.check = (payload) => {
-    const input = payload.value;
-    const units = input.length;
-    const length = typeof input === "string" && units > def.maximum ? codePointLength(input) : units;
-    if (length <= def.maximum)
-      return;
-    const origin = getLengthableOrigin(input);
-    payload.issues.push({
-      origin,
-      code: "too_big",
-      maximum: def.maximum,
-      inclusive: true,
-      input,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckMinLength = /* @__PURE__ */ $constructor("$ZodCheckMinLength", (inst, def) => {
-  var _a3;
-  $ZodCheck.init(inst, def);
-  (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
-  inst._zod.check = (payload) => {
-    const input = payload.value;
-    const units = input.length;
-    const length = typeof input === "string" && units >= def.minimum && units < def.minimum * 2 ? codePointLength(input) : units;
-    if (length >= def.minimum)
-      return;
-    const origin = getLengthableOrigin(input);
-    payload.issues.push({
-      origin,
-      code: "too_small",
-      minimum: def.minimum,
-      inclusive: true,
-      input,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckLengthEquals = /* @__PURE__ */ $constructor("$ZodCheckLengthEquals", (inst, def) => {
-  var _a3;
-  $ZodCheck.init(inst, def);
-  (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
-  inst._zod.check = (payload) => {
-    const input = payload.value;
-    const units = input.length;
-    const length = typeof input === "string" && units >= def.length && units <= def.length * 2 ? codePointLength(input) : units;
-    if (length === def.length)
-      return;
-    const origin = getLengthableOrigin(input);
-    const tooBig = length > def.length;
-    payload.issues.push({
-      origin,
-      ...tooBig ? { code: "too_big", maximum: def.length } : { code: "too_small", minimum: def.length },
-      inclusive: true,
-      exact: true,
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckStringFormat = /* @__PURE__ */ $constructor("$ZodCheckStringFormat", (inst, def) => {
-  var _a3, _b;
-  $ZodCheck.init(inst, def);
-  if (def.pattern)
-    (_a3 = inst._zod).check ?? (_a3.check = (payload) => {
-      def.pattern.lastIndex = 0;
-      if (def.pattern.test(payload.value))
-        return;
-      payload.issues.push({
-        origin: "string",
-        code: "invalid_format",
-        format: def.format,
-        input: payload.value,
-        ...def.pattern ? { pattern: def.pattern.toString() } : {},
-        inst,
-        continue: !def.abort
-      });
-    });
-  else
-    (_b = inst._zod).check ?? (_b.check = () => {
-    });
-});
-var $ZodCheckRegex = /* @__PURE__ */ $constructor("$ZodCheckRegex", (inst, def) => {
-  $ZodCheckStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    def.pattern.lastIndex = 0;
-    if (def.pattern.test(payload.value))
-      return;
-    payload.issues.push({
-      origin: "string",
-      code: "invalid_format",
-      format: "regex",
-      input: payload.value,
-      pattern: def.pattern.toString(),
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckLowerCase = /* @__PURE__ */ $constructor("$ZodCheckLowerCase", (inst, def) => {
-  def.pattern ?? (def.pattern = lowercase);
-  $ZodCheckStringFormat.init(inst, def);
-});
-var $ZodCheckUpperCase = /* @__PURE__ */ $constructor("$ZodCheckUpperCase", (inst, def) => {
-  def.pattern ?? (def.pattern = uppercase);
-  $ZodCheckStringFormat.init(inst, def);
-});
-var $ZodCheckIncludes = /* @__PURE__ */ $constructor("$ZodCheckIncludes", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  const escapedRegex = escapeRegex(def.includes);
-  const pattern = new RegExp(typeof def.position === "number" ? `^.{${def.position},}${escapedRegex}` : escapedRegex);
-  def.pattern = pattern;
-  inst._zod.check = (payload) => {
-    if (payload.value.includes(def.includes, def.position))
-      return;
-    payload.issues.push({
-      origin: "string",
-      code: "invalid_format",
-      format: "includes",
-      includes: def.includes,
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckStartsWith = /* @__PURE__ */ $constructor("$ZodCheckStartsWith", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  const pattern = new RegExp(`^${escapeRegex(def.prefix)}.*`);
-  def.pattern ?? (def.pattern = pattern);
-  inst._zod.check = (payload) => {
-    if (payload.value.startsWith(def.prefix))
-      return;
-    payload.issues.push({
-      origin: "string",
-      code: "invalid_format",
-      format: "starts_with",
-      prefix: def.prefix,
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckEndsWith = /* @__PURE__ */ $constructor("$ZodCheckEndsWith", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  const pattern = new RegExp(`.*${escapeRegex(def.suffix)}$`);
-  def.pattern ?? (def.pattern = pattern);
-  inst._zod.check = (payload) => {
-    if (payload.value.endsWith(def.suffix))
-      return;
-    payload.issues.push({
-      origin: "string",
-      code: "invalid_format",
-      format: "ends_with",
-      suffix: def.suffix,
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodCheckOverwrite = /* @__PURE__ */ $constructor("$ZodCheckOverwrite", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  inst._zod.check = (payload) => {
-    payload.value = def.tx(payload.value);
-  };
-});
-
-// node_modules/zod/v4/core/doc.js
-var Doc = class {
-  constructor(args = [], closed = {}) {
-    this.content = [];
-    this.indent = 0;
-    this.args = args;
-    this.closed = closed;
-  }
-  // the compiler catches a child's throw and keeps writing into this doc, so the indent has to unwind with it
-  indented(fn) {
-    this.indent += 1;
-    try {
-      fn(this);
-    } finally {
-      this.indent -= 1;
-    }
-  }
-  write(arg) {
-    if (typeof arg === "function") {
-      arg(this, { execution: "sync" });
-      arg(this, { execution: "async" });
-      return;
-    }
-    const content = arg;
-    const lines = content.split("\n").filter((x) => x);
-    const minIndent = Math.min(...lines.map((x) => x.length - x.trimStart().length));
-    const dedented = lines.map((x) => x.slice(minIndent)).map((x) => " ".repeat(this.indent * 2) + x);
-    for (const line of dedented) {
-      this.content.push(line);
-    }
-  }
-  compile() {
-    const F = Function;
-    const content = this?.content ?? [``];
-    const factory = new F(...Object.keys(this.closed), `return function (${this.args.join(", ")}) {
-${content.join("\n")}
-};`);
-    return factory(...Object.values(this.closed));
-  }
-};
-
-// node_modules/zod/v4/core/versions.js
-var version = {
-  major: 4,
-  minor: 6,
-  patch: 7
-};
-
-// node_modules/zod/v4/core/schemas.js
-var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
-  var _a3;
-  inst ?? (inst = {});
-  inst._zod.def = def;
-  inst._zod.bag = inst._zod.bag || {};
-  inst._zod.version = version;
-  const defChecks = inst._zod.def.checks;
-  const checks = inst._zod.traits.has("$ZodCheck") ? [inst, ...defChecks ?? []] : defChecks?.length ? [...defChecks] : [];
-  for (const ch of checks) {
-    for (const fn of ch._zod.onattach) {
-      fn(inst);
-    }
-  }
-  if (checks.length === 0) {
-    (_a3 = inst._zod).deferred ?? (_a3.deferred = []);
-    inst._zod.deferred?.push(() => {
-      inst._zod.run = inst._zod.parse;
-    });
-  } else {
-    const runChecks = (payload, checks2, ctx) => {
-      if (payload.memo)
-        return payload;
-      let isAborted = aborted(payload);
-      let asyncResult;
-      for (const ch of checks2) {
-        if (ch._zod.def.when) {
-          if (explicitlyAborted(payload))
-            continue;
-          const shouldRun = ch._zod.def.when(payload);
-          if (!shouldRun)
-            continue;
-        } else if (isAborted) {
-          continue;
-        }
-        const currLen = payload.issues.length;
-        const _ = ch._zod.check(payload);
-        if (_ instanceof Promise && ctx?.async === false) {
-          throw new $ZodAsyncError();
-        }
-        if (asyncResult || _ instanceof Promise) {
-          asyncResult = (asyncResult ?? Promise.resolve()).then(async () => {
-            await _;
-            const nextLen = payload.issues.length;
-            if (nextLen === currLen)
-              return;
-            attachSchema(payload.issues, currLen, inst);
-            if (!isAborted)
-              isAborted = aborted(payload, currLen);
-          });
-        } else {
-          const nextLen = payload.issues.length;
-          if (nextLen === currLen)
-            continue;
-          attachSchema(payload.issues, currLen, inst);
-          if (!isAborted)
-            isAborted = aborted(payload, currLen);
-        }
-      }
-      if (asyncResult) {
-        return asyncResult.then(() => {
-          return payload;
-        });
-      }
-      return payload;
-    };
-    const handleCanaryResult = (canary, payload, ctx) => {
-      if (aborted(canary)) {
-        canary.aborted = true;
-        return canary;
-      }
-      const checkResult = runChecks(payload, checks, ctx);
-      if (checkResult instanceof Promise) {
-        if (ctx.async === false)
-          throw new $ZodAsyncError();
-        return checkResult.then((checkResult2) => inst._zod.parse(checkResult2, ctx));
-      }
-      return inst._zod.parse(checkResult, ctx);
-    };
-    inst._zod.run = (payload, ctx) => {
-      if (ctx.skipChecks) {
-        return inst._zod.parse(payload, ctx);
-      }
-      if (ctx.direction === "backward") {
-        const canary = inst._zod.parse({ value: payload.value, issues: [] }, { ...ctx, skipChecks: true });
-        if (canary instanceof Promise) {
-          return canary.then((canary2) => {
-            return handleCanaryResult(canary2, payload, ctx);
-          });
-        }
-        return handleCanaryResult(canary, payload, ctx);
-      }
-      const result = inst._zod.parse(payload, ctx);
-      if (result instanceof Promise) {
-        if (ctx.async === false)
-          throw new $ZodAsyncError();
-        return result.then((result2) => runChecks(result2, checks, ctx));
-      }
-      return runChecks(result, checks, ctx);
-    };
-  }
-}, {
-  // Wrappers extend this by installing a richer factory over it; reading it eagerly would defeat the laziness.
-  get "~standard"() {
-    return hide(this, "~standard", standardProps(this));
-  },
-  set "~standard"(value) {
-    own(this, "~standard", value);
-  }
-});
-var toStandardResult = (r, ctx) => r.issues.length ? { issues: r.issues.map((iss) => finalizeIssue(iss, ctx, config())) } : { value: r.value };
-async function validateAsync2(inst, value) {
-  const ctx = { async: true };
-  return toStandardResult(await inst._zod.run({ value, issues: [] }, ctx), ctx);
-}
-function standardProps(inst) {
-  return {
-    validate: (value) => {
-      const ctx = { async: false };
-      try {
-        const r = inst._zod.run({ value, issues: [] }, ctx);
-        if (!(r instanceof Promise))
-          return toStandardResult(r, ctx);
-      } catch (_) {
-      }
-      return validateAsync2(inst, value);
-    },
-    vendor: "zod",
-    version: 1
-  };
-}
-var $ZodString = /* @__PURE__ */ $constructor("$ZodString", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.pattern = def.pattern ?? anyString;
-  inst._zod.parse = (payload, _) => {
-    if (def.coerce)
-      try {
-        payload.value = String(payload.value);
-      } catch (_2) {
-      }
-    if (typeof payload.value === "string")
-      return payload;
-    payload.issues.push({
-      expected: "string",
-      code: "invalid_type",
-      input: payload.value,
-      inst
-    });
-    return payload;
-  };
-});
-var $ZodStringFormat = /* @__PURE__ */ $constructor("$ZodStringFormat", (inst, def) => {
-  $ZodCheckStringFormat.init(inst, def);
-  $ZodString.init(inst, def);
-});
-var $ZodGUID = /* @__PURE__ */ $constructor("$ZodGUID", (inst, def) => {
-  def.pattern ?? (def.pattern = guid);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodUUID = /* @__PURE__ */ $constructor("$ZodUUID", (inst, def) => {
-  if (def.version) {
-    const versionMap = {
-      v1: 1,
-      v2: 2,
-      v3: 3,
-      v4: 4,
-      v5: 5,
-      v6: 6,
-      v7: 7,
-      v8: 8
-    };
-    const v = versionMap[def.version];
-    if (v === void 0)
-      throw new Error(`Invalid UUID version: "${def.version}"`);
-    def.pattern ?? (def.pattern = uuid(v));
-  } else
-    def.pattern ?? (def.pattern = uuid());
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodEmail = /* @__PURE__ */ $constructor("$ZodEmail", (inst, def) => {
-  def.pattern ?? (def.pattern = email);
-  $ZodStringFormat.init(inst, def);
-});
-var URL_BAD_FORMAT = 1;
-var URL_UNPARSEABLE = 2;
-function canParseURL(input) {
-  try {
-    if (typeof URL !== "undefined" && typeof URL.canParse === "function")
-      return URL.canParse(input);
-    new URL(input);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function validateURL(trimmed, def) {
-  if (!("normalize" in def) && !("hostname" in def) && !("protocol" in def)) {
-    return canParseURL(trimmed) || URL_UNPARSEABLE;
-  }
-  return parseURLObject(trimmed, def);
-}
-function parseURLObject(trimmed, def) {
-  if (!def.normalize && def.protocol?.source === httpProtocol.source && !/^https?:\/\//i.test(trimmed)) {
-    return URL_BAD_FORMAT;
-  }
-  try {
-    if (typeof URL !== "undefined") {
-      const URLStatic = URL;
-      if (typeof URLStatic.parse === "function")
-        return URLStatic.parse(trimmed) ?? URL_UNPARSEABLE;
-    }
-    return new URL(trimmed);
-  } catch {
-    return URL_UNPARSEABLE;
-  }
-}
-var asciiTabOrNewline = /[\t\n\r]/g;
-function stripTabAndNewline(value) {
-  return value.replace(asciiTabOrNewline, "");
-}
-function urlHostnameOk(url2, hostname2) {
-  hostname2.lastIndex = 0;
-  return hostname2.test(url2.hostname);
-}
-function urlProtocolOk(url2, protocol) {
-  protocol.lastIndex = 0;
-  return protocol.test(url2.protocol.endsWith(":") ? url2.protocol.slice(0, -1) : url2.protocol);
-}
-var $ZodURL = /* @__PURE__ */ $constructor("$ZodURL", (inst, def) => {
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    try {
-      const trimmed = payload.value.trim();
-      const url2 = validateURL(trimmed, def);
-      if (url2 === URL_BAD_FORMAT) {
-        payload.issues.push({
-          code: "invalid_format",
-          format: "url",
-          note: "Invalid URL format",
-          input: payload.value,
-          inst,
-          continue: !def.abort
-        });
-        return;
-      }
-      if (url2 === URL_UNPARSEABLE) {
-        payload.issues.push({
-          code: "invalid_format",
-          format: "url",
-          input: payload.value,
-          inst,
-          continue: !def.abort
-        });
-        return;
-      }
-      if (url2 === true) {
-        payload.value = stripTabAndNewline(trimmed);
-        return;
-      }
-      if (def.hostname && !urlHostnameOk(url2, def.hostname)) {
-        payload.issues.push({
-          code: "invalid_format",
-          format: "url",
-          note: "Invalid hostname",
-          pattern: def.hostname.source,
-          input: payload.value,
-          inst,
-          continue: !def.abort
-        });
-      }
-      if (def.protocol && !urlProtocolOk(url2, def.protocol)) {
-        payload.issues.push({
-          code: "invalid_format",
-          format: "url",
-          note: "Invalid protocol",
-          pattern: def.protocol.source,
-          input: payload.value,
-          inst,
-          continue: !def.abort
-        });
-      }
-      payload.value = def.normalize ? url2.href : stripTabAndNewline(trimmed);
-      return;
-    } catch (_) {
-      payload.issues.push({
-        code: "invalid_format",
-        format: "url",
-        input: payload.value,
-        inst,
-        continue: !def.abort
-      });
-    }
-  };
-});
-var $ZodEmoji = /* @__PURE__ */ $constructor("$ZodEmoji", (inst, def) => {
-  def.pattern ?? (def.pattern = emoji());
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodNanoID = /* @__PURE__ */ $constructor("$ZodNanoID", (inst, def) => {
-  if (def.length !== void 0 && (!Number.isInteger(def.length) || def.length < 1))
-    throw new Error(`Invalid nanoid length: ${def.length}`);
-  def.pattern ?? (def.pattern = def.length === void 0 ? nanoid : nanoidOfLength(def.length));
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodCUID = /* @__PURE__ */ $constructor("$ZodCUID", (inst, def) => {
-  def.pattern ?? (def.pattern = cuid);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodCUID2 = /* @__PURE__ */ $constructor("$ZodCUID2", (inst, def) => {
-  def.pattern ?? (def.pattern = cuid2);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodULID = /* @__PURE__ */ $constructor("$ZodULID", (inst, def) => {
-  def.pattern ?? (def.pattern = ulid);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodXID = /* @__PURE__ */ $constructor("$ZodXID", (inst, def) => {
-  def.pattern ?? (def.pattern = xid);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodKSUID = /* @__PURE__ */ $constructor("$ZodKSUID", (inst, def) => {
-  def.pattern ?? (def.pattern = ksuid);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodISODateTime = /* @__PURE__ */ $constructor("$ZodISODateTime", (inst, def) => {
-  def.pattern ?? (def.pattern = datetime(def));
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodISODate = /* @__PURE__ */ $constructor("$ZodISODate", (inst, def) => {
-  def.pattern ?? (def.pattern = date);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodISOTime = /* @__PURE__ */ $constructor("$ZodISOTime", (inst, def) => {
-  def.pattern ?? (def.pattern = time(def));
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodISODuration = /* @__PURE__ */ $constructor("$ZodISODuration", (inst, def) => {
-  def.pattern ?? (def.pattern = duration);
-  $ZodStringFormat.init(inst, def);
-});
-var $ZodIPv4 = /* @__PURE__ */ $constructor("$ZodIPv4", (inst, def) => {
-  def.pattern ?? (def.pattern = ipv4);
-  $ZodStringFormat.init(inst, def);
-});
-var ipv6Alphabet = /^[0-9a-fA-F:.]+$/;
-function isValidIPv6(value) {
-  if (!ipv6Alphabet.test(value))
-    return false;
-  return canParseURL(`http://[${value}]`);
-}
-var $ZodIPv6 = /* @__PURE__ */ $constructor("$ZodIPv6", (inst, def) => {
-  def.pattern ?? (def.pattern = ipv6);
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (!isValidIPv6(payload.value)) {
-      payload.issues.push({
-        code: "invalid_format",
-        format: "ipv6",
-        input: payload.value,
-        inst,
-        continue: !def.abort
-      });
-    }
-  };
-});
-var $ZodCIDRv4 = /* @__PURE__ */ $constructor("$ZodCIDRv4", (inst, def) => {
-  def.pattern ?? (def.pattern = cidrv4);
-  $ZodStringFormat.init(inst, def);
-});
-function isValidCIDRv6(value) {
-  const parts = value.split("/");
-  if (parts.length !== 2)
-    return false;
-  const [address, prefix] = parts;
-  if (!prefix)
-    return false;
-  const prefixNum = Number(prefix);
-  if (`${prefixNum}` !== prefix)
-    return false;
-  if (prefixNum < 0 || prefixNum > 128)
-    return false;
-  return isValidIPv6(address);
-}
-var $ZodCIDRv6 = /* @__PURE__ */ $constructor("$ZodCIDRv6", (inst, def) => {
-  def.pattern ?? (def.pattern = cidrv6);
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (!isValidCIDRv6(payload.value)) {
-      payload.issues.push({
-        code: "invalid_format",
-        format: "cidrv6",
-        input: payload.value,
-        inst,
-        continue: !def.abort
-      });
-    }
-  };
-});
-function isValidBase64(data) {
-  if (data === "")
-    return true;
-  if (/\s/.test(data))
-    return false;
-  if (data.length % 4 !== 0)
-    return false;
-  try {
-    atob(data);
-    return true;
-  } catch {
-    return false;
-  }
-}
-var base64Charset = /^[0-9a-zA-Z+/]*={0,2}$/;
-var $ZodBase64 = /* @__PURE__ */ $constructor("$ZodBase64", (inst, def) => {
-  def.pattern ?? (def.pattern = base64Charset);
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (isValidBase64(payload.value))
-      return;
-    payload.issues.push({
-      code: "invalid_format",
-      format: "base64",
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var base64urlCharset = /^[A-Za-z0-9_-]*$/;
-function isValidBase64URL(data) {
-  if (!base64urlCharset.test(data))
-    return false;
-  const base642 = data.replace(/[-_]/g, (c) => c === "-" ? "+" : "/");
-  const padded = base642.padEnd(Math.ceil(base642.length / 4) * 4, "=");
-  return isValidBase64(padded);
-}
-var $ZodBase64URL = /* @__PURE__ */ $constructor("$ZodBase64URL", (inst, def) => {
-  def.pattern ?? (def.pattern = base64urlCharset);
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (isValidBase64URL(payload.value))
-      return;
-    payload.issues.push({
-      code: "invalid_format",
-      format: "base64url",
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodE164 = /* @__PURE__ */ $constructor("$ZodE164", (inst, def) => {
-  def.pattern ?? (def.pattern = e164);
-  $ZodStringFormat.init(inst, def);
-});
-function isValidJWT(token, algorithm = null) {
-  try {
-    const tokensParts = token.split(".");
-    if (tokensParts.length !== 3)
-      return false;
-    const [header] = tokensParts;
-    if (!header)
-      return false;
-    const parsedHeader = JSON.parse(atob(header));
-    if ("typ" in parsedHeader && parsedHeader?.typ !== "JWT")
-      return false;
-    if (!parsedHeader.alg)
-      return false;
-    if (algorithm && (!("alg" in parsedHeader) || parsedHeader.alg !== algorithm))
-      return false;
-    return true;
-  } catch {
-    return false;
-  }
-}
-var $ZodJWT = /* @__PURE__ */ $constructor("$ZodJWT", (inst, def) => {
-  $ZodStringFormat.init(inst, def);
-  inst._zod.check = (payload) => {
-    if (isValidJWT(payload.value, def.alg))
-      return;
-    payload.issues.push({
-      code: "invalid_format",
-      format: "jwt",
-      input: payload.value,
-      inst,
-      continue: !def.abort
-    });
-  };
-});
-var $ZodNumber = /* @__PURE__ */ $constructor("$ZodNumber", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.pattern = number;
-  inst._zod.parse = (payload, _ctx) => {
-    if (def.coerce)
-      try {
-        payload.value = Number(payload.value);
-      } catch (_) {
-      }
-    const input = payload.value;
-    if (typeof input === "number" && !Number.isNaN(input) && Number.isFinite(input)) {
-      return payload;
-    }
-    const received = typeof input === "number" ? Number.isNaN(input) ? "NaN" : !Number.isFinite(input) ? String(input) : void 0 : void 0;
-    payload.issues.push({
-      expected: "number",
-      code: "invalid_type",
-      input,
-      inst,
-      ...received ? { received } : {}
-    });
-    return payload;
-  };
-});
-var $ZodNumberFormat = /* @__PURE__ */ $constructor("$ZodNumberFormat", (inst, def) => {
-  $ZodCheckNumberFormat.init(inst, def);
-  $ZodNumber.init(inst, def);
-});
-var $ZodBoolean = /* @__PURE__ */ $constructor("$ZodBoolean", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.pattern = boolean;
-  inst._zod.parse = (payload, _ctx) => {
-    if (def.coerce)
-      try {
-        payload.value = Boolean(payload.value);
-      } catch (_) {
-      }
-    const input = payload.value;
-    if (typeof input === "boolean")
-      return payload;
-    payload.issues.push({
-      expected: "boolean",
-      code: "invalid_type",
-      input,
-      inst
-    });
-    return payload;
-  };
-});
-var $ZodNull = /* @__PURE__ */ $constructor("$ZodNull", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.pattern = _null;
-  inst._zod.values = /* @__PURE__ */ new Set([null]);
-  inst._zod.parse = (payload, _ctx) => {
-    const input = payload.value;
-    if (input === null)
-      return payload;
-    payload.issues.push({
-      expected: "null",
-      code: "invalid_type",
-      input,
-      inst
-    });
-    return payload;
-  };
-});
-var $ZodUnknown = /* @__PURE__ */ $constructor("$ZodUnknown", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.parse = (payload) => payload;
-});
-var $ZodNever = /* @__PURE__ */ $constructor("$ZodNever", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.parse = (payload, _ctx) => {
-    payload.issues.push({
-      expected: "never",
-      code: "invalid_type",
-      input: payload.value,
-      inst
-    });
-    return payload;
-  };
-});
-function capSize(inst, size) {
-  const caps = sizeCaps(inst._zod.def.checks);
-  if (!caps.length)
-    return;
-  const cap = Math.min(...caps.map((c) => c[0]));
-  const parse2 = inst._zod.parse;
-  inst._zod.parse = (payload, ctx) => {
-    const n = size(payload.value);
-    if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
-      for (const [max, ch] of sizeCaps(inst._zod.def.checks)) {
-        if (n > max && ch._zod.def.when(payload)) {
-          const start = payload.issues.length;
-          ch._zod.check(payload);
-          payload.issues[start].continue = false;
-          attachSchema(payload.issues, start, inst);
-          return payload;
-        }
-      }
-    }
-    return parse2(payload, ctx);
-  };
-}
-var arraySize = (input) => Array.isArray(input) ? input.length : -1;
-function handleArrayResult(result, final, index) {
-  if (result.issues.length) {
-    final.issues.push(...prefixIssues(index, result.issues));
-  }
-  final.value[index] = result.value;
-}
-var $ZodArray = /* @__PURE__ */ $constructor("$ZodArray", (inst, def) => {
-  $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
-  inst._zod.parse = (payload, ctx) => {
-    const input = payload.value;
-    if (!Array.isArray(input)) {
-      payload.issues.push({
-        expected: "array",
-        code: "invalid_type",
-        input,
-        inst
-      });
-      return payload;
-    }
-    payload.value = memo2 ? memo2.alloc(inst, payload, Array(input.length), ctx) : Array(input.length);
-    const proms = [];
-    const abortEarly = ctx?.abortEarly;
-    for (let i = 0; i < input.length; i++) {
-      const item = input[i];
-      const result = def.element._zod.run({
-        value: item,
-        issues: []
-      }, ctx);
-      if (result instanceof Promise) {
-        proms.push(result.then((result2) => handleArrayResult(result2, payload, i)));
-      } else {
-        handleArrayResult(result, payload, i);
-        if (abortEarly && result.issues.length !== 0 && aborted(result))
-          break;
-      }
-    }
-    if (proms.length) {
-      return Promise.all(proms).then(() => payload);
-    }
-    return payload;
-  };
-  capSize(inst, arraySize);
-});
-function handlePropertyResult(result, final, key, input, optin, optout) {
-  const isPresent = key in input;
-  const isOptionalOut = optout === "optional";
-  if (!isPresent && isOptionalOut && optin === "optional") {
-    return;
-  }
-  if (result.issues.length) {
-    if (optin !== void 0 && isOptionalOut && !isPresent) {
-      return;
-    }
-    final.issues.push(...prefixIssues(key, result.issues));
-  }
-  if (!isPresent && optin === void 0) {
-    if (!result.issues.length) {
-      final.issues.push({
-        code: "invalid_type",
-        expected: "nonoptional",
-        input: void 0,
-        path: [key]
-      });
-    }
-    return;
-  }
-  if (result.value === void 0) {
-    if (isPresent || optin === "defaulted" && !isOptionalOut) {
-      final.value[key] = void 0;
-    }
-  } else {
-    final.value[key] = result.value;
-  }
-}
-var NO_SYMBOL_KEYS = [];
-function normalizeDef(def) {
-  const keys = Object.keys(def.shape);
-  const ownSymbols = Object.getOwnPropertySymbols(def.shape);
-  const symbolKeys = ownSymbols.length ? ownSymbols : NO_SYMBOL_KEYS;
-  const allKeys = symbolKeys.length ? [...keys, ...symbolKeys] : keys;
-  for (const k of allKeys) {
-    if (!def.shape?.[k]?._zod?.traits?.has("$ZodType")) {
-      throw new Error(`Invalid element at key "${String(k)}": expected a Zod schema`);
-    }
-  }
-  const okeys = optionalKeys(def.shape);
-  return {
-    ...def,
-    allKeys,
-    symbolKeys,
-    // string-only: handleCatchall matches it against `for...in`, which never yields a symbol
-    keySet: new Set(keys),
-    numKeys: keys.length,
-    optionalKeys: new Set(okeys)
-  };
-}
-function handleCatchall(proms, input, payload, ctx, def, inst, abortEarly) {
-  const unrecognized = [];
-  const keySet = def.keySet;
-  const _catchall = def.catchall._zod;
-  const t = _catchall.def.type;
-  const optin = _catchall.optin;
-  const optout = _catchall.optout;
-  let seen = 0;
-  for (const key in input) {
-    if (abortEarly && payload.issues.length !== seen) {
-      if (aborted(payload, seen))
-        break;
-      seen = payload.issues.length;
-    }
-    if (keySet.has(key))
-      continue;
-    if (key === "__proto__") {
-      if (t === "never")
-        unrecognized.push(key);
+// src/config/export.ts
+var import_yaml = __toESM(require_dist(), 1);
+function exportUsersFile(users, serverName, header) {
+  const sorted = [...users].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+  const entries = /* @__PURE__ */ new Map();
+  for (const u of sorted) {
+    const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
+    if (u.state !== "active") {
+      entries.set(key, u.state);
       continue;
     }
-    if (t === "never") {
-      unrecognized.push(key);
-      continue;
-    }
-    const r = _catchall.run({ value: input[key], issues: [] }, ctx);
-    if (r instanceof Promise) {
-      proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input, optin, optout)));
-    } else {
-      handlePropertyResult(r, payload, key, input, optin, optout);
-    }
-  }
-  if (unrecognized.length) {
-    payload.issues.push({
-      code: "unrecognized_keys",
-      keys: unrecognized,
-      input,
-      inst,
-      // Describes the shape of the input, not the validity of the parsed value, so it never aborts. The parse still fails; the schema's own checks just get to run first, and an enclosing intersection can reconcile the key against a sibling operand.
-      continue: true
-    });
-  }
-  if (!proms.length)
-    return payload;
-  return Promise.all(proms).then(() => {
-    return payload;
-  });
-}
-var $ZodObject = /* @__PURE__ */ $constructor("$ZodObject", (inst, def) => {
-  $ZodType.init(inst, def);
-  const desc = Object.getOwnPropertyDescriptor(def, "shape");
-  const sh = desc?.get ? desc.get.raw : def.shape ?? {};
-  if (sh) {
-    const get = () => {
-      const newSh = { ...sh };
-      Object.defineProperty(def, "shape", { value: newSh });
-      get.raw = newSh;
-      return newSh;
-    };
-    get.raw = sh;
-    Object.defineProperty(def, "shape", { get });
-  }
-  const _normalized = cached(() => normalizeDef(def));
-  defineLazyInternal(inst, "propValues", (zod) => {
-    const shape = zod.def.shape;
-    const propValues = {};
-    for (const key in shape) {
-      const field = shape[key]._zod;
-      if (field.values) {
-        if (!Object.prototype.hasOwnProperty.call(propValues, key)) {
-          assignProp(propValues, key, /* @__PURE__ */ new Set());
-        }
-        for (const v of field.values)
-          propValues[key].add(v);
-        if (field.optin !== void 0)
-          propValues[key].add(void 0);
-      }
-    }
-    return propValues;
-  });
-  const isObject2 = isObject;
-  const catchall = def.catchall;
-  let value;
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
-  inst._zod.parse = (payload, ctx) => {
-    value ?? (value = _normalized.value);
-    const input = payload.value;
-    if (!isObject2(input)) {
-      payload.issues.push({
-        expected: "object",
-        code: "invalid_type",
-        input,
-        inst
-      });
-      return payload;
-    }
-    payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
-    const proms = [];
-    const shape = value.shape;
-    const abortEarly = ctx?.abortEarly;
-    let seen = payload.issues.length;
-    for (const key of value.allKeys) {
-      if (abortEarly && payload.issues.length !== seen) {
-        if (aborted(payload, seen))
-          break;
-        seen = payload.issues.length;
-      }
-      if (key === "__proto__")
-        continue;
-      const el = shape[key];
-      const optin = el._zod.optin;
-      const optout = el._zod.optout;
-      const r = el._zod.run({ value: input[key], issues: [] }, ctx);
-      if (r instanceof Promise) {
-        proms.push(r.then((r2) => handlePropertyResult(r2, payload, key, input, optin, optout)));
-      } else {
-        handlePropertyResult(r, payload, key, input, optin, optout);
-      }
-    }
-    if (!catchall) {
-      return proms.length ? Promise.all(proms).then(() => payload) : payload;
-    }
-    return handleCatchall(proms, input, payload, ctx, _normalized.value, inst, abortEarly === true);
-  };
-});
-var $ZodObjectJIT = /* @__PURE__ */ $constructor("$ZodObjectJIT", (inst, def) => {
-  $ZodObject.init(inst, def);
-  const superParse = inst._zod.parse;
-  const _normalized = cached(() => normalizeDef(def));
-  const memo2 = globalConfig.memoizer;
-  const generateFastpass = (shape) => {
-    const normalized = _normalized.value;
-    const syms = normalized.symbolKeys;
-    const doc = new Doc(["payload", "ctx"], { shape, inst, memo: memo2, syms });
-    const parseStr = (k) => `shape[${k}]._zod.run({ value: input[${k}], issues: [] }, ctx)`;
-    const prefixStr = (id, k) => `
-          let ${id}_ab = false;
-          for (let i = 0; i < ${id}.issues.length; i++) {
-            const iss = ${id}.issues[i];
-            iss.path = iss.path ? [${k}, ...iss.path] : [${k}];
-            payload.issues.push(iss);
-            if (iss.continue !== true) ${id}_ab = true;
-          }
-          if (${id}_ab && ctx && ctx.abortEarly) {
-            payload.value = newResult;
-            return payload;
-          }`;
-    doc.write(`const input = payload.value;`);
-    const ids = /* @__PURE__ */ Object.create(null);
-    let counter = 0;
-    for (const key of normalized.allKeys) {
-      ids[key] = `key_${counter++}`;
-    }
-    doc.write(memo2 ? `const newResult = memo.alloc(inst, payload, {}, ctx);` : `const newResult = {};`);
-    for (const key of normalized.allKeys) {
-      if (key === "__proto__")
-        continue;
-      const id = ids[key];
-      const k = typeof key === "symbol" ? `syms[${syms.indexOf(key)}]` : esc(key);
-      const isPresent = `${k} in input`;
-      const schema = shape[key];
-      const optin = schema?._zod?.optin;
-      const isOptionalIn = optin !== void 0;
-      const isOptionalOut = schema?._zod?.optout === "optional";
-      doc.write(`const ${id} = ${parseStr(k)};`);
-      if (isOptionalIn && isOptionalOut) {
-        const assign = optin === "optional" ? `${id}_present` : `${id}.value !== undefined || ${id}_present`;
-        doc.write(`
-        const ${id}_present = ${isPresent};
-        if (!${id}.issues.length || ${id}_present) {
-          if (${id}.issues.length) {${prefixStr(id, k)}
-          }
-
-          if (${assign}) {
-            newResult[${k}] = ${id}.value;
-          }
-        }
-
-      `);
-      } else if (!isOptionalIn) {
-        doc.write(`
-        const ${id}_present = ${isPresent};
-        if (${id}.issues.length) {${prefixStr(id, k)}
-        }
-        if (!${id}_present && !${id}.issues.length) {
-          payload.issues.push({
-            code: "invalid_type",
-            expected: "nonoptional",
-            input: undefined,
-            path: [${k}]
-          });
-          if (ctx && ctx.abortEarly) {
-            payload.value = newResult;
-            return payload;
-          }
-        }
-
-        if (${id}_present) {
-          newResult[${k}] = ${id}.value;
-        }
-
-      `);
-      } else {
-        doc.write(`
-        if (${id}.issues.length) {${prefixStr(id, k)}
-        }
-      `);
-        if (optin === "defaulted") {
-          doc.write(`newResult[${k}] = ${id}.value;`);
-        } else {
-          doc.write(`
-        if (${id}.value !== undefined || ${isPresent}) {
-          newResult[${k}] = ${id}.value;
-        }
-      `);
-        }
-      }
-    }
-    doc.write(`payload.value = newResult;`);
-    doc.write(`return payload;`);
-    return doc.compile();
-  };
-  let fastpass;
-  const isObject2 = isObject;
-  const jit = !globalConfig.jitless;
-  const allowsEval2 = allowsEval;
-  const fastEnabled = jit && allowsEval2.value;
-  const catchall = def.catchall;
-  let value;
-  inst._zod.parse = (payload, ctx) => {
-    value ?? (value = _normalized.value);
-    const input = payload.value;
-    if (!isObject2(input)) {
-      payload.issues.push({
-        expected: "object",
-        code: "invalid_type",
-        input,
-        inst
-      });
-      return payload;
-    }
-    if (jit && fastEnabled && ctx?.async === false && ctx.jitless !== true) {
-      if (!fastpass)
-        fastpass = generateFastpass(def.shape);
-      payload = fastpass(payload, ctx);
-      if (!catchall)
-        return payload;
-      return handleCatchall([], input, payload, ctx, value, inst, ctx?.abortEarly === true);
-    }
-    return superParse(payload, ctx);
-  };
-});
-function handleUnionResults(results, final, inst, ctx) {
-  for (const result of results) {
-    if (result.issues.length === 0) {
-      final.value = result.value;
-      return final;
-    }
-  }
-  const nonaborted = results.filter((r) => !aborted(r));
-  if (nonaborted.length === 1) {
-    final.value = nonaborted[0].value;
-    return nonaborted[0];
-  }
-  final.issues.push({
-    code: "invalid_union",
-    input: final.value,
-    inst,
-    errors: results.map((result) => result.issues.map((iss) => finalizeIssue(iss, ctx, config())))
-  });
-  return final;
-}
-var $ZodUnion = /* @__PURE__ */ $constructor("$ZodUnion", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.options.some((o) => o._zod.optin === "defaulted") ? "defaulted" : zod.def.options.some((o) => o._zod.optin !== void 0) ? "optional" : void 0);
-  defineLazyInternal(inst, "optout", (zod) => zod.def.options.some((o) => o._zod.optout === "optional") ? "optional" : void 0);
-  defineLazyInternal(inst, "values", (zod) => {
-    if (zod.def.options.every((o) => o._zod.values)) {
-      return new Set(zod.def.options.flatMap((option) => Array.from(option._zod.values)));
-    }
-    return void 0;
-  });
-  defineLazyInternal(inst, "pattern", (zod) => {
-    if (zod.def.options.every((o) => o._zod.pattern)) {
-      const patterns = zod.def.options.map((o) => o._zod.pattern);
-      return new RegExp(`^(${patterns.map((p) => cleanRegex(p.source)).join("|")})$`);
-    }
-    return void 0;
-  });
-  const first = def.options.length === 1 ? def.options[0]._zod.run : null;
-  inst._zod.parse = (payload, ctx) => {
-    if (first) {
-      return first(payload, ctx);
-    }
-    let async = false;
-    const results = [];
-    for (const option of def.options) {
-      const result = option._zod.run({
-        value: payload.value,
-        issues: []
-      }, ctx);
-      if (result instanceof Promise) {
-        results.push(result);
-        async = true;
-      } else {
-        if (result.issues.length === 0)
-          return result;
-        results.push(result);
-      }
-    }
-    if (!async)
-      return handleUnionResults(results, payload, inst, ctx);
-    return Promise.all(results).then((results2) => {
-      return handleUnionResults(results2, payload, inst, ctx);
-    });
-  };
-});
-var $ZodIntersection = /* @__PURE__ */ $constructor("$ZodIntersection", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.parse = (payload, ctx) => {
-    const input = payload.value;
-    const left = def.left._zod.run({ value: input, issues: [] }, ctx);
-    const right = def.right._zod.run({ value: input, issues: [] }, ctx);
-    const async = left instanceof Promise || right instanceof Promise;
-    if (async) {
-      return Promise.all([left, right]).then(([left2, right2]) => {
-        return handleIntersectionResults(payload, left2, right2);
-      });
-    }
-    return handleIntersectionResults(payload, left, right);
-  };
-});
-function mergeValues(a, b) {
-  if (a === b) {
-    return { valid: true, data: a };
-  }
-  if (a instanceof Date && b instanceof Date && +a === +b) {
-    return { valid: true, data: a };
-  }
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const bKeys = Object.keys(b);
-    const sharedKeys = Object.keys(a).filter((key) => bKeys.indexOf(key) !== -1);
-    const newObj = { ...a, ...b };
-    if (Object.prototype.hasOwnProperty.call(newObj, "__proto__"))
-      delete newObj.__proto__;
-    for (const key of sharedKeys) {
-      if (key === "__proto__")
-        continue;
-      const sharedValue = mergeValues(a[key], b[key]);
-      if (!sharedValue.valid) {
-        return {
-          valid: false,
-          mergeErrorPath: [key, ...sharedValue.mergeErrorPath]
-        };
-      }
-      newObj[key] = sharedValue.data;
-    }
-    return { valid: true, data: newObj };
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) {
-      return { valid: false, mergeErrorPath: [] };
-    }
-    const newArray = [];
-    for (let index = 0; index < a.length; index++) {
-      const itemA = a[index];
-      const itemB = b[index];
-      const sharedValue = mergeValues(itemA, itemB);
-      if (!sharedValue.valid) {
-        return {
-          valid: false,
-          mergeErrorPath: [index, ...sharedValue.mergeErrorPath]
-        };
-      }
-      newArray.push(sharedValue.data);
-    }
-    return { valid: true, data: newArray };
-  }
-  return { valid: false, mergeErrorPath: [] };
-}
-function handleIntersectionResults(result, left, right) {
-  const unrecKeys = /* @__PURE__ */ new Map();
-  let unrecIssue;
-  const keyIssues = /* @__PURE__ */ new Map();
-  const collect = (iss, side) => {
-    let keys;
-    if (iss.code === "unrecognized_keys" && !iss.path?.length) {
-      unrecIssue ?? (unrecIssue = iss);
-      keys = iss.keys;
-    } else if (iss.code === "invalid_key" && iss.origin === "record" && iss.path?.length === 1) {
-      const k = String(iss.path[0]);
-      if (!keyIssues.has(k))
-        keyIssues.set(k, iss);
-      keys = [k];
-    } else {
-      return false;
-    }
-    for (const k of keys) {
-      if (!unrecKeys.has(k))
-        unrecKeys.set(k, {});
-      unrecKeys.get(k)[side] = true;
-    }
-    return true;
-  };
-  for (const iss of left.issues) {
-    if (!collect(iss, "l"))
-      result.issues.push(iss);
-  }
-  for (const iss of right.issues) {
-    if (!collect(iss, "r"))
-      result.issues.push(iss);
-  }
-  const bothKeys = [...unrecKeys].filter(([, f]) => f.l && f.r).map(([k]) => k);
-  if (bothKeys.length) {
-    const aggregated = unrecIssue ? bothKeys.filter((k) => unrecIssue.keys.includes(k)) : [];
-    if (aggregated.length)
-      result.issues.push({ ...unrecIssue, keys: aggregated });
-    for (const k of bothKeys) {
-      if (!aggregated.includes(k) && keyIssues.has(k))
-        result.issues.push(keyIssues.get(k));
-    }
-  }
-  const merged = mergeValues(left.value, right.value);
-  if (!merged.valid) {
-    if (aborted(result))
-      return result;
-    throw new Error(`Unmergable intersection. Error path: ${JSON.stringify(merged.mergeErrorPath)}`);
-  }
-  result.value = merged.data;
-  return result;
-}
-var $ZodRecord = /* @__PURE__ */ $constructor("$ZodRecord", (inst, def) => {
-  $ZodType.init(inst, def);
-  const memo2 = globalConfig.memoizer;
-  memo2?.attach(inst);
-  inst._zod.parse = (payload, ctx) => {
-    const input = payload.value;
-    if (!isPlainObject(input)) {
-      payload.issues.push({
-        expected: "record",
-        code: "invalid_type",
-        input,
-        inst
-      });
-      return payload;
-    }
-    const proms = [];
-    const values = def.keyType._zod.values;
-    if (values && !def.partial) {
-      payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
-      const recordKeys = /* @__PURE__ */ new Set();
-      for (const key of values) {
-        if (typeof key === "string" || typeof key === "number" || typeof key === "symbol") {
-          recordKeys.add(typeof key === "number" ? key.toString() : key);
-          if (key === "__proto__")
-            continue;
-          const keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
-          if (keyResult instanceof Promise) {
-            throw new Error("Async schemas not supported in object keys currently");
-          }
-          if (keyResult.issues.length) {
-            payload.issues.push({
-              code: "invalid_key",
-              origin: "record",
-              issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
-              input: key,
-              path: [key],
-              inst
-            });
-            continue;
-          }
-          const outKey = keyResult.value;
-          if (outKey === "__proto__")
-            continue;
-          const result = def.valueType._zod.run({ value: input[key], issues: [] }, ctx);
-          if (result instanceof Promise) {
-            proms.push(result.then((result2) => {
-              if (result2.issues.length) {
-                payload.issues.push(...prefixIssues(key, result2.issues));
-              }
-              payload.value[outKey] = result2.value;
-            }));
-          } else {
-            if (result.issues.length) {
-              payload.issues.push(...prefixIssues(key, result.issues));
-            }
-            payload.value[outKey] = result.value;
-          }
-        }
-      }
-      let unrecognized;
-      for (const key in input) {
-        if (!recordKeys.has(key)) {
-          if (def.mode === "loose") {
-            if (key === "__proto__")
-              continue;
-            payload.value[key] = input[key];
-          } else {
-            unrecognized = unrecognized ?? [];
-            unrecognized.push(key);
-          }
-        }
-      }
-      if (unrecognized && unrecognized.length > 0) {
-        payload.issues.push({
-          code: "unrecognized_keys",
-          input,
-          inst,
-          keys: unrecognized,
-          continue: true
-        });
-      }
-    } else {
-      payload.value = memo2 ? memo2.alloc(inst, payload, {}, ctx) : {};
-      let unrecognized;
-      for (const key of Reflect.ownKeys(input)) {
-        if (key === "__proto__")
-          continue;
-        if (!Object.prototype.propertyIsEnumerable.call(input, key))
-          continue;
-        let keyResult = def.keyType._zod.run({ value: key, issues: [] }, ctx);
-        if (keyResult instanceof Promise) {
-          throw new Error("Async schemas not supported in object keys currently");
-        }
-        const checkNumericKey = typeof key === "string" && number.test(key) && keyResult.issues.length;
-        if (checkNumericKey) {
-          const retryResult = def.keyType._zod.run({ value: Number(key), issues: [] }, ctx);
-          if (retryResult instanceof Promise) {
-            throw new Error("Async schemas not supported in object keys currently");
-          }
-          if (retryResult.issues.length === 0) {
-            keyResult = retryResult;
-          }
-        }
-        if (keyResult.issues.length) {
-          if (def.mode === "loose") {
-            payload.value[key] = input[key];
-          } else if (values) {
-            unrecognized = unrecognized ?? [];
-            unrecognized.push(key);
-          } else {
-            payload.issues.push({
-              code: "invalid_key",
-              origin: "record",
-              issues: keyResult.issues.map((iss) => finalizeIssue(iss, ctx, config())),
-              input: key,
-              path: [key],
-              inst
-            });
-          }
-          continue;
-        }
-        const outKey = keyResult.value;
-        if (outKey === "__proto__")
-          continue;
-        const result = def.valueType._zod.run({ value: input[key], issues: [] }, ctx);
-        if (result instanceof Promise) {
-          proms.push(result.then((result2) => {
-            if (result2.issues.length) {
-              payload.issues.push(...prefixIssues(key, result2.issues));
-            }
-            payload.value[outKey] = result2.value;
-          }));
-        } else {
-          if (result.issues.length) {
-            payload.issues.push(...prefixIssues(key, result.issues));
-          }
-          payload.value[outKey] = result.value;
-        }
-      }
-      if (unrecognized && unrecognized.length > 0) {
-        payload.issues.push({
-          code: "unrecognized_keys",
-          input,
-          inst,
-          keys: unrecognized,
-          continue: true
-        });
-      }
-    }
-    if (proms.length) {
-      return Promise.all(proms).then(() => payload);
-    }
-    return payload;
-  };
-});
-var $ZodEnum = /* @__PURE__ */ $constructor("$ZodEnum", (inst, def) => {
-  $ZodType.init(inst, def);
-  const values = getEnumValues(def.entries);
-  const valuesSet = new Set(values);
-  inst._zod.values = valuesSet;
-  defineLazyInternal(inst, "pattern", (zod) => {
-    const patternValues = getEnumValues(zod.def.entries).filter((k) => propertyKeyTypes.has(typeof k));
-    return new RegExp(patternValues.length ? `^(${patternValues.map((o) => escapeRegex(o.toString())).join("|")})$` : "^[^\\s\\S]$");
-  });
-  inst._zod.parse = (payload, _ctx) => {
-    const input = payload.value;
-    if (valuesSet.has(input)) {
-      return payload;
-    }
-    payload.issues.push({
-      code: "invalid_value",
-      values,
-      input,
-      inst
-    });
-    return payload;
-  };
-});
-var $ZodLiteral = /* @__PURE__ */ $constructor("$ZodLiteral", (inst, def) => {
-  $ZodType.init(inst, def);
-  const values = new Set(def.values);
-  inst._zod.values = values;
-  defineLazyInternal(inst, "pattern", (zod) => {
-    const vals = zod.def.values;
-    return new RegExp(vals.length ? `^(${vals.map((o) => typeof o === "string" ? escapeRegex(o) : o ? escapeRegex(o.toString()) : String(o)).join("|")})$` : "^[^\\s\\S]$");
-  });
-  inst._zod.parse = (payload, _ctx) => {
-    const input = payload.value;
-    if (values.has(input)) {
-      return payload;
-    }
-    payload.issues.push({
-      code: "invalid_value",
-      values: def.values,
-      input,
-      inst
-    });
-    return payload;
-  };
-});
-var $ZodTransform = /* @__PURE__ */ $constructor("$ZodTransform", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.optin = "optional";
-  globalConfig.memoizer?.guard(inst);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      throw new $ZodEncodeError(inst.constructor.name);
-    }
-    const _out = def.transform(payload.value, payload);
-    if (ctx.async) {
-      const output = _out instanceof Promise ? _out : Promise.resolve(_out);
-      return output.then((output2) => {
-        payload.value = output2;
-        return payload;
-      });
-    }
-    if (_out instanceof Promise) {
-      throw new $ZodAsyncError();
-    }
-    payload.value = _out;
-    return payload;
-  };
-});
-function handleOptionalResult(payload, result) {
-  payload.value = result.issues.length ? void 0 : result.value;
-  return payload;
-}
-var $ZodOptional = /* @__PURE__ */ $constructor("$ZodOptional", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.innerType._zod.optin === "defaulted" ? "defaulted" : "optional");
-  inst._zod.optout = "optional";
-  defineLazyInternal(inst, "values", (zod) => {
-    const values = zod.def.innerType._zod.values;
-    return values ? /* @__PURE__ */ new Set([...values, void 0]) : void 0;
-  });
-  defineLazyInternal(inst, "pattern", (zod) => {
-    const pattern = zod.def.innerType._zod.pattern;
-    return pattern ? new RegExp(`^(${cleanRegex(pattern.source)})?$`) : void 0;
-  });
-  inst._zod.parse = (payload, ctx) => {
-    if (payload.value === void 0) {
-      if (def.innerType._zod.optin !== "defaulted")
-        return payload;
-      const result = def.innerType._zod.run({ value: payload.value, issues: [] }, ctx);
-      if (result instanceof Promise)
-        return result.then((result2) => handleOptionalResult(payload, result2));
-      return handleOptionalResult(payload, result);
-    }
-    return def.innerType._zod.run(payload, ctx);
-  };
-});
-var $ZodExactOptional = /* @__PURE__ */ $constructor("$ZodExactOptional", (inst, def) => {
-  $ZodOptional.init(inst, def);
-  defineLazyInternal(inst, "values", (zod) => zod.def.innerType._zod.values);
-  defineLazyInternal(inst, "pattern", (zod) => zod.def.innerType._zod.pattern);
-  inst._zod.parse = (payload, ctx) => {
-    return def.innerType._zod.run(payload, ctx);
-  };
-});
-var $ZodNullable = /* @__PURE__ */ $constructor("$ZodNullable", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.innerType._zod.optin);
-  defineLazyInternal(inst, "optout", (zod) => zod.def.innerType._zod.optout);
-  defineLazyInternal(inst, "pattern", (zod) => {
-    const pattern = zod.def.innerType._zod.pattern;
-    return pattern ? new RegExp(`^(${cleanRegex(pattern.source)}|null)$`) : void 0;
-  });
-  defineLazyInternal(inst, "values", (zod) => {
-    return zod.def.innerType._zod.values ? /* @__PURE__ */ new Set([...zod.def.innerType._zod.values, null]) : void 0;
-  });
-  inst._zod.parse = (payload, ctx) => {
-    if (payload.value === null)
-      return payload;
-    return def.innerType._zod.run(payload, ctx);
-  };
-});
-var $ZodDefault = /* @__PURE__ */ $constructor("$ZodDefault", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.optin = "defaulted";
-  defineLazyInternal(inst, "values", (zod) => zod.def.innerType._zod.values);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      return def.innerType._zod.run(payload, ctx);
-    }
-    if (payload.value === void 0) {
-      payload.value = def.defaultValue;
-      return payload;
-    }
-    const result = def.innerType._zod.run(payload, ctx);
-    if (result instanceof Promise) {
-      return result.then((result2) => handleDefaultResult(result2, def));
-    }
-    return handleDefaultResult(result, def);
-  };
-});
-function handleDefaultResult(payload, def) {
-  if (payload.value === void 0) {
-    payload.value = def.defaultValue;
-  }
-  return payload;
-}
-var $ZodPrefault = /* @__PURE__ */ $constructor("$ZodPrefault", (inst, def) => {
-  $ZodType.init(inst, def);
-  inst._zod.optin = "defaulted";
-  defineLazyInternal(inst, "values", (zod) => zod.def.innerType._zod.values);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      return def.innerType._zod.run(payload, ctx);
-    }
-    if (payload.value === void 0) {
-      payload.value = def.defaultValue;
-    }
-    return def.innerType._zod.run(payload, ctx);
-  };
-});
-var $ZodNonOptional = /* @__PURE__ */ $constructor("$ZodNonOptional", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "values", (zod) => {
-    const v = zod.def.innerType._zod.values;
-    return v ? new Set([...v].filter((x) => x !== void 0)) : void 0;
-  });
-  inst._zod.parse = (payload, ctx) => {
-    const result = def.innerType._zod.run(payload, ctx);
-    if (result instanceof Promise) {
-      return result.then((result2) => handleNonOptionalResult(result2, inst));
-    }
-    return handleNonOptionalResult(result, inst);
-  };
-});
-function handleNonOptionalResult(payload, inst) {
-  if (!payload.issues.length && payload.value === void 0) {
-    payload.issues.push({
-      code: "invalid_type",
-      expected: "nonoptional",
-      input: payload.value,
-      inst
-    });
-  }
-  return payload;
-}
-function handleCatchResult(payload, result, def, ctx) {
-  if (!result.issues.length) {
-    payload.value = result.value;
-    if (result.memo)
-      payload.memo = true;
-    return payload;
-  }
-  payload.value = def.catchValue({
-    ...result,
-    value: payload.value,
-    error: {
-      issues: result.issues.map((iss) => finalizeIssue(iss, ctx, config()))
-    },
-    input: payload.value
-  });
-  return payload;
-}
-var $ZodCatch = /* @__PURE__ */ $constructor("$ZodCatch", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.innerType._zod.optin === "defaulted" ? "defaulted" : "optional");
-  defineLazyInternal(inst, "optout", (zod) => zod.def.innerType._zod.optout);
-  defineLazyInternal(inst, "values", (zod) => zod.def.innerType._zod.values);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      return def.innerType._zod.run(payload, ctx);
-    }
-    const result = def.innerType._zod.run({ value: payload.value, issues: [] }, ctx);
-    if (result instanceof Promise) {
-      return result.then((result2) => handleCatchResult(payload, result2, def, ctx));
-    }
-    return handleCatchResult(payload, result, def, ctx);
-  };
-});
-var $ZodPipe = /* @__PURE__ */ $constructor("$ZodPipe", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "values", (zod) => zod.def.in._zod.values);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.in._zod.optin);
-  defineLazyInternal(inst, "optout", (zod) => zod.def.out._zod.optout);
-  defineLazyInternal(inst, "propValues", (zod) => zod.def.in._zod.propValues);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      const right = def.out._zod.run(payload, ctx);
-      if (right instanceof Promise) {
-        return right.then((right2) => handlePipeResult(right2, def.in, ctx));
-      }
-      return handlePipeResult(right, def.in, ctx);
-    }
-    const left = def.in._zod.run(payload, ctx);
-    if (left instanceof Promise) {
-      return left.then((left2) => handlePipeResult(left2, def.out, ctx));
-    }
-    return handlePipeResult(left, def.out, ctx);
-  };
-});
-function handlePipeResult(left, next, ctx) {
-  if (left.issues.some((iss) => iss.code !== "unrecognized_keys")) {
-    left.aborted = true;
-    return left;
-  }
-  return next._zod.run({ value: left.value, issues: left.issues }, ctx);
-}
-var $ZodReadonly = /* @__PURE__ */ $constructor("$ZodReadonly", (inst, def) => {
-  $ZodType.init(inst, def);
-  defineLazyInternal(inst, "propValues", (zod) => zod.def.innerType._zod.propValues);
-  defineLazyInternal(inst, "values", (zod) => zod.def.innerType._zod.values);
-  defineLazyInternal(inst, "optin", (zod) => zod.def.innerType?._zod?.optin);
-  defineLazyInternal(inst, "optout", (zod) => zod.def.innerType?._zod?.optout);
-  inst._zod.parse = (payload, ctx) => {
-    if (ctx.direction === "backward") {
-      return def.innerType._zod.run(payload, ctx);
-    }
-    const result = def.innerType._zod.run(payload, ctx);
-    if (result instanceof Promise) {
-      return result.then(handleReadonlyResult);
-    }
-    return handleReadonlyResult(result);
-  };
-});
-function handleReadonlyResult(payload) {
-  if (!payload.memo)
-    payload.value = Object.freeze(payload.value);
-  return payload;
-}
-var $ZodCustom = /* @__PURE__ */ $constructor("$ZodCustom", (inst, def) => {
-  $ZodCheck.init(inst, def);
-  $ZodType.init(inst, def);
-  inst._zod.parse = (payload, _) => {
-    return payload;
-  };
-  inst._zod.check = (payload) => {
-    const input = payload.value;
-    const r = def.fn(input);
-    if (r instanceof Promise) {
-      return r.then((r2) => handleRefineResult(r2, payload, input, inst));
-    }
-    handleRefineResult(r, payload, input, inst);
-    return;
-  };
-});
-function handleRefineResult(result, payload, input, inst) {
-  if (!result) {
-    const _iss = {
-      code: "custom",
-      input,
-      inst,
-      // incorporates params.error into issue reporting
-      path: [...inst._zod.def.path ?? []],
-      // incorporates params.error into issue reporting
-      continue: !inst._zod.def.abort
-      // params: inst._zod.def.params,
-    };
-    if (inst._zod.def.params)
-      _iss.params = inst._zod.def.params;
-    payload.issues.push(issue(_iss));
-  }
-}
-
-// node_modules/zod/v4/core/memoizer.js
-var $ZodCyclicError = class extends Error {
-  constructor() {
-    super(`Cannot parse a reference cycle that closes through a transform`);
-    this.name = "ZodCyclicError";
-  }
-};
-var STATE = "~memo";
-var NO_ISSUES = [];
-function isRef(value) {
-  return value !== null && typeof value === "object";
-}
-function cloneIssues(issues) {
-  return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
-}
-var recursive = /* @__PURE__ */ new WeakMap();
-var NONE = 0;
-var ASSUMED = 1;
-var PROVEN = 2;
-function isRecursive(inst, stack, resolve3) {
-  const cached2 = recursive.get(inst);
-  if (cached2 !== void 0)
-    return cached2 ? PROVEN : NONE;
-  if (stack.has(inst))
-    return PROVEN;
-  stack.add(inst);
-  let result = NONE;
-  const check = (child) => {
-    if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve3);
-      if (answer > result)
-        result = answer;
-    }
-  };
-  const shape = (sh, spread) => {
-    let answer = NONE;
-    for (const key of Reflect.ownKeys(sh)) {
-      const desc = Object.getOwnPropertyDescriptor(sh, key);
-      if (spread && !desc.enumerable)
-        continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve3) : NONE;
-      if (child > answer)
-        answer = child;
-    }
-    return answer;
-  };
-  const merge2 = (answer) => {
-    if (answer > result)
-      result = answer;
-  };
-  const def = inst._zod.def;
-  const kind = def.type;
-  switch (kind) {
-    case "object": {
-      const raw = rawShape(def);
-      merge2(raw ? shape(raw, true) : ASSUMED);
-      check(def.catchall);
-      break;
-    }
-    case "array":
-      check(def.element);
-      break;
-    case "tuple":
-      for (const el of def.items)
-        check(el);
-      check(def.rest);
-      break;
-    case "record":
-    case "map":
-      check(def.keyType);
-      check(def.valueType);
-      break;
-    case "set":
-      check(def.valueType);
-      break;
-    case "union":
-      for (const el of def.options)
-        check(el);
-      break;
-    case "intersection":
-      check(def.left);
-      check(def.right);
-      break;
-    case "optional":
-    case "nullable":
-    case "default":
-    case "prefault":
-    case "catch":
-    case "readonly":
-    case "nonoptional":
-    case "promise":
-    case "success":
-      check(def.innerType);
-      break;
-    case "pipe":
-      check(def.in);
-      check(def.out);
-      break;
-    case "function":
-      check(def.input);
-      check(def.output);
-      break;
-    // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
-    case "lazy": {
-      const inner = def._cachedInner ?? (resolve3 ? inst._zod.innerType : void 0);
-      merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
-      break;
-    }
-    // a leaf by choice: `parts` are regex fragments, not data positions
-    case "template_literal":
-    // leaves
-    case "string":
-    case "number":
-    case "int":
-    case "boolean":
-    case "bigint":
-    case "symbol":
-    case "undefined":
-    case "null":
-    case "void":
-    case "never":
-    case "any":
-    case "unknown":
-    case "date":
-    case "nan":
-    case "enum":
-    case "literal":
-    case "file":
-    case "transform":
-    case "custom":
-      break;
-    default: {
-      kind;
-      for (const key in def) {
-        const desc = Object.getOwnPropertyDescriptor(def, key);
-        if (!desc || desc.get)
-          continue;
-        const value = desc.value;
-        if (!value || typeof value !== "object")
-          continue;
-        if (value._zod)
-          check(value);
-        else if (Array.isArray(value))
-          for (const el of value)
-            check(el);
-      }
-    }
-  }
-  stack.delete(inst);
-  return settle(inst, result);
-}
-function settle(inst, answer) {
-  if (answer !== ASSUMED)
-    recursive.set(inst, answer === PROVEN);
-  return answer;
-}
-function bucketFor(state2, inst) {
-  let bucket = state2.buckets.get(inst);
-  if (!bucket) {
-    bucket = /* @__PURE__ */ new WeakMap();
-    state2.buckets.set(inst, bucket);
-  }
-  return bucket;
-}
-var handoff;
-var open2 = [];
-var memo = {
-  alloc(_inst, payload, empty) {
-    const bucket = handoff;
-    if (!bucket)
-      return empty;
-    handoff = void 0;
-    const entry = { value: empty, issues: null };
-    bucket.set(payload.value, entry);
-    open2.push(entry);
-    return empty;
-  },
-  guard(inst) {
-    var _a3;
-    (_a3 = inst._zod).deferred ?? (_a3.deferred = []);
-    inst._zod.deferred.push(() => {
-      const base = inst._zod.parse;
-      const wrapped = (payload, ctx) => {
-        if (ctx.direction !== "backward" && isBackEdge(ctx, payload.value))
-          throw new $ZodCyclicError();
-        return base(payload, ctx);
-      };
-      inst._zod.parse = wrapped;
-      if (inst._zod.run === base)
-        inst._zod.run = wrapped;
-    });
-  },
-  attach(inst) {
-    var _a3;
-    let isRecursiveInst;
-    let rechecked = false;
-    let lastCtx;
-    let lastBucket;
-    (_a3 = inst._zod).deferred ?? (_a3.deferred = []);
-    inst._zod.deferred.push(() => {
-      const base = inst._zod.parse;
-      const wrapped = (payload, ctx) => {
-        if (isRecursiveInst === void 0) {
-          const walked = isRecursive(inst, /* @__PURE__ */ new Set(), false);
-          if (walked === NONE) {
-            inst._zod.parse = base;
-            if (inst._zod.run === wrapped)
-              inst._zod.run = base;
-            return base(payload, ctx);
-          }
-          if (walked === PROVEN || rechecked)
-            isRecursiveInst = true;
-          else
-            rechecked = true;
-        }
-        const input = payload.value;
-        if (!isRef(input))
-          return base(payload, ctx);
-        let state2 = ctx[STATE];
-        if (!state2) {
-          state2 = { buckets: /* @__PURE__ */ new WeakMap(), backEdges: void 0 };
-          ctx[STATE] = state2;
-        }
-        let bucket;
-        if (lastCtx === ctx) {
-          bucket = lastBucket;
-        } else {
-          bucket = bucketFor(state2, inst);
-          lastCtx = ctx;
-          lastBucket = bucket;
-        }
-        const hit = bucket.get(input);
-        if (hit) {
-          payload.value = hit.value;
-          if (hit.issues) {
-            if (hit.issues.length)
-              payload.issues.push(...cloneIssues(hit.issues));
-          } else {
-            payload.memo = true;
-            state2.backEdges ?? (state2.backEdges = /* @__PURE__ */ new WeakSet());
-            state2.backEdges.add(hit.value);
-          }
-          return payload;
-        }
-        handoff = bucket;
-        const depth = open2.length;
-        const result = base(payload, ctx);
-        handoff = void 0;
-        const entry = open2.length > depth ? open2.pop() : void 0;
-        if (result instanceof Promise) {
-          return result.then((r) => {
-            if (entry)
-              entry.issues = r.issues.length ? cloneIssues(r.issues) : NO_ISSUES;
-            return r;
-          });
-        }
-        if (entry)
-          entry.issues = result.issues.length ? cloneIssues(result.issues) : NO_ISSUES;
-        return result;
-      };
-      inst._zod.parse = wrapped;
-      if (inst._zod.run === base)
-        inst._zod.run = wrapped;
-    });
-  }
-};
-function memoizer() {
-  return memo;
-}
-function isBackEdge(ctx, value) {
-  const backEdges = ctx[STATE]?.backEdges;
-  return backEdges !== void 0 && isRef(value) && backEdges.has(value);
-}
-
-// node_modules/zod/v4/locales/en.js
-var error = () => {
-  const Sizable = {
-    string: { unit: "characters", verb: "to have" },
-    file: { unit: "bytes", verb: "to have" },
-    array: { unit: "items", verb: "to have" },
-    set: { unit: "items", verb: "to have" },
-    map: { unit: "entries", verb: "to have" }
-  };
-  function getSizing(origin) {
-    return Sizable[origin] ?? null;
-  }
-  const FormatDictionary = {
-    regex: "input",
-    email: "email address",
-    url: "URL",
-    emoji: "emoji",
-    uuid: "UUID",
-    uuidv4: "UUIDv4",
-    uuidv6: "UUIDv6",
-    nanoid: "nanoid",
-    guid: "GUID",
-    cuid: "cuid",
-    cuid2: "cuid2",
-    ulid: "ULID",
-    xid: "XID",
-    ksuid: "KSUID",
-    datetime: "ISO datetime",
-    date: "ISO date",
-    time: "ISO time",
-    duration: "ISO duration",
-    ipv4: "IPv4 address",
-    ipv6: "IPv6 address",
-    mac: "MAC address",
-    cidrv4: "IPv4 range",
-    cidrv6: "IPv6 range",
-    base64: "base64-encoded string",
-    base64url: "base64url-encoded string",
-    json_string: "JSON string",
-    e164: "E.164 number",
-    currency_code: "currency code",
-    credit_card: "credit card number",
-    iban: "IBAN",
-    jwt: "JWT",
-    template_literal: "input"
-  };
-  const TypeDictionary = {
-    // Compatibility: "nan" -> "NaN" for display
-    nan: "NaN"
-    // All other type names omitted - they fall back to raw values via ?? operator
-  };
-  function getTypeName(type, input) {
-    if (type === "number" && typeof input === "number" && !Number.isFinite(input)) {
-      return String(input);
-    }
-    return TypeDictionary[type] ?? type;
-  }
-  return (issue2) => {
-    switch (issue2.code) {
-      case "invalid_type": {
-        const expected = getTypeName(issue2.expected);
-        const receivedType = parsedType(issue2.input);
-        const received = getTypeName(receivedType, issue2.input);
-        return `Invalid input: expected ${expected}, received ${received}`;
-      }
-      case "invalid_value":
-        if (issue2.values.length === 1)
-          return `Invalid input: expected ${stringifyPrimitive(issue2.values[0])}`;
-        return `Invalid option: expected one of ${joinValues(issue2.values, "|")}`;
-      case "too_big": {
-        const adj = issue2.exact ? "exactly " : issue2.inclusive ? "<=" : "<";
-        const sizing = getSizing(issue2.origin);
-        if (sizing)
-          return `Too big: expected ${issue2.origin ?? "value"} to have ${adj}${issue2.maximum.toString()} ${sizing.unit ?? "elements"}`;
-        return `Too big: expected ${issue2.origin ?? "value"} to be ${adj}${issue2.maximum.toString()}`;
-      }
-      case "too_small": {
-        const adj = issue2.exact ? "exactly " : issue2.inclusive ? ">=" : ">";
-        const sizing = getSizing(issue2.origin);
-        if (sizing) {
-          return `Too small: expected ${issue2.origin} to have ${adj}${issue2.minimum.toString()} ${sizing.unit}`;
-        }
-        return `Too small: expected ${issue2.origin} to be ${adj}${issue2.minimum.toString()}`;
-      }
-      case "invalid_format": {
-        const _issue = issue2;
-        if (_issue.format === "starts_with") {
-          return `Invalid string: must start with "${_issue.prefix}"`;
-        }
-        if (_issue.format === "ends_with")
-          return `Invalid string: must end with "${_issue.suffix}"`;
-        if (_issue.format === "includes")
-          return `Invalid string: must include "${_issue.includes}"`;
-        if (_issue.format === "regex")
-          return `Invalid string: must match pattern ${_issue.pattern}`;
-        return `Invalid ${FormatDictionary[_issue.format] ?? issue2.format}`;
-      }
-      case "not_multiple_of":
-        return `Invalid number: must be a multiple of ${issue2.divisor}`;
-      case "unrecognized_keys":
-        return `Unrecognized key${issue2.keys.length > 1 ? "s" : ""}: ${joinValues(issue2.keys, ", ")}`;
-      case "invalid_key":
-        return `Invalid key in ${issue2.origin}`;
-      case "invalid_union":
-        if (issue2.options && Array.isArray(issue2.options) && issue2.options.length > 0) {
-          const opts = issue2.options.map((o) => `'${o}'`).join(" | ");
-          return `Invalid discriminator value. Expected ${opts}`;
-        }
-        if (issue2.inclusive === false) {
-          return "Invalid input: more than one option matched";
-        }
-        return "Invalid input";
-      case "invalid_element":
-        return `Invalid value in ${issue2.origin}`;
-      default:
-        return `Invalid input`;
-    }
-  };
-};
-function en_default() {
-  return {
-    localeError: error()
-  };
-}
-
-// node_modules/zod/v4/core/registries.js
-var _a2;
-var $ZodRegistry = class {
-  constructor() {
-    this._map = /* @__PURE__ */ new WeakMap();
-    this._idmap = /* @__PURE__ */ new Map();
-  }
-  add(schema, ..._meta) {
-    const meta2 = _meta[0];
-    this._map.set(schema, meta2);
-    if (meta2 && typeof meta2 === "object" && "id" in meta2) {
-      this._idmap.set(meta2.id, schema);
-    }
-    return this;
-  }
-  clear() {
-    this._map = /* @__PURE__ */ new WeakMap();
-    this._idmap = /* @__PURE__ */ new Map();
-    return this;
-  }
-  remove(schema) {
-    const meta2 = this._map.get(schema);
-    if (meta2 && typeof meta2 === "object" && "id" in meta2) {
-      this._idmap.delete(meta2.id);
-    }
-    this._map.delete(schema);
-    return this;
-  }
-  get(schema) {
-    const p = schema._zod.parent;
-    if (p) {
-      const pm = { ...this.get(p) ?? {} };
-      delete pm.id;
-      const f = { ...pm, ...this._map.get(schema) };
-      return Object.keys(f).length ? f : void 0;
-    }
-    return this._map.get(schema);
-  }
-  has(schema) {
-    return this._map.has(schema);
-  }
-};
-function registry() {
-  return new $ZodRegistry();
-}
-(_a2 = globalThis).__zod_globalRegistry ?? (_a2.__zod_globalRegistry = registry());
-var globalRegistry = globalThis.__zod_globalRegistry;
-
-// node_modules/zod/v4/core/api.js
-function snapshotChecks(def) {
-  if (def.checks)
-    def.checks = [...def.checks];
-  return def;
-}
-// @__NO_SIDE_EFFECTS__
-function _string(Class2, params) {
-  return new Class2(snapshotChecks({ type: "string", ...normalizeParams(params) }));
-}
-// @__NO_SIDE_EFFECTS__
-function _email(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "email",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _guid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "guid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _uuid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "uuid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _uuidv4(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "uuid",
-    check: "string_format",
-    abort: false,
-    version: "v4",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _uuidv6(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "uuid",
-    check: "string_format",
-    abort: false,
-    version: "v6",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _uuidv7(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "uuid",
-    check: "string_format",
-    abort: false,
-    version: "v7",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _url(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "url",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _emoji2(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "emoji",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _nanoid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "nanoid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _cuid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "cuid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _cuid2(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "cuid2",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _ulid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "ulid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _xid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "xid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _ksuid(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "ksuid",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _ipv4(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "ipv4",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _ipv6(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "ipv6",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _cidrv4(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "cidrv4",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _cidrv6(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "cidrv6",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _base64(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "base64",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _base64url(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "base64url",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _e164(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "e164",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _jwt(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "jwt",
-    check: "string_format",
-    abort: false,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _isoDateTime(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "datetime",
-    check: "string_format",
-    offset: false,
-    local: false,
-    precision: null,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _isoDate(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "date",
-    check: "string_format",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _isoTime(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "time",
-    check: "string_format",
-    precision: null,
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _isoDuration(Class2, params) {
-  return new Class2({
-    type: "string",
-    format: "duration",
-    check: "string_format",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _number(Class2, params) {
-  return new Class2(snapshotChecks({ type: "number", checks: [], ...normalizeParams(params) }));
-}
-// @__NO_SIDE_EFFECTS__
-function _int(Class2, params) {
-  return new Class2({
-    type: "number",
-    check: "number_format",
-    abort: false,
-    format: "safeint",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _boolean(Class2, params) {
-  return new Class2({
-    type: "boolean",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _null2(Class2, params) {
-  return new Class2({
-    type: "null",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _unknown(Class2) {
-  return new Class2({
-    type: "unknown"
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _never(Class2, params) {
-  return new Class2({
-    type: "never",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _lt(value, params) {
-  return new $ZodCheckLessThan({
-    check: "less_than",
-    ...normalizeParams(params),
-    value,
-    inclusive: false
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _lte(value, params) {
-  return new $ZodCheckLessThan({
-    check: "less_than",
-    ...normalizeParams(params),
-    value,
-    inclusive: true
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _gt(value, params) {
-  return new $ZodCheckGreaterThan({
-    check: "greater_than",
-    ...normalizeParams(params),
-    value,
-    inclusive: false
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _gte(value, params) {
-  return new $ZodCheckGreaterThan({
-    check: "greater_than",
-    ...normalizeParams(params),
-    value,
-    inclusive: true
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _multipleOf(value, params) {
-  return new $ZodCheckMultipleOf({
-    check: "multiple_of",
-    ...normalizeParams(params),
-    value
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _maxLength(maximum, params) {
-  const ch = new $ZodCheckMaxLength({
-    check: "max_length",
-    ...normalizeParams(params),
-    maximum
-  });
-  return ch;
-}
-// @__NO_SIDE_EFFECTS__
-function _minLength(minimum, params) {
-  return new $ZodCheckMinLength({
-    check: "min_length",
-    ...normalizeParams(params),
-    minimum
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _length(length, params) {
-  return new $ZodCheckLengthEquals({
-    check: "length_equals",
-    ...normalizeParams(params),
-    length
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _regex(pattern, params) {
-  return new $ZodCheckRegex({
-    check: "string_format",
-    format: "regex",
-    ...normalizeParams(params),
-    pattern
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _lowercase(params) {
-  return new $ZodCheckLowerCase({
-    check: "string_format",
-    format: "lowercase",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _uppercase(params) {
-  return new $ZodCheckUpperCase({
-    check: "string_format",
-    format: "uppercase",
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _includes(includes, params) {
-  return new $ZodCheckIncludes({
-    check: "string_format",
-    format: "includes",
-    ...normalizeParams(params),
-    includes
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _startsWith(prefix, params) {
-  return new $ZodCheckStartsWith({
-    check: "string_format",
-    format: "starts_with",
-    ...normalizeParams(params),
-    prefix
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _endsWith(suffix, params) {
-  return new $ZodCheckEndsWith({
-    check: "string_format",
-    format: "ends_with",
-    ...normalizeParams(params),
-    suffix
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _overwrite(tx) {
-  return new $ZodCheckOverwrite({
-    check: "overwrite",
-    tx
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _normalize(form) {
-  return /* @__PURE__ */ _overwrite((input) => input.normalize(form));
-}
-// @__NO_SIDE_EFFECTS__
-function _trim() {
-  return /* @__PURE__ */ _overwrite((input) => input.trim());
-}
-// @__NO_SIDE_EFFECTS__
-function _toLowerCase() {
-  return /* @__PURE__ */ _overwrite((input) => input.toLowerCase());
-}
-// @__NO_SIDE_EFFECTS__
-function _toUpperCase() {
-  return /* @__PURE__ */ _overwrite((input) => input.toUpperCase());
-}
-// @__NO_SIDE_EFFECTS__
-function _slugify() {
-  return /* @__PURE__ */ _overwrite((input) => slugify(input));
-}
-// @__NO_SIDE_EFFECTS__
-function _array(Class2, element, params) {
-  return new Class2({
-    type: "array",
-    element,
-    // get element() {
-    //   return element;
-    // },
-    ...normalizeParams(params)
-  });
-}
-// @__NO_SIDE_EFFECTS__
-function _refine(Class2, fn, _params) {
-  const schema = new Class2({
-    type: "custom",
-    check: "custom",
-    fn,
-    ...normalizeParams(_params)
-  });
-  return schema;
-}
-// @__NO_SIDE_EFFECTS__
-function _superRefine(fn, params) {
-  const ch = /* @__PURE__ */ _check((payload) => {
-    payload.addIssue = (issue2) => {
-      if (typeof issue2 === "string") {
-        payload.issues.push(issue(issue2, payload.value, ch._zod.def));
-      } else {
-        const _issue = issue2;
-        if (_issue.fatal)
-          _issue.continue = false;
-        _issue.code ?? (_issue.code = "custom");
-        if (!("input" in _issue))
-          _issue.input = payload.value;
-        _issue.inst ?? (_issue.inst = ch);
-        _issue.continue ?? (_issue.continue = !ch._zod.def.abort);
-        payload.issues.push(issue(_issue));
-      }
-    };
-    return fn(payload.value, payload);
-  }, params);
-  return ch;
-}
-// @__NO_SIDE_EFFECTS__
-function _check(fn, params) {
-  const ch = new $ZodCheck({
-    check: "custom",
-    ...normalizeParams(params)
-  });
-  ch._zod.check = fn;
-  return ch;
-}
-
-// node_modules/zod/v4/core/to-json-schema.js
-function assignProps(target, ...sources) {
-  for (const source of sources) {
-    for (const key of Reflect.ownKeys(source)) {
-      if (Object.prototype.propertyIsEnumerable.call(source, key)) {
-        assignProp(target, key, source[key]);
-      }
-    }
-  }
-  return target;
-}
-function initializeContext(params) {
-  let target = params?.target ?? "draft-2020-12";
-  if (target === "draft-4")
-    target = "draft-04";
-  if (target === "draft-7")
-    target = "draft-07";
-  return {
-    processors: params.processors ?? {},
-    metadataRegistry: params?.metadata ?? globalRegistry,
-    target,
-    unrepresentable: params?.unrepresentable ?? "throw",
-    override: params?.override ?? (() => {
-    }),
-    io: params?.io ?? "output",
-    counter: 0,
-    seen: /* @__PURE__ */ new Map(),
-    sharedDefsExtractedFor: void 0,
-    sharedEmitDoneFor: void 0,
-    cycles: params?.cycles ?? "ref",
-    reused: params?.reused ?? "inline",
-    intersections: [],
-    deferred: [],
-    external: params?.external ?? void 0
-  };
-}
-function handleUnrepresentable(schema, ctx, json, params, message) {
-  const result = typeof ctx.unrepresentable === "function" ? ctx.unrepresentable({ zodSchema: schema, path: params.path, message }) : ctx.unrepresentable;
-  if (result === "any")
-    return false;
-  if (result === void 0 || result === "throw")
-    throw new Error(message);
-  Object.assign(json, result);
-  return true;
-}
-function processSchema(schema, ctx, _params = { path: [], schemaPath: [] }) {
-  var _a3;
-  const def = schema._zod.def;
-  const seen = ctx.seen.get(schema);
-  if (seen) {
-    seen.count++;
-    const isCycle = _params.schemaPath.includes(schema);
-    if (isCycle) {
-      seen.cycle = _params.path;
-    }
-    return seen.schema;
-  }
-  const result = { schema: {}, count: 1, cycle: void 0, path: _params.path };
-  ctx.seen.set(schema, result);
-  ctx.sharedDefsExtractedFor = void 0;
-  ctx.sharedEmitDoneFor = void 0;
-  const overrideSchema = schema._zod.toJSONSchema?.();
-  if (overrideSchema) {
-    result.schema = overrideSchema;
-  } else {
-    const params = {
-      ..._params,
-      schemaPath: [..._params.schemaPath, schema],
-      path: _params.path
-    };
-    if (schema._zod.processJSONSchema) {
-      schema._zod.processJSONSchema(ctx, result.schema, params);
-    } else {
-      const _json = result.schema;
-      const processor = ctx.processors[def.type];
-      if (!processor) {
-        throw new Error(`[toJSONSchema]: Non-representable type encountered: ${def.type}`);
-      }
-      processor(schema, ctx, _json, params);
-    }
-    const parent = schema._zod.parent;
-    if (parent) {
-      if (!result.ref)
-        result.ref = parent;
-      processSchema(parent, ctx, params);
-      ctx.seen.get(parent).isParent = true;
-    }
-  }
-  const meta2 = ctx.metadataRegistry.get(schema);
-  if (meta2)
-    assignProps(result.schema, meta2);
-  if (ctx.io === "input" && isTransforming(schema)) {
-    delete result.schema.examples;
-    delete result.schema.default;
-  }
-  if (ctx.io === "input" && "_prefault" in result.schema)
-    (_a3 = result.schema).default ?? (_a3.default = result.schema._prefault);
-  delete result.schema._prefault;
-  const _result = ctx.seen.get(schema);
-  return _result.schema;
-}
-function encodeJSONPointerSegment(segment) {
-  return segment.replace(/~/g, "~0").replace(/\//g, "~1");
-}
-function extractDefs(ctx, schema) {
-  const root = ctx.seen.get(schema);
-  if (!root)
-    throw new Error("Unprocessed schema. This is a bug in Zod.");
-  if (ctx.external && ctx.sharedDefsExtractedFor === ctx.external)
-    return;
-  const idToSchema = /* @__PURE__ */ new Map();
-  for (const entry of ctx.seen.entries()) {
-    const id = ctx.metadataRegistry.get(entry[0])?.id;
-    if (id) {
-      const existing = idToSchema.get(id);
-      if (existing && existing !== entry[0]) {
-        throw new Error(`Duplicate schema id "${id}" detected during JSON Schema conversion. Two different schemas cannot share the same id when converted together.`);
-      }
-      idToSchema.set(id, entry[0]);
-    }
-  }
-  const makeURI = (entry) => {
-    const defsSegment = ctx.target === "draft-2020-12" ? "$defs" : "definitions";
-    if (ctx.external) {
-      const externalId = ctx.external.registry.get(entry[0])?.id;
-      const uriGenerator = ctx.external.uri ?? ((id2) => id2);
-      if (externalId) {
-        return { ref: uriGenerator(externalId) };
-      }
-      const id = entry[1].defId ?? entry[1].schema.id ?? `schema${ctx.counter++}`;
-      entry[1].defId = id;
-      return { defId: id, ref: `${uriGenerator("__shared")}#/${defsSegment}/${encodeJSONPointerSegment(id)}` };
-    }
-    const uriPrefix = `#`;
-    const defUriPrefix = `${uriPrefix}/${defsSegment}/`;
-    if (entry[1] === root && !entry[1].schema.id) {
-      return { ref: uriPrefix };
-    }
-    const defId = entry[1].schema.id ?? `__schema${ctx.counter++}`;
-    return { defId, ref: defUriPrefix + encodeJSONPointerSegment(defId) };
-  };
-  const extractToDef = (entry) => {
-    if (entry[1].schema.$ref) {
-      return;
-    }
-    const seen = entry[1];
-    const { ref, defId } = makeURI(entry);
-    seen.def = { ...seen.schema };
-    if (defId)
-      seen.defId = defId;
-    const schema2 = seen.schema;
-    for (const key in schema2) {
-      delete schema2[key];
-    }
-    schema2.$ref = ref;
-  };
-  if (ctx.cycles === "throw") {
-    for (const entry of ctx.seen.entries()) {
-      const seen = entry[1];
-      if (seen.cycle) {
-        throw new Error(`Cycle detected: #/${seen.cycle?.join("/")}/<root>
-
-Set the \`cycles\` parameter to \`"ref"\` to resolve cyclical schemas with defs.`);
-      }
-    }
-  }
-  for (const entry of ctx.seen.entries()) {
-    const seen = entry[1];
-    if (schema === entry[0]) {
-      extractToDef(entry);
-      continue;
-    }
-    if (ctx.external) {
-      const ext = ctx.external.registry.get(entry[0])?.id;
-      if (schema !== entry[0] && ext) {
-        extractToDef(entry);
-        continue;
-      }
-    }
-    const id = ctx.metadataRegistry.get(entry[0])?.id;
-    if (id) {
-      extractToDef(entry);
-      continue;
-    }
-    if (seen.cycle) {
-      extractToDef(entry);
-      continue;
-    }
-    if (seen.count > 1) {
-      if (ctx.reused === "ref") {
-        extractToDef(entry);
-      }
-    }
-  }
-  if (ctx.external)
-    ctx.sharedDefsExtractedFor = ctx.external;
-}
-function compactTypeUnion(schema) {
-  const options = schema.anyOf;
-  if (!Array.isArray(options) || options.length === 0 || schema.type !== void 0)
-    return;
-  const types = [];
-  for (const option of options) {
-    if (!option || typeof option !== "object")
-      return;
-    compactTypeUnion(option);
-    const keys = Object.keys(option);
-    if (keys.length !== 1 || keys[0] !== "type")
-      return;
-    const type = option.type;
-    for (const member of Array.isArray(type) ? type : [type]) {
-      if (typeof member !== "string")
-        return;
-      if (!types.includes(member))
-        types.push(member);
-    }
-  }
-  delete schema.anyOf;
-  schema.type = types.length === 1 ? types[0] : types;
-}
-var FOLDABLE_KEYS = /* @__PURE__ */ new Set(["type", "properties", "required", "additionalProperties"]);
-var UNION_KEYS = ["oneOf", "anyOf"];
-function undeclaredConstraint(member) {
-  const extra = member.additionalProperties;
-  if (extra === void 0 || extra === false || typeof extra !== "object" || extra === null)
-    return null;
-  return Object.keys(extra).length ? extra : null;
-}
-function foldObjects(members2) {
-  const objects = [];
-  for (const member of members2) {
-    if (typeof member !== "object" || member.type !== "object")
-      return null;
-    for (const key in member) {
-      if (!FOLDABLE_KEYS.has(key))
-        return null;
-    }
-    objects.push(member);
-  }
-  const properties = {};
-  const required2 = /* @__PURE__ */ new Set();
-  for (const object of objects) {
-    for (const key in object.properties) {
-      if (Object.prototype.hasOwnProperty.call(properties, key))
-        continue;
-      const parts = [];
-      for (const other of objects) {
-        const part = other.properties?.[key] ?? undeclaredConstraint(other);
-        if (part === null || part === void 0)
-          continue;
-        if (!parts.some((seen) => JSON.stringify(seen) === JSON.stringify(part)))
-          parts.push(part);
-      }
-      const merged = parts.length === 1 ? parts[0] : foldObjects(parts) ?? { allOf: parts };
-      assignProp(properties, key, merged);
-    }
-    for (const key of object.required ?? [])
-      required2.add(key);
-  }
-  const folded = { type: "object", properties };
-  if (required2.size)
-    folded.required = [...required2];
-  if (objects.every((object) => object.additionalProperties === false)) {
-    folded.additionalProperties = false;
-  } else {
-    const constraints = [];
-    for (const object of objects) {
-      const constraint = undeclaredConstraint(object);
-      if (constraint && !constraints.some((seen) => JSON.stringify(seen) === JSON.stringify(constraint)))
-        constraints.push(constraint);
-    }
-    if (constraints.length === 1)
-      folded.additionalProperties = constraints[0];
-    else if (constraints.length > 1)
-      folded.additionalProperties = { allOf: constraints };
-  }
-  return folded;
-}
-function foldIntersection(json) {
-  const allOf = json.allOf;
-  if (!Array.isArray(allOf) || allOf.length < 2)
-    return;
-  for (const key of FOLDABLE_KEYS)
-    if (key in json)
-      return;
-  const unions = allOf.filter((m) => UNION_KEYS.some((k) => Array.isArray(m[k])));
-  let folded = null;
-  if (!unions.length) {
-    folded = foldObjects(allOf);
-  } else {
-    const union2 = unions[0];
-    const keyword = UNION_KEYS.find((k) => Array.isArray(union2[k]));
-    if (Object.keys(union2).length !== 1)
-      return;
-    const rest = allOf.filter((m) => m !== union2);
-    const branches = union2[keyword].map((branch) => foldObjects([...rest, branch]));
-    if (branches.some((b) => !b))
-      return;
-    folded = { [keyword]: branches };
-  }
-  if (!folded)
-    return;
-  delete json.allOf;
-  assignProps(json, folded);
-}
-function finalize(ctx, schema) {
-  const root = ctx.seen.get(schema);
-  if (!root)
-    throw new Error("Unprocessed schema. This is a bug in Zod.");
-  const flattenRef = (zodSchema) => {
-    const seen = ctx.seen.get(zodSchema);
-    if (seen.ref === null)
-      return;
-    const schema2 = seen.def ?? seen.schema;
-    const _cached = { ...schema2 };
-    const ref = seen.ref;
-    seen.ref = null;
-    if (ref) {
-      flattenRef(ref);
-      const refSeen = ctx.seen.get(ref);
-      const refSchema = refSeen.schema;
-      if (refSchema.$ref && (ctx.target === "draft-07" || ctx.target === "draft-04" || ctx.target === "openapi-3.0")) {
-        schema2.allOf = schema2.allOf ?? [];
-        schema2.allOf.push(refSchema);
-      } else {
-        assignProps(schema2, refSchema);
-      }
-      assignProps(schema2, _cached);
-      const isParentRef = zodSchema._zod.parent === ref;
-      if (isParentRef) {
-        for (const key in schema2) {
-          if (key === "$ref" || key === "allOf")
-            continue;
-          if (!(key in _cached)) {
-            delete schema2[key];
-          }
-        }
-      }
-      if (refSchema.$ref && refSeen.def) {
-        for (const key in schema2) {
-          if (key === "$ref" || key === "allOf")
-            continue;
-          if (key in refSeen.def && JSON.stringify(schema2[key]) === JSON.stringify(refSeen.def[key])) {
-            delete schema2[key];
-          }
-        }
-      }
-    }
-    const parent = zodSchema._zod.parent;
-    if (parent && parent !== ref) {
-      flattenRef(parent);
-      const parentSeen = ctx.seen.get(parent);
-      if (parentSeen?.schema.$ref) {
-        schema2.$ref = parentSeen.schema.$ref;
-        if (parentSeen.def) {
-          for (const key in schema2) {
-            if (key === "$ref" || key === "allOf")
-              continue;
-            if (key in parentSeen.def && JSON.stringify(schema2[key]) === JSON.stringify(parentSeen.def[key])) {
-              delete schema2[key];
-            }
-          }
-        }
-      }
-    }
-    ctx.override({
-      zodSchema,
-      jsonSchema: schema2,
-      path: seen.path ?? []
-    });
-  };
-  if (!ctx.external || ctx.sharedEmitDoneFor !== ctx.external) {
-    for (const entry of [...ctx.seen.entries()].reverse()) {
-      flattenRef(entry[0]);
-    }
-    if (ctx.target !== "openapi-3.0") {
-      for (const entry of ctx.seen.entries()) {
-        compactTypeUnion(entry[1].def ?? entry[1].schema);
-      }
-    }
-    for (const rewrite of ctx.deferred)
-      rewrite();
-    if (ctx.intersections.length) {
-      const carriers = /* @__PURE__ */ new Map();
-      for (const seen of ctx.seen.values()) {
-        for (const json of [seen.schema, seen.def]) {
-          const allOf = json?.allOf;
-          if (!Array.isArray(allOf))
-            continue;
-          const existing = carriers.get(allOf);
-          if (existing)
-            existing.push(json);
-          else
-            carriers.set(allOf, [json]);
-        }
-      }
-      for (const allOf of ctx.intersections) {
-        for (const json of carriers.get(allOf) ?? [])
-          foldIntersection(json);
-      }
-    }
-  }
-  const result = {};
-  if (ctx.target === "draft-2020-12") {
-    result.$schema = "https://json-schema.org/draft/2020-12/schema";
-  } else if (ctx.target === "draft-07") {
-    result.$schema = "http://json-schema.org/draft-07/schema#";
-  } else if (ctx.target === "draft-04") {
-    result.$schema = "http://json-schema.org/draft-04/schema#";
-  } else if (ctx.target === "openapi-3.0") {
-  } else {
-  }
-  if (ctx.external?.uri) {
-    const id = ctx.external.registry.get(schema)?.id;
-    if (!id)
-      throw new Error("Schema is missing an `id` property");
-    result.$id = ctx.external.uri(id);
-  }
-  assignProps(result, root.defId ? root.schema : root.def ?? root.schema);
-  const rootMetaId = ctx.metadataRegistry.get(schema)?.id;
-  if (rootMetaId !== void 0 && result.id === rootMetaId)
-    delete result.id;
-  const defs = ctx.external?.defs ?? {};
-  if (!ctx.external || ctx.sharedEmitDoneFor !== ctx.external) {
-    for (const entry of ctx.seen.entries()) {
-      const seen = entry[1];
-      if (seen.def && seen.defId) {
-        if (seen.def.id === seen.defId)
-          delete seen.def.id;
-        assignProp(defs, seen.defId, seen.def);
-      }
-    }
-  }
-  if (ctx.external)
-    ctx.sharedEmitDoneFor = ctx.external;
-  if (ctx.external) {
-  } else {
-    if (Object.keys(defs).length > 0) {
-      if (ctx.target === "draft-2020-12") {
-        result.$defs = defs;
-      } else {
-        result.definitions = defs;
-      }
-    }
-  }
-  try {
-    const finalized = JSON.parse(JSON.stringify(result));
-    Object.defineProperty(finalized, "~standard", {
-      value: {
-        ...schema["~standard"],
-        jsonSchema: {
-          input: createStandardJSONSchemaMethod(schema, "input", ctx.processors),
-          output: createStandardJSONSchemaMethod(schema, "output", ctx.processors)
-        }
-      },
-      enumerable: false,
-      writable: false
-    });
-    return finalized;
-  } catch (_err) {
-    throw new Error("Error converting schema to JSON.");
-  }
-}
-function isTransforming(_schema, _ctx) {
-  const ctx = _ctx ?? { seen: /* @__PURE__ */ new Set() };
-  if (ctx.seen.has(_schema))
-    return false;
-  ctx.seen.add(_schema);
-  const def = _schema._zod.def;
-  if (def.type === "transform")
-    return true;
-  if (def.type === "array")
-    return isTransforming(def.element, ctx);
-  if (def.type === "set")
-    return isTransforming(def.valueType, ctx);
-  if (def.type === "lazy")
-    return isTransforming(def.getter(), ctx);
-  if (def.type === "promise" || def.type === "optional" || def.type === "nonoptional" || def.type === "nullable" || def.type === "readonly" || def.type === "default" || def.type === "prefault" || def.type === "catch") {
-    return isTransforming(def.innerType, ctx);
-  }
-  if (def.type === "intersection") {
-    return isTransforming(def.left, ctx) || isTransforming(def.right, ctx);
-  }
-  if (def.type === "record" || def.type === "map") {
-    return isTransforming(def.keyType, ctx) || isTransforming(def.valueType, ctx);
-  }
-  if (def.type === "pipe") {
-    if (_schema._zod.traits.has("$ZodCodec"))
-      return true;
-    return isTransforming(def.in, ctx) || isTransforming(def.out, ctx);
-  }
-  if (def.type === "object") {
-    for (const key in def.shape) {
-      if (isTransforming(def.shape[key], ctx))
-        return true;
-    }
-    return false;
-  }
-  if (def.type === "union") {
-    for (const option of def.options) {
-      if (isTransforming(option, ctx))
-        return true;
-    }
-    return false;
-  }
-  if (def.type === "tuple") {
-    for (const item of def.items) {
-      if (isTransforming(item, ctx))
-        return true;
-    }
-    if (def.rest && isTransforming(def.rest, ctx))
-      return true;
-    return false;
-  }
-  return false;
-}
-var createToJSONSchemaMethod = (schema, processors = {}) => (params) => {
-  const ctx = initializeContext({ ...params, processors });
-  processSchema(schema, ctx);
-  extractDefs(ctx, schema);
-  return finalize(ctx, schema);
-};
-var createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params) => {
-  const { libraryOptions, target } = params ?? {};
-  const ctx = initializeContext({ ...libraryOptions ?? {}, target, io, processors });
-  processSchema(schema, ctx);
-  extractDefs(ctx, schema);
-  return finalize(ctx, schema);
-};
-
-// node_modules/zod/v4/core/json-schema-processors.js
-var narrowMin = (agg, key, value) => {
-  if (agg[key] === void 0 || value > agg[key])
-    agg[key] = value;
-};
-var narrowMax = (agg, key, value) => {
-  if (agg[key] === void 0 || value < agg[key])
-    agg[key] = value;
-};
-var narrowBoth = (agg, value) => {
-  narrowMin(agg, "minimum", value);
-  narrowMax(agg, "maximum", value);
-};
-var addDivisor = (agg, value) => {
-  agg.multipleOf ?? (agg.multipleOf = []);
-  if (!agg.multipleOf.includes(value))
-    agg.multipleOf.push(value);
-};
-var addPattern = (agg, pattern) => {
-  agg.patterns ?? (agg.patterns = /* @__PURE__ */ new Set());
-  agg.patterns.add(pattern);
-};
-var intersectMime = (agg, mime) => {
-  agg.mime = agg.mime ? agg.mime.filter((m) => mime.includes(m)) : [...mime];
-};
-var setFormat = (agg, format) => {
-  agg.format = format;
-  if (format.includes("int"))
-    agg.isInt = true;
-};
-var minContributor = (agg, def) => narrowMin(agg, "minimum", def.minimum);
-var maxContributor = (agg, def) => narrowMax(agg, "maximum", def.maximum);
-var formatContributor = (ranges) => (agg, def) => {
-  setFormat(agg, def.format);
-  const [minimum, maximum] = ranges[def.format];
-  narrowMin(agg, "minimum", minimum);
-  narrowMax(agg, "maximum", maximum);
-};
-var contributors = {
-  greater_than: (agg, def) => narrowMin(agg, def.inclusive ? "minimum" : "exclusiveMinimum", def.value),
-  less_than: (agg, def) => narrowMax(agg, def.inclusive ? "maximum" : "exclusiveMaximum", def.value),
-  multiple_of: (agg, def) => addDivisor(agg, def.value),
-  number_format: formatContributor(NUMBER_FORMAT_RANGES),
-  bigint_format: formatContributor(BIGINT_FORMAT_RANGES),
-  min_length: minContributor,
-  max_length: maxContributor,
-  length_equals: (agg, def) => narrowBoth(agg, def.length),
-  min_size: minContributor,
-  max_size: maxContributor,
-  size_equals: (agg, def) => narrowBoth(agg, def.size),
-  string_format: (agg, def) => {
-    setFormat(agg, def.format);
-    if (def.pattern)
-      addPattern(agg, def.pattern);
-    if (def.format === "base64" || def.format === "base64url")
-      agg.contentEncoding = def.format;
-    if (def.local || def.precision === -1)
-      agg.laxFormat = true;
-  },
-  mime_type: (agg, def) => intersectMime(agg, def.mime)
-};
-function aggregateChecks(schema) {
-  const agg = {};
-  const def = schema._zod.def;
-  const list = schema._zod.traits.has("$ZodCheck") ? [schema, ...def.checks ?? []] : def.checks ?? [];
-  for (const ch of list)
-    contributors[ch._zod.def.check]?.(agg, ch._zod.def);
-  const bag = schema._zod.bag;
-  if (bag.minimum !== void 0)
-    narrowMin(agg, "minimum", bag.minimum);
-  if (bag.exclusiveMinimum !== void 0)
-    narrowMin(agg, "exclusiveMinimum", bag.exclusiveMinimum);
-  if (bag.maximum !== void 0)
-    narrowMax(agg, "maximum", bag.maximum);
-  if (bag.exclusiveMaximum !== void 0)
-    narrowMax(agg, "exclusiveMaximum", bag.exclusiveMaximum);
-  if (bag.multipleOf !== void 0)
-    addDivisor(agg, bag.multipleOf);
-  if (bag.format !== void 0) {
-    agg.format ?? (agg.format = bag.format);
-    if (bag.format.includes("int"))
-      agg.isInt = true;
-  }
-  if (bag.mime)
-    intersectMime(agg, bag.mime);
-  for (const pattern of bag.patterns ?? [])
-    addPattern(agg, pattern);
-  return agg;
-}
-var formatMap = {
-  guid: "uuid",
-  url: "uri",
-  datetime: "date-time",
-  json_string: "json-string",
-  regex: ""
-  // do not set
-};
-var exactPatterns = /* @__PURE__ */ new Map([
-  [base64Charset, base64],
-  [base64urlCharset, base64url]
-]);
-var exactPattern = (p) => exactPatterns.get(p) ?? p;
-var stringProcessor = (schema, ctx, _json, _params) => {
-  const json = _json;
-  json.type = "string";
-  const { minimum, maximum, format, patterns, contentEncoding, laxFormat } = aggregateChecks(schema);
-  if (typeof minimum === "number")
-    json.minLength = minimum;
-  if (typeof maximum === "number")
-    json.maxLength = maximum;
-  if (format) {
-    json.format = formatMap[format] ?? format;
-    if (json.format === "")
-      delete json.format;
-    if (format === "time" || laxFormat) {
-      delete json.format;
-    }
-  }
-  if (contentEncoding)
-    json.contentEncoding = contentEncoding;
-  if (patterns && patterns.size > 0) {
-    const patternList = [...patterns].map(exactPattern);
-    if (patternList.length === 1)
-      json.pattern = patternList[0].source;
-    else if (patternList.length > 1) {
-      json.allOf = [
-        ...patternList.map((regex) => ({
-          ...ctx.target === "draft-07" || ctx.target === "draft-04" || ctx.target === "openapi-3.0" ? { type: "string" } : {},
-          pattern: regex.source
-        }))
-      ];
-    }
-  }
-};
-var numberProcessor = (schema, ctx, _json, params) => {
-  const json = _json;
-  const { minimum, maximum, multipleOf, exclusiveMaximum, exclusiveMinimum, isInt } = aggregateChecks(schema);
-  json.type = isInt ? "integer" : "number";
-  const exMin = typeof exclusiveMinimum === "number" && exclusiveMinimum >= (minimum ?? Number.NEGATIVE_INFINITY);
-  const exMax = typeof exclusiveMaximum === "number" && exclusiveMaximum <= (maximum ?? Number.POSITIVE_INFINITY);
-  const legacy = ctx.target === "draft-04" || ctx.target === "openapi-3.0";
-  if (exMin) {
-    if (legacy) {
-      json.minimum = exclusiveMinimum;
-      json.exclusiveMinimum = true;
-    } else {
-      json.exclusiveMinimum = exclusiveMinimum;
-    }
-  } else if (typeof minimum === "number") {
-    json.minimum = minimum;
-  }
-  if (exMax) {
-    if (legacy) {
-      json.maximum = exclusiveMaximum;
-      json.exclusiveMaximum = true;
-    } else {
-      json.exclusiveMaximum = exclusiveMaximum;
-    }
-  } else if (typeof maximum === "number") {
-    json.maximum = maximum;
-  }
-  if (multipleOf) {
-    const divisors = /* @__PURE__ */ new Set();
-    for (const divisor of multipleOf) {
-      if (Number.isFinite(divisor) && divisor !== 0)
-        divisors.add(Math.abs(divisor));
-      else
-        handleUnrepresentable(schema, ctx, json, params, `A multipleOf divisor of ${divisor} cannot be represented in JSON Schema`);
-    }
-    const [first, ...rest] = divisors;
-    if (first !== void 0)
-      json.multipleOf = first;
-    if (rest.length)
-      json.allOf = [...json.allOf ?? [], ...rest.map((m) => ({ multipleOf: m }))];
-  }
-};
-var booleanProcessor = (_schema, _ctx, json, _params) => {
-  json.type = "boolean";
-};
-var bigintProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "BigInt cannot be represented in JSON Schema");
-};
-var symbolProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Symbols cannot be represented in JSON Schema");
-};
-var nullProcessor = (_schema, ctx, json, _params) => {
-  if (ctx.target === "openapi-3.0") {
-    json.type = "string";
-    json.nullable = true;
-    json.enum = [null];
-  } else {
-    json.type = "null";
-  }
-};
-var undefinedProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Undefined cannot be represented in JSON Schema");
-};
-var voidProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Void cannot be represented in JSON Schema");
-};
-var neverProcessor = (_schema, _ctx, json, _params) => {
-  json.not = {};
-};
-var anyProcessor = (_schema, _ctx, _json, _params) => {
-};
-var unknownProcessor = (_schema, _ctx, _json, _params) => {
-};
-var dateProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Date cannot be represented in JSON Schema");
-};
-var enumProcessor = (schema, _ctx, json, _params) => {
-  const def = schema._zod.def;
-  const values = getEnumValues(def.entries);
-  if (values.length === 0) {
-    json.not = {};
-    return;
-  }
-  if (values.every((v) => typeof v === "number"))
-    json.type = "number";
-  if (values.every((v) => typeof v === "string"))
-    json.type = "string";
-  json.enum = values;
-};
-var literalProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  if (def.values.length === 0) {
-    json.not = {};
-    return;
-  }
-  const vals = [];
-  for (const val of def.values) {
-    if (val === void 0) {
-      if (handleUnrepresentable(schema, ctx, json, params, "Literal `undefined` cannot be represented in JSON Schema"))
-        return;
-    } else if (typeof val === "bigint") {
-      if (handleUnrepresentable(schema, ctx, json, params, "BigInt literals cannot be represented in JSON Schema"))
-        return;
-      vals.push(Number(val));
-    } else {
-      vals.push(val);
-    }
-  }
-  if (vals.length === 0) {
-  } else if (vals.length === 1) {
-    const val = vals[0];
-    json.type = val === null ? "null" : typeof val;
-    if (ctx.target === "draft-04" || ctx.target === "openapi-3.0") {
-      json.enum = [val];
-    } else {
-      json.const = val;
-    }
-  } else {
-    if (vals.every((v) => typeof v === "number"))
-      json.type = "number";
-    if (vals.every((v) => typeof v === "string"))
-      json.type = "string";
-    if (vals.every((v) => typeof v === "boolean"))
-      json.type = "boolean";
-    if (vals.every((v) => v === null))
-      json.type = "null";
-    json.enum = vals;
-  }
-};
-var nanProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "NaN cannot be represented in JSON Schema");
-};
-var templateLiteralProcessor = (schema, _ctx, json, _params) => {
-  const _json = json;
-  const pattern = schema._zod.pattern;
-  if (!pattern)
-    throw new Error("Pattern not found in template literal");
-  _json.type = "string";
-  _json.pattern = pattern.source;
-};
-var fileProcessor = (schema, _ctx, json, _params) => {
-  const _json = json;
-  _json.type = "string";
-  _json.format = "binary";
-  _json.contentEncoding = "binary";
-  const { minimum, maximum, mime } = aggregateChecks(schema);
-  if (minimum !== void 0)
-    _json.minLength = minimum;
-  if (maximum !== void 0)
-    _json.maxLength = maximum;
-  if (!mime)
-    return;
-  if (mime.length === 0)
-    _json.not = {};
-  else if (mime.length === 1)
-    _json.contentMediaType = mime[0];
-  else
-    _json.anyOf = mime.map((m) => ({ contentMediaType: m }));
-};
-var successProcessor = (_schema, _ctx, json, _params) => {
-  json.type = "boolean";
-};
-var customProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Custom types cannot be represented in JSON Schema");
-};
-var functionProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Function types cannot be represented in JSON Schema");
-};
-var transformProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Transforms cannot be represented in JSON Schema");
-};
-var mapProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Map cannot be represented in JSON Schema");
-};
-var setProcessor = (schema, ctx, json, params) => {
-  handleUnrepresentable(schema, ctx, json, params, "Set cannot be represented in JSON Schema");
-};
-var arrayProcessor = (schema, ctx, _json, params) => {
-  const json = _json;
-  const def = schema._zod.def;
-  const { minimum, maximum } = aggregateChecks(schema);
-  if (typeof minimum === "number")
-    json.minItems = minimum;
-  if (typeof maximum === "number")
-    json.maxItems = maximum;
-  json.type = "array";
-  json.items = processSchema(def.element, ctx, {
-    ...params,
-    path: [...params.path, "items"]
-  });
-};
-function inputOptin(schema) {
-  const def = schema._zod.def;
-  if (def.type === "pipe" && def.in._zod.traits.has("$ZodTransform")) {
-    return inputOptin(def.out);
-  }
-  if (def.type === "catch") {
-    return inputOptin(def.innerType);
-  }
-  return schema._zod.optin;
-}
-var objectProcessor = (schema, ctx, _json, params) => {
-  const json = _json;
-  const def = schema._zod.def;
-  const shape = def.shape;
-  const symbolKeys = Object.getOwnPropertySymbols(shape);
-  if (symbolKeys.length && handleUnrepresentable(schema, ctx, json, params, "Symbol keys cannot be represented in JSON Schema")) {
-    return;
-  }
-  json.type = "object";
-  json.properties = {};
-  for (const key in shape) {
-    assignProp(json.properties, key, processSchema(shape[key], ctx, {
-      ...params,
-      path: [...params.path, "properties", key]
-    }));
-  }
-  const requiredKeys = [];
-  for (const key of Object.keys(shape)) {
-    const field = def.shape[key];
-    if (ctx.io === "input" ? inputOptin(field) === void 0 : field._zod.optout === void 0) {
-      requiredKeys.push(key);
-    }
-  }
-  if (requiredKeys.length > 0) {
-    json.required = requiredKeys;
-  }
-  if (def.catchall?._zod.def.type === "never") {
-    json.additionalProperties = false;
-  } else if (!def.catchall) {
-    if (ctx.io === "output")
-      json.additionalProperties = false;
-  } else if (def.catchall) {
-    json.additionalProperties = processSchema(def.catchall, ctx, {
-      ...params,
-      path: [...params.path, "additionalProperties"]
-    });
-  }
-};
-var unionProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  const isExclusive = def.inclusive === false;
-  const options = def.options.map((x, i) => processSchema(x, ctx, {
-    ...params,
-    path: [...params.path, isExclusive ? "oneOf" : "anyOf", i]
-  }));
-  if (isExclusive) {
-    json.oneOf = options;
-  } else {
-    json.anyOf = options;
-  }
-};
-var intersectionProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  const a = processSchema(def.left, ctx, {
-    ...params,
-    path: [...params.path, "allOf", 0]
-  });
-  const b = processSchema(def.right, ctx, {
-    ...params,
-    path: [...params.path, "allOf", 1]
-  });
-  const isSimpleIntersection = (val) => "allOf" in val && Object.keys(val).length === 1;
-  const allOf = [
-    ...isSimpleIntersection(a) ? a.allOf : [a],
-    ...isSimpleIntersection(b) ? b.allOf : [b]
-  ];
-  json.allOf = allOf;
-  ctx.intersections.push(allOf);
-};
-var tupleProcessor = (schema, ctx, _json, params) => {
-  const json = _json;
-  const def = schema._zod.def;
-  json.type = "array";
-  const prefixPath = ctx.target === "draft-2020-12" ? "prefixItems" : "items";
-  const restPath = ctx.target === "draft-2020-12" ? "items" : ctx.target === "openapi-3.0" ? "items" : "additionalItems";
-  const prefixItems = def.items.map((x, i) => processSchema(x, ctx, {
-    ...params,
-    path: [...params.path, prefixPath, i]
-  }));
-  const rest = def.rest ? processSchema(def.rest, ctx, {
-    ...params,
-    path: [...params.path, restPath, ...ctx.target === "openapi-3.0" ? [def.items.length] : []]
-  }) : null;
-  let minItems = def.items.length;
-  while (minItems > 0) {
-    const item = def.items[minItems - 1];
-    const optional2 = ctx.io === "input" ? inputOptin(item) !== void 0 : item._zod.optout === "optional";
-    if (!optional2)
-      break;
-    minItems--;
-  }
-  const maxItems = def.items.length;
-  const isClosed = !def.rest;
-  if (ctx.target === "draft-2020-12") {
-    json.prefixItems = prefixItems;
-    if (isClosed) {
-      json.items = false;
-    } else if (rest) {
-      json.items = rest;
-    }
-    if (minItems > 0)
-      json.minItems = minItems;
-    if (isClosed)
-      json.maxItems = maxItems;
-  } else if (ctx.target === "openapi-3.0") {
-    json.items = {
-      anyOf: prefixItems
-    };
-    if (rest) {
-      json.items.anyOf.push(rest);
-    }
-    if (minItems > 0)
-      json.minItems = minItems;
-    if (isClosed)
-      json.maxItems = maxItems;
-  } else {
-    json.items = prefixItems;
-    if (isClosed) {
-      json.additionalItems = false;
-    } else if (rest) {
-      json.additionalItems = rest;
-    }
-    if (minItems > 0)
-      json.minItems = minItems;
-    if (isClosed)
-      json.maxItems = maxItems;
-  }
-  const { minimum, maximum } = aggregateChecks(schema);
-  if (typeof minimum === "number")
-    json.minItems = minimum;
-  if (typeof maximum === "number")
-    json.maxItems = maximum;
-};
-function stringifyKeyNames(bySchema, json, visited) {
-  if (json.$ref) {
-    if (visited.has(json))
-      return json;
-    visited.add(json);
-    const def = bySchema.get(json)?.def;
-    if (!def)
-      return json;
-    const inlined = stringifyKeyNames(bySchema, def, visited);
-    return inlined === def ? json : inlined;
-  }
-  for (const keyword of ["anyOf", "oneOf"]) {
-    const branches = json[keyword];
-    if (!Array.isArray(branches))
-      continue;
-    const mapped = branches.map((branch) => stringifyKeyNames(bySchema, branch, visited));
-    if (mapped.some((branch, i) => branch !== branches[i]))
-      json = { ...json, [keyword]: mapped };
-  }
-  const types = Array.isArray(json.type) ? json.type : [json.type];
-  const numericType = !types.includes("string") && types.some((t) => t === "number" || t === "integer");
-  const values = json.enum ?? (json.const !== void 0 ? [json.const] : void 0);
-  if (!numericType && !values?.some((v) => typeof v === "number"))
-    return json;
-  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf, format, id, ...rest } = json;
-  if (rest.enum)
-    rest.enum = rest.enum.map((v) => typeof v === "number" ? String(v) : v);
-  else if (typeof rest.const === "number")
-    rest.const = String(rest.const);
-  if (!numericType)
-    return rest;
-  rest.type = "string";
-  if (!values)
-    rest.pattern = (types.includes("number") ? number : integer).source;
-  return rest;
-}
-var pendingRecords = /* @__PURE__ */ new WeakMap();
-function rewriteKeyNames(ctx) {
-  const bySchema = /* @__PURE__ */ new Map();
-  for (const entry of ctx.seen.values()) {
-    if (entry.def && !bySchema.has(entry.schema))
-      bySchema.set(entry.schema, entry);
-  }
-  const rewrites = /* @__PURE__ */ new Map();
-  for (const record2 of pendingRecords.get(ctx) ?? []) {
-    const seen = ctx.seen.get(record2);
-    const names = (seen?.def ?? seen?.schema)?.propertyNames;
-    if (!names || names === true || rewrites.has(names))
-      continue;
-    const rewritten = stringifyKeyNames(bySchema, names, /* @__PURE__ */ new Set());
-    if (rewritten !== names)
-      rewrites.set(names, rewritten);
-  }
-  if (!rewrites.size)
-    return;
-  for (const entry of ctx.seen.values()) {
-    for (const carrier of [entry.schema, entry.def]) {
-      const rewritten = carrier && rewrites.get(carrier.propertyNames);
-      if (rewritten)
-        carrier.propertyNames = rewritten;
-    }
-  }
-}
-var recordProcessor = (schema, ctx, _json, params) => {
-  const json = _json;
-  const def = schema._zod.def;
-  json.type = "object";
-  const keyType = def.keyType;
-  const patterns = aggregateChecks(keyType).patterns;
-  if (def.mode === "loose" && patterns && patterns.size > 0) {
-    const valueSchema = processSchema(def.valueType, ctx, {
-      ...params,
-      path: [...params.path, "patternProperties", "*"]
-    });
-    json.patternProperties = {};
-    for (const pattern of patterns) {
-      assignProp(json.patternProperties, exactPattern(pattern).source, valueSchema);
-    }
-  } else {
-    if (ctx.target === "draft-07" || ctx.target === "draft-2020-12") {
-      json.propertyNames = processSchema(def.keyType, ctx, {
-        ...params,
-        path: [...params.path, "propertyNames"]
-      });
-      let pending = pendingRecords.get(ctx);
-      if (!pending) {
-        pending = [];
-        pendingRecords.set(ctx, pending);
-        ctx.deferred.push(() => rewriteKeyNames(ctx));
-      }
-      pending.push(schema);
-    }
-    json.additionalProperties = processSchema(def.valueType, ctx, {
-      ...params,
-      path: [...params.path, "additionalProperties"]
-    });
-  }
-  const keyValues = keyType._zod.values;
-  const omittableOnInput = ctx.io === "input" && inputOptin(def.valueType) !== void 0;
-  if (keyValues && !def.partial && !omittableOnInput) {
-    const validKeyValues = [...keyValues].filter((v) => typeof v === "string" || typeof v === "number");
-    if (validKeyValues.length > 0) {
-      json.required = validKeyValues.map(String);
-    }
-  }
-};
-var nullableProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  const inner = processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  if (ctx.target === "openapi-3.0") {
-    seen.ref = def.innerType;
-    json.nullable = true;
-  } else {
-    json.anyOf = [inner, { type: "null" }];
-  }
-};
-var nonoptionalProcessor = (schema, ctx, _json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-};
-var UNREPRESENTABLE_DEFAULT = Symbol();
-function serializeDefaultValue(value, schema, ctx, json, params) {
-  let unrepresentable = false;
-  const serialized = JSON.stringify(value, (_, val) => {
-    if (typeof val !== "bigint")
-      return val;
-    unrepresentable = true;
-    return null;
-  });
-  if (!unrepresentable)
-    return JSON.parse(serialized);
-  handleUnrepresentable(schema, ctx, json, params, "BigInt defaults cannot be represented in JSON Schema");
-  return UNREPRESENTABLE_DEFAULT;
-}
-var defaultProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-  const value = serializeDefaultValue(def.defaultValue, schema, ctx, json, params);
-  if (value !== UNREPRESENTABLE_DEFAULT)
-    json.default = value;
-};
-var prefaultProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-  if (ctx.io !== "input")
-    return;
-  const value = serializeDefaultValue(def.defaultValue, schema, ctx, json, params);
-  if (value !== UNREPRESENTABLE_DEFAULT)
-    json._prefault = value;
-};
-var catchProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-  let catchValue;
-  try {
-    catchValue = def.catchValue(void 0);
-  } catch {
-    handleUnrepresentable(schema, ctx, json, params, "Dynamic catch values are not supported in JSON Schema");
-    return;
-  }
-  json.default = catchValue;
-};
-var pipeProcessor = (schema, ctx, _json, params) => {
-  const def = schema._zod.def;
-  const inIsTransform = def.in._zod.traits.has("$ZodTransform");
-  const innerType = ctx.io === "input" ? inIsTransform ? def.out : def.in : def.out;
-  processSchema(innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = innerType;
-};
-var readonlyProcessor = (schema, ctx, json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-  json.readOnly = true;
-};
-var promiseProcessor = (schema, ctx, _json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-};
-var optionalProcessor = (schema, ctx, _json, params) => {
-  const def = schema._zod.def;
-  processSchema(def.innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = def.innerType;
-};
-var lazyProcessor = (schema, ctx, _json, params) => {
-  const innerType = schema._zod.innerType;
-  processSchema(innerType, ctx, params);
-  const seen = ctx.seen.get(schema);
-  seen.ref = innerType;
-};
-var allProcessors = {
-  string: stringProcessor,
-  number: numberProcessor,
-  boolean: booleanProcessor,
-  bigint: bigintProcessor,
-  symbol: symbolProcessor,
-  null: nullProcessor,
-  undefined: undefinedProcessor,
-  void: voidProcessor,
-  never: neverProcessor,
-  any: anyProcessor,
-  unknown: unknownProcessor,
-  date: dateProcessor,
-  enum: enumProcessor,
-  literal: literalProcessor,
-  nan: nanProcessor,
-  template_literal: templateLiteralProcessor,
-  file: fileProcessor,
-  success: successProcessor,
-  custom: customProcessor,
-  function: functionProcessor,
-  transform: transformProcessor,
-  map: mapProcessor,
-  set: setProcessor,
-  array: arrayProcessor,
-  object: objectProcessor,
-  union: unionProcessor,
-  intersection: intersectionProcessor,
-  tuple: tupleProcessor,
-  record: recordProcessor,
-  nullable: nullableProcessor,
-  nonoptional: nonoptionalProcessor,
-  default: defaultProcessor,
-  prefault: prefaultProcessor,
-  catch: catchProcessor,
-  pipe: pipeProcessor,
-  readonly: readonlyProcessor,
-  promise: promiseProcessor,
-  optional: optionalProcessor,
-  lazy: lazyProcessor
-};
-function toJSONSchema(input, params) {
-  if ("_idmap" in input) {
-    const registry2 = input;
-    const ctx2 = initializeContext({ ...params, processors: allProcessors });
-    const defs = {};
-    for (const entry of registry2._idmap.entries()) {
-      const [_, schema] = entry;
-      processSchema(schema, ctx2);
-    }
-    const schemas = {};
-    const external = {
-      registry: registry2,
-      uri: params?.uri,
-      defs
-    };
-    ctx2.external = external;
-    for (const entry of registry2._idmap.entries()) {
-      const [key, schema] = entry;
-      extractDefs(ctx2, schema);
-      assignProp(schemas, key, finalize(ctx2, schema));
-    }
-    if (Object.keys(defs).length > 0) {
-      const defsSegment = ctx2.target === "draft-2020-12" ? "$defs" : "definitions";
-      schemas.__shared = {
-        [defsSegment]: defs
-      };
-    }
-    return { schemas };
-  }
-  const ctx = initializeContext({ ...params, processors: allProcessors });
-  processSchema(input, ctx);
-  extractDefs(ctx, input);
-  return finalize(ctx, input);
-}
-
-// node_modules/zod/v4/classic/errors.js
-var _installedErrorProtos = /* @__PURE__ */ new WeakSet([Object.prototype, Error.prototype]);
-function _lazyMethod(proto, key, make) {
-  Object.defineProperty(proto, key, {
-    configurable: true,
-    enumerable: false,
-    get() {
-      const value = make(this);
-      Object.defineProperty(this, key, { value, configurable: true, writable: true });
-      return value;
-    },
-    set(value) {
-      Object.defineProperty(this, key, { value, configurable: true, writable: true });
-    }
-  });
-}
-var initializer2 = (inst, issues) => {
-  $ZodError.init(inst, issues);
-  inst.name = "ZodError";
-  const proto = Object.getPrototypeOf(inst);
-  if (_installedErrorProtos.has(proto))
-    return;
-  _installedErrorProtos.add(proto);
-  _lazyMethod(proto, "format", (self) => (mapper) => formatError(self, mapper));
-  _lazyMethod(proto, "flatten", (self) => (mapper) => flattenError(self, mapper));
-  _lazyMethod(proto, "addIssue", (self) => (issue2) => {
-    self.issues.push(issue2);
-    self.message = JSON.stringify(self.issues, jsonStringifyReplacer, 2);
-  });
-  _lazyMethod(proto, "addIssues", (self) => (issues2) => {
-    self.issues.push(...issues2);
-    self.message = JSON.stringify(self.issues, jsonStringifyReplacer, 2);
-  });
-  Object.defineProperty(proto, "isEmpty", {
-    configurable: true,
-    enumerable: false,
-    get() {
-      return this.issues.length === 0;
-    }
-  });
-};
-var ZodRealError = /* @__PURE__ */ $constructor("ZodError", initializer2, void 0, {
-  Parent: Error
-});
-
-// node_modules/zod/v4/classic/parse.js
-var parse = /* @__PURE__ */ _parse(ZodRealError);
-var parseAsync = /* @__PURE__ */ _parseAsync(ZodRealError);
-var safeParse = /* @__PURE__ */ _safeParse(ZodRealError);
-var safeParseAsync = /* @__PURE__ */ _safeParseAsync(ZodRealError);
-var encode = /* @__PURE__ */ _encode(ZodRealError);
-var decode = /* @__PURE__ */ _decode(ZodRealError);
-var encodeAsync = /* @__PURE__ */ _encodeAsync(ZodRealError);
-var decodeAsync = /* @__PURE__ */ _decodeAsync(ZodRealError);
-var safeEncode = /* @__PURE__ */ _safeEncode(ZodRealError);
-var safeDecode = /* @__PURE__ */ _safeDecode(ZodRealError);
-var safeEncodeAsync = /* @__PURE__ */ _safeEncodeAsync(ZodRealError);
-var safeDecodeAsync = /* @__PURE__ */ _safeDecodeAsync(ZodRealError);
-
-// node_modules/zod/v4/classic/schemas.js
-function _ensureDefaultLocale() {
-  if (!globalConfig.localeError)
-    config(en_default());
-}
-function _ensureDefaultMemoizer() {
-  if (!globalConfig.memoizer)
-    config({ memoizer: memoizer() });
-}
-var ZodType = /* @__PURE__ */ $constructor("ZodType", (inst, def) => {
-  _ensureDefaultLocale();
-  $ZodType.init(inst, def);
-  inst.def = def;
-  inst.type = def.type;
-  return inst;
-}, {
-  check(...chks) {
-    const def = this.def;
-    return this.clone(util_exports.mergeDefs(def, {
-      checks: [
-        ...def.checks ?? [],
-        ...chks.map((ch) => typeof ch === "function" ? { _zod: { check: ch, def: { check: "custom" }, onattach: [] } } : ch)
-      ]
-    }), { parent: true });
-  },
-  with(...chks) {
-    return this.check(...chks);
-  },
-  clone(def, params) {
-    return clone(this, def, params);
-  },
-  brand() {
-    return this;
-  },
-  register(reg, meta2) {
-    reg.add(this, meta2);
-    return this;
-  },
-  refine(check, params) {
-    return this.check(refine(check, params));
-  },
-  superRefine(refinement, params) {
-    return this.check(superRefine(refinement, params));
-  },
-  overwrite(fn) {
-    return this.check(_overwrite(fn));
-  },
-  optional() {
-    return optional(this);
-  },
-  exactOptional() {
-    return exactOptional(this);
-  },
-  nullable() {
-    return nullable(this);
-  },
-  nullish() {
-    return optional(nullable(this));
-  },
-  nonoptional(params) {
-    return nonoptional(this, params);
-  },
-  array() {
-    return array(this);
-  },
-  or(arg) {
-    return union([this, arg]);
-  },
-  and(arg) {
-    return intersection(this, arg);
-  },
-  transform(tx) {
-    return pipe(this, transform(tx));
-  },
-  default(d) {
-    return _default(this, d);
-  },
-  prefault(d) {
-    return prefault(this, d);
-  },
-  catch(params) {
-    return _catch(this, params);
-  },
-  pipe(target) {
-    return pipe(this, target);
-  },
-  readonly() {
-    return readonly(this);
-  },
-  describe(description) {
-    const cl = this.clone();
-    globalRegistry.add(cl, { description });
-    return cl;
-  },
-  meta(...args) {
-    if (args.length === 0)
-      return globalRegistry.get(this);
-    const cl = this.clone();
-    globalRegistry.add(cl, args[0]);
-    return cl;
-  },
-  isOptional() {
-    return this.safeParse(void 0).success;
-  },
-  isNullable() {
-    return this.safeParse(null).success;
-  },
-  apply(fn, ...args) {
-    return args.length === 0 ? fn(this) : fn(this, ...args);
-  },
-  // Overrides core's `~standard` to add `jsonSchema`. Must stay a prototype entry: redefining it per instance demotes instances to dictionary mode.
-  get "~standard"() {
-    return util_exports.hide(this, "~standard", {
-      ...standardProps(this),
-      jsonSchema: {
-        input: createStandardJSONSchemaMethod(this, "input"),
-        output: createStandardJSONSchemaMethod(this, "output")
-      }
-    });
-  },
-  set "~standard"(value) {
-    util_exports.own(this, "~standard", value);
-  },
-  parse: function _parse2(data, params) {
-    return parse(this, data, params, { callee: _parse2 });
-  },
-  parseAsync: async function _parseAsync2(data, params) {
-    return await parseAsync(this, data, params, { callee: _parseAsync2 });
-  },
-  safeParse(data, params) {
-    return safeParse(this, data, params);
-  },
-  async safeParseAsync(data, params) {
-    return safeParseAsync(this, data, params);
-  },
-  // `spa` is an alias: same function object as `safeParseAsync`, as before.
-  get spa() {
-    return this?.safeParseAsync;
-  },
-  set spa(value) {
-    util_exports.own(this, "spa", value);
-  },
-  validate(data, params) {
-    return validate(this, data, params);
-  },
-  validateAsync(data, params) {
-    return validateAsync(this, data, params);
-  },
-  encode: function _encode2(data, params) {
-    return encode(this, data, params, { callee: _encode2 });
-  },
-  decode: function _decode2(data, params) {
-    return decode(this, data, params, { callee: _decode2 });
-  },
-  encodeAsync: async function _encodeAsync2(data, params) {
-    return await encodeAsync(this, data, params, { callee: _encodeAsync2 });
-  },
-  decodeAsync: async function _decodeAsync2(data, params) {
-    return await decodeAsync(this, data, params, { callee: _decodeAsync2 });
-  },
-  safeEncode(data, params) {
-    return safeEncode(this, data, params);
-  },
-  safeDecode(data, params) {
-    return safeDecode(this, data, params);
-  },
-  async safeEncodeAsync(data, params) {
-    return safeEncodeAsync(this, data, params);
-  },
-  async safeDecodeAsync(data, params) {
-    return safeDecodeAsync(this, data, params);
-  },
-  toJSONSchema(params) {
-    return createToJSONSchemaMethod(this, {})(params);
-  },
-  // Reads through to the registry on every access, so it must not cache.
-  get description() {
-    return globalRegistry.get(this)?.description;
-  },
-  // No setter: `schema._def = x` throws, as it did when `_def` was a non-writable own property.
-  get _def() {
-    return this._zod.def;
-  }
-});
-var _ZodString = /* @__PURE__ */ $constructor(
-  "_ZodString",
-  (inst, def) => {
-    $ZodString.init(inst, def);
-    ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => stringProcessor(inst, ctx, json, params);
-  },
-  /* @__PURE__ */ util_exports.derived({
-    format: (inst) => aggregateChecks(inst).format ?? null,
-    minLength: (inst) => aggregateChecks(inst).minimum ?? null,
-    maxLength: (inst) => aggregateChecks(inst).maximum ?? null
-  }, {
-    regex(...args) {
-      return this.check(_regex(...args));
-    },
-    includes(...args) {
-      return this.check(_includes(...args));
-    },
-    startsWith(...args) {
-      return this.check(_startsWith(...args));
-    },
-    endsWith(...args) {
-      return this.check(_endsWith(...args));
-    },
-    min(...args) {
-      return this.check(_minLength(...args));
-    },
-    max(...args) {
-      return this.check(_maxLength(...args));
-    },
-    length(...args) {
-      return this.check(_length(...args));
-    },
-    nonempty(...args) {
-      return this.check(_minLength(1, ...args));
-    },
-    lowercase(params) {
-      return this.check(_lowercase(params));
-    },
-    uppercase(params) {
-      return this.check(_uppercase(params));
-    },
-    trim() {
-      return this.check(_trim());
-    },
-    normalize(...args) {
-      return this.check(_normalize(...args));
-    },
-    toLowerCase() {
-      return this.check(_toLowerCase());
-    },
-    toUpperCase() {
-      return this.check(_toUpperCase());
-    },
-    slugify() {
-      return this.check(_slugify());
-    }
-  })
-);
-var ZodString = /* @__PURE__ */ $constructor("ZodString", (inst, def) => {
-  $ZodString.init(inst, def);
-  _ZodString.init(inst, def);
-}, {
-  email(params) {
-    return this.check(_email(ZodEmail, params));
-  },
-  url(params) {
-    return this.check(_url(ZodURL, params));
-  },
-  jwt(params) {
-    return this.check(_jwt(ZodJWT, params));
-  },
-  emoji(params) {
-    return this.check(_emoji2(ZodEmoji, params));
-  },
-  guid(params) {
-    return this.check(_guid(ZodGUID, params));
-  },
-  uuid(params) {
-    return this.check(_uuid(ZodUUID, params));
-  },
-  uuidv4(params) {
-    return this.check(_uuidv4(ZodUUID, params));
-  },
-  uuidv6(params) {
-    return this.check(_uuidv6(ZodUUID, params));
-  },
-  uuidv7(params) {
-    return this.check(_uuidv7(ZodUUID, params));
-  },
-  nanoid(params) {
-    return this.check(_nanoid(ZodNanoID, params));
-  },
-  cuid(params) {
-    return this.check(_cuid(ZodCUID, params));
-  },
-  cuid2(params) {
-    return this.check(_cuid2(ZodCUID2, params));
-  },
-  ulid(params) {
-    return this.check(_ulid(ZodULID, params));
-  },
-  base64(params) {
-    return this.check(_base64(ZodBase64, params));
-  },
-  base64url(params) {
-    return this.check(_base64url(ZodBase64URL, params));
-  },
-  xid(params) {
-    return this.check(_xid(ZodXID, params));
-  },
-  ksuid(params) {
-    return this.check(_ksuid(ZodKSUID, params));
-  },
-  ipv4(params) {
-    return this.check(_ipv4(ZodIPv4, params));
-  },
-  ipv6(params) {
-    return this.check(_ipv6(ZodIPv6, params));
-  },
-  cidrv4(params) {
-    return this.check(_cidrv4(ZodCIDRv4, params));
-  },
-  cidrv6(params) {
-    return this.check(_cidrv6(ZodCIDRv6, params));
-  },
-  e164(params) {
-    return this.check(_e164(ZodE164, params));
-  },
-  datetime(params) {
-    return this.check(_isoDateTime(ZodISODateTime, params));
-  },
-  date(params) {
-    return this.check(_isoDate(ZodISODate, params));
-  },
-  time(params) {
-    return this.check(_isoTime(ZodISOTime, params));
-  },
-  duration(params) {
-    return this.check(_isoDuration(ZodISODuration, params));
-  }
-});
-function string2(params) {
-  return _string(ZodString, params);
-}
-var ZodStringFormat = /* @__PURE__ */ $constructor("ZodStringFormat", (inst, def) => {
-  $ZodStringFormat.init(inst, def);
-  _ZodString.init(inst, def);
-});
-var ZodISODateTime = /* @__PURE__ */ $constructor("ZodISODateTime", (inst, def) => {
-  $ZodISODateTime.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodISODate = /* @__PURE__ */ $constructor("ZodISODate", (inst, def) => {
-  $ZodISODate.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodISOTime = /* @__PURE__ */ $constructor("ZodISOTime", (inst, def) => {
-  $ZodISOTime.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodISODuration = /* @__PURE__ */ $constructor("ZodISODuration", (inst, def) => {
-  $ZodISODuration.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodEmail = /* @__PURE__ */ $constructor("ZodEmail", (inst, def) => {
-  $ZodEmail.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-function email2(params) {
-  return _email(ZodEmail, params);
-}
-var ZodGUID = /* @__PURE__ */ $constructor("ZodGUID", (inst, def) => {
-  $ZodGUID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodUUID = /* @__PURE__ */ $constructor("ZodUUID", (inst, def) => {
-  $ZodUUID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodURL = /* @__PURE__ */ $constructor("ZodURL", (inst, def) => {
-  $ZodURL.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-function url(params) {
-  return _url(ZodURL, params);
-}
-var ZodEmoji = /* @__PURE__ */ $constructor("ZodEmoji", (inst, def) => {
-  $ZodEmoji.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodNanoID = /* @__PURE__ */ $constructor("ZodNanoID", (inst, def) => {
-  $ZodNanoID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodCUID = /* @__PURE__ */ $constructor("ZodCUID", (inst, def) => {
-  $ZodCUID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodCUID2 = /* @__PURE__ */ $constructor("ZodCUID2", (inst, def) => {
-  $ZodCUID2.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodULID = /* @__PURE__ */ $constructor("ZodULID", (inst, def) => {
-  $ZodULID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodXID = /* @__PURE__ */ $constructor("ZodXID", (inst, def) => {
-  $ZodXID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodKSUID = /* @__PURE__ */ $constructor("ZodKSUID", (inst, def) => {
-  $ZodKSUID.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodIPv4 = /* @__PURE__ */ $constructor("ZodIPv4", (inst, def) => {
-  $ZodIPv4.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodIPv6 = /* @__PURE__ */ $constructor("ZodIPv6", (inst, def) => {
-  $ZodIPv6.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodCIDRv4 = /* @__PURE__ */ $constructor("ZodCIDRv4", (inst, def) => {
-  $ZodCIDRv4.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodCIDRv6 = /* @__PURE__ */ $constructor("ZodCIDRv6", (inst, def) => {
-  $ZodCIDRv6.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodBase64 = /* @__PURE__ */ $constructor("ZodBase64", (inst, def) => {
-  $ZodBase64.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodBase64URL = /* @__PURE__ */ $constructor("ZodBase64URL", (inst, def) => {
-  $ZodBase64URL.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodE164 = /* @__PURE__ */ $constructor("ZodE164", (inst, def) => {
-  $ZodE164.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodJWT = /* @__PURE__ */ $constructor("ZodJWT", (inst, def) => {
-  $ZodJWT.init(inst, def);
-  ZodStringFormat.init(inst, def);
-});
-var ZodNumber = /* @__PURE__ */ $constructor(
-  "ZodNumber",
-  (inst, def) => {
-    $ZodNumber.init(inst, def);
-    ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => numberProcessor(inst, ctx, json, params);
-    inst.isFinite = true;
-  },
-  /* @__PURE__ */ util_exports.derived({
-    minValue: (inst) => {
-      const { minimum, exclusiveMinimum } = aggregateChecks(inst);
-      return Math.max(minimum ?? Number.NEGATIVE_INFINITY, exclusiveMinimum ?? Number.NEGATIVE_INFINITY);
-    },
-    maxValue: (inst) => {
-      const { maximum, exclusiveMaximum } = aggregateChecks(inst);
-      return Math.min(maximum ?? Number.POSITIVE_INFINITY, exclusiveMaximum ?? Number.POSITIVE_INFINITY);
-    },
-    isInt: (inst) => {
-      const { isInt, multipleOf } = aggregateChecks(inst);
-      return !!isInt || !!multipleOf?.some(Number.isSafeInteger);
-    },
-    format: (inst) => aggregateChecks(inst).format ?? null
-  }, {
-    gt(value, params) {
-      return this.check(_gt(value, params));
-    },
-    gte(value, params) {
-      return this.check(_gte(value, params));
-    },
-    min(value, params) {
-      return this.check(_gte(value, params));
-    },
-    lt(value, params) {
-      return this.check(_lt(value, params));
-    },
-    lte(value, params) {
-      return this.check(_lte(value, params));
-    },
-    max(value, params) {
-      return this.check(_lte(value, params));
-    },
-    int(params) {
-      return this.check(int(params));
-    },
-    safe(params) {
-      return this.check(int(params));
-    },
-    positive(params) {
-      return this.check(_gt(0, params));
-    },
-    nonnegative(params) {
-      return this.check(_gte(0, params));
-    },
-    negative(params) {
-      return this.check(_lt(0, params));
-    },
-    nonpositive(params) {
-      return this.check(_lte(0, params));
-    },
-    multipleOf(value, params) {
-      return this.check(_multipleOf(value, params));
-    },
-    step(value, params) {
-      return this.check(_multipleOf(value, params));
-    },
-    finite() {
-      return this;
-    }
-  })
-);
-function number2(params) {
-  return _number(ZodNumber, params);
-}
-var ZodNumberFormat = /* @__PURE__ */ $constructor("ZodNumberFormat", (inst, def) => {
-  $ZodNumberFormat.init(inst, def);
-  ZodNumber.init(inst, def);
-});
-function int(params) {
-  return _int(ZodNumberFormat, params);
-}
-var ZodBoolean = /* @__PURE__ */ $constructor("ZodBoolean", (inst, def) => {
-  $ZodBoolean.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
-});
-function boolean2(params) {
-  return _boolean(ZodBoolean, params);
-}
-var ZodNull = /* @__PURE__ */ $constructor("ZodNull", (inst, def) => {
-  $ZodNull.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => nullProcessor(inst, ctx, json, params);
-});
-function _null3(params) {
-  return _null2(ZodNull, params);
-}
-var ZodUnknown = /* @__PURE__ */ $constructor("ZodUnknown", (inst, def) => {
-  $ZodUnknown.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => unknownProcessor(inst, ctx, json, params);
-});
-function unknown() {
-  return _unknown(ZodUnknown);
-}
-var ZodNever = /* @__PURE__ */ $constructor("ZodNever", (inst, def) => {
-  $ZodNever.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => neverProcessor(inst, ctx, json, params);
-});
-function never(params) {
-  return _never(ZodNever, params);
-}
-var ZodArray = /* @__PURE__ */ $constructor("ZodArray", (inst, def) => {
-  _ensureDefaultMemoizer();
-  $ZodArray.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => arrayProcessor(inst, ctx, json, params);
-  inst.element = def.element;
-}, {
-  min(n, params) {
-    return this.check(_minLength(n, params));
-  },
-  nonempty(params) {
-    return this.check(_minLength(1, params));
-  },
-  max(n, params) {
-    return this.check(_maxLength(n, params));
-  },
-  length(n, params) {
-    return this.check(_length(n, params));
-  },
-  unwrap() {
-    return this.element;
-  }
-});
-function array(element, params) {
-  return _array(ZodArray, element, params);
-}
-var ZodObject = /* @__PURE__ */ $constructor("ZodObject", (inst, def) => {
-  _ensureDefaultMemoizer();
-  $ZodObjectJIT.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => objectProcessor(inst, ctx, json, params);
-  util_exports.installLazyProp(inst, "shape", (self) => self._zod.def.shape, false);
-}, {
-  keyof() {
-    return _enum(Object.keys(this._zod.def.shape));
-  },
-  catchall(catchall) {
-    return this.clone(util_exports.mergeDefs(this._zod.def, { catchall }));
-  },
-  passthrough() {
-    return this.clone(util_exports.mergeDefs(this._zod.def, { catchall: unknown() }));
-  },
-  loose() {
-    return this.clone(util_exports.mergeDefs(this._zod.def, { catchall: unknown() }));
-  },
-  strict() {
-    return this.clone(util_exports.mergeDefs(this._zod.def, { catchall: never() }));
-  },
-  strip() {
-    return this.clone(util_exports.mergeDefs(this._zod.def, { catchall: void 0 }));
-  },
-  extend(incoming) {
-    return util_exports.extend(this, incoming);
-  },
-  safeExtend(incoming) {
-    return util_exports.safeExtend(this, incoming);
-  },
-  merge(other) {
-    return util_exports.merge(this, other);
-  },
-  pick(mask) {
-    return util_exports.pick(this, mask);
-  },
-  omit(mask) {
-    return util_exports.omit(this, mask);
-  },
-  partial(...args) {
-    return util_exports.partial(ZodOptional, this, args[0]);
-  },
-  exactPartial(...args) {
-    return util_exports.partial(ZodExactOptional, this, args[0], "exactPartial");
-  },
-  required(...args) {
-    return util_exports.required(ZodNonOptional, this, args[0]);
-  }
-});
-function strictObject(shape, params) {
-  return new ZodObject({
-    type: "object",
-    shape,
-    catchall: never(),
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodUnion = /* @__PURE__ */ $constructor("ZodUnion", (inst, def) => {
-  $ZodUnion.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => unionProcessor(inst, ctx, json, params);
-  inst.options = def.options;
-});
-function union(options, params) {
-  return new ZodUnion({
-    type: "union",
-    options,
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodIntersection = /* @__PURE__ */ $constructor("ZodIntersection", (inst, def) => {
-  $ZodIntersection.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => intersectionProcessor(inst, ctx, json, params);
-});
-function intersection(left, right) {
-  return new ZodIntersection({
-    type: "intersection",
-    left,
-    right
-  });
-}
-var ZodRecord = /* @__PURE__ */ $constructor("ZodRecord", (inst, def) => {
-  _ensureDefaultMemoizer();
-  $ZodRecord.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => recordProcessor(inst, ctx, json, params);
-  inst.keyType = def.keyType;
-  inst.valueType = def.valueType;
-});
-function record(keyType, valueType, params) {
-  if (!valueType || !valueType._zod) {
-    return new ZodRecord({
-      type: "record",
-      keyType: string2(),
-      valueType: keyType,
-      ...util_exports.normalizeParams(valueType)
-    });
-  }
-  return new ZodRecord({
-    type: "record",
-    keyType,
-    valueType,
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodEnum = /* @__PURE__ */ $constructor("ZodEnum", (inst, def) => {
-  $ZodEnum.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => enumProcessor(inst, ctx, json, params);
-  inst.enum = def.entries;
-  inst.options = [...inst._zod.values];
-  const keys = new Set(Object.keys(def.entries));
-  inst.extract = (values, params) => {
-    const newEntries = {};
-    for (const value of values) {
-      if (keys.has(value)) {
-        newEntries[value] = def.entries[value];
-      } else
-        throw new Error(`Key ${value} not found in enum`);
-    }
-    return new ZodEnum({
-      ...def,
-      checks: [],
-      ...util_exports.normalizeParams(params),
-      entries: newEntries
-    });
-  };
-  inst.exclude = (values, params) => {
-    const newEntries = { ...def.entries };
-    for (const value of values) {
-      if (keys.has(value)) {
-        delete newEntries[value];
-      } else
-        throw new Error(`Key ${value} not found in enum`);
-    }
-    return new ZodEnum({
-      ...def,
-      checks: [],
-      ...util_exports.normalizeParams(params),
-      entries: newEntries
-    });
-  };
-});
-function _enum(values, params) {
-  const entries = Array.isArray(values) ? Object.fromEntries(values.map((v) => [v, v])) : values;
-  return new ZodEnum({
-    type: "enum",
-    entries,
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodLiteral = /* @__PURE__ */ $constructor("ZodLiteral", (inst, def) => {
-  $ZodLiteral.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => literalProcessor(inst, ctx, json, params);
-  inst.values = new Set(def.values);
-  Object.defineProperty(inst, "value", {
-    get() {
-      if (def.values.length > 1) {
-        throw new Error("This schema contains multiple valid literal values. Use `.values` instead.");
-      }
-      return def.values[0];
-    }
-  });
-});
-function literal(value, params) {
-  return new ZodLiteral({
-    type: "literal",
-    values: Array.isArray(value) ? value : [value],
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodTransform = /* @__PURE__ */ $constructor("ZodTransform", (inst, def) => {
-  _ensureDefaultMemoizer();
-  $ZodTransform.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => transformProcessor(inst, ctx, json, params);
-  inst._zod.parse = (payload, _ctx) => {
-    if (_ctx.direction === "backward") {
-      throw new $ZodEncodeError(inst.constructor.name);
-    }
-    payload.addIssue = (issue2) => {
-      if (typeof issue2 === "string") {
-        payload.issues.push(util_exports.issue(issue2, payload.value, def));
-      } else {
-        const _issue = issue2;
-        if (_issue.fatal)
-          _issue.continue = false;
-        _issue.code ?? (_issue.code = "custom");
-        if (!("input" in _issue))
-          _issue.input = payload.value;
-        _issue.inst ?? (_issue.inst = inst);
-        payload.issues.push(util_exports.issue(_issue));
-      }
-    };
-    const output = def.transform(payload.value, payload);
-    if (output instanceof Promise) {
-      return output.then((output2) => {
-        payload.value = output2;
-        return payload;
-      });
-    }
-    payload.value = output;
-    return payload;
-  };
-});
-function transform(fn) {
-  return new ZodTransform({
-    type: "transform",
-    transform: fn
-  });
-}
-var ZodOptional = /* @__PURE__ */ $constructor("ZodOptional", (inst, def) => {
-  $ZodOptional.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => optionalProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function optional(innerType) {
-  return new ZodOptional({
-    type: "optional",
-    innerType
-  });
-}
-var ZodExactOptional = /* @__PURE__ */ $constructor("ZodExactOptional", (inst, def) => {
-  $ZodExactOptional.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => optionalProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function exactOptional(innerType) {
-  return new ZodExactOptional({
-    type: "optional",
-    innerType
-  });
-}
-var ZodNullable = /* @__PURE__ */ $constructor("ZodNullable", (inst, def) => {
-  $ZodNullable.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => nullableProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function nullable(innerType) {
-  return new ZodNullable({
-    type: "nullable",
-    innerType
-  });
-}
-var ZodDefault = /* @__PURE__ */ $constructor("ZodDefault", (inst, def) => {
-  $ZodDefault.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => defaultProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-  inst.removeDefault = inst.unwrap;
-});
-function _default(innerType, defaultValue) {
-  return new ZodDefault({
-    type: "default",
-    innerType,
-    get defaultValue() {
-      return typeof defaultValue === "function" ? defaultValue() : util_exports.shallowClone(defaultValue);
-    }
-  });
-}
-var ZodPrefault = /* @__PURE__ */ $constructor("ZodPrefault", (inst, def) => {
-  $ZodPrefault.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => prefaultProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function prefault(innerType, defaultValue) {
-  return new ZodPrefault({
-    type: "prefault",
-    innerType,
-    get defaultValue() {
-      return typeof defaultValue === "function" ? defaultValue() : util_exports.shallowClone(defaultValue);
-    }
-  });
-}
-var ZodNonOptional = /* @__PURE__ */ $constructor("ZodNonOptional", (inst, def) => {
-  $ZodNonOptional.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => nonoptionalProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function nonoptional(innerType, params) {
-  return new ZodNonOptional({
-    type: "nonoptional",
-    innerType,
-    ...util_exports.normalizeParams(params)
-  });
-}
-var ZodCatch = /* @__PURE__ */ $constructor("ZodCatch", (inst, def) => {
-  $ZodCatch.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => catchProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-  inst.removeCatch = inst.unwrap;
-});
-function _catch(innerType, catchValue) {
-  return new ZodCatch({
-    type: "catch",
-    innerType,
-    catchValue: typeof catchValue === "function" ? catchValue : util_exports.constantCatch(catchValue)
-  });
-}
-var ZodPipe = /* @__PURE__ */ $constructor("ZodPipe", (inst, def) => {
-  $ZodPipe.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => pipeProcessor(inst, ctx, json, params);
-  inst.in = def.in;
-  inst.out = def.out;
-});
-function pipe(in_, out) {
-  return new ZodPipe({
-    type: "pipe",
-    in: in_,
-    out
-    // ...util.normalizeParams(params),
-  });
-}
-var ZodReadonly = /* @__PURE__ */ $constructor("ZodReadonly", (inst, def) => {
-  $ZodReadonly.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => readonlyProcessor(inst, ctx, json, params);
-  inst.unwrap = () => inst._zod.def.innerType;
-});
-function readonly(innerType) {
-  return new ZodReadonly({
-    type: "readonly",
-    innerType
-  });
-}
-var ZodCustom = /* @__PURE__ */ $constructor("ZodCustom", (inst, def) => {
-  $ZodCustom.init(inst, def);
-  ZodType.init(inst, def);
-  inst._zod.processJSONSchema = (ctx, json, params) => customProcessor(inst, ctx, json, params);
-});
-function refine(fn, _params = {}) {
-  return _refine(ZodCustom, fn, _params);
-}
-function superRefine(fn, params) {
-  return _superRefine(fn, params);
-}
-
-// src/config/schema.ts
-var STATES = ["active", "deactivated", "erased"];
-var stateSchema = _enum(STATES, { error: `must be one of ${STATES.join(", ")}` }).meta({
-  description: "active: the account exists and can log in. deactivated: it cannot log in (reversible only with allowReactivation). erased: deactivated and its data erased (irreversible)."
-});
-function isUserIdPattern(value) {
-  return serverNameOf(value.replaceAll("*", "x")) !== void 0;
-}
-function isServerName(value) {
-  return serverNameOf(`@x:${value}`) !== void 0;
-}
-var nonEmpty = string2().min(1);
-function describeValue(value) {
-  if (value === null) return "an empty value";
-  if (Array.isArray(value)) return "a list";
-  if (typeof value === "object") return "a map";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}\u2026` : value);
-  return String(value);
-}
-var passwordRefSchema = strictObject(
-  {
-    env: nonEmpty.optional().meta({ description: "The name of an environment variable holding the password." }),
-    file: nonEmpty.optional().meta({ description: "The path of a file holding the password." })
-  },
-  {
-    error: (iss) => iss.code === "invalid_type" && typeof iss.input === "string" ? "a literal password is not allowed: use { env: NAME } or { file: PATH }" : void 0
-  }
-).refine((ref) => Object.keys(ref).length === 1, {
-  error: "use exactly one of { env: NAME } or { file: PATH }",
-  // Not on top of another issue (an unknown key leaves no key in the output).
-  when: (payload) => payload.issues.length === 0
-}).meta({
-  description: "The initial password, set when the account is created or reactivated (never compared): { env: NAME } or { file: PATH }, never the password itself.",
-  minProperties: 1,
-  maxProperties: 1
-});
-function noRepeats(key, message) {
-  return (items, ctx) => {
-    const seen = /* @__PURE__ */ new Map();
-    items.forEach((item, i) => {
-      const k = key(item);
-      const first = seen.get(k);
-      if (first === void 0) seen.set(k, i);
-      else
-        ctx.addIssue({ code: "custom", path: [i], message: `${message}: the same as item ${first + 1}`, input: item });
-    });
-  };
-}
-var externalIdSchema = strictObject({
-  provider: nonEmpty.meta({ description: "The SSO provider's ID in Synapse's configuration, e.g. oidc." }),
-  id: nonEmpty.meta({ description: "The user's ID at that provider (quote it if it looks like a number)." })
-}).meta({ description: "A link to an SSO identity." });
-var userMapSchema = strictObject({
-  state: stateSchema.default("active"),
-  displayname: string2().optional().meta({ description: "Managed only when given." }),
-  admin: boolean2().optional().meta({ description: "Server admin. Managed only when given." }),
-  locked: boolean2().optional().meta({ description: "A locked account cannot log in. Managed only when given." }),
-  emails: array(email2({ error: (iss) => `${JSON.stringify(iss.input)} is not an email address` })).superRefine(noRepeats((e) => e.toLowerCase(), "listed twice (emails compare without case)")).optional().meta({ description: "The account's email addresses (the whole list is managed when given)." }),
-  externalIds: array(externalIdSchema).superRefine(noRepeats((e) => `${e.provider}\0${e.id}`, "listed twice")).optional().meta({ description: "The account's SSO identities (the whole list is managed when given)." }),
-  password: passwordRefSchema.optional(),
-  allowReactivation: boolean2().optional().meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." })
-}).meta({ description: "The user's state and managed attributes; attributes only on active users." });
-var userValueSchema = union([stateSchema, userMapSchema], {
-  error: (iss) => `expected a state (${STATES.join(", ")}) or a map of attributes, got ${describeValue(iss.input)}`
-}).meta({ description: "A state (active, deactivated, erased), or a map with the state and attributes." });
-var policySchema = strictObject({
-  unmanaged: _enum(["ignore", "report", "deactivate"], { error: "must be one of ignore, report, deactivate" }).default("report").meta({ description: "What to do with users on the server that are not in the file." }),
-  maxDeactivations: int().min(0).default(10).meta({ description: "Refuse a plan that deactivates more users than this." }),
-  maxErasures: int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
-  protected: array(
-    string2().refine(isUserIdPattern, {
-      error: (iss) => `${JSON.stringify(iss.input)} is not a full user ID: write @localpart:server (with * for any characters)`
-    })
-  ).default([]).meta({
-    description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".'
-  })
-}).meta({ description: "Safety limits and what to do with users that are not in the file." });
-var usersFileSchema = strictObject({
-  version: literal(1, {
-    // A missing version (input undefined) gets the common "is required".
-    error: (iss) => iss.input === void 0 ? void 0 : `unsupported version ${JSON.stringify(iss.input)}: this tool reads version 1`
-  }).meta({ description: "The version of this file's format: 1." }),
-  homeserver: url({ protocol: /^https?$/, error: "must be an http(s) URL, e.g. https://matrix.example.org" }).optional().meta({ description: "The homeserver's client-server API URL.", pattern: "^https?://" }),
-  serverName: string2().refine(isServerName, { error: "is not a valid server name (e.g. example.org)" }).optional().meta({ description: "The server name in user IDs (@alice:example.org); checked against the server's." }),
-  policy: policySchema.optional(),
-  users: record(string2(), userValueSchema).meta({
-    description: "The managed users, by localpart (alice) or full user ID (quoted: '@alice:example.org')."
-  })
-}).meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });
-function usersFileJsonSchema() {
-  return toJSONSchema(usersFileSchema, {
-    io: "input",
-    target: "draft-7",
-    override: ({ jsonSchema }) => {
-      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
-    }
-  });
+    const entry = {};
+    for (const attribute of ATTRIBUTES) {
+      const value = ATTRIBUTE_SPECS[attribute].exported(u[attribute]);
+      if (value !== void 0) entry[attribute] = value;
+    }
+    entries.set(key, entry);
+  }
+  const body = (0, import_yaml.stringify)({ version: 1, serverName, users: entries }, { lineWidth: 0 });
+  return `${header}${body}`;
 }
 
 // src/config/load.ts
 import { createHash } from "node:crypto";
 import { constants as constants2 } from "node:fs";
-import { lstat as lstat2, open as open3, readdir, realpath as realpath2, stat } from "node:fs/promises";
+import { lstat as lstat2, open as open2, readdir, realpath as realpath2, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve as resolve2 } from "node:path";
 
 // src/config/yamlTree.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 var MAX_ALIAS_COUNT = 100;
 var MAX_DEPTH = 50;
 function parseYaml(text, onUser) {
@@ -42027,72 +35475,72 @@ function parseYaml(text, onUser) {
 function parseYamlWithLibrary(text) {
   try {
     return parseWithLibrary(text);
-  } catch (error2) {
-    return { root: null, problems: [{ offset: 0, message: `cannot read this YAML: ${error2.message}` }] };
+  } catch (error) {
+    return { root: null, problems: [{ offset: 0, message: `cannot read this YAML: ${error.message}` }] };
   }
 }
 function parseWithLibrary(text) {
-  const doc = (0, import_yaml.parseDocument)(text, { uniqueKeys: false, stringKeys: true, prettyErrors: false, logLevel: "error" });
+  const doc = (0, import_yaml2.parseDocument)(text, { uniqueKeys: false, stringKeys: true, prettyErrors: false, logLevel: "error" });
   const problems = doc.errors.map((e) => ({ offset: e.pos[0], message: explain(e) }));
   if (problems.length > 0) return { root: null, problems };
   const anchors = /* @__PURE__ */ new Map();
   let firstAlias;
   let depth = 0;
-  const convert = (node2) => {
-    if ((0, import_yaml.isAlias)(node2)) {
-      const offset2 = node2.range?.[0] ?? 0;
+  const convert = (node) => {
+    if ((0, import_yaml2.isAlias)(node)) {
+      const offset2 = node.range?.[0] ?? 0;
       firstAlias ??= offset2;
-      const target = anchors.get(node2.source);
+      const target = anchors.get(node.source);
       if (target) return target;
-      problems.push({ offset: offset2, message: `alias *${node2.source} has no anchor &${node2.source} before it` });
+      problems.push({ offset: offset2, message: `alias *${node.source} has no anchor &${node.source} before it` });
       return { kind: "scalar", offset: offset2, value: null };
     }
     let converted;
-    const offset = node2?.range?.[0] ?? 0;
-    if (((0, import_yaml.isMap)(node2) || (0, import_yaml.isSeq)(node2)) && depth >= MAX_DEPTH) {
+    const offset = node?.range?.[0] ?? 0;
+    if (((0, import_yaml2.isMap)(node) || (0, import_yaml2.isSeq)(node)) && depth >= MAX_DEPTH) {
       problems.push({ offset, message: `nested too deeply (more than ${MAX_DEPTH} levels)` });
       return { kind: "scalar", offset, value: null };
     }
     depth++;
-    if ((0, import_yaml.isMap)(node2)) {
-      const entries = node2.items.map((pair) => {
+    if ((0, import_yaml2.isMap)(node)) {
+      const entries = node.items.map((pair) => {
         const key = pair.key;
         const keyOffset = key?.range?.[0] ?? offset;
-        const name = (0, import_yaml.isScalar)(key) ? String(key.value ?? "") : text.slice(keyOffset, key?.range?.[1] ?? keyOffset);
+        const name = (0, import_yaml2.isScalar)(key) ? String(key.value ?? "") : text.slice(keyOffset, key?.range?.[1] ?? keyOffset);
         return { key: name, keyOffset, value: convertValue(pair.value, keyOffset) };
       });
       converted = { kind: "map", offset, entries };
-    } else if ((0, import_yaml.isSeq)(node2)) {
-      converted = { kind: "seq", offset, items: node2.items.map((item) => convertValue(item, offset)) };
+    } else if ((0, import_yaml2.isSeq)(node)) {
+      converted = { kind: "seq", offset, items: node.items.map((item) => convertValue(item, offset)) };
     } else {
-      converted = { kind: "scalar", offset, value: (0, import_yaml.isScalar)(node2) ? node2.value : null };
+      converted = { kind: "scalar", offset, value: (0, import_yaml2.isScalar)(node) ? node.value : null };
     }
     depth--;
-    const anchor2 = node2?.anchor;
-    if (anchor2) anchors.set(anchor2, converted);
+    const anchor = node?.anchor;
+    if (anchor) anchors.set(anchor, converted);
     return converted;
   };
-  const convertValue = (node2, fallbackOffset) => node2 == null ? { kind: "scalar", offset: fallbackOffset, value: null } : convert(node2);
+  const convertValue = (node, fallbackOffset) => node == null ? { kind: "scalar", offset: fallbackOffset, value: null } : convert(node);
   const root = doc.contents == null ? null : convert(doc.contents);
   if (firstAlias !== void 0 && problems.length === 0) {
     try {
       doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error2) {
-      const reason = error2.message;
+    } catch (error) {
+      const reason = error.message;
       problems.push({ offset: firstAlias, message: `refused: too many aliases expand to too much data (${reason})` });
     }
   }
   return problems.length > 0 ? { root: null, problems } : { root, problems };
 }
-function explain(error2) {
-  if (error2.code === "MULTIPLE_DOCS") {
+function explain(error) {
+  if (error.code === "MULTIPLE_DOCS") {
     return "a second YAML document (after ---): a users file holds one; split it into files in a directory";
   }
-  if (error2.code === "BAD_SCALAR_START" && error2.message.endsWith("@")) {
-    return `${error2.message}: quote full user IDs, e.g. "@alice:example.org": active`;
+  if (error.code === "BAD_SCALAR_START" && error.message.endsWith("@")) {
+    return `${error.message}: quote full user IDs, e.g. "@alice:example.org": active`;
   }
-  if (error2.message.includes("call stack")) return `nested too deeply (more than ${MAX_DEPTH} levels)`;
-  return error2.message;
+  if (error.message.includes("call stack")) return `nested too deeply (more than ${MAX_DEPTH} levels)`;
+  return error.message;
 }
 var BAIL = new Error("not in the fast parser's subset");
 var UNUSUAL_CHARS = /[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\ufeff\u2028\u2029]|\r(?!\n)/;
@@ -42300,14 +35748,14 @@ var FastParser = class {
   parseLineValue(at, end) {
     const { text } = this;
     const first = text.charCodeAt(at);
-    let node2;
+    let node;
     let p;
     if (first === 91 || first === 123) {
-      node2 = this.parseFlow(at, end);
+      node = this.parseFlow(at, end);
       p = this.after;
     } else if (first === 34 || first === 39) {
       p = this.quotedEnd(at, end);
-      node2 = { kind: "scalar", offset: at, value: this.unquote(at, p) };
+      node = { kind: "scalar", offset: at, value: this.unquote(at, p) };
     } else {
       if (this.cannotStartPlain(at, false)) throw BAIL;
       let stop = at;
@@ -42321,7 +35769,7 @@ var FastParser = class {
     }
     p = this.skipSpaces(p);
     if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
-    return node2;
+    return node;
   }
   /** A flow collection that closes on the same line; `this.after` is set to the offset after it. */
   parseFlow(at, end) {
@@ -42454,27 +35902,18 @@ var ConfigError = class extends ToolError {
     this.issues = clean;
   }
 };
-function formatIssue(issue2) {
-  const where = issue2.line > 0 ? `${issue2.file}:${issue2.line}:${issue2.column}` : issue2.file;
-  const prefix = `${where}${issue2.path ? ` ${issue2.path}` : ""}`;
-  return prefix ? `${prefix}: ${issue2.message}` : issue2.message;
+function formatIssue(issue) {
+  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
+  const prefix = `${where}${issue.path ? ` ${issue.path}` : ""}`;
+  return prefix ? `${prefix}: ${issue.message}` : issue.message;
 }
 function oneLine(text) {
   return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 var MAX_FILE_BYTES = 50 * 1024 * 1024;
 var UNKNOWN_SERVER = "unknown.invalid";
-var MAX_USER_ID_LENGTH2 = 255;
-var DEFAULT_POLICY = { unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: [] };
-var ATTRIBUTES2 = [
-  "displayname",
-  "admin",
-  "locked",
-  "emails",
-  "externalIds",
-  "password",
-  "allowReactivation"
-];
+var MAX_USER_ID_LENGTH = 255;
+var ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"];
 async function loadDesiredState(path, options = {}) {
   return parseDesiredState(await readDesiredFiles(path), options);
 }
@@ -42486,9 +35925,9 @@ async function readDesiredFiles(path) {
   const files = [];
   const issues = [];
   for (const name of names) {
-    const text = await readText(name, root).catch((error2) => {
-      if (!(error2 instanceof ConfigError)) throw error2;
-      issues.push(...error2.issues);
+    const text = await readText(name, root).catch((error) => {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
     });
     if (text === void 0) continue;
     const file = { name, text };
@@ -42502,9 +35941,9 @@ function isRootFile(name) {
   return ROOT_FILES.includes(basename(name));
 }
 async function filesAt(path) {
-  const info = await stat(path).catch((error2) => fileError(path, error2));
+  const info = await stat(path).catch((error) => fileError(path, error));
   if (!info.isDirectory()) return { names: [path], directory: false };
-  const entries = await readdir(path, { withFileTypes: true }).catch((error2) => fileError(path, error2));
+  const entries = await readdir(path, { withFileTypes: true }).catch((error) => fileError(path, error));
   const names = entries.filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && !e.isDirectory()).map((e) => e.name).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
   if (names.length === 0) throw fileIssue(path, "no .yaml or .yml file in this directory");
   const roots = names.filter(isRootFile);
@@ -42540,21 +35979,21 @@ async function exists(path) {
   );
 }
 async function readText(name, root) {
-  const link = await lstat2(name).catch((error2) => fileError(name, error2));
+  const link = await lstat2(name).catch((error) => fileError(name, error));
   const kind = specialKind(link);
   if (kind) throw fileIssue(name, `${kind}: only a regular file can be a users file`);
-  const real = await realpath2(name).catch((error2) => fileError(name, error2));
+  const real = await realpath2(name).catch((error) => fileError(name, error));
   if (!isInside(real, root)) {
     throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
   }
   if (link.isSymbolicLink()) {
-    const target = await lstat2(real).catch((error2) => fileError(name, error2));
+    const target = await lstat2(real).catch((error) => fileError(name, error));
     const targetKind = specialKind(target);
     if (targetKind)
       throw fileIssue(name, `leads to ${real}, which ${targetKind}: only a regular file can be a users file`);
   }
-  const handle = await open3(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
-    (error2) => fileError(name, error2)
+  const handle = await open2(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
+    (error) => fileError(name, error)
   );
   try {
     const info = await handle.stat();
@@ -42564,7 +36003,7 @@ async function readText(name, root) {
     if (info.size > MAX_FILE_BYTES) {
       throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
     }
-    const bytes = await readCapped(handle, info.size, MAX_FILE_BYTES).catch((error2) => fileError(name, error2));
+    const bytes = await readCapped(handle, info.size, MAX_FILE_BYTES).catch((error) => fileError(name, error));
     if (bytes === void 0) throw fileIssue(name, "the file is over 50 MB: files over 50 MB are refused");
     try {
       return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -42581,9 +36020,9 @@ var FS_ERRORS = {
   EACCES: "permission denied",
   EISDIR: "is a directory"
 };
-function fileError(file, error2) {
-  const code = error2.code ?? "";
-  throw fileIssue(file, FS_ERRORS[code] ?? error2.message);
+function fileError(file, error) {
+  const code = error.code ?? "";
+  throw fileIssue(file, FS_ERRORS[code] ?? error.message);
 }
 function fileIssue(file, message) {
   return new ConfigError([{ file, line: 0, column: 0, path: "", message }]);
@@ -42622,15 +36061,13 @@ function readDesiredState(files, options, stream = false) {
       }
     }
   }
-  const pick2 = (key) => {
+  const pick = (key) => {
     const index = setIn.get(key);
     return index === void 0 ? void 0 : { file: parsed[index], index, value: parsed[index][key] };
   };
-  const fileServer = pick2("serverName");
-  let serverNameSource;
+  const fileServer = pick("serverName");
   if (fileServer?.value !== void 0) {
     const offset = fileServer.file.keys.get("serverName").value.offset;
-    serverNameSource = position(fileServer.file, offset);
     if (options.serverName !== void 0 && options.serverName !== fileServer.value) {
       issues.push({
         file: fileServer.index,
@@ -42642,6 +36079,17 @@ function readDesiredState(files, options, stream = false) {
   }
   const serverName = fileServer?.value ?? options.serverName;
   if (streaming && serverName !== options.serverName) return void 0;
+  const fileHomeserver = pick("homeserver");
+  if (fileHomeserver?.value !== void 0 && options.homeserver !== void 0) {
+    if (!sameHomeserver(fileHomeserver.value, options.homeserver)) {
+      issues.push({
+        file: fileHomeserver.index,
+        offset: fileHomeserver.file.keys.get("homeserver").value.offset,
+        path: ["homeserver"],
+        message: `the file names the homeserver ${fileHomeserver.value}, but this run's homeserver is ${options.homeserver}; the admin token is only ever sent to the homeserver given by --homeserver or SYNAPSE_URL`
+      });
+    }
+  }
   if (!streaming) {
     const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
@@ -42652,7 +36100,7 @@ function readDesiredState(files, options, stream = false) {
   const texts = parsed.map(({ name, text }) => ({ name, text }));
   let sha256;
   const state2 = {
-    policy: pick2("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
+    policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
     users,
     files: parsed.map((f) => f.name),
     // Only saved plans and audit logs need it: hashed on first use (a plan of a large file need not).
@@ -42669,11 +36117,21 @@ ${Buffer.byteLength(file.text)}
       return sha256;
     }
   };
-  const homeserver = pick2("homeserver")?.value;
+  const homeserver = pick("homeserver")?.value;
   if (homeserver !== void 0) state2.homeserver = homeserver;
   if (serverName !== void 0) state2.serverName = serverName;
-  if (serverNameSource) state2.serverNameSource = serverNameSource;
   return state2;
+}
+function sameHomeserver(a, b) {
+  const base = (raw) => {
+    try {
+      const url2 = new URL(raw);
+      return url2.origin + url2.pathname.replace(/\/+$/, "");
+    } catch {
+      return raw;
+    }
+  };
+  return base(a) === base(b);
 }
 function parseFile(file, index, issues, checker) {
   const parsed = { name: file.name, text: file.text, keys: /* @__PURE__ */ new Map() };
@@ -42716,8 +36174,8 @@ function parseFile(file, index, issues, checker) {
   }
   const result = usersFileSchema.safeParse(top, PARSE_PARAMS);
   if (!result.success) {
-    for (const issue2 of result.error.issues) {
-      for (const flat of flattenIssue(issue2)) add(locate(root, flat.path, flat.atKey), flat.path, flat.message);
+    for (const issue of result.error.issues) {
+      for (const flat of flattenIssue(issue)) add(locate(root, flat.path, flat.atKey), flat.path, flat.message);
     }
     const valid = (key) => !result.error.issues.some((i) => i.path[0] === key);
     if (!valid("users")) parsed.users = void 0;
@@ -42785,8 +36243,8 @@ var UserChecker = class {
     const schema = isPlainMap(value) ? userMapSchema : userValueSchema;
     const result = schema.safeParse(value, PARSE_PARAMS);
     if (!result.success) {
-      for (const issue2 of result.error.issues) {
-        for (const flat of flattenIssue(issue2)) {
+      for (const issue of result.error.issues) {
+        for (const flat of flattenIssue(issue)) {
           this.add(index, locate(entry.value, flat.path, flat.atKey), [...base, ...flat.path], flat.message);
         }
       }
@@ -42794,7 +36252,7 @@ var UserChecker = class {
     }
     const data = result.data;
     if (data.state !== "active") {
-      const attributes = ATTRIBUTES2.filter((attribute) => data[attribute] !== void 0);
+      const attributes = ACTIVE_ONLY.filter((attribute) => data[attribute] !== void 0);
       for (const attribute of attributes) {
         const message = `attributes are only allowed on active users (${entry.key} is ${data.state})`;
         this.add(index, locate(entry.value, [attribute], true), [...base, attribute], message);
@@ -42807,11 +36265,10 @@ var UserChecker = class {
       allowReactivation: data.allowReactivation ?? false,
       source
     };
-    if (data.displayname !== void 0) user.displayname = data.displayname;
-    if (data.admin !== void 0) user.admin = data.admin;
-    if (data.locked !== void 0) user.locked = data.locked;
-    if (data.emails !== void 0) user.emails = data.emails.map((email3) => email3.toLowerCase());
-    if (data.externalIds !== void 0) user.externalIds = data.externalIds;
+    for (const attribute of ATTRIBUTES) {
+      if (data[attribute] !== void 0) user[attribute] = data[attribute];
+    }
+    if (data.emails !== void 0) user.emails = data.emails.map((email) => email.toLowerCase());
     if (data.password !== void 0) {
       user.password = data.password.env !== void 0 ? { env: data.password.env } : { file: data.password.file };
     }
@@ -42837,19 +36294,19 @@ function simpleKeyBit(key) {
       return 0;
   }
 }
-function simpleUser(node2, userId, source) {
-  if (node2.kind === "scalar") {
-    const state3 = canonicalState(node2.value);
+function simpleUser(node, userId, source) {
+  if (node.kind === "scalar") {
+    const state3 = canonicalState(node.value);
     return state3 && { userId, state: state3, allowReactivation: false, source };
   }
-  if (node2.kind !== "map") return void 0;
+  if (node.kind !== "map") return void 0;
   let seen = 0;
   let state2 = "active";
   let displayname;
   let admin;
   let locked;
   let allowReactivation;
-  for (const entry of node2.entries) {
+  for (const entry of node.entries) {
     const bit = simpleKeyBit(entry.key);
     if (bit === 0 || (seen & bit) !== 0 || entry.value.kind !== "scalar") return void 0;
     seen |= bit;
@@ -42881,7 +36338,7 @@ function userIdOf(key, serverName, serverValid = false) {
   if (!key.startsWith("@")) {
     if (!isValidNewLocalpart(key)) return { message: `invalid localpart "${key}": use only a-z, 0-9 and . _ = - / +` };
     const userId = ["@", key, ":", serverName ?? UNKNOWN_SERVER].join("");
-    const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH2 : serverNameOf(userId) !== void 0;
+    const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH : serverNameOf(userId) !== void 0;
     if (!valid) return { message: `${userId} is longer than 255 characters` };
     return userId;
   }
@@ -42900,29 +36357,29 @@ function userIdOf(key, serverName, serverValid = false) {
 var JsConverter = class {
   duplicates = [];
   stack = [];
-  convert(node2, base) {
+  convert(node, base) {
     if (this.duplicates.length > 0) this.duplicates = [];
     this.stack.length = 0;
     this.stack.push(...base);
-    return this.value(node2);
+    return this.value(node);
   }
-  value(node2) {
-    if (node2.kind === "scalar") return node2.value;
+  value(node) {
+    if (node.kind === "scalar") return node.value;
     const { stack } = this;
-    if (node2.kind === "seq") {
-      const out2 = new Array(node2.items.length);
-      for (let i = 0; i < node2.items.length; i++) {
+    if (node.kind === "seq") {
+      const out2 = new Array(node.items.length);
+      for (let i = 0; i < node.items.length; i++) {
         stack.push(i);
-        out2[i] = this.value(node2.items[i]);
+        out2[i] = this.value(node.items[i]);
         stack.pop();
       }
       return out2;
     }
     const out = {};
-    for (const entry of node2.entries) {
+    for (const entry of node.entries) {
       stack.push(entry.key);
       if (Object.hasOwn(out, entry.key)) {
-        const first = node2.entries.find((e) => e.key === entry.key);
+        const first = node.entries.find((e) => e.key === entry.key);
         this.duplicates.push({ entry, first, path: [...stack] });
       }
       setProperty(out, entry.key, this.value(entry.value));
@@ -42939,8 +36396,8 @@ function setProperty(object, key, value) {
 function duplicateMessage(entry, first, file) {
   return `duplicate key "${entry.key}" (first at ${positionText(file, first.keyOffset)})`;
 }
-function locate(node2, path, atKey = false) {
-  let current = node2;
+function locate(node, path, atKey = false) {
+  let current = node;
   for (const [i, segment] of path.entries()) {
     if (current.kind === "map") {
       const entry = current.entries.findLast((e) => e.key === segment);
@@ -42955,21 +36412,21 @@ function locate(node2, path, atKey = false) {
   }
   return current.offset;
 }
-function flattenIssue(issue2, prefix = []) {
-  const path = [...prefix, ...issue2.path];
-  if (issue2.code === "unrecognized_keys") {
-    return issue2.keys.map((key) => ({ path: [...path, key], message: `unknown key "${key}"`, atKey: true }));
+function flattenIssue(issue, prefix = []) {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: [...path, key], message: `unknown key "${key}"`, atKey: true }));
   }
-  if (issue2.code === "invalid_union") {
-    const meant = issue2.errors.filter((branch) => !branch.some((e) => isTypeMismatch(e, issue2.input)));
+  if (issue.code === "invalid_union") {
+    const meant = issue.errors.filter((branch) => !branch.some((e) => isTypeMismatch(e, issue.input)));
     if (meant.length === 1) return meant[0].flatMap((e) => flattenIssue(e, path));
   }
-  return [{ path, message: issue2.message, atKey: false }];
+  return [{ path, message: issue.message, atKey: false }];
 }
-function isTypeMismatch(issue2, input) {
-  if (issue2.path.length > 0) return false;
-  if (issue2.code === "invalid_type") return true;
-  return issue2.code === "invalid_value" && !issue2.values.some((v) => typeof v === typeof input);
+function isTypeMismatch(issue, input) {
+  if (issue.path.length > 0) return false;
+  if (issue.code === "invalid_type") return true;
+  return issue.code === "invalid_value" && !issue.values.some((v) => typeof v === typeof input);
 }
 var TYPE_NAMES = {
   string: "a string",
@@ -42980,23 +36437,23 @@ var TYPE_NAMES = {
   array: "a list",
   record: "a map"
 };
-function friendlyMessage(issue2) {
-  if (issue2.input === void 0 && issue2.code !== "unrecognized_keys") return "is required";
-  switch (issue2.code) {
+function friendlyMessage(issue) {
+  if (issue.input === void 0 && issue.code !== "unrecognized_keys") return "is required";
+  switch (issue.code) {
     case "invalid_type": {
-      const expected = TYPE_NAMES[issue2.expected] ?? issue2.expected;
-      const quote2 = issue2.expected === "string" && (typeof issue2.input === "number" || typeof issue2.input === "boolean") ? " (quote it to make it a string)" : "";
-      return `expected ${expected}, got ${describeValue(issue2.input)}${quote2}`;
+      const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
+      const quote2 = issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean") ? " (quote it to make it a string)" : "";
+      return `expected ${expected}, got ${describeValue(issue.input)}${quote2}`;
     }
     case "invalid_value":
-      return issue2.values.length === 1 ? `must be ${JSON.stringify(issue2.values[0])}` : `must be one of ${issue2.values.join(", ")}`;
+      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.join(", ")}`;
     case "too_small":
-      if (issue2.origin === "string" && Number(issue2.minimum) === 1) return "must not be empty";
-      return `must be at least ${issue2.minimum}`;
+      if (issue.origin === "string" && Number(issue.minimum) === 1) return "must not be empty";
+      return `must be at least ${issue.minimum}`;
     case "too_big":
-      return `must be at most ${issue2.maximum}`;
+      return `must be at most ${issue.maximum}`;
     case "invalid_format":
-      return `is not a valid ${issue2.format}`;
+      return `is not a valid ${issue.format}`;
     default:
       return void 0;
   }
@@ -43048,11 +36505,11 @@ function formatPath(path) {
   return text;
 }
 function resolveIssues(pending, files) {
-  const sorted = pending.map((issue2, order) => ({ issue: issue2, order })).sort((a, b) => a.issue.file - b.issue.file || a.issue.offset - b.issue.offset || a.order - b.order);
-  return sorted.map(({ issue: issue2 }) => {
-    const file = files[issue2.file];
-    const where = file && issue2.offset >= 0 ? position(file, issue2.offset) : { file: file?.name ?? "", line: 0, column: 0 };
-    return { ...where, path: formatPath(issue2.path), message: issue2.message };
+  const sorted = pending.map((issue, order) => ({ issue, order })).sort((a, b) => a.issue.file - b.issue.file || a.issue.offset - b.issue.offset || a.order - b.order);
+  return sorted.map(({ issue }) => {
+    const file = files[issue.file];
+    const where = file && issue.offset >= 0 ? position(file, issue.offset) : { file: file?.name ?? "", line: 0, column: 0 };
+    return { ...where, path: formatPath(issue.path), message: issue.message };
   });
 }
 
@@ -43061,9 +36518,9 @@ import { randomUUID } from "node:crypto";
 async function notifyRoom(client, room, report) {
   try {
     const roomId = await client.resolveRoom(room);
-    const { marked } = await import("./marked.esm-6VTVXESJ.js");
-    const html = await marked.parse(report.markdown, { gfm: true });
-    return await client.sendNotice(roomId, report.text, html, `synapse-gitops-${randomUUID()}`);
+    const [{ marked }, { sanitizeMatrixHtml }] = await Promise.all([import("./marked.esm-6VTVXESJ.js"), import("./html-253UBBMT.js")]);
+    const html = sanitizeMatrixHtml(await marked.parse(report.markdown, { gfm: true }));
+    return await client.sendNotice(roomId, neutralizeRoomMention(report.text), html, `synapse-gitops-${randomUUID()}`);
   } catch (e) {
     if (e instanceof SynapseError && (e.kind === "forbidden" || e.kind === "not-found")) {
       throw new ToolError(
@@ -43076,96 +36533,356 @@ async function notifyRoom(client, room, report) {
   }
 }
 
-// src/plan/file.ts
-import { createHmac, timingSafeEqual } from "node:crypto";
-var PLAN_FILE_FORMAT = 1;
-var state = _enum(["active", "deactivated", "erased"]);
+// src/report/lease.ts
+function renderLeaseText(lease) {
+  const when = (ms) => ms === void 0 ? "unknown" : new Date(ms).toISOString();
+  if (!lease.holder) {
+    return `The apply lock's alias ${escapeTerminal(lease.alias)} points at ${escapeTerminal(lease.leaseId)}, which is not a synapse-gitops lease (${escapeTerminal(lease.notALease ?? "")}). apply removes such an alias by itself.
+`;
+  }
+  const abandon = lease.ttlMs + abandonMarginMs(lease.ttlMs);
+  const lines = [
+    "The apply lock on this server is held:",
+    `  lease    ${escapeTerminal(lease.leaseId)}`,
+    `  holder   ${escapeTerminal(describeHolder(lease))}`,
+    `  started  ${when(lease.startedAt)} by the holder's clock`,
+    `  renewed  ${when(lease.lastSeen)} by the server's clock (renewal ${lease.renewals ?? "?"}, every ${Math.round(lease.ttlMs / 3e3)} s)`,
+    `  expiry   an apply that finds it not renewed for ${Math.round(abandon / 1e3)} s takes it over${lease.lastSeen === void 0 ? "" : ` (if not renewed: after ${new Date(lease.lastSeen + abandon).toISOString()})`}`
+  ];
+  return `${lines.join("\n")}
+`;
+}
+
+// src/snapshot/snapshot.ts
+import { randomBytes } from "node:crypto";
+var SNAPSHOT_FORMAT = 1;
+var MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+var SnapshotError = class extends ToolError {
+  name = "SnapshotError";
+};
+var DIGEST_MESSAGE = "is not a digest: a snapshot holds no plain display name, email address or external ID";
+var digestString = string().refine(isDigestString, DIGEST_MESSAGE);
+var shortText = string().min(1).max(255);
+var userSchema = strictObject({
+  userId: shortText,
+  state: _enum(["active", "deactivated", "erased"]),
+  admin: boolean(),
+  locked: boolean(),
+  isGuest: boolean(),
+  appserviceId: shortText.nullable().optional(),
+  displayname: digestString.nullable(),
+  avatarUrl: digestString.nullable(),
+  emails: array(digestString).max(1e3).optional(),
+  externalIds: array(strictObject({ provider: shortText, id: digestString })).max(1e3).optional()
+});
+var snapshotSchema = strictObject({
+  kind: literal("synapse-gitops-snapshot"),
+  formatVersion: literal(SNAPSHOT_FORMAT),
+  toolVersion: string().max(64),
+  serverName: shortText,
+  homeserver: url({ protocol: /^https?$/ }).max(2048),
+  ownUserId: shortText,
+  takenAt: iso_exports.datetime(),
+  salt: string().regex(SALT, "is not 64 lower-case hex digits"),
+  users: array(userSchema)
+});
+function newSnapshotSalt() {
+  return randomBytes(32).toString("hex");
+}
+function hasDetails(user) {
+  return user.emails !== void 0 || user.externalIds !== void 0 || user.appserviceId !== void 0;
+}
+function writeSnapshot(users, meta) {
+  const salt = meta.salt ?? newSnapshotSalt();
+  const digester = new Digester(salt);
+  const byId = /* @__PURE__ */ new Map();
+  for (const user of users) {
+    const seen = byId.get(user.userId);
+    if (!seen || hasDetails(user) || !hasDetails(seen)) byId.set(user.userId, user);
+  }
+  const rows = [...byId.values()].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0).map((user) => {
+    const row = {
+      userId: user.userId,
+      state: user.state,
+      admin: user.admin,
+      locked: user.locked,
+      isGuest: user.isGuest,
+      displayname: digester.displayname(user.displayname),
+      avatarUrl: digester.avatarUrl(user.avatarUrl)
+    };
+    if (user.appserviceId !== void 0) row.appserviceId = user.appserviceId;
+    if (user.emails !== void 0) row.emails = digester.emails(user.emails);
+    if (user.externalIds !== void 0) row.externalIds = digester.externalIds(user.externalIds);
+    return `    ${JSON.stringify(row)}`;
+  });
+  const header = {
+    kind: "synapse-gitops-snapshot",
+    formatVersion: SNAPSHOT_FORMAT,
+    toolVersion: VERSION,
+    serverName: meta.serverName,
+    homeserver: meta.homeserver,
+    ownUserId: meta.ownUserId,
+    takenAt: typeof meta.takenAt === "string" ? meta.takenAt : meta.takenAt.toISOString(),
+    salt
+  };
+  const head = JSON.stringify(header, null, 2).replace(/\n}$/, "");
+  return `${head},
+  "users": [${rows.length > 0 ? `
+${rows.join(",\n")}
+  ` : ""}]
+}
+`;
+}
+function sameHomeserver2(a, b) {
+  const canonical = (url2) => {
+    try {
+      return new URL(url2).href.replace(/\/+$/, "");
+    } catch {
+      return url2;
+    }
+  };
+  return canonical(a) === canonical(b);
+}
+function readSnapshot(text, source, expect = {}) {
+  if (text.length > MAX_SNAPSHOT_BYTES) {
+    throw new SnapshotError(`${source} is larger than ${MAX_SNAPSHOT_BYTES / 1024 / 1024} MB; it is not a snapshot`);
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SnapshotError(`${source} is not a snapshot: it is not JSON`);
+  }
+  const head = typeof json === "object" && json !== null ? json : {};
+  if (head.kind !== "synapse-gitops-snapshot") {
+    throw new SnapshotError(
+      `${source} is not a synapse-gitops snapshot`,
+      "write one with `synapse-gitops snapshot --out inventory.json`"
+    );
+  }
+  if (typeof head.formatVersion === "number" && head.formatVersion !== SNAPSHOT_FORMAT) {
+    throw new SnapshotError(
+      `${source} has snapshot format version ${head.formatVersion}; this synapse-gitops (${VERSION}) reads version ${SNAPSHOT_FORMAT}`,
+      "take the snapshot again with this version"
+    );
+  }
+  const parsed = snapshotSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first.path.map(String).join(".") || "(top)";
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine2(first.message)}`);
+  }
+  const file = parsed.data;
+  const bad = (message) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
+  if (serverNameOf(file.ownUserId) !== file.serverName) {
+    throw bad(`ownUserId: ${JSON.stringify(file.ownUserId)} is not a user ID of ${file.serverName}`);
+  }
+  if (expect.serverName !== void 0 && expect.serverName !== file.serverName) {
+    throw new SnapshotError(`${source} is a snapshot of ${file.serverName}, not of ${expect.serverName}`);
+  }
+  if (expect.homeserver !== void 0 && !sameHomeserver2(expect.homeserver, file.homeserver)) {
+    throw new SnapshotError(`${source} was taken from ${file.homeserver}, not from ${expect.homeserver}`);
+  }
+  const users = /* @__PURE__ */ new Map();
+  file.users.forEach((row, index) => {
+    if (serverNameOf(row.userId) !== file.serverName) {
+      throw bad(`users.${index}.userId: ${JSON.stringify(row.userId)} is not a user ID of ${file.serverName}`);
+    }
+    if (users.has(row.userId)) throw bad(`users.${index}.userId: ${row.userId} is listed twice`);
+    const user = {
+      userId: row.userId,
+      state: row.state,
+      locked: row.locked,
+      admin: row.admin,
+      displayname: row.displayname,
+      avatarUrl: row.avatarUrl,
+      userType: null,
+      isGuest: row.isGuest,
+      shadowBanned: false,
+      creationTs: 0
+    };
+    if (row.appserviceId !== void 0) user.appserviceId = row.appserviceId;
+    if (row.emails !== void 0) user.emails = row.emails;
+    if (row.externalIds !== void 0) user.externalIds = row.externalIds;
+    users.set(row.userId, user);
+  });
+  const { toolVersion, serverName, homeserver, ownUserId, takenAt, salt } = file;
+  return { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+}
+function oneLine2(text) {
+  return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, " ");
+}
+function snapshotAge(meta, now) {
+  const ms = now.getTime() - new Date(meta.takenAt).getTime();
+  const minutes = Math.round(Math.abs(ms) / 6e4);
+  const span = minutes < 90 ? `${minutes} minute${minutes === 1 ? "" : "s"}` : minutes < 48 * 60 ? `${Math.round(minutes / 60)} hours` : `${Math.round(minutes / 60 / 24)} days`;
+  const when = ms < -6e4 ? `${span} in the future (check the clocks)` : ms < 6e4 ? "just now" : `${span} ago`;
+  return { ms, text: `taken ${meta.takenAt}, ${when}` };
+}
+function desiredForSnapshot(desired, snapshot2) {
+  const digester = new Digester(snapshot2.meta.salt);
+  const out = /* @__PURE__ */ new Map();
+  const notCompared = [];
+  for (const [userId, want] of desired) {
+    const have = snapshot2.users.get(userId);
+    let ready = want;
+    if (have && have.state !== "erased") {
+      for (const attribute of ["emails", "externalIds"]) {
+        if (ready[attribute] !== void 0 && have[attribute] === void 0) {
+          ready = { ...ready, [attribute]: void 0 };
+          notCompared.push({ userId, attribute });
+        }
+      }
+    }
+    out.set(userId, digestDesired(ready, digester));
+  }
+  return { desired: out, notCompared };
+}
+function planFromSnapshot(snapshot2, desired, policy, passwordProblem) {
+  const ready = desiredForSnapshot(desired, snapshot2);
+  const plan2 = planUsers({
+    desired: ready.desired,
+    actual: snapshot2.users,
+    serverName: snapshot2.meta.serverName,
+    ownUserId: snapshot2.meta.ownUserId,
+    policy,
+    ...passwordProblem ? { passwordProblem } : {}
+  });
+  return { plan: withFileValues(plan2, desired), notCompared: ready.notCompared };
+}
+
+// src/core/savedPlan.ts
+import { createHmac, hkdfSync, randomBytes as randomBytes2, timingSafeEqual } from "node:crypto";
+
+// src/domain/plan.ts
+var ACTION_KINDS = ["create", "update", "deactivate", "erase", "reactivate"];
+var REFUSAL_CODES = [
+  "un-erase",
+  "erased-to-deactivated",
+  "reactivation-not-allowed",
+  "own-user",
+  "protected-user",
+  "max-deactivations",
+  "max-erasures",
+  "password-not-allowed"
+];
+
+// src/core/savedPlan.ts
+var PLAN_FILE_FORMAT = 2;
+var DEFAULT_PLAN_TTL_MS = 24 * 60 * 60 * 1e3;
+var MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024;
+var state = _enum(ACCOUNT_STATES);
 var attributeValue = union([
-  string2(),
-  boolean2(),
-  _null3(),
-  array(string2()),
-  array(strictObject({ provider: string2(), id: string2() }))
+  string(),
+  boolean(),
+  _null(),
+  array(string()),
+  array(strictObject({ provider: string(), id: string() }))
 ]);
 var actionSchema = strictObject({
-  kind: _enum(["create", "update", "deactivate", "erase", "reactivate"]),
-  userId: string2(),
+  kind: _enum(ACTION_KINDS),
+  userId: string(),
   from: union([state, literal("absent")]),
   to: state,
   changes: array(
     strictObject({
-      attribute: _enum(["displayname", "admin", "locked", "emails", "externalIds"]),
+      attribute: _enum(ATTRIBUTES),
       from: attributeValue.optional(),
       to: attributeValue
     })
   ),
-  irreversible: boolean2(),
+  irreversible: boolean(),
   reason: literal("unmanaged").optional(),
-  password: union([strictObject({ env: string2() }), strictObject({ file: string2() })]).optional(),
+  password: union([strictObject({ env: string() }), strictObject({ file: string() })]).optional(),
   observed: strictObject({
-    state: union([state, literal("absent")]),
-    admin: boolean2().optional(),
-    locked: boolean2().optional()
+    admin: boolean().optional(),
+    locked: boolean().optional()
   })
 });
 var planFileSchema = strictObject({
   kind: literal("synapse-gitops-plan"),
-  formatVersion: number2(),
-  toolVersion: string2(),
-  homeserver: string2(),
-  serverName: string2(),
-  desired: strictObject({ files: array(string2()), sha256: string2() }),
-  unmanagedPolicy: _enum(["ignore", "report", "deactivate"]),
+  formatVersion: literal(PLAN_FILE_FORMAT),
+  toolVersion: string(),
+  createdAt: string(),
+  expiresAt: string(),
+  homeserver: string(),
+  serverName: string(),
+  ownUserId: string(),
+  commit: string().optional(),
+  desired: strictObject({ files: array(string()), sha256: string() }),
   plan: strictObject({
-    serverName: string2(),
+    serverName: string(),
+    policy: policySchema,
     actions: array(actionSchema),
     refusals: array(
       strictObject({
-        code: string2(),
-        userId: string2().optional(),
-        message: string2(),
-        hint: string2().optional()
+        code: _enum(REFUSAL_CODES),
+        userId: string().optional(),
+        message: string(),
+        hint: string().optional()
       })
     ),
-    unmanaged: array(strictObject({ userId: string2(), state, exempt: string2().optional() })),
-    summary: strictObject({
-      create: number2(),
-      update: number2(),
-      deactivate: number2(),
-      erase: number2(),
-      reactivate: number2()
-    })
+    unmanaged: array(strictObject({ userId: string(), state, exempt: string().optional() })),
+    summary: strictObject(
+      Object.fromEntries(ACTION_KINDS.map((kind) => [kind, number()]))
+    )
   }),
-  mac: string2()
+  salt: string(),
+  mac: string()
 });
-function mac2(content, token) {
-  return createHmac("sha256", token).update(JSON.stringify(content)).digest("hex");
+var HEX64 = /^[0-9a-f]{64}$/;
+function macKey(token, salt) {
+  return Buffer.from(hkdfSync("sha256", token, Buffer.from(salt, "hex"), "synapse-gitops saved plan v2", 32));
 }
-function writePlanFile(content, token) {
+function mac(body, token, salt) {
+  return createHmac("sha256", macKey(token, salt)).update(JSON.stringify(body)).digest("hex");
+}
+function writePlanFile(content, token, options) {
+  const salt = randomBytes2(32).toString("hex");
   const body = {
     kind: "synapse-gitops-plan",
     formatVersion: PLAN_FILE_FORMAT,
     toolVersion: VERSION,
-    ...content
+    createdAt: new Date(options.now).toISOString(),
+    expiresAt: new Date(options.now + (options.ttlMs ?? DEFAULT_PLAN_TTL_MS)).toISOString(),
+    ...content,
+    salt
   };
-  return `${JSON.stringify({ ...body, mac: mac2(body, token) }, null, 2)}
+  return `${JSON.stringify({ ...body, mac: mac(body, token, salt) }, null, 2)}
 `;
 }
 var PlanFileError = class extends ToolError {
   name = "PlanFileError";
 };
-function readPlanFile(text, source, token, expect) {
+function readPlanFile(text, source, token, now) {
+  if (text.length > MAX_PLAN_FILE_BYTES) throw new PlanFileError(`${source} is too large to be a plan file`);
   let json;
   try {
     json = JSON.parse(text);
   } catch {
     throw new PlanFileError(`${source} is not a plan file: it is not JSON`);
   }
-  const version2 = json?.formatVersion;
-  if (typeof version2 === "number" && version2 !== PLAN_FILE_FORMAT) {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new PlanFileError(`${source} is not a plan file: it is not a JSON object`);
+  }
+  const { mac: given, ...body } = json;
+  const version = body.formatVersion;
+  if (body.kind !== "synapse-gitops-plan") throw new PlanFileError(`${source} is not a synapse-gitops plan file`);
+  if (version !== PLAN_FILE_FORMAT) {
     throw new PlanFileError(
-      `${source} has plan format version ${version2}; this synapse-gitops (${VERSION}) reads version ${PLAN_FILE_FORMAT}`,
+      `${source} has plan format version ${JSON.stringify(version)}; this synapse-gitops (${VERSION}) reads version ${PLAN_FILE_FORMAT}`,
       "make the plan again with this version"
+    );
+  }
+  const salt = body.salt;
+  if (typeof given !== "string" || !HEX64.test(given) || typeof salt !== "string" || !HEX64.test(salt)) {
+    throw new PlanFileError(`${source} is not sealed: its mac or salt is missing or malformed`);
+  }
+  const wanted = mac(body, token, salt);
+  if (!timingSafeEqual(Buffer.from(given, "hex"), Buffer.from(wanted, "hex"))) {
+    throw new PlanFileError(
+      `${source} was changed after it was made, or made with another admin token`,
+      "make the plan again; a saved plan is applied only exactly as it was reviewed"
     );
   }
   const parsed = planFileSchema.safeParse(json);
@@ -43174,30 +36891,37 @@ function readPlanFile(text, source, token, expect) {
     throw new PlanFileError(`${source} is not a valid plan file: ${first.path.join(".") || "(top)"}: ${first.message}`);
   }
   const file = parsed.data;
-  const { mac: given, ...body } = json;
-  if (file.serverName !== expect.serverName || file.homeserver !== expect.homeserver) {
+  const expires = Date.parse(file.expiresAt);
+  if (!(expires > now)) {
     throw new PlanFileError(
-      `${source} was made for ${file.serverName} at ${file.homeserver}, not for ${expect.serverName} at ${expect.homeserver}`
-    );
-  }
-  const wanted = mac2(body, token);
-  if (given.length !== wanted.length || !timingSafeEqual(Buffer.from(given), Buffer.from(wanted))) {
-    throw new PlanFileError(
-      `${source} was changed after it was made, or made with another admin token`,
-      "make the plan again; a saved plan is applied only exactly as it was reviewed"
+      `${source} expired at ${file.expiresAt}`,
+      "make the plan again; a saved plan is only valid for a while (plan --out-ttl)"
     );
   }
   if (file.plan.refusals.length > 0) throw new PlanFileError(`${source} holds refusals; it cannot be applied`);
   return file;
 }
-function change(observed, now) {
+function planFileMismatch(file, source, now) {
+  if (file.homeserver !== now.homeserver) {
+    return `${source} was made for ${file.homeserver}, but this run's homeserver is ${now.homeserver}; the admin token is only sent to the homeserver you give`;
+  }
+  if (file.desired.sha256 !== now.sha256) {
+    return `${now.files.join(", ")} changed since ${source} was made (or is not the file it was made from); make the plan again`;
+  }
+  if (file.commit !== void 0 && now.commit !== void 0 && file.commit !== now.commit) {
+    return `${source} was made at commit ${file.commit.slice(0, 12)}, but this run is at ${now.commit.slice(0, 12)}; make the plan again`;
+  }
+  return void 0;
+}
+function change(action, now) {
+  const { from, observed } = action;
   const state2 = now?.state ?? "absent";
-  if (state2 !== observed.state) {
-    if (observed.state === "absent") return "was created";
+  if (state2 !== from) {
+    if (from === "absent") return "was created";
     if (state2 === "absent") return "no longer exists";
     if (state2 === "active") return "was reactivated";
     if (state2 === "erased") return "was erased";
-    return observed.state === "erased" ? "was un-erased" : "was deactivated";
+    return from === "erased" ? "was un-erased" : "was deactivated";
   }
   if (now && observed.admin !== void 0 && now.admin !== observed.admin) {
     return now.admin ? "was made an admin" : "lost its admin rights";
@@ -43206,367 +36930,64 @@ function change(observed, now) {
     return now.locked ? "was locked" : "was unlocked";
   return void 0;
 }
-function stalePreconditions(plan, actual) {
+function stalePreconditions(plan2, actual) {
   const lines = [];
-  for (const action of plan.actions) {
-    const what = change(action.observed, actual.get(action.userId));
+  for (const action of plan2.actions) {
+    const what = change(action, actual.get(action.userId));
     if (what) lines.push(`plan is stale: ${action.userId} ${what} since the plan; run plan again`);
   }
   return lines;
 }
 
-// src/reconcile.ts
+// src/core/session.ts
 import { readFile } from "node:fs/promises";
 
-// src/plan/match.ts
-var LOOK_AHEAD = 4;
-var MET = Symbol("met by a match");
-var matches = 0;
-var owner = /* @__PURE__ */ new WeakMap();
-var Match = class {
-  constructor(desired, judge) {
-    this.desired = desired;
-    this.judge = judge;
-    const previous = owner.get(desired);
-    if (previous) previous.#overtaken = true;
-    owner.set(desired, this);
-    this.#inOrder = [...desired.values()];
+// src/accounts/synapse.ts
+var SynapseAccounts = class {
+  constructor(client) {
+    this.client = client;
   }
-  #mark = ++matches;
-  /** Active users outside the file already passed on (only those are kept: they are the output). */
-  #unmanaged = /* @__PURE__ */ new Set();
-  /** Rows seen, repeats included. */
-  listed = 0;
-  /** The file's users in file order, and the next one the list is expected to show (see observe). */
-  #inOrder;
-  #cursor = 0;
-  /** A newer match over the same map started: this one's marks are no longer its own. */
-  #overtaken = false;
-  #check() {
-    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
+  name = "synapse";
+  listUsers() {
+    return this.client.listAllUsers();
   }
-  observe(have) {
-    this.#check();
-    this.listed++;
-    let want;
-    const inOrder = this.#inOrder;
-    const end = Math.min(this.#cursor + LOOK_AHEAD, inOrder.length);
-    for (let i = this.#cursor; i < end; i++) {
-      if (inOrder[i].userId === have.userId) {
-        want = inOrder[i];
-        this.#cursor = i + 1;
-        break;
-      }
-    }
-    want ??= this.desired.get(have.userId);
-    if (want) {
-      if (want[MET] === this.#mark) return;
-      want[MET] = this.#mark;
-      this.judge.pair(want, have);
-    } else if (this.judge.unmanaged && have.state === "active" && !this.#unmanaged.has(have.userId)) {
-      this.#unmanaged.add(have.userId);
-      this.judge.unmanaged(have);
-    }
+  findUser(userId) {
+    return this.client.findUser(userId);
   }
-  finish() {
-    this.#check();
-    for (const want of this.desired.values()) {
-      if (want[MET] !== this.#mark) this.judge.pair(want, void 0);
-    }
+  createUser(userId, changes) {
+    return this.client.createUser(userId, changes);
   }
-};
-function byUserId(a, b) {
-  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
-}
-
-// src/plan/lifecycle.ts
-var LIFECYCLE = {
-  absent: {
-    active: { do: "create" },
-    // Creating then deactivating reserves the ID: Synapse never reuses a deactivated user ID.
-    deactivated: { do: "create" },
-    erased: { do: "create" }
-  },
-  active: {
-    active: { do: "update" },
-    deactivated: { do: "deactivate" },
-    erased: { do: "erase", irreversible: true }
-  },
-  deactivated: {
-    active: {
-      do: "reactivate",
-      unlessFlag: "allowReactivation",
-      code: "reactivation-not-allowed",
-      why: "is deactivated; reactivating needs `allowReactivation: true` on the entry"
-    },
-    deactivated: { do: "nothing" },
-    erased: { do: "erase", irreversible: true }
-  },
-  erased: {
-    active: { do: "refuse", code: "un-erase", why: "is erased; an erased account is never reactivated" },
-    deactivated: {
-      do: "refuse",
-      code: "erased-to-deactivated",
-      why: "is erased, but the file says deactivated; the file must say erased"
-    },
-    erased: { do: "nothing" }
+  updateUser(userId, changes) {
+    return this.client.modifyUser(userId, changes);
+  }
+  setLocked(userId, locked) {
+    return this.client.modifyUser(userId, { locked });
+  }
+  deactivate(userId) {
+    return this.client.deactivate(userId, { erase: false });
+  }
+  erase(userId) {
+    return this.client.deactivate(userId, { erase: true });
+  }
+  /** `deactivated: false`: Synapse would un-erase an erased user this way; apply re-checks the state first. */
+  reactivate(userId, changes) {
+    return this.client.modifyUser(userId, { ...changes, deactivated: false });
   }
 };
 
-// src/plan/plan.ts
-var Planner = class {
-  constructor(context) {
-    this.context = context;
-    this.#isProtected = globMatcher(context.policy.protected);
-    this.#match = new Match(context.desired, {
-      pair: (want, have) => this.#pair(want, have),
-      ...context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have) => this.#unmanagedUser(have) }
-    });
-  }
-  #actions = [];
-  #refusals = [];
-  #unmanaged = [];
-  #match;
-  #isProtected;
-  observe(have) {
-    this.#match.observe(have);
-  }
-  /** Rows the server listed (a row repeated by pagination counts twice). */
-  get listed() {
-    return this.#match.listed;
-  }
-  #guard(userId) {
-    return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : void 0;
-  }
-  #pair(want, have) {
-    const { userId } = want;
-    const from = have ? have.state : "absent";
-    const cell2 = LIFECYCLE[from][want.state];
-    if (cell2.do === "nothing") return;
-    if (cell2.do === "refuse" || "unlessFlag" in cell2 && cell2.unlessFlag && !want[cell2.unlessFlag]) {
-      const { code, why } = cell2;
-      this.#refusals.push({ code, userId, message: `${userId} ${why}` });
-      return;
-    }
-    let changes;
-    if (cell2.do === "update") {
-      const found = attributeChangesIfAny(want, have);
-      if (!found) return;
-      changes = found;
-    } else changes = cell2.do === "reactivate" || cell2.do === "create" ? attributeChanges(want, have) : [];
-    const action = {
-      kind: cell2.do,
-      userId,
-      from,
-      to: want.state,
-      changes,
-      irreversible: want.state === "erased",
-      observed: have ? { state: have.state, admin: have.admin, locked: have.locked } : { state: "absent" }
-    };
-    if (want.password && want.state === "active" && (cell2.do === "create" || cell2.do === "reactivate")) {
-      action.password = want.password;
-    }
-    const guarded = this.#guard(userId);
-    const harm = guarded && harmDone(action);
-    if (guarded && harm) {
-      this.#refusals.push({
-        code: guarded,
-        userId,
-        message: `${userId} is ${guarded === "own-user" ? "the admin token's own user" : "protected by policy.protected"}; refusing to ${harm}`
-      });
-      return;
-    }
-    this.#actions.push(action);
-  }
-  #unmanagedUser(have) {
-    const { policy, ownUserId } = this.context;
-    const exempt = policy.unmanaged === "deactivate" ? unmanagedExemption(have, ownUserId, this.#isProtected) : void 0;
-    this.#unmanaged.push(
-      exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state }
-    );
-    if (policy.unmanaged === "deactivate" && !exempt) {
-      this.#actions.push({
-        kind: "deactivate",
-        userId: have.userId,
-        from: "active",
-        to: "deactivated",
-        changes: [],
-        irreversible: false,
-        reason: "unmanaged",
-        observed: { state: have.state, admin: have.admin, locked: have.locked }
-      });
-    }
-  }
-  /** The plan, once every server user has been observed. */
-  finish() {
-    this.#match.finish();
-    const actions = this.#actions.sort(byUserId);
-    const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
-    const { policy } = this.context;
-    const deactivations = actions.filter(
-      (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active"
-    ).length;
-    if (deactivations > policy.maxDeactivations) {
-      refusals.push({
-        code: "max-deactivations",
-        message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
-        hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`
-      });
-    }
-    const erasures = actions.filter((a) => a.kind === "erase").length;
-    if (erasures > policy.maxErasures) {
-      refusals.push({
-        code: "max-erasures",
-        message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
-        hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`
-      });
-    }
-    const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
-    for (const a of actions) summary[a.kind]++;
-    return {
-      serverName: this.context.serverName,
-      actions,
-      refusals,
-      unmanaged: this.#unmanaged.sort(byUserId),
-      summary
-    };
-  }
-};
-function unmanagedExemption(have, ownUserId, isProtected) {
-  if (have.userId === ownUserId) return "own-user";
-  if (isProtected(have.userId)) return "protected";
-  if (have.isGuest) return "guest";
-  if (have.appserviceId === void 0) return "appservice-unknown";
-  return have.appserviceId !== null ? "appservice" : void 0;
-}
-function harmDone(action) {
-  if (action.to === "erased") return "erase it";
-  if (action.to === "deactivated") return "deactivate it";
-  const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
-  if (lock) return "lock it";
-  const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
-  if (demote) return "remove its admin rights";
-  return void 0;
-}
-function globMatcher(patterns) {
-  const exact = /* @__PURE__ */ new Set();
-  const globs = [];
-  for (const pattern of patterns) {
-    if (pattern.includes("*")) globs.push(compileGlob(pattern));
-    else exact.add(pattern);
-  }
-  if (globs.length === 0) return exact.size === 0 ? () => false : (userId) => exact.has(userId);
-  return (userId) => {
-    if (exact.has(userId)) return true;
-    for (const glob of globs) if (globMatches(glob, userId)) return true;
-    return false;
-  };
-}
-function compileGlob(pattern) {
-  const parts = pattern.split("*");
-  const prefix = parts[0];
-  const suffix = parts[parts.length - 1];
-  const middle = parts.slice(1, -1).filter((part) => part !== "");
-  const minLength = prefix.length + suffix.length + middle.reduce((sum, part) => sum + part.length, 0);
-  return { prefix, suffix, middle, minLength };
-}
-function globMatches(glob, text) {
-  if (text.length < glob.minLength || !text.startsWith(glob.prefix) || !text.endsWith(glob.suffix)) return false;
-  const end = text.length - glob.suffix.length;
-  let at = glob.prefix.length;
-  for (const part of glob.middle) {
-    const found = text.indexOf(part, at);
-    if (found < 0 || found + part.length > end) return false;
-    at = found + part.length;
-  }
-  return true;
-}
-function needsDetails(desired, unmanagedPolicy) {
-  const withDetails = /* @__PURE__ */ new Set();
-  for (const want of desired.values()) {
-    if (managesDetails(want)) withDetails.add(want.userId);
-  }
-  if (unmanagedPolicy !== "deactivate") {
-    if (withDetails.size === 0) return () => false;
-    return (user) => user.state !== "erased" && withDetails.has(user.userId);
-  }
-  return (user) => withDetails.has(user.userId) ? user.state !== "erased" : user.state === "active" && !user.isGuest && !desired.has(user.userId);
-}
-
-// src/plan/drift.ts
-var DRIFT_ORDER = [
-  "reactivated",
-  "deactivated-out-of-band",
-  "erasure",
-  "missing",
-  "attributes",
-  "unmanaged"
-];
-var DriftDetector = class {
-  constructor(context) {
-    this.context = context;
-    const isProtected = globMatcher(context.policy.protected);
-    const { unmanaged } = context.policy;
-    this.#match = new Match(context.desired, {
-      pair: (want, have) => this.#pair(want, have),
-      ...unmanaged === "ignore" ? {} : {
-        unmanaged: (have) => {
-          if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
-          this.#items.push({
-            class: "unmanaged",
-            userId: have.userId,
-            expected: "not in the file",
-            actual: "active"
-          });
-        }
-      }
-    });
-  }
-  #items = [];
-  #match;
-  observe(have) {
-    this.#match.observe(have);
-  }
-  /** Rows the server listed (a row repeated by pagination counts twice). */
-  get listed() {
-    return this.#match.listed;
-  }
-  #pair(want, have) {
-    const { userId } = want;
-    if (!have) {
-      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
-      return;
-    }
-    if (have.state === want.state) {
-      if (have.state !== "active") return;
-      const changes = attributeChangesIfAny(want, have);
-      if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
-      return;
-    }
-    const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
-    this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
-  }
-  finish() {
-    this.#match.finish();
-    const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
-    const items = this.#items.sort((a, b) => rank.get(a.class) - rank.get(b.class) || byUserId(a, b));
-    const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
-    for (const item of items) counts[item.class]++;
-    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
-  }
-};
-
-// src/reconcile.ts
+// src/core/session.ts
 var LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
-function resolveHomeserver(options, fromFile) {
-  const env = options.env ?? process.env;
-  const raw = options.homeserver ?? env.SYNAPSE_URL ?? fromFile;
+function operatorHomeserver(options, env) {
+  const raw = options.homeserver ?? env.SYNAPSE_URL;
   if (!raw) {
     throw new ToolError(
       "no homeserver given",
-      "pass --homeserver URL, set SYNAPSE_URL, or set homeserver: in the file"
+      "pass --homeserver URL or set SYNAPSE_URL; the admin token is only sent to a homeserver you name, never to one a file names"
     );
   }
+  return normaliseHomeserver(raw, options.allowInsecureHttp ?? false);
+}
+function normaliseHomeserver(raw, allowInsecureHttp = true) {
   let url2;
   try {
     url2 = new URL(raw);
@@ -43576,7 +36997,10 @@ function resolveHomeserver(options, fromFile) {
   if (url2.protocol !== "https:" && url2.protocol !== "http:") {
     throw new ToolError(`the homeserver URL must be http(s), not ${url2.protocol}`);
   }
-  if (url2.protocol === "http:" && !LOOPBACK.test(url2.hostname) && !options.allowInsecureHttp) {
+  if (url2.username || url2.password || url2.search || url2.hash) {
+    throw new ToolError("the homeserver URL must not carry credentials, a query or a fragment");
+  }
+  if (url2.protocol === "http:" && !LOOPBACK.test(url2.hostname) && !allowInsecureHttp) {
     throw new ToolError(
       `refusing to send the admin token over plain http to ${url2.host}`,
       "use https, or pass --allow-insecure-http if this network is trusted"
@@ -43584,8 +37008,7 @@ function resolveHomeserver(options, fromFile) {
   }
   return url2.origin + url2.pathname.replace(/\/+$/, "");
 }
-async function readToken(options) {
-  const env = options.env ?? process.env;
+async function readToken(options, env) {
   if (options.tokenFile) {
     let text;
     try {
@@ -43608,12 +37031,13 @@ async function readToken(options) {
   }
   return token;
 }
-async function connect(options, fileHomeserver) {
-  const baseUrl = resolveHomeserver(options, fileHomeserver);
-  const token = await readToken(options);
+async function credentials(options, env) {
+  return { homeserver: operatorHomeserver(options, env), token: await readToken(options, env) };
+}
+async function connect(creds, options) {
   const client = new SynapseClient({
-    baseUrl,
-    token,
+    baseUrl: creds.homeserver,
+    token: creds.token,
     connections: Math.max(8, options.concurrency ?? 8),
     ...options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs },
     ...options.retries === void 0 ? {} : { retries: options.retries },
@@ -43621,33 +37045,48 @@ async function connect(options, fileHomeserver) {
   });
   try {
     const me = await client.whoami();
-    return { client, homeserver: baseUrl, token, ownUserId: me.userId, serverName: me.serverName };
+    return {
+      client,
+      accounts: new SynapseAccounts(client),
+      homeserver: creds.homeserver,
+      token: creds.token,
+      ownUserId: me.userId,
+      serverName: me.serverName
+    };
   } catch (e) {
     await client.close();
     throw e;
   }
 }
-async function compareBothSides(file, options, compare) {
+function effectivePolicy(desired, limits) {
+  return {
+    ...desired.policy,
+    maxDeactivations: limits.maxDeactivations ?? desired.policy.maxDeactivations,
+    maxErasures: limits.maxErasures ?? desired.policy.maxErasures
+  };
+}
+function passwordChecker(options) {
+  return (ref) => passwordRefProblem(ref, options.passwordPolicy ?? {}, options.env ?? {});
+}
+async function compareBothSides(file, creds, options, compare) {
   const reading = readDesiredFiles(file);
   reading.catch(() => {
   });
-  const env = options.env ?? process.env;
-  const offline = options.homeserver ?? env.SYNAPSE_URL ? void 0 : parseDesiredState(await reading);
-  const connection = await connect(options, offline?.homeserver);
+  const connection = await connect(creds, options);
   try {
-    const desired = parseDesiredState(await reading, { serverName: connection.serverName });
+    const desired = parseDesiredState(await reading, {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver
+    });
     const context = {
       desired: desired.users,
       serverName: connection.serverName,
       ownUserId: connection.ownUserId,
-      policy: {
-        ...desired.policy,
-        maxDeactivations: options.maxDeactivations ?? desired.policy.maxDeactivations,
-        maxErasures: options.maxErasures ?? desired.policy.maxErasures
-      }
+      policy: effectivePolicy(desired, options),
+      passwordProblem: passwordChecker(options)
     };
     const comparer = compare(context);
-    await streamInventory(connection.client, (have) => comparer.observe(have), {
+    await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) => options.onProgress?.(
@@ -43660,226 +37099,416 @@ async function compareBothSides(file, options, compare) {
     throw e;
   }
 }
-async function planFromFile(file, options) {
-  const { result, ...run } = await compareBothSides(file, options, (context) => new Planner(context));
+async function planFromFile(file, creds, options) {
+  const { result, ...run } = await compareBothSides(file, creds, options, (context) => new Planner(context));
   return { ...run, plan: result };
 }
-async function driftFromFile(file, options) {
-  const { result, ...run } = await compareBothSides(file, options, (context) => new DriftDetector(context));
+async function driftFromFile(file, creds, options) {
+  const { result, ...run } = await compareBothSides(file, creds, options, (context) => new DriftDetector(context));
   return { ...run, drift: result };
 }
 
-// src/report/model.ts
-var SYMBOL = {
-  create: "+",
-  update: "~",
-  deactivate: "-",
-  erase: "!",
-  reactivate: "^"
-};
-function describeAction(a) {
-  let text = a.kind;
-  if (a.kind === "create" && a.to !== "active") {
-    text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
-  }
-  if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
-  if (a.password) text += " with the password from the file";
-  return a.irreversible ? `${text} \u2014 IRREVERSIBLE` : text;
+// src/core/commands.ts
+function commitOf(io) {
+  return io.env.GITHUB_SHA || void 0;
 }
-function formatValue(value) {
-  if (value === void 0 || value === null) return "(none)";
-  if (Array.isArray(value)) {
-    return `[${value.map((v) => typeof v === "string" ? v : `${v.provider}:${v.id}`).join(", ")}]`;
-  }
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+async function maybeNotify(io, connection, options, somethingToSay, report) {
+  if (!options.notifyRoom || !(somethingToSay || options.notifyAlways)) return;
+  await notifyRoom(connection.client, options.notifyRoom, report);
+  io.err(`posted the report to ${options.notifyRoom}
+`);
 }
-function summaryLine(plan) {
-  const s = plan.summary;
-  if (plan.actions.length === 0 && plan.refusals.length === 0) return "No changes: the server matches the file.";
-  return `Plan: ${s.create} to create, ${s.update} to update, ${s.deactivate} to deactivate, ${s.erase} to erase, ${s.reactivate} to reactivate.`;
+async function validate(io, file) {
+  const desired = await loadDesiredState(file);
+  const counts = { active: 0, deactivated: 0, erased: 0 };
+  for (const u of desired.users.values()) counts[u.state]++;
+  io.out(
+    `${desired.files.join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)
+`
+  );
+  return EXIT.ok;
 }
-function applySummaryLine(result) {
-  const s = result.summary;
-  const parts = [`${s.done} done`, `${s.failed} failed`, `${s.stale} stale`];
-  if (s["not-started"]) parts.push(`${s["not-started"]} not started`);
-  return `Apply: ${parts.join(", ")}.`;
+function planExitCode(plan2, detailed) {
+  if (plan2.refusals.length > 0) return EXIT.error;
+  return detailed && plan2.actions.length > 0 ? EXIT.changes : EXIT.ok;
 }
-
-// src/report/drift.ts
-var TITLE = {
-  reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
-  "deactivated-out-of-band": "Deactivated or erased, but active in the file",
-  erasure: "Erasure differs from the file",
-  missing: "In the file but not on the server",
-  attributes: "Attributes changed on the server",
-  unmanaged: "On the server but not in the file"
-};
-function driftSummaryLine(report) {
-  if (!report.drifted) return `No drift: ${report.serverName} matches the file.`;
-  const parts = DRIFT_ORDER.filter((c) => report.counts[c] > 0).map((c) => `${report.counts[c]} ${c}`);
-  return `Drift on ${report.serverName}: ${parts.join(", ")}.`;
-}
-function itemLines(item, indent) {
-  const head = `${indent}${item.userId}: file says ${item.expected}, server has ${item.actual}`;
-  return [
-    head,
-    ...(item.changes ?? []).map(
-      (c) => `${indent}    ${c.attribute}: ${formatValue(c.to)} in the file, ${formatValue(c.from)} on the server`
-    )
-  ];
-}
-function renderDriftText(report) {
-  const out = [driftSummaryLine(report)];
-  for (const cls of DRIFT_ORDER) {
-    const items = report.items.filter((i) => i.class === cls);
-    if (items.length === 0) continue;
-    out.push("", `${TITLE[cls]} [${cls}] (${items.length}):`);
-    for (const item of items) out.push(...itemLines(item, "  "));
-  }
-  return `${out.join("\n")}
-`;
-}
-function renderDriftJson(report) {
-  return `${JSON.stringify(
-    {
-      formatVersion: 1,
-      tool: { name: "synapse-gitops", version: VERSION },
-      command: "drift",
-      serverName: report.serverName,
-      drifted: report.drifted,
-      counts: report.counts,
-      items: report.items
-    },
-    null,
-    2
-  )}
-`;
-}
-function renderDriftMarkdown(report) {
-  const out = [`### synapse-gitops drift for \`${report.serverName}\``, "", `**${driftSummaryLine(report)}**`];
-  for (const cls of DRIFT_ORDER) {
-    const items = report.items.filter((i) => i.class === cls);
-    if (items.length === 0) continue;
-    out.push("", `#### ${cls === "reactivated" ? "\u{1F6A8} " : ""}${TITLE[cls]} \u2014 \`${cls}\` (${items.length})`, "");
-    for (const item of items) {
-      const changes = (item.changes ?? []).map((c) => `${c.attribute}: ${formatValue(c.from)} \u2192 ${formatValue(c.to)}`).join("; ");
-      out.push(
-        `- \`${item.userId}\`: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`
+async function plan(io, file, options) {
+  if (options.snapshot) return planOffline(io, file, options.snapshot, options);
+  const creds = await credentials(options, io.env);
+  const run = await planFromFile(file, creds, { ...options, env: io.env, onProgress: io.progress.update });
+  io.progress.done();
+  const { connection } = run;
+  try {
+    const report = { command: "plan", plan: run.plan };
+    if (options.out) {
+      const commit = commitOf(io);
+      const text = writePlanFile(
+        {
+          homeserver: connection.homeserver,
+          serverName: connection.serverName,
+          ownUserId: connection.ownUserId,
+          ...commit ? { commit } : {},
+          desired: { files: run.desired.files, sha256: run.desired.sha256 },
+          plan: run.plan
+        },
+        connection.token,
+        { now: io.now(), ...options.outTtlMs === void 0 ? {} : { ttlMs: options.outTtlMs } }
       );
+      await writeFile(options.out, text, { mode: 384 });
+      io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}
+`);
     }
+    await maybeNotify(io, connection, options, run.plan.actions.length + run.plan.refusals.length > 0, {
+      text: renderPlanText(report),
+      markdown: renderMarkdown(report)
+    });
+    return { exitCode: planExitCode(run.plan, options.detailedExitcode), report };
+  } finally {
+    await connection.client.close();
   }
-  return `${out.join("\n")}
-`;
 }
-
-// src/report/markdown.ts
-var ICON = { create: "\u2795", update: "\u270F\uFE0F", deactivate: "\u26D4", erase: "\u{1F5D1}\uFE0F", reactivate: "\u267B\uFE0F" };
-var cell = (text) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
-function renderMarkdown(report) {
-  const { plan } = report;
-  const out = [`### synapse-gitops ${report.command} for \`${plan.serverName}\``, "", `**${summaryLine(plan)}**`];
-  if (plan.refusals.length > 0) {
-    out.push("", `#### \u274C Refused (${plan.refusals.length}): nothing will be applied`, "");
-    for (const r of plan.refusals) out.push(`- ${cell(r.message)}${r.hint ? ` \u2014 _${cell(r.hint)}_` : ""}`);
+async function planOffline(io, file, path, options) {
+  if (options.out) {
+    throw new ToolError("plan --snapshot cannot save a plan: it has no token to seal it with, and apply plans live");
   }
-  if (plan.actions.length > 0) {
-    out.push("", "| | user | action | changes |", "|---|---|---|---|");
-    for (const a of plan.actions) {
-      const changes = a.changes.map(
-        (c) => c.from === void 0 ? `${c.attribute}: ${formatValue(c.to)}` : `${c.attribute}: ${formatValue(c.from)} \u2192 ${formatValue(c.to)}`
-      ).join("<br>");
-      const what = a.irreversible ? `**${describeAction(a)}**` : describeAction(a);
-      out.push(`| ${ICON[a.kind]} | \`${a.userId}\` | ${cell(what)} | ${cell(changes)} |`);
+  if (options.notifyRoom) throw new ToolError("plan --snapshot cannot post to a Matrix room: it holds no token");
+  const homeserver = options.homeserver ?? io.env.SYNAPSE_URL;
+  const snapshot2 = readSnapshot(await readCapped2(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
+    ...homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}
+  });
+  const desired = parseDesiredState(await readDesiredFiles(file), {
+    serverName: snapshot2.meta.serverName,
+    ...homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}
+  });
+  const { plan: thePlan, notCompared } = planFromSnapshot(
+    snapshot2,
+    desired.users,
+    effectivePolicy(desired, options),
+    passwordChecker({ ...options, env: io.env })
+  );
+  const report = {
+    command: "plan",
+    plan: thePlan,
+    snapshot: { age: snapshotAge(snapshot2.meta, new Date(io.now())).text, notCompared }
+  };
+  return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
+}
+async function readCapped2(path, max, what) {
+  let text;
+  try {
+    const handle = await open3(path, "r");
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new SnapshotError(`the ${what} ${path} is not a regular file`);
+      const buffer = Buffer.alloc(Math.min(info.size, max) + 1);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      if (bytesRead > max) throw new SnapshotError(`the ${what} ${path} is larger than ${max / 1024 / 1024} MB`);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close();
     }
+  } catch (cause) {
+    if (cause instanceof ToolError) throw cause;
+    throw new ToolError(`cannot read the ${what} ${path}: ${cause.code ?? cause}`);
   }
-  const listed = report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged;
-  if (listed.length > 0) {
-    out.push("", `<details><summary>On the server but not in the file: ${listed.length}</summary>`, "");
-    for (const u of listed) out.push(`- \`${u.userId}\`${u.exempt ? ` (left alone: ${u.exempt})` : ""}`);
-    out.push("", "</details>");
-  }
-  if (report.apply) {
-    out.push("", `**${applySummaryLine(report.apply)}**`);
-    const problems = report.apply.results.filter((r) => r.outcome !== "done");
-    for (const r of problems)
-      out.push(`- ${r.outcome}: ${r.action.kind} \`${r.action.userId}\`${r.message ? ` \u2014 ${cell(r.message)}` : ""}`);
-  }
-  return `${out.join("\n")}
-`;
+  return text;
 }
-
-// src/report/text.ts
-function actionLines(a) {
-  const lines = [`  ${SYMBOL[a.kind]} ${a.userId}  ${describeAction(a)}`];
-  for (const c of a.changes) {
-    lines.push(
-      c.from === void 0 ? `      ${c.attribute}: ${formatValue(c.to)}` : `      ${c.attribute}: ${formatValue(c.from)} \u2192 ${formatValue(c.to)}`
+async function snapshot(io, file, options) {
+  const creds = await credentials(options, io.env);
+  const reading = readDesiredFiles(file);
+  reading.catch(() => {
+  });
+  const connection = await connect(creds, options);
+  try {
+    const desired = parseDesiredState(await reading, {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver
+    });
+    const users = await readInventory(connection.accounts, {
+      needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      concurrency: options.concurrency,
+      onProgress: (p) => io.progress.update(`read ${p.listed} users`)
+    });
+    io.progress.done();
+    const text = writeSnapshot(users.values(), {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver,
+      ownUserId: connection.ownUserId,
+      takenAt: new Date(io.now())
+    });
+    await writeFile(options.out, text, { mode: 384 });
+    io.err(
+      `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}
+`
+    );
+  } finally {
+    await connection.client.close();
+  }
+  return EXIT.ok;
+}
+async function apply(io, file, options) {
+  const audit = options.auditLog ? new AuditLog(options.auditLog) : void 0;
+  const onMutation = audit ? (r) => audit.request(r) : void 0;
+  const creds = await credentials(options, io.env);
+  let connection;
+  let thePlan;
+  let source;
+  let inventorySize;
+  if (options.plan) {
+    ({
+      connection,
+      plan: thePlan,
+      source,
+      inventorySize
+    } = await loadSavedPlan(io, options.plan, file, creds, {
+      ...options,
+      ...onMutation ? { onMutation } : {}
+    }));
+  } else {
+    const run = await planFromFile(file, creds, {
+      ...options,
+      env: io.env,
+      ...onMutation ? { onMutation } : {},
+      onProgress: io.progress.update
+    });
+    ({ connection, plan: thePlan } = run);
+    inventorySize = run.listed;
+    source = { files: run.desired.files, sha256: run.desired.sha256 };
+  }
+  io.progress.done();
+  try {
+    audit?.run({
+      command: options.plan ? `apply --plan ${options.plan}` : "apply",
+      server: connection.serverName,
+      homeserver: connection.homeserver,
+      actor: connection.ownUserId,
+      ...source
+    });
+    return await confirmAndApply(io, connection, thePlan, { ...options, inventorySize }, audit);
+  } finally {
+    await connection.client.close();
+  }
+}
+async function loadSavedPlan(io, path, file, creds, options) {
+  let text;
+  try {
+    text = await readFile2(path, "utf8");
+  } catch (cause) {
+    throw new ToolError(`cannot read the plan file ${path}: ${cause.code ?? cause}`);
+  }
+  const saved = readPlanFile(text, path, creds.token, io.now());
+  const files = await readDesiredFiles(file);
+  const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
+  const mismatch = planFileMismatch(saved, path, {
+    homeserver: creds.homeserver,
+    sha256: desired.sha256,
+    files: desired.files,
+    commit: commitOf(io)
+  });
+  if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
+  const check = passwordChecker({ ...options, env: io.env });
+  const overLimits = [
+    ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
+    ...saved.plan.actions.flatMap((a) => {
+      const problem = a.password && check(a.password);
+      return problem ? [
+        {
+          message: `${a.userId}: ${problem}`,
+          hint: "allow it with --password-env-prefix, --password-env or --password-dir"
+        }
+      ] : [];
+    })
+  ];
+  if (overLimits.length > 0) {
+    throw new ToolError(
+      `${overLimits.map((r) => `${path}: ${r.message}`).join("\n")}
+Nothing was applied.`,
+      overLimits[0].hint
     );
   }
-  return lines;
-}
-function resultLine(r) {
-  const mark = r.outcome === "done" ? "ok" : r.outcome;
-  return `  ${mark.padEnd(6)} ${r.action.kind} ${r.action.userId}${r.message ? `: ${r.message}` : ""}`;
-}
-function renderPlanText(report) {
-  const { plan } = report;
-  const out = [summaryLine(plan)];
-  if (plan.actions.length > 0) {
-    out.push("");
-    for (const a of plan.actions) out.push(...actionLines(a));
+  const connection = await connect(creds, options);
+  try {
+    if (connection.serverName !== saved.serverName || connection.ownUserId !== saved.ownUserId) {
+      throw new ToolError(
+        `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`
+      );
+    }
+    const actual = await readInventory(connection.accounts, {
+      onProgress: (p) => io.progress.update(`checking ${p.listed} users`)
+    });
+    const stale = stalePreconditions(saved.plan, actual);
+    if (stale.length > 0) throw new ToolError(`${stale.join("\n")}
+Nothing was applied.`);
+    return { connection, plan: saved.plan, source: saved.desired, inventorySize: actual.size };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
   }
-  if (plan.refusals.length > 0) {
-    out.push("", `Refused (${plan.refusals.length}); nothing will be applied until these are resolved:`);
-    for (const r of plan.refusals) {
-      out.push(`  x ${r.message}`);
-      if (r.hint) out.push(`      ${r.hint}`);
+}
+async function confirmAndApply(io, connection, thePlan, options, audit) {
+  const report = { command: "apply", plan: thePlan };
+  io.out(renderPlanText(report));
+  const notify = (r, always) => maybeNotify(io, connection, options, always, {
+    text: renderPlanText(r) + renderApplyText(r),
+    markdown: renderMarkdown(r)
+  });
+  if (thePlan.refusals.length > 0) {
+    io.err("Nothing was applied: the plan has refusals.\n");
+    await notify(report, true);
+    return { exitCode: EXIT.error, report };
+  }
+  if (thePlan.actions.length === 0) {
+    await notify(report, false);
+    return { exitCode: EXIT.ok, report };
+  }
+  if (!options.yes) {
+    if (!io.confirm) throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
+    const question = `
+Apply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
+    if (!await io.confirm(question)) {
+      io.err("Nothing was applied.\n");
+      return { exitCode: EXIT.error, report };
     }
   }
-  const listed = report.unmanagedPolicy === "ignore" ? [] : plan.unmanaged;
-  if (listed.length > 0) {
-    out.push("", `On the server but not in the file (${listed.length}, policy unmanaged: ${report.unmanagedPolicy}):`);
-    for (const u of listed) out.push(`    ${u.userId}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
+  io.out("\n");
+  let stopping = false;
+  const unsubscribe = io.onInterrupt(() => {
+    if (!stopping) io.err("\nStopping: no new changes start; waiting for those in flight (again to exit now)\u2026\n");
+    stopping = true;
+  });
+  let result;
+  try {
+    result = await applyPlan(connection.accounts, thePlan, {
+      onApplied: (sent, total) => io.progress.update(`applied ${sent}/${total}`),
+      concurrency: options.concurrency,
+      inventorySize: options.inventorySize,
+      passwordPolicy: options.passwordPolicy ?? {},
+      env: io.env,
+      shouldContinue: () => !stopping,
+      lock: () => acquireApplyLock(connection.client, {
+        onWait: (lease) => io.err(
+          `Another synapse-gitops apply holds this server's apply lock (lease ${escapeTerminal(lease.leaseId)}: ${escapeTerminal(describeHolder(lease))}); waiting for it to finish\u2026
+`
+        ),
+        onNotice: (text) => io.err(`warning: ${escapeTerminal(text)}
+`),
+        runner: io.runner,
+        ...options.lockTimeoutMs === void 0 ? {} : { waitMs: options.lockTimeoutMs },
+        ...options.lockTtlMs === void 0 ? {} : { ttlMs: options.lockTtlMs }
+      }),
+      onResult: (r) => {
+        audit?.action(r);
+        io.progress.done();
+        io.out(
+          r.outcome === "done" ? `${actionLines(r.action)[0].replace(/^ {2}/, "  ok ")}
+` : `${resultLine(r)}
+`
+        );
+      }
+    });
+  } finally {
+    unsubscribe();
+    io.progress.done();
   }
-  return `${out.join("\n")}
-`;
+  const done = { ...report, apply: result };
+  io.out(renderApplyText(done));
+  if (stopping) io.err("Interrupted: run apply again to finish.\n");
+  await notify(done, true);
+  return { exitCode: result.summary.done === result.results.length ? EXIT.ok : EXIT.error, report: done };
 }
-function renderApplyText(report) {
-  if (!report.apply) return "";
-  const problems = report.apply.results.filter((r) => r.outcome !== "done");
-  const lines = problems.length ? ["", "Not done:", ...problems.map(resultLine)] : [];
-  return `${[...lines, "", applySummaryLine(report.apply)].join("\n")}
+async function drift(io, file, options) {
+  const creds = await credentials(options, io.env);
+  const { connection, drift: report } = await driftFromFile(file, creds, {
+    ...options,
+    onProgress: io.progress.update
+  });
+  io.progress.done();
+  try {
+    await maybeNotify(io, connection, options, report.drifted, {
+      text: renderDriftText(report),
+      markdown: renderDriftMarkdown(report)
+    });
+  } finally {
+    await connection.client.close();
+  }
+  return { exitCode: report.drifted ? EXIT.changes : EXIT.ok, drift: report };
+}
+async function exportUsers(io, options) {
+  const connection = await connect(await credentials(options, io.env), options);
+  try {
+    const users = await readInventory(connection.accounts, {
+      // Emails and external IDs are only in the single-user GET; only active users carry attributes.
+      needsDetails: (u) => u.state === "active",
+      concurrency: options.concurrency,
+      onProgress: (p) => io.progress.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`)
+    });
+    io.progress.done();
+    const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE
 `;
+    const text = exportUsersFile(users.values(), connection.serverName, header);
+    if (options.out) {
+      await writeFile(options.out, text);
+      io.err(`wrote ${users.size} users to ${options.out}
+`);
+    } else io.out(text);
+  } finally {
+    await connection.client.close();
+  }
+  return EXIT.ok;
+}
+async function forceUnlock2(io, leaseId, options) {
+  const connection = await connect(await credentials(options, io.env), options);
+  try {
+    const lease = await readLease(connection.client);
+    if (!lease) {
+      if (leaseId !== void 0) throw new ToolError("no apply lock is held on this server; nothing was changed");
+      io.out(`No apply lock is held on ${connection.serverName}.
+`);
+      return EXIT.ok;
+    }
+    io.out(renderLeaseText(lease));
+    if (leaseId === void 0) {
+      io.out(
+        `
+If no apply is running any more, remove it with:
+  synapse-gitops force-unlock '${escapeTerminal(lease.leaseId)}'
+(a run that dies leaves it behind for about one ttl; the next apply waits that long, then takes it over by itself)
+`
+      );
+      return EXIT.ok;
+    }
+    if (lease.leaseId !== leaseId) {
+      throw new ToolError(
+        `the apply lock's lease is ${lease.leaseId}, not ${leaseId}; nothing was changed`,
+        "run force-unlock without a lease ID to see the current lease"
+      );
+    }
+    if (!options.yes) {
+      if (!io.confirm)
+        throw new ToolError("force-unlock needs --yes when it is not run from a terminal; nothing was changed");
+      const question = "\nRemove this lock? If its apply is still running, it stops before its next erasure or reactivation, and another apply may then run beside it. Only 'yes' is accepted: ";
+      if (!await io.confirm(question)) {
+        io.err("Nothing was changed.\n");
+        return EXIT.error;
+      }
+    }
+    await forceUnlock(connection.client, leaseId);
+    io.out(`Removed the apply lock (lease ${escapeTerminal(lease.leaseId)}).
+`);
+    return EXIT.ok;
+  } finally {
+    await connection.client.close();
+  }
 }
 
 export {
-  localpartOf,
-  readInventory,
-  abandonMarginMs,
-  describeHolder,
-  readLease,
-  forceUnlock,
-  applyPlan,
-  AuditLog,
   require_dist,
-  usersFileJsonSchema,
-  loadDesiredState,
-  notifyRoom,
-  writePlanFile,
-  readPlanFile,
-  stalePreconditions,
-  connect,
-  planFromFile,
-  driftFromFile,
-  summaryLine,
-  applySummaryLine,
-  driftSummaryLine,
-  renderDriftText,
-  renderDriftJson,
-  renderDriftMarkdown,
-  renderMarkdown,
-  actionLines,
-  resultLine,
-  renderPlanText,
-  renderApplyText
+  validate,
+  planExitCode,
+  plan,
+  snapshot,
+  apply,
+  drift,
+  exportUsers,
+  forceUnlock2 as forceUnlock
 };

@@ -11,11 +11,7 @@ var ToolError = class extends Error {
 };
 var EXIT = { ok: 0, error: 1, changes: 2 };
 
-// src/version.ts
-var VERSION = "0.1.0";
-
 export {
   ToolError,
-  EXIT,
-  VERSION
+  EXIT
 };

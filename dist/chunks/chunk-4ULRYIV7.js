@@ -1,0 +1,507 @@
+#!/usr/bin/env node
+import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
+import {
+  VERSION
+} from "./chunk-CUFBJBJW.js";
+import {
+  ATTRIBUTES,
+  ATTRIBUTE_SPECS,
+  DETAIL_ATTRIBUTES
+} from "./chunk-VXCLDOIN.js";
+import {
+  formatValue
+} from "./chunk-XBO4EKKD.js";
+import {
+  escapeTerminal,
+  mdCode,
+  mdText
+} from "./chunk-5J3ZCMMJ.js";
+
+// src/plan/attributes.ts
+function managesDetails(want) {
+  for (const attribute of DETAIL_ATTRIBUTES) if (want[attribute] !== void 0) return true;
+  return false;
+}
+function sortedKey(value) {
+  if (!Array.isArray(value)) return JSON.stringify(value ?? null);
+  const items = value.map(
+    (v) => typeof v === "string" ? v : `${v.provider}\0${v.id}`
+  );
+  return JSON.stringify(items.sort());
+}
+function sameValue(attribute, actual, wanted) {
+  const compare = ATTRIBUTE_SPECS[attribute].compare;
+  if (compare === "text") return (actual ?? "") === (wanted ?? "");
+  if (!Array.isArray(actual) && !Array.isArray(wanted)) return (actual ?? null) === (wanted ?? null);
+  return sortedKey(actual) === sortedKey(wanted);
+}
+function actualValue(user, attribute) {
+  return user[attribute];
+}
+function attributeChanges(want, have) {
+  return attributeChangesIfAny(want, have) ?? [];
+}
+function attributeChangesIfAny(want, have) {
+  let changes;
+  for (const attribute of ATTRIBUTES) {
+    const wanted = want[attribute];
+    if (wanted === void 0) continue;
+    let change;
+    if (!have) change = { attribute, to: wanted };
+    else {
+      const current = actualValue(have, attribute);
+      if (current === void 0) {
+        throw new Error(`bug: ${attribute} of ${have.userId} was not read from the server before planning`);
+      }
+      if (sameValue(attribute, current, wanted)) continue;
+      change = { attribute, from: current, to: wanted };
+    }
+    if (changes) changes.push(change);
+    else changes = [change];
+  }
+  return changes;
+}
+
+// src/plan/match.ts
+var LOOK_AHEAD = 4;
+var MET = Symbol("met by a match");
+var matches = 0;
+var owner = /* @__PURE__ */ new WeakMap();
+var Match = class {
+  constructor(desired, judge) {
+    this.desired = desired;
+    this.judge = judge;
+    const previous = owner.get(desired);
+    if (previous) previous.#overtaken = true;
+    owner.set(desired, this);
+    this.#inOrder = [...desired.values()];
+  }
+  #mark = ++matches;
+  /** Active users outside the file already passed on (only those are kept: they are the output). */
+  #unmanaged = /* @__PURE__ */ new Set();
+  /** Rows seen, repeats included. */
+  listed = 0;
+  /** The file's users in file order, and the next one the list is expected to show (see observe). */
+  #inOrder;
+  #cursor = 0;
+  /** A newer match over the same map started: this one's marks are no longer its own. */
+  #overtaken = false;
+  #check() {
+    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
+  }
+  observe(have) {
+    this.#check();
+    this.listed++;
+    let want;
+    const inOrder = this.#inOrder;
+    const end = Math.min(this.#cursor + LOOK_AHEAD, inOrder.length);
+    for (let i = this.#cursor; i < end; i++) {
+      if (inOrder[i].userId === have.userId) {
+        want = inOrder[i];
+        this.#cursor = i + 1;
+        break;
+      }
+    }
+    want ??= this.desired.get(have.userId);
+    if (want) {
+      if (want[MET] === this.#mark) return;
+      want[MET] = this.#mark;
+      this.judge.pair(want, have);
+    } else if (this.judge.unmanaged && have.state === "active" && !this.#unmanaged.has(have.userId)) {
+      this.#unmanaged.add(have.userId);
+      this.judge.unmanaged(have);
+    }
+  }
+  finish() {
+    this.#check();
+    for (const want of this.desired.values()) {
+      if (want[MET] !== this.#mark) this.judge.pair(want, void 0);
+    }
+  }
+};
+function byUserId(a, b) {
+  return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
+}
+
+// src/plan/lifecycle.ts
+var LIFECYCLE = {
+  absent: {
+    active: { do: "create" },
+    // Creating then deactivating reserves the ID: Synapse never reuses a deactivated user ID.
+    deactivated: { do: "create" },
+    // Irreversible too: the ID is taken for good and the account can never be brought back.
+    erased: { do: "create", irreversible: true }
+  },
+  active: {
+    active: { do: "update" },
+    deactivated: { do: "deactivate" },
+    erased: { do: "erase", irreversible: true }
+  },
+  deactivated: {
+    active: {
+      do: "reactivate",
+      unlessFlag: "allowReactivation",
+      code: "reactivation-not-allowed",
+      why: "is deactivated; reactivating needs `allowReactivation: true` on the entry"
+    },
+    deactivated: { do: "nothing" },
+    erased: { do: "erase", irreversible: true }
+  },
+  erased: {
+    active: { do: "refuse", code: "un-erase", why: "is erased; an erased account is never reactivated" },
+    deactivated: {
+      do: "refuse",
+      code: "erased-to-deactivated",
+      why: "is erased, but the file says deactivated; the file must say erased"
+    },
+    erased: { do: "nothing" }
+  }
+};
+
+// src/plan/plan.ts
+function planUsers(input) {
+  const planner = new Planner(input);
+  for (const have of input.actual.values()) planner.observe(have);
+  return planner.finish();
+}
+var Planner = class {
+  constructor(context) {
+    this.context = context;
+    this.#isProtected = globMatcher(context.policy.protected);
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have) => this.#unmanagedUser(have) }
+    });
+  }
+  #actions = [];
+  #refusals = [];
+  #unmanaged = [];
+  #match;
+  #isProtected;
+  observe(have) {
+    this.#match.observe(have);
+  }
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed() {
+    return this.#match.listed;
+  }
+  #guard(userId) {
+    return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : void 0;
+  }
+  #pair(want, have) {
+    const { userId } = want;
+    const from = have ? have.state : "absent";
+    const cell = LIFECYCLE[from][want.state];
+    if (cell.do === "nothing") return;
+    if (cell.do === "refuse" || "unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag]) {
+      const { code, why } = cell;
+      this.#refusals.push({ code, userId, message: `${userId} ${why}` });
+      return;
+    }
+    let changes;
+    if (cell.do === "update") {
+      const found = attributeChangesIfAny(want, have);
+      if (!found) return;
+      changes = found;
+    } else changes = cell.do === "reactivate" || cell.do === "create" ? attributeChanges(want, have) : [];
+    const action = {
+      kind: cell.do,
+      userId,
+      from,
+      to: want.state,
+      changes,
+      irreversible: "irreversible" in cell && cell.irreversible === true,
+      observed: have ? { admin: have.admin, locked: have.locked } : {}
+    };
+    if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
+      action.password = want.password;
+      const problem = this.context.passwordProblem?.(want.password);
+      if (problem) {
+        this.#refusals.push({
+          code: "password-not-allowed",
+          userId,
+          message: `${userId}: ${problem}`,
+          hint: "allow it with --password-env-prefix, --password-env or --password-dir (the Action: password-env-prefix, password-env, password-dir)"
+        });
+        return;
+      }
+    }
+    const guarded = this.#guard(userId);
+    const harm = guarded && harmDone(action);
+    if (guarded && harm) {
+      this.#refusals.push({
+        code: guarded,
+        userId,
+        message: `${userId} is ${guarded === "own-user" ? "the admin token's own user" : "protected by policy.protected"}; refusing to ${harm}`
+      });
+      return;
+    }
+    this.#actions.push(action);
+  }
+  #unmanagedUser(have) {
+    const { policy, ownUserId } = this.context;
+    const exempt = policy.unmanaged === "deactivate" ? unmanagedExemption(have, ownUserId, this.#isProtected) : void 0;
+    this.#unmanaged.push(
+      exempt ? { userId: have.userId, state: have.state, exempt } : { userId: have.userId, state: have.state }
+    );
+    if (policy.unmanaged === "deactivate" && !exempt) {
+      this.#actions.push({
+        kind: "deactivate",
+        userId: have.userId,
+        from: "active",
+        to: "deactivated",
+        changes: [],
+        irreversible: false,
+        reason: "unmanaged",
+        observed: { admin: have.admin, locked: have.locked }
+      });
+    }
+  }
+  /** The plan, once every server user has been observed. */
+  finish() {
+    this.#match.finish();
+    const actions = this.#actions.sort(byUserId);
+    const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
+    refusals.push(...limitRefusals(actions, this.context.policy));
+    const summary = { create: 0, update: 0, deactivate: 0, erase: 0, reactivate: 0 };
+    for (const a of actions) summary[a.kind]++;
+    return {
+      serverName: this.context.serverName,
+      policy: this.context.policy,
+      actions,
+      refusals,
+      unmanaged: this.#unmanaged.sort(byUserId),
+      summary
+    };
+  }
+};
+function limitRefusals(actions, policy) {
+  const refusals = [];
+  const deactivations = actions.filter(
+    (a) => (a.kind === "deactivate" || a.kind === "erase") && a.from === "active"
+  ).length;
+  if (deactivations > policy.maxDeactivations) {
+    refusals.push({
+      code: "max-deactivations",
+      message: `the plan deactivates ${deactivations} active users, over the limit of ${policy.maxDeactivations}`,
+      hint: `if that is intended, raise policy.maxDeactivations or pass --max-deactivations ${deactivations}`
+    });
+  }
+  const erasures = actions.filter((a) => a.kind === "erase").length;
+  if (erasures > policy.maxErasures) {
+    refusals.push({
+      code: "max-erasures",
+      message: `the plan erases ${erasures} users, over the limit of ${policy.maxErasures}`,
+      hint: `if that is intended, raise policy.maxErasures or pass --max-erasures ${erasures}`
+    });
+  }
+  return refusals;
+}
+function unmanagedExemption(have, ownUserId, isProtected) {
+  if (have.userId === ownUserId) return "own-user";
+  if (isProtected(have.userId)) return "protected";
+  if (have.isGuest) return "guest";
+  if (have.appserviceId === void 0) return "appservice-unknown";
+  return have.appserviceId !== null ? "appservice" : void 0;
+}
+function harmDone(action) {
+  if (action.to === "erased") return "erase it";
+  if (action.to === "deactivated") return "deactivate it";
+  const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
+  if (lock) return "lock it";
+  const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
+  if (demote) return "remove its admin rights";
+  return void 0;
+}
+function globMatcher(patterns) {
+  const exact = /* @__PURE__ */ new Set();
+  const globs = [];
+  for (const pattern of patterns) {
+    if (pattern.includes("*")) globs.push(compileGlob(pattern));
+    else exact.add(pattern);
+  }
+  if (globs.length === 0) return exact.size === 0 ? () => false : (userId) => exact.has(userId);
+  return (userId) => {
+    if (exact.has(userId)) return true;
+    for (const glob of globs) if (globMatches(glob, userId)) return true;
+    return false;
+  };
+}
+function compileGlob(pattern) {
+  const parts = pattern.split("*");
+  const prefix = parts[0];
+  const suffix = parts[parts.length - 1];
+  const middle = parts.slice(1, -1).filter((part) => part !== "");
+  const minLength = prefix.length + suffix.length + middle.reduce((sum, part) => sum + part.length, 0);
+  return { prefix, suffix, middle, minLength };
+}
+function globMatches(glob, text) {
+  if (text.length < glob.minLength || !text.startsWith(glob.prefix) || !text.endsWith(glob.suffix)) return false;
+  const end = text.length - glob.suffix.length;
+  let at = glob.prefix.length;
+  for (const part of glob.middle) {
+    const found = text.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+function needsDetails(desired, unmanagedPolicy) {
+  const withDetails = /* @__PURE__ */ new Set();
+  for (const want of desired.values()) {
+    if (managesDetails(want)) withDetails.add(want.userId);
+  }
+  if (unmanagedPolicy !== "deactivate") {
+    if (withDetails.size === 0) return () => false;
+    return (user) => user.state !== "erased" && withDetails.has(user.userId);
+  }
+  return (user) => withDetails.has(user.userId) ? user.state !== "erased" : user.state === "active" && !user.isGuest && !desired.has(user.userId);
+}
+
+// src/plan/drift.ts
+var DRIFT_ORDER = [
+  "reactivated",
+  "deactivated-out-of-band",
+  "erasure",
+  "missing",
+  "attributes",
+  "unmanaged"
+];
+var DriftDetector = class {
+  constructor(context) {
+    this.context = context;
+    const isProtected = globMatcher(context.policy.protected);
+    const { unmanaged } = context.policy;
+    this.#match = new Match(context.desired, {
+      pair: (want, have) => this.#pair(want, have),
+      ...unmanaged === "ignore" ? {} : {
+        unmanaged: (have) => {
+          if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
+          this.#items.push({
+            class: "unmanaged",
+            userId: have.userId,
+            expected: "not in the file",
+            actual: "active"
+          });
+        }
+      }
+    });
+  }
+  #items = [];
+  #match;
+  observe(have) {
+    this.#match.observe(have);
+  }
+  /** Rows the server listed (a row repeated by pagination counts twice). */
+  get listed() {
+    return this.#match.listed;
+  }
+  #pair(want, have) {
+    const { userId } = want;
+    if (!have) {
+      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      return;
+    }
+    if (have.state === want.state) {
+      if (have.state !== "active") return;
+      const changes = attributeChangesIfAny(want, have);
+      if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      return;
+    }
+    const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
+    this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
+  }
+  finish() {
+    this.#match.finish();
+    const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+    const items = this.#items.sort((a, b) => rank.get(a.class) - rank.get(b.class) || byUserId(a, b));
+    const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
+    for (const item of items) counts[item.class]++;
+    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
+  }
+};
+
+// src/report/drift.ts
+var TITLE = {
+  reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
+  "deactivated-out-of-band": "Deactivated or erased, but active in the file",
+  erasure: "Erasure differs from the file",
+  missing: "In the file but not on the server",
+  attributes: "Attributes changed on the server",
+  unmanaged: "On the server but not in the file"
+};
+function driftSummaryLine(report, esc) {
+  if (!report.drifted) return `No drift: ${esc(report.serverName)} matches the file.`;
+  const parts = DRIFT_ORDER.filter((c) => report.counts[c] > 0).map((c) => `${report.counts[c]} ${c}`);
+  return `Drift on ${esc(report.serverName)}: ${parts.join(", ")}.`;
+}
+function itemLines(item, indent) {
+  const head = `${indent}${escapeTerminal(item.userId)}: file says ${item.expected}, server has ${item.actual}`;
+  return [
+    head,
+    ...(item.changes ?? []).map(
+      (c) => `${indent}    ${c.attribute}: ${formatValue(c.to, escapeTerminal)} in the file, ${formatValue(c.from, escapeTerminal)} on the server`
+    )
+  ];
+}
+function renderDriftText(report) {
+  const out = [driftSummaryLine(report, escapeTerminal)];
+  for (const cls of DRIFT_ORDER) {
+    const items = report.items.filter((i) => i.class === cls);
+    if (items.length === 0) continue;
+    out.push("", `${TITLE[cls]} [${cls}] (${items.length}):`);
+    for (const item of items) out.push(...itemLines(item, "  "));
+  }
+  return `${out.join("\n")}
+`;
+}
+function renderDriftJson(report) {
+  return `${JSON.stringify(
+    {
+      formatVersion: 1,
+      tool: { name: "synapse-gitops", version: VERSION },
+      command: "drift",
+      serverName: report.serverName,
+      drifted: report.drifted,
+      counts: report.counts,
+      items: report.items
+    },
+    null,
+    2
+  )}
+`;
+}
+function renderDriftMarkdown(report) {
+  const out = [
+    `### synapse-gitops drift for ${mdCode(report.serverName)}`,
+    "",
+    `**${driftSummaryLine(report, mdText)}**`
+  ];
+  for (const cls of DRIFT_ORDER) {
+    const items = report.items.filter((i) => i.class === cls);
+    if (items.length === 0) continue;
+    out.push("", `#### ${cls === "reactivated" ? "\u{1F6A8} " : ""}${TITLE[cls]} \u2014 \`${cls}\` (${items.length})`, "");
+    for (const item of items) {
+      const changes = (item.changes ?? []).map((c) => `${c.attribute}: ${formatValue(c.from, mdCode)} \u2192 ${formatValue(c.to, mdCode)}`).join("; ");
+      out.push(
+        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`
+      );
+    }
+  }
+  return `${out.join("\n")}
+`;
+}
+
+export {
+  sameValue,
+  actualValue,
+  planUsers,
+  Planner,
+  limitRefusals,
+  needsDetails,
+  DriftDetector,
+  driftSummaryLine,
+  renderDriftText,
+  renderDriftJson,
+  renderDriftMarkdown
+};

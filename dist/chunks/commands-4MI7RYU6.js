@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
+import {
+  apply,
+  drift,
+  exportUsers,
+  forceUnlock,
+  plan,
+  planExitCode,
+  snapshot,
+  validate
+} from "./chunk-OW2E7QV4.js";
+import "./chunk-465HPTFB.js";
+import "./chunk-I7MR6UWU.js";
+import "./chunk-4ULRYIV7.js";
+import "./chunk-CUFBJBJW.js";
+import "./chunk-VXCLDOIN.js";
+import "./chunk-MSVWU2MY.js";
+import "./chunk-BFFVIZT5.js";
+import "./chunk-XBO4EKKD.js";
+import "./chunk-5J3ZCMMJ.js";
+import "./chunk-4CJPJK2Z.js";
+export {
+  apply,
+  drift,
+  exportUsers,
+  forceUnlock,
+  plan,
+  planExitCode,
+  snapshot,
+  validate
+};

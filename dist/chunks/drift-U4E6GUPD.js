@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
+import {
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
+} from "./chunk-4ULRYIV7.js";
+import "./chunk-CUFBJBJW.js";
+import "./chunk-VXCLDOIN.js";
+import "./chunk-XBO4EKKD.js";
+import "./chunk-5J3ZCMMJ.js";
+import "./chunk-4CJPJK2Z.js";
+export {
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
+};
