@@ -36,6 +36,7 @@ import { planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } fro
 import {
   type Connection,
   connect,
+  connectAndRead,
   credentials,
   driftFromFile,
   effectivePolicy,
@@ -235,15 +236,8 @@ async function readCapped(path: string, max: number, what: string): Promise<stri
  * users file's plan needs it, personal attributes as keyed digests. Written by a trusted job.
  */
 export async function snapshot(io: Io, file: string, options: SnapshotOptions): Promise<ExitCode> {
-  const creds = await credentials(options, io.env);
-  const reading = readDesiredFiles(file);
-  reading.catch(() => {});
-  const connection = await connect(creds, options);
+  const { connection, desired } = await connectAndRead(file, await credentials(options, io.env), options);
   try {
-    const desired = parseDesiredState(await reading, {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-    });
     const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency,
