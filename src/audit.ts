@@ -1,4 +1,4 @@
-import { appendFileSync } from "node:fs";
+import { appendFileSync, chmodSync } from "node:fs";
 import type { ActionResult } from "./domain/plan.js";
 import { ToolError } from "./errors.js";
 import type { MutationRecord } from "./synapse/client.js";
@@ -11,11 +11,18 @@ import { VERSION } from "./version.js";
  * secrets: no token, no password, no request bodies.
  */
 export class AuditLog {
+  #private = false;
+
   constructor(private readonly path: string) {}
 
   #write(record: Record<string, unknown>) {
     try {
-      appendFileSync(this.path, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+      // Only its owner may read it (user IDs, what changed): created 0600, and made so if it was there.
+      appendFileSync(this.path, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`, { mode: 0o600 });
+      if (!this.#private) {
+        chmodSync(this.path, 0o600);
+        this.#private = true;
+      }
     } catch (cause) {
       throw new ToolError(`cannot write the audit log ${this.path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
     }

@@ -120,13 +120,29 @@ function withServerOptions(cmd: Command): Command {
     .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
 }
 
-function passwordPolicy(flags: { passwordEnvPrefix?: string; passwordEnv?: string[]; passwordDir?: string }) {
+interface PlanningFlags extends ServerFlags {
+  passwordEnvPrefix?: string;
+  passwordEnv?: string[];
+  passwordDir?: string;
+  maxDeactivations?: number;
+  maxErasures?: number;
+  notifyRoom?: string;
+  notifyAlways?: boolean;
+}
+
+/** What plan and apply share: the server, the policy options (passwords, limits), notification. */
+function planningOptions(flags: PlanningFlags) {
   return {
+    ...serverOptions(flags),
     passwordPolicy: defined({
       envPrefix: flags.passwordEnvPrefix,
       envNames: flags.passwordEnv,
       dir: flags.passwordDir,
     }),
+    maxDeactivations: flags.maxDeactivations,
+    maxErasures: flags.maxErasures,
+    notifyRoom: flags.notifyRoom,
+    notifyAlways: flags.notifyAlways,
   };
 }
 
@@ -202,12 +218,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       terminalIo(),
       file,
       defined({
-        ...serverOptions(flags),
-        ...passwordPolicy(flags),
-        maxDeactivations: flags.maxDeactivations,
-        maxErasures: flags.maxErasures,
-        notifyRoom: flags.notifyRoom,
-        notifyAlways: flags.notifyAlways,
+        ...planningOptions(flags),
         detailedExitcode: flags.detailedExitcode,
         out: flags.out,
         outTtlMs: flags.outTtl,
@@ -249,12 +260,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       terminalIo(),
       file,
       defined({
-        ...serverOptions(flags),
-        ...passwordPolicy(flags),
-        maxDeactivations: flags.maxDeactivations,
-        maxErasures: flags.maxErasures,
-        notifyRoom: flags.notifyRoom,
-        notifyAlways: flags.notifyAlways,
+        ...planningOptions(flags),
         plan: flags.plan,
         yes: flags.yes,
         auditLog: flags.auditLog,

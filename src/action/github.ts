@@ -99,7 +99,10 @@ export class GitHubApi {
         return { login: json.login, type: json.type };
       },
       (e: unknown) => {
-        if (e instanceof GitHubApiError && e.status === 403) return GITHUB_ACTIONS_BOT;
+        // Only the installation token's own refusal: a 403 for another reason (a rate limit, a
+        // narrow fine-grained token) says nothing about who the token is.
+        if (e instanceof GitHubApiError && e.status === 403 && /Resource not accessible by integration/.test(e.message))
+          return GITHUB_ACTIONS_BOT;
         throw e;
       },
     );

@@ -209,22 +209,19 @@ async function driftIssue(inputs: Inputs, drifted: boolean, markdown: string, se
 async function loosenedPolicyWarning(inputs: Inputs): Promise<string> {
   const base = process.env.GITHUB_BASE_REF;
   if (!base) return "";
-  let changes: Awaited<ReturnType<typeof reviewPolicy>>;
+  let review: Awaited<ReturnType<typeof reviewPolicy>>;
   try {
-    changes = await reviewPolicy(github(inputs), inputs.config, base);
+    review = await reviewPolicy(github(inputs), inputs.config, base);
   } catch (e) {
-    core.warning(`could not compare the policy with ${base}: ${e instanceof Error ? e.message : String(e)}`);
-    return `> [!WARNING]\n> The safety policy could not be compared with the base branch; review it by hand.\n\n`;
+    review = { cannotCompare: e instanceof Error ? e.message : String(e) };
   }
-  const warning = policyWarning(changes, base, mdCode);
-  if (warning)
-    core.warning(
-      `this pull request loosens the safety policy: ${changes
-        .filter((c) => c.loosens)
-        .map((c) => c.description)
-        .join("; ")}`,
-    );
-  return warning;
+  if ("cannotCompare" in review)
+    core.warning(`could not compare the safety policy with ${base}: ${review.cannotCompare}`);
+  else if (review.changes.some((c) => c.loosens)) {
+    const loosened = review.changes.filter((c) => c.loosens).map((c) => c.description);
+    core.warning(`this pull request loosens the safety policy: ${loosened.join("; ")}`);
+  }
+  return policyWarning(review, base, mdCode);
 }
 
 async function publish(exitCode: number, hasChanges: boolean, summary: string, markdown: string): Promise<void> {

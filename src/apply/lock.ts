@@ -202,6 +202,8 @@ export async function acquireApplyLock(client: SynapseClient, options: LockOptio
   };
   /** Another run's lease as this run first saw it in its current renewal, by this run's clock. */
   let watched: { key: string; since: number } | undefined;
+  /** Aliases not ours removed during this wait: a squatter who keeps taking it back is named, not raced. */
+  let squats = 0;
   /** Rooms this run deleted as abandoned, and when: not deleted again while Synapse finishes. */
   const deleting = new Map<string, number>();
   let last: LeaseInfo | undefined;
@@ -239,6 +241,14 @@ export async function acquireApplyLock(client: SynapseClient, options: LockOptio
         options.onNotice?.(
           `removed the alias ${alias}: it pointed at ${current}, which is not a synapse-gitops lease (${lease.notALease})`,
         );
+        // Taken again after it was removed: someone is squatting it to hold applies up. Say who, and
+        // how to stop it, rather than race them until the lock timeout.
+        if (++squats >= 3) {
+          throw new ToolError(
+            `the apply lock's alias ${alias} keeps being taken by a room that is not a synapse-gitops lease (${lease.notALease}); nothing was changed`,
+            `deny #synapse-gitops-* to non-admins in Synapse's alias_creation_rules, and look into who is creating it`,
+          );
+        }
       }
       return 100;
     }

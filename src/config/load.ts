@@ -32,7 +32,12 @@ export class ConfigError extends ToolError {
   override name = "ConfigError";
   readonly issues: ConfigIssue[];
   constructor(issues: ConfigIssue[]) {
-    const clean = issues.map((i) => ({ ...i, path: oneLine(i.path), message: oneLine(i.message) }));
+    const clean = issues.map((i) => ({
+      ...i,
+      file: oneLine(i.file),
+      path: oneLine(i.path),
+      message: oneLine(i.message),
+    }));
     super(clean.map(formatIssue).join("\n"));
     this.issues = clean;
   }
@@ -205,6 +210,11 @@ async function readText(name: string, root: string): Promise<string> {
   const real = await realpath(name).catch((error: unknown) => fileError(name, error));
   if (!isInside(real, root)) {
     throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
+  }
+  // Git's own files are in the repository but are not the repository's content: .git/config can
+  // hold a credential, which a YAML error would quote.
+  if (isInside(real, join(root, ".git"))) {
+    throw fileIssue(name, `leads through a symbolic link into the repository's .git directory (${real})`);
   }
   if (link.isSymbolicLink()) {
     // What the link leads to, checked before it is opened (opening some devices does something).

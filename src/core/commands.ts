@@ -1,7 +1,7 @@
 // The application core: validate, plan, apply, drift and export, written once for both shells (the
 // CLI and the GitHub Action). Each flow reads → decides → acts → reports through the injected Io and
 // returns its result and exit code; the shells only map their inputs onto these options and render.
-import { open, readFile, writeFile } from "node:fs/promises";
+
 import { readInventory } from "../accounts/inventory.js";
 import { applyPlan } from "../apply/apply.js";
 import { acquireApplyLock, readLease, forceUnlock as removeLease } from "../apply/lock.js";
@@ -25,17 +25,18 @@ import {
   MAX_SNAPSHOT_BYTES,
   planFromSnapshot,
   readSnapshot,
-  SnapshotError,
   snapshotAge,
   writeSnapshot,
 } from "../snapshot/snapshot.js";
 import type { MutationRecord } from "../synapse/client.js";
+import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
 import type { Io } from "./io.js";
-import { planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
+import { MAX_PLAN_FILE_BYTES, planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
 import {
   type Connection,
   connect,
+  connectAndRead,
   credentials,
   driftFromFile,
   effectivePolicy,
@@ -132,7 +133,7 @@ export async function validate(io: Io, file: string): Promise<ExitCode> {
   const counts = { active: 0, deactivated: 0, erased: 0 };
   for (const u of desired.users.values()) counts[u.state]++;
   io.out(
-    `${desired.files.join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
   );
   return EXIT.ok;
 }
@@ -164,7 +165,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
         connection.token,
         { now: io.now(), ...(options.outTtlMs === undefined ? {} : { ttlMs: options.outTtlMs }) },
       );
-      await writeFile(options.out, text, { mode: 0o600 });
+      await writePrivateFile(options.out, text);
       io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}\n`);
     }
     await maybeNotify(io, connection, options, run.plan.actions.length + run.plan.refusals.length > 0, {
@@ -187,7 +188,7 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
   }
   if (options.notifyRoom) throw new ToolError("plan --snapshot cannot post to a Matrix room: it holds no token");
   const homeserver = options.homeserver ?? io.env.SYNAPSE_URL;
-  const snapshot = readSnapshot(await readCapped(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
+  const snapshot = readSnapshot(await readHanded(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
   const desired = parseDesiredState(await readDesiredFiles(file), {
@@ -208,26 +209,11 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
   return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
 }
 
-/** A file's text, refusing more than `max` bytes (a snapshot or plan handed over by another job). */
-async function readCapped(path: string, max: number, what: string): Promise<string> {
-  let text: string;
-  try {
-    const handle = await open(path, "r");
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new SnapshotError(`the ${what} ${path} is not a regular file`);
-      const buffer = Buffer.alloc(Math.min(info.size, max) + 1);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      if (bytesRead > max) throw new SnapshotError(`the ${what} ${path} is larger than ${max / 1024 / 1024} MB`);
-      text = buffer.subarray(0, bytesRead).toString("utf8");
-    } finally {
-      await handle.close();
-    }
-  } catch (cause) {
-    if (cause instanceof ToolError) throw cause;
-    throw new ToolError(`cannot read the ${what} ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
-  }
-  return text;
+/** A file another job handed over (a snapshot, a saved plan): regular, capped, or one clear error. */
+async function readHanded(path: string, max: number, what: string): Promise<string> {
+  const read = await readHandedFile(path, max);
+  if ("problem" in read) throw new ToolError(`cannot read the ${what} ${path}: ${read.problem}`);
+  return read.text;
 }
 
 /**
@@ -235,15 +221,8 @@ async function readCapped(path: string, max: number, what: string): Promise<stri
  * users file's plan needs it, personal attributes as keyed digests. Written by a trusted job.
  */
 export async function snapshot(io: Io, file: string, options: SnapshotOptions): Promise<ExitCode> {
-  const creds = await credentials(options, io.env);
-  const reading = readDesiredFiles(file);
-  reading.catch(() => {});
-  const connection = await connect(creds, options);
+  const { connection, desired } = await connectAndRead(file, await credentials(options, io.env), options);
   try {
-    const desired = parseDesiredState(await reading, {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-    });
     const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency,
@@ -256,7 +235,7 @@ export async function snapshot(io: Io, file: string, options: SnapshotOptions): 
       ownUserId: connection.ownUserId,
       takenAt: new Date(io.now()),
     });
-    await writeFile(options.out, text, { mode: 0o600 });
+    await writePrivateFile(options.out, text);
     io.err(
       `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
     );
@@ -323,13 +302,7 @@ async function loadSavedPlan(
   creds: { homeserver: string; token: string },
   options: ApplyOptions & { onMutation?: (r: MutationRecord) => void },
 ) {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (cause) {
-    throw new ToolError(`cannot read the plan file ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
-  }
-  const saved = readPlanFile(text, path, creds.token, io.now());
+  const saved = readPlanFile(await readHanded(path, MAX_PLAN_FILE_BYTES, "plan file"), path, creds.token, io.now());
   const files = await readDesiredFiles(file);
   const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
   const mismatch = planFileMismatch(saved, path, {
@@ -489,7 +462,7 @@ export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitC
     const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE\n`;
     const text = exportUsersFile(users.values(), connection.serverName, header);
     if (options.out) {
-      await writeFile(options.out, text);
+      await writePrivateFile(options.out, text);
       io.err(`wrote ${users.size} users to ${options.out}\n`);
     } else io.out(text);
   } finally {

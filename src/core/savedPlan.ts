@@ -24,7 +24,7 @@ export const PLAN_FILE_FORMAT = 2;
 export const DEFAULT_PLAN_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** A plan file is small: a million actions would still be far below this. */
-const MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024;
+export const MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024;
 
 const state = z.enum(ACCOUNT_STATES);
 const attributeValue = z.union([

@@ -195,6 +195,31 @@ export interface ReadOptions extends ServerOptions, Limits {
 }
 
 /**
+ * Connects to the operator's homeserver and reads the users file, once. The file is read while the
+ * server answers who the token is (its name is needed to check the users); a failure to read it is
+ * reported after any failure to connect. The caller owns `connection.client` and closes it.
+ */
+export async function connectAndRead(
+  file: string,
+  creds: Credentials,
+  options: ServerOptions & { concurrency?: number; onMutation?: (record: MutationRecord) => void },
+): Promise<{ connection: Connection; desired: DesiredState }> {
+  const reading = readDesiredFiles(file);
+  reading.catch(() => {});
+  const connection = await connect(creds, options);
+  try {
+    const desired = parseDesiredState(await reading, {
+      serverName: connection.serverName,
+      homeserver: connection.homeserver,
+    });
+    return { connection, desired };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+
+/**
  * Reads the file (once), connects to the operator's homeserver, then streams the server's users
  * straight into `compare` as the list arrives (the server's side is never held whole). The caller
  * owns `connection.client` and closes it.
@@ -205,16 +230,8 @@ export async function compareBothSides<T>(
   options: ReadOptions,
   compare: (context: PlanContext) => Comparer<T>,
 ): Promise<ReadRun & { result: T }> {
-  // The file is read while the server answers who the token is (its name is needed to check the
-  // users); a failure to read it is reported after any failure to connect.
-  const reading = readDesiredFiles(file);
-  reading.catch(() => {});
-  const connection = await connect(creds, options);
+  const { connection, desired } = await connectAndRead(file, creds, options);
   try {
-    const desired = parseDesiredState(await reading, {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-    });
     const context: PlanContext = {
       desired: desired.users,
       serverName: connection.serverName,

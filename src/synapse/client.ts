@@ -81,6 +81,9 @@ const LIST_PATH = "/_synapse/admin/v2/users";
 
 type Method = "GET" | "PUT" | "POST" | "DELETE";
 
+/** More users than any homeserver holds: a list that goes on past this is refused rather than followed. */
+const MAX_LISTED_USERS = 50_000_000;
+
 /** Pages of the user list asked for while one is handled: the next one and guesses after it. */
 const PAGES_AHEAD = 3;
 
@@ -196,17 +199,34 @@ export class SynapseClient {
     /** The first page's `total` while pages are guessed; undefined once they are read in order. */
     let total: number | undefined;
     let first = true;
+    let restarted = false;
+    /** Rows read in this pass; a list longer than any server's is refused. */
+    let rows = 0;
     while (from !== undefined) {
       const early = ahead.get(from);
       ahead.delete(from);
       const page: ListPage = (early && (await early)) ?? (await read(from));
       from = page.next;
+      rows += page.users.length;
       if (first) total = page.total;
       else if (total !== undefined && page.total !== total) {
-        // Someone was created while pages were read out of order: read it all again, in order.
+        // Someone was created while pages were read out of order: read it all again, in order
+        // (once: a server whose count changes on every page is not to be followed forever).
+        if (restarted)
+          throw new SynapseError(
+            "invalid-response",
+            "GET",
+            LIST_PATH,
+            "the user count keeps changing while the list is read",
+          );
+        restarted = true;
         total = undefined;
         from = "0";
+        rows = 0;
         ahead.clear();
+      }
+      if (rows > MAX_LISTED_USERS) {
+        throw new SynapseError("invalid-response", "GET", LIST_PATH, `the list goes on past ${MAX_LISTED_USERS} users`);
       }
       first = false;
       if (from !== undefined) {
@@ -650,8 +670,12 @@ function listPage(json: unknown, from: string): ListPage {
     const next = typeof token === "number" || typeof token === "string" ? String(token) : "";
     const offset = /^[0-9]{1,15}$/.test(next) ? Number(next) : Number.NaN;
     if (Number.isNaN(offset)) throw invalid("`next_token` is not an offset");
-    if (rows.length === 0 || offset <= Number(from)) {
-      throw invalid(`\`next_token\` ${next} does not move past the page at offset ${from}: the list would never end`);
+    // Exactly past this page's rows, as Synapse counts: a server that moves on by less (one row
+    // a page, forever) or skips rows is not listing the users it says it is.
+    if (rows.length === 0 || offset !== Number(from) + rows.length) {
+      throw invalid(
+        `\`next_token\` ${next} is not the offset after the page at ${from} (${rows.length} users): the list would not end, or would skip users`,
+      );
     }
     if (result.total !== undefined && offset > result.total) {
       throw invalid(`\`next_token\` ${next} is past the ${result.total} users the answer counts`);

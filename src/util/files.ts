@@ -1,5 +1,5 @@
-import type { Stats } from "node:fs";
-import type { FileHandle } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { type FileHandle, lstat, open } from "node:fs/promises";
 import { isAbsolute, relative, sep } from "node:path";
 
 /**
@@ -38,5 +38,43 @@ export async function readCapped(handle: FileHandle, sizeHint: number, limit: nu
     const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
     if (bytesRead === 0) return buffer.subarray(0, length);
     length += bytesRead;
+  }
+}
+
+/**
+ * A whole file another job or person handed over (a saved plan, a snapshot), read with care: a
+ * device, FIFO or socket is refused before it is opened (and again on the open handle, which does
+ * not wait), and more than `limit` bytes is refused as it is read. Errors are plain messages.
+ */
+export async function readHandedFile(path: string, limit: number): Promise<{ text: string } | { problem: string }> {
+  try {
+    const kind = specialKind(await lstat(path));
+    if (kind) return { problem: kind };
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return { problem: specialKind(info) ?? "is not a regular file" };
+      const bytes = await readCapped(handle, info.size, limit);
+      if (bytes === undefined) return { problem: `is larger than ${Math.round(limit / 1024 / 1024)} MB` };
+      return { text: bytes.toString("utf8") };
+    } finally {
+      await handle.close();
+    }
+  } catch (cause) {
+    return { problem: String((cause as NodeJS.ErrnoException).code ?? cause) };
+  }
+}
+
+/**
+ * Writes a file only its owner may read (plans, snapshots and exports hold user IDs and more): a
+ * new file is created 0600, and one that was there already is made 0600 before a byte is written.
+ */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  const handle = await open(path, "w", 0o600);
+  try {
+    await handle.chmod(0o600);
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
   }
 }

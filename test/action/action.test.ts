@@ -189,6 +189,25 @@ describe("command: plan on a pull request", () => {
     expect(pr.comments[0]!.body).not.toContain("loosens the safety policy");
   });
 
+  it("finds the policy of a directory where the loader does, and says when it cannot compare", async () => {
+    const u = uniqueLocalpart("rootyml");
+    await client.createUser(id(u), {});
+    const pr = gh.addIssue({ title: "Policy in _root.yml", pull_request: {} });
+    const loose = "version: 1\npolicy:\n  unmanaged: ignore\n  maxErasures: 100000\nusers: {}\n";
+    const team = `version: 1\nusers:\n  ${u}: active\n`;
+    const dir = tempFiles({ "team.yaml": team, "_root.yml": loose });
+    const event = { name: "pull_request", payload: { pull_request: { number: pr.number } }, baseRef: "main" };
+    // The base branch had the same directory with the default policy in _root.yml: loosened.
+    gh.files.set("main:_root.yml", "version: 1\npolicy:\n  unmanaged: ignore\nusers: {}\n");
+    await runAction({ command: "plan", config: "." }, event, dir);
+    expect(pr.comments[0]!.body).toContain("maxErasures 5 → 100000");
+    // The base branch set it in _root.yaml instead: the two cannot be compared, and the comment says so.
+    gh.files.delete("main:_root.yml");
+    gh.files.set("main:_root.yaml", "version: 1\npolicy:\n  unmanaged: ignore\nusers: {}\n");
+    await runAction({ command: "plan", config: "." }, event, dir);
+    expect(pr.comments[0]!.body).toMatch(/The safety policy could not be compared with .*main.*Review it by hand/);
+  });
+
   it("a refused plan fails the step", async () => {
     const u = uniqueLocalpart("gone");
     await client.createUser(id(u), {});

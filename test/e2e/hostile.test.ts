@@ -52,7 +52,11 @@ describe("hostile answers", () => {
     ],
     [
       "next-token-stuck",
-      /^error: GET \/_synapse\/admin\/v2\/users: `next_token` 0 does not move past the page at offset 0/,
+      /^error: GET \/_synapse\/admin\/v2\/users: `next_token` 0 is not the offset after the page at 0 \(1 users\)/,
+    ],
+    [
+      "next-token-creeping",
+      /^error: GET \/_synapse\/admin\/v2\/users: `next_token` 1 is not the offset after the page at 0 \(2 users\)/,
     ],
     [
       "next-token-endless",

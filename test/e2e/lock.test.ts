@@ -15,6 +15,7 @@ import {
   lockAlias,
   readLease,
 } from "../../src/apply/lock.js";
+import { ToolError } from "../../src/errors.js";
 import { SynapseClient } from "../../src/synapse/client.js";
 import { startFakeSynapse } from "../fake-synapse/server.js";
 import { BUILD_DIR, runCli, tempFiles } from "../support/cli.js";
@@ -393,6 +394,42 @@ describe("the apply lock", () => {
       ]);
       expect(await client.getRoomState(room)).toBeDefined(); // their room is still there
     } finally {
+      await theirs.close();
+    }
+  });
+});
+
+describe("a squatter who keeps taking the lock's alias", () => {
+  it("is named and the apply stops, rather than racing them until the lock timeout", async () => {
+    const squatter = id(uniqueLocalpart("squatter-loop"));
+    await client.createUser(squatter, { password: "squatter-password-2" });
+    const theirs = new SynapseClient({
+      baseUrl: server.url,
+      token: await login(server, squatter, "squatter-password-2"),
+    });
+    const room = await theirs.createPrivateRoom({ name: "not a lock", initialState: [] });
+    let squatting = true;
+    // Puts the alias back as soon as it is gone, as an attacker's loop would.
+    const loop = (async () => {
+      while (squatting) {
+        await theirs.putRoomAlias(lockAlias(server.serverName), room).catch(() => false);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      // Without the rule it would race them for the whole wait (far past this test's timeout).
+      const error = await acquireApplyLock(client, { waitMs: 600_000 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ToolError);
+      expect((error as ToolError).message).toMatch(/keeps being taken by a room that is not a synapse-gitops lease/);
+      expect((error as ToolError).message).toContain(squatter);
+      expect((error as ToolError).hint).toMatch(/alias_creation_rules/);
+    } finally {
+      squatting = false;
+      await loop;
+      await client.deleteRoomAlias(lockAlias(server.serverName)).catch(() => {});
       await theirs.close();
     }
   });

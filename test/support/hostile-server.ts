@@ -18,6 +18,8 @@ export type Hostility =
   | "next-token-stuck"
   /** The user list's `next_token` moves on forever, past the `total` it counts. */
   | "next-token-endless"
+  /** The user list moves on one row a page, forever, and counts no `total`. */
+  | "next-token-creeping"
   /** A user read with the single-user GET has an email address that is a number. */
   | "non-string-email"
   /** A row of the user list has a name that is a number. */
@@ -104,6 +106,11 @@ export async function startHostileServer(hostility: Hostility): Promise<HostileS
     switch (hostility) {
       case "next-token-stuck":
         return json(res, { users: [row(HOSTILE_USER)], total: 2, next_token: String(from) });
+      case "next-token-creeping":
+        return json(res, {
+          users: [row(`@u${from}:${SERVER_NAME}`), row(`@v${from}:${SERVER_NAME}`)],
+          next_token: String(from + 1),
+        });
       case "next-token-endless":
         return json(res, { users: [row(`@u${from}:${SERVER_NAME}`)], total: 2, next_token: String(from + 1) });
       case "non-string-name":

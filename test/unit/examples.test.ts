@@ -22,6 +22,7 @@ interface Step {
 }
 interface Job {
   permissions?: Record<string, string>;
+  environment?: string;
   steps: Step[];
 }
 interface Workflow {
@@ -60,6 +61,17 @@ describe("the example workflows", () => {
     // An apply in flight is never cancelled by the next push (a plan may be: it changes nothing).
     if (ours(wf).some((s) => s.with?.command !== "plan"))
       expect(wf.concurrency["cancel-in-progress"] ?? false).toBe(false);
+  });
+
+  it.each(WORKFLOWS)("%s: the admin token is an environment secret, in the jobs that need it only", (name) => {
+    // A repository or organisation secret reaches every branch's workflows, which anyone who can
+    // push a branch can edit: the token lives in an environment that deploys from the default branch.
+    for (const [id, job] of Object.entries(workflow(name).jobs)) {
+      const usesSecret = JSON.stringify(job.steps).includes("secrets.");
+      if (usesSecret)
+        expect(job.environment, `${name}: job ${id} reads a secret outside an environment`).toBe("synapse-admin");
+      else expect(job.environment, `${name}: job ${id}`).toBeUndefined();
+    }
   });
 
   it.each(WORKFLOWS)("%s grants each job only what it uses, and never runs on pull_request_target", (name) => {
