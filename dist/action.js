@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  ROOT_FILES,
   apply,
   drift,
   plan,
   require_dist,
   snapshot
-} from "./chunks/chunk-OW2E7QV4.js";
+} from "./chunks/chunk-KTZANZU5.js";
 import {
   policySchema
 } from "./chunks/chunk-465HPTFB.js";
@@ -19759,7 +19760,8 @@ var GitHubApi = class {
         return { login: json.login, type: json.type };
       },
       (e) => {
-        if (e instanceof GitHubApiError && e.status === 403) return GITHUB_ACTIONS_BOT;
+        if (e instanceof GitHubApiError && e.status === 403 && /Resource not accessible by integration/.test(e.message))
+          return GITHUB_ACTIONS_BOT;
         throw e;
       }
     );
@@ -19841,7 +19843,7 @@ function logUntrusted(text, write = info) {
 // src/action/policyReview.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFile, stat as stat2 } from "node:fs/promises";
-import { join } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 
 // src/plan/policy.ts
 var UNMANAGED_REACH = { ignore: 0, report: 0, deactivate: 1 };
@@ -19879,25 +19881,63 @@ function policyChanges(base, head) {
 }
 
 // src/action/policyReview.ts
-var ROOT_FILE = "_root.yaml";
 function policyOf(text) {
   const doc = (0, import_yaml.parse)(text, { maxAliasCount: 100 });
   return policySchema.parse(doc?.policy ?? {});
 }
-async function policyPath(config) {
+function candidates(config, isDirectory2) {
+  return isDirectory2 ? ROOT_FILES.map((name) => join(config, name)) : [config];
+}
+async function headPolicyFile(config) {
   const info2 = await stat2(config);
-  return info2.isDirectory() ? join(config, ROOT_FILE) : config;
+  for (const path of candidates(config, info2.isDirectory())) {
+    const text = await readFile(path, "utf8").catch(() => void 0);
+    if (text !== void 0) return { path, text };
+  }
+  return info2.isDirectory() ? { directory: true } : void 0;
 }
 async function reviewPolicy(api, config, baseRef) {
-  const path = await policyPath(config);
-  const head = policyOf(await readFile(path, "utf8").catch(() => ""));
-  const baseText = await api.fileAt(path.replace(/^\.\//, ""), baseRef);
-  return policyChanges(policyOf(baseText ?? ""), head);
+  const inRepo = isAbsolute(config) ? relative(process.cwd(), config) : config;
+  if (inRepo.startsWith("..") || isAbsolute(inRepo)) {
+    return { cannotCompare: `the config ${config} is outside the repository` };
+  }
+  const head = await headPolicyFile(inRepo);
+  if (head === void 0) return { cannotCompare: `${inRepo} cannot be read` };
+  let base;
+  for (const path of [...candidates(inRepo, false), ...candidates(inRepo, true)]) {
+    const text = await api.fileAt(path.replace(/^\.\//, ""), baseRef);
+    if (text !== void 0) {
+      base = { path, text };
+      break;
+    }
+  }
+  const headText = "text" in head ? head.text : void 0;
+  if (base === void 0 && headText === void 0) return { changes: [] };
+  if (base === void 0) return { cannotCompare: `${inRepo} sets a policy that ${baseRef} does not have` };
+  if (headText === void 0) {
+    return { cannotCompare: `${base.path} set the policy on ${baseRef}; this pull request has no such file` };
+  }
+  if ("path" in head && head.path !== base.path) {
+    return { cannotCompare: `the policy moved from ${base.path} on ${baseRef} to ${head.path}` };
+  }
+  try {
+    return { changes: policyChanges(policyOf(base.text), policyOf(headText)) };
+  } catch (e) {
+    return { cannotCompare: `a policy could not be read (${e instanceof Error ? e.message : String(e)})` };
+  }
 }
-function policyWarning(changes, baseRef, code) {
-  const loosened = changes.filter((c) => c.loosens);
+function policyWarning(review, baseRef, code) {
+  if ("cannotCompare" in review) {
+    return [
+      "> [!WARNING]",
+      `> **The safety policy could not be compared with ${code(baseRef)}**: ${code(review.cannotCompare)}. Review it by hand.`,
+      "",
+      ""
+    ].join("\n");
+  }
+  const loosened = review.changes.filter((c) => c.loosens);
   if (loosened.length === 0) return "";
-  const others = changes.filter((c) => !c.loosens);
+  const others = review.changes.filter((c) => !c.loosens);
   return [
     "> [!WARNING]",
     `> **This pull request loosens the safety policy** (compared with ${code(baseRef)}):`,
@@ -20059,22 +20099,19 @@ async function driftIssue(inputs, drifted, markdown, serverName) {
 async function loosenedPolicyWarning(inputs) {
   const base = process.env.GITHUB_BASE_REF;
   if (!base) return "";
-  let changes;
+  let review;
   try {
-    changes = await reviewPolicy(github(inputs), inputs.config, base);
+    review = await reviewPolicy(github(inputs), inputs.config, base);
   } catch (e) {
-    warning(`could not compare the policy with ${base}: ${e instanceof Error ? e.message : String(e)}`);
-    return `> [!WARNING]
-> The safety policy could not be compared with the base branch; review it by hand.
-
-`;
+    review = { cannotCompare: e instanceof Error ? e.message : String(e) };
   }
-  const warning2 = policyWarning(changes, base, mdCode);
-  if (warning2)
-    warning(
-      `this pull request loosens the safety policy: ${changes.filter((c) => c.loosens).map((c) => c.description).join("; ")}`
-    );
-  return warning2;
+  if ("cannotCompare" in review)
+    warning(`could not compare the safety policy with ${base}: ${review.cannotCompare}`);
+  else if (review.changes.some((c) => c.loosens)) {
+    const loosened = review.changes.filter((c) => c.loosens).map((c) => c.description);
+    warning(`this pull request loosens the safety policy: ${loosened.join("; ")}`);
+  }
+  return policyWarning(review, base, mdCode);
 }
 async function publish(exitCode, hasChanges, summary2, markdown) {
   setOutput("exit-code", String(exitCode));

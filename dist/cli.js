@@ -3465,7 +3465,7 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-4MI7RYU6.js"),
+  core: await import("./chunks/commands-UW3EDPO5.js"),
   text: await import("./chunks/text-6ARN7OOB.js"),
   markdown: await import("./chunks/markdown-YPO6OCXV.js"),
   json: await import("./chunks/json-65AIY6TL.js"),
@@ -3549,13 +3549,18 @@ function duration(value) {
 function withServerOptions(cmd) {
   return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
 }
-function passwordPolicy(flags) {
+function planningOptions(flags) {
   return {
+    ...serverOptions(flags),
     passwordPolicy: defined({
       envPrefix: flags.passwordEnvPrefix,
       envNames: flags.passwordEnv,
       dir: flags.passwordDir
-    })
+    }),
+    maxDeactivations: flags.maxDeactivations,
+    maxErasures: flags.maxErasures,
+    notifyRoom: flags.notifyRoom,
+    notifyAlways: flags.notifyAlways
   };
 }
 function serverOptions(flags) {
@@ -3598,12 +3603,7 @@ function buildProgram(setExit) {
       terminalIo(),
       file,
       defined({
-        ...serverOptions(flags),
-        ...passwordPolicy(flags),
-        maxDeactivations: flags.maxDeactivations,
-        maxErasures: flags.maxErasures,
-        notifyRoom: flags.notifyRoom,
-        notifyAlways: flags.notifyAlways,
+        ...planningOptions(flags),
         detailedExitcode: flags.detailedExitcode,
         out: flags.out,
         outTtlMs: flags.outTtl,
@@ -3631,12 +3631,7 @@ function buildProgram(setExit) {
       terminalIo(),
       file,
       defined({
-        ...serverOptions(flags),
-        ...passwordPolicy(flags),
-        maxDeactivations: flags.maxDeactivations,
-        maxErasures: flags.maxErasures,
-        notifyRoom: flags.notifyRoom,
-        notifyAlways: flags.notifyAlways,
+        ...planningOptions(flags),
         plan: flags.plan,
         yes: flags.yes,
         auditLog: flags.auditLog,

@@ -6717,7 +6717,7 @@ var require_client_h1 = __commonJS({
       kHTTPContext,
       kClosed
     } = require_symbols();
-    var constants3 = require_constants2();
+    var constants4 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var removeAllListeners = util.removeAllListeners;
@@ -6853,7 +6853,7 @@ var require_client_h1 = __commonJS({
          */
       constructor(client, socket, { exports: exports2 }) {
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants3.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -6949,11 +6949,11 @@ var require_client_h1 = __commonJS({
             currentParser = null;
             currentBufferRef = null;
           }
-          if (ret !== constants3.ERROR.OK) {
+          if (ret !== constants4.ERROR.OK) {
             const data = chunk.subarray(llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr);
-            if (ret === constants3.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(data);
-            } else if (ret === constants3.ERROR.PAUSED) {
+            } else if (ret === constants4.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(data);
             } else {
@@ -6976,10 +6976,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants3.ERROR.OK) {
+        if (ret === constants4.ERROR.OK) {
           return null;
         }
-        if (ret === constants3.ERROR.PAUSED || ret === constants3.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -6996,7 +6996,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants3.ERROR[ret], data);
+        return new HTTPParserError(message, constants4.ERROR[ret], data);
       }
       destroy() {
         assert(currentParser === null);
@@ -7207,7 +7207,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants3.ERROR.PAUSED : 0;
+        return pause ? constants4.ERROR.PAUSED : 0;
       }
       /**
        * @param {Buffer} buf
@@ -7233,7 +7233,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         }
         return 0;
       }
@@ -7273,13 +7273,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants3.ERROR.PAUSED;
+          return constants4.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(client[kResume]);
         } else {
@@ -13995,7 +13995,7 @@ var require_snapshot_utils = __commonJS({
 var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports, module) {
     "use strict";
-    var { writeFile: writeFile2, readFile: readFile3, mkdir } = __require("node:fs/promises");
+    var { writeFile, readFile: readFile2, mkdir } = __require("node:fs/promises");
     var { dirname: dirname2, resolve: resolve3 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors();
@@ -14197,7 +14197,7 @@ var require_snapshot_recorder = __commonJS({
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile3(resolve3(path), "utf8");
+          const data = await readFile2(resolve3(path), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -14232,7 +14232,7 @@ var require_snapshot_recorder = __commonJS({
           hash,
           snapshot: snapshot2
         }));
-        await writeFile2(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
+        await writeFile(resolvedPath, JSON.stringify(data, null, 2), { flush: true });
       }
       /**
        * Clears all recorded snapshots
@@ -34036,9 +34036,6 @@ var require_dist = __commonJS({
   }
 });
 
-// src/core/commands.ts
-import { open as open3, readFile as readFile2, writeFile } from "node:fs/promises";
-
 // src/util/concurrency.ts
 async function mapConcurrent(items, limit, work, shouldStart = () => true) {
   let next = 0;
@@ -34085,11 +34082,13 @@ async function fullUser(accounts, userId) {
 }
 
 // src/config/passwords.ts
-import { constants } from "node:fs";
-import { lstat, open, realpath } from "node:fs/promises";
+import { constants as constants2 } from "node:fs";
+import { lstat as lstat2, open as open2, realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 
 // src/util/files.ts
+import { constants } from "node:fs";
+import { lstat, open } from "node:fs/promises";
 import { isAbsolute, relative, sep } from "node:path";
 function specialKind(info) {
   if (info.isCharacterDevice() || info.isBlockDevice()) return "is a device";
@@ -34114,6 +34113,33 @@ async function readCapped(handle, sizeHint, limit) {
     const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
     if (bytesRead === 0) return buffer.subarray(0, length);
     length += bytesRead;
+  }
+}
+async function readHandedFile(path, limit) {
+  try {
+    const kind = specialKind(await lstat(path));
+    if (kind) return { problem: kind };
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return { problem: specialKind(info) ?? "is not a regular file" };
+      const bytes = await readCapped(handle, info.size, limit);
+      if (bytes === void 0) return { problem: `is larger than ${Math.round(limit / 1024 / 1024)} MB` };
+      return { text: bytes.toString("utf8") };
+    } finally {
+      await handle.close();
+    }
+  } catch (cause) {
+    return { problem: String(cause.code ?? cause) };
+  }
+}
+async function writePrivateFile(path, text) {
+  const handle = await open(path, "w", 384);
+  try {
+    await handle.chmod(384);
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -34164,7 +34190,7 @@ async function readPasswordRef(ref, policy, env) {
       `the password directory ${policy.dir} cannot be read: ${error.code ?? error}`
     );
   });
-  const link = await lstat(file).catch((error) => {
+  const link = await lstat2(file).catch((error) => {
     throw fsFail(error);
   });
   const kind = specialKind(link);
@@ -34174,13 +34200,13 @@ async function readPasswordRef(ref, policy, env) {
   });
   if (!isInside(real, dir)) throw fail(`leads to ${real}, outside the password directory ${policy.dir}`);
   if (link.isSymbolicLink()) {
-    const target = await lstat(real).catch((error) => {
+    const target = await lstat2(real).catch((error) => {
       throw fsFail(error);
     });
     const targetKind = specialKind(target);
     if (targetKind) throw fail(`leads to ${real}, which ${targetKind}: only a regular file can hold a password`);
   }
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+  const handle = await open2(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
     (error) => {
       throw fsFail(error);
     }
@@ -34355,6 +34381,7 @@ function toRawChanges(changes) {
 var DEFAULT_PAGE_SIZE = 5e3;
 var DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 var LIST_PATH = "/_synapse/admin/v2/users";
+var MAX_LISTED_USERS = 5e7;
 var PAGES_AHEAD = 3;
 var SynapseClient = class {
   baseUrl;
@@ -34451,16 +34478,31 @@ var SynapseClient = class {
     let from = "0";
     let total;
     let first = true;
+    let restarted = false;
+    let rows = 0;
     while (from !== void 0) {
       const early = ahead.get(from);
       ahead.delete(from);
       const page = (early && await early) ?? await read(from);
       from = page.next;
+      rows += page.users.length;
       if (first) total = page.total;
       else if (total !== void 0 && page.total !== total) {
+        if (restarted)
+          throw new SynapseError(
+            "invalid-response",
+            "GET",
+            LIST_PATH,
+            "the user count keeps changing while the list is read"
+          );
+        restarted = true;
         total = void 0;
         from = "0";
+        rows = 0;
         ahead.clear();
+      }
+      if (rows > MAX_LISTED_USERS) {
+        throw new SynapseError("invalid-response", "GET", LIST_PATH, `the list goes on past ${MAX_LISTED_USERS} users`);
       }
       first = false;
       if (from !== void 0) {
@@ -34850,8 +34892,10 @@ function listPage(json, from) {
     const next = typeof token === "number" || typeof token === "string" ? String(token) : "";
     const offset = /^[0-9]{1,15}$/.test(next) ? Number(next) : Number.NaN;
     if (Number.isNaN(offset)) throw invalid("`next_token` is not an offset");
-    if (rows.length === 0 || offset <= Number(from)) {
-      throw invalid(`\`next_token\` ${next} does not move past the page at offset ${from}: the list would never end`);
+    if (rows.length === 0 || offset !== Number(from) + rows.length) {
+      throw invalid(
+        `\`next_token\` ${next} is not the offset after the page at ${from} (${rows.length} users): the list would not end, or would skip users`
+      );
     }
     if (result.total !== void 0 && offset > result.total) {
       throw invalid(`\`next_token\` ${next} is past the ${result.total} users the answer counts`);
@@ -35212,6 +35256,7 @@ async function acquireApplyLock(client, options = {}) {
     if (room) await bestEffort(2, () => client.deleteRoom(room));
   };
   let watched;
+  let squats = 0;
   const deleting = /* @__PURE__ */ new Map();
   let last;
   const step = async () => {
@@ -35240,6 +35285,12 @@ async function acquireApplyLock(client, options = {}) {
         options.onNotice?.(
           `removed the alias ${alias}: it pointed at ${current}, which is not a synapse-gitops lease (${lease.notALease})`
         );
+        if (++squats >= 3) {
+          throw new ToolError(
+            `the apply lock's alias ${alias} keeps being taken by a room that is not a synapse-gitops lease (${lease.notALease}); nothing was changed`,
+            `deny #synapse-gitops-* to non-admins in Synapse's alias_creation_rules, and look into who is creating it`
+          );
+        }
       }
       return 100;
     }
@@ -35403,15 +35454,20 @@ async function forceUnlock(client, leaseId) {
 }
 
 // src/audit.ts
-import { appendFileSync } from "node:fs";
+import { appendFileSync, chmodSync } from "node:fs";
 var AuditLog = class {
   constructor(path) {
     this.path = path;
   }
+  #private = false;
   #write(record) {
     try {
       appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record })}
-`);
+`, { mode: 384 });
+      if (!this.#private) {
+        chmodSync(this.path, 384);
+        this.#private = true;
+      }
     } catch (cause) {
       throw new ToolError(`cannot write the audit log ${this.path}: ${cause.code ?? cause}`);
     }
@@ -35461,8 +35517,8 @@ function exportUsersFile(users, serverName, header) {
 
 // src/config/load.ts
 import { createHash } from "node:crypto";
-import { constants as constants2 } from "node:fs";
-import { lstat as lstat2, open as open2, readdir, realpath as realpath2, stat } from "node:fs/promises";
+import { constants as constants3 } from "node:fs";
+import { lstat as lstat3, open as open3, readdir, realpath as realpath2, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve as resolve2 } from "node:path";
 
 // src/config/yamlTree.ts
@@ -35897,7 +35953,12 @@ var ConfigError = class extends ToolError {
   name = "ConfigError";
   issues;
   constructor(issues) {
-    const clean = issues.map((i) => ({ ...i, path: oneLine(i.path), message: oneLine(i.message) }));
+    const clean = issues.map((i) => ({
+      ...i,
+      file: oneLine(i.file),
+      path: oneLine(i.path),
+      message: oneLine(i.message)
+    }));
     super(clean.map(formatIssue).join("\n"));
     this.issues = clean;
   }
@@ -35955,7 +36016,7 @@ async function filesAt(path) {
 }
 async function repositoryRoot(path, directory) {
   const given = resolve2(path);
-  const linked = await lstat2(given).then(
+  const linked = await lstat3(given).then(
     (info) => info.isSymbolicLink(),
     () => false
   );
@@ -35973,26 +36034,29 @@ async function repositoryRoot(path, directory) {
   return realpath2(root).catch(() => root);
 }
 async function exists(path) {
-  return lstat2(path).then(
+  return lstat3(path).then(
     () => true,
     () => false
   );
 }
 async function readText(name, root) {
-  const link = await lstat2(name).catch((error) => fileError(name, error));
+  const link = await lstat3(name).catch((error) => fileError(name, error));
   const kind = specialKind(link);
   if (kind) throw fileIssue(name, `${kind}: only a regular file can be a users file`);
   const real = await realpath2(name).catch((error) => fileError(name, error));
   if (!isInside(real, root)) {
     throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
   }
+  if (isInside(real, join(root, ".git"))) {
+    throw fileIssue(name, `leads through a symbolic link into the repository's .git directory (${real})`);
+  }
   if (link.isSymbolicLink()) {
-    const target = await lstat2(real).catch((error) => fileError(name, error));
+    const target = await lstat3(real).catch((error) => fileError(name, error));
     const targetKind = specialKind(target);
     if (targetKind)
       throw fileIssue(name, `leads to ${real}, which ${targetKind}: only a regular file can be a users file`);
   }
-  const handle = await open2(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
+  const handle = await open3(real, constants3.O_RDONLY | constants3.O_NOFOLLOW | constants3.O_NONBLOCK).catch(
     (error) => fileError(name, error)
   );
   try {
@@ -37068,7 +37132,7 @@ function effectivePolicy(desired, limits) {
 function passwordChecker(options) {
   return (ref) => passwordRefProblem(ref, options.passwordPolicy ?? {}, options.env ?? {});
 }
-async function compareBothSides(file, creds, options, compare) {
+async function connectAndRead(file, creds, options) {
   const reading = readDesiredFiles(file);
   reading.catch(() => {
   });
@@ -37078,6 +37142,15 @@ async function compareBothSides(file, creds, options, compare) {
       serverName: connection.serverName,
       homeserver: connection.homeserver
     });
+    return { connection, desired };
+  } catch (e) {
+    await connection.client.close();
+    throw e;
+  }
+}
+async function compareBothSides(file, creds, options, compare) {
+  const { connection, desired } = await connectAndRead(file, creds, options);
+  try {
     const context = {
       desired: desired.users,
       serverName: connection.serverName,
@@ -37123,7 +37196,7 @@ async function validate(io, file) {
   const counts = { active: 0, deactivated: 0, erased: 0 };
   for (const u of desired.users.values()) counts[u.state]++;
   io.out(
-    `${desired.files.join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)
+    `${desired.files.map(escapeTerminal).join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)
 `
   );
   return EXIT.ok;
@@ -37154,7 +37227,7 @@ async function plan(io, file, options) {
         connection.token,
         { now: io.now(), ...options.outTtlMs === void 0 ? {} : { ttlMs: options.outTtlMs } }
       );
-      await writeFile(options.out, text, { mode: 384 });
+      await writePrivateFile(options.out, text);
       io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}
 `);
     }
@@ -37173,7 +37246,7 @@ async function planOffline(io, file, path, options) {
   }
   if (options.notifyRoom) throw new ToolError("plan --snapshot cannot post to a Matrix room: it holds no token");
   const homeserver = options.homeserver ?? io.env.SYNAPSE_URL;
-  const snapshot2 = readSnapshot(await readCapped2(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
+  const snapshot2 = readSnapshot(await readHanded(path, MAX_SNAPSHOT_BYTES, "snapshot"), path, {
     ...homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}
   });
   const desired = parseDesiredState(await readDesiredFiles(file), {
@@ -37193,37 +37266,14 @@ async function planOffline(io, file, path, options) {
   };
   return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
 }
-async function readCapped2(path, max, what) {
-  let text;
-  try {
-    const handle = await open3(path, "r");
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new SnapshotError(`the ${what} ${path} is not a regular file`);
-      const buffer = Buffer.alloc(Math.min(info.size, max) + 1);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      if (bytesRead > max) throw new SnapshotError(`the ${what} ${path} is larger than ${max / 1024 / 1024} MB`);
-      text = buffer.subarray(0, bytesRead).toString("utf8");
-    } finally {
-      await handle.close();
-    }
-  } catch (cause) {
-    if (cause instanceof ToolError) throw cause;
-    throw new ToolError(`cannot read the ${what} ${path}: ${cause.code ?? cause}`);
-  }
-  return text;
+async function readHanded(path, max, what) {
+  const read = await readHandedFile(path, max);
+  if ("problem" in read) throw new ToolError(`cannot read the ${what} ${path}: ${read.problem}`);
+  return read.text;
 }
 async function snapshot(io, file, options) {
-  const creds = await credentials(options, io.env);
-  const reading = readDesiredFiles(file);
-  reading.catch(() => {
-  });
-  const connection = await connect(creds, options);
+  const { connection, desired } = await connectAndRead(file, await credentials(options, io.env), options);
   try {
-    const desired = parseDesiredState(await reading, {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver
-    });
     const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       concurrency: options.concurrency,
@@ -37236,7 +37286,7 @@ async function snapshot(io, file, options) {
       ownUserId: connection.ownUserId,
       takenAt: new Date(io.now())
     });
-    await writeFile(options.out, text, { mode: 384 });
+    await writePrivateFile(options.out, text);
     io.err(
       `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}
 `
@@ -37290,13 +37340,7 @@ async function apply(io, file, options) {
   }
 }
 async function loadSavedPlan(io, path, file, creds, options) {
-  let text;
-  try {
-    text = await readFile2(path, "utf8");
-  } catch (cause) {
-    throw new ToolError(`cannot read the plan file ${path}: ${cause.code ?? cause}`);
-  }
-  const saved = readPlanFile(text, path, creds.token, io.now());
+  const saved = readPlanFile(await readHanded(path, MAX_PLAN_FILE_BYTES, "plan file"), path, creds.token, io.now());
   const files = await readDesiredFiles(file);
   const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
   const mismatch = planFileMismatch(saved, path, {
@@ -37447,7 +37491,7 @@ async function exportUsers(io, options) {
 `;
     const text = exportUsersFile(users.values(), connection.serverName, header);
     if (options.out) {
-      await writeFile(options.out, text);
+      await writePrivateFile(options.out, text);
       io.err(`wrote ${users.size} users to ${options.out}
 `);
     } else io.out(text);
@@ -37503,6 +37547,7 @@ If no apply is running any more, remove it with:
 
 export {
   require_dist,
+  ROOT_FILES,
   validate,
   planExitCode,
   plan,

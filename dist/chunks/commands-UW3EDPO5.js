@@ -9,7 +9,7 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-OW2E7QV4.js";
+} from "./chunk-KTZANZU5.js";
 import "./chunk-465HPTFB.js";
 import "./chunk-I7MR6UWU.js";
 import "./chunk-4ULRYIV7.js";
