@@ -37,11 +37,15 @@ describe("the admin token goes only where the operator sends it", () => {
     const dir = tempFiles({ "users.yaml": pointingAt(attackerUrl, u) });
     const file = join(dir, "users.yaml");
     const token = { SYNAPSE_ADMIN_TOKEN: server.token };
-    // No homeserver from the operator: the file's is not taken instead.
+    // No homeserver from the operator: the file's is not taken instead, by any command.
+    const snapshot = join(dir, "inventory.json");
     for (const args of [
       ["plan", file],
       ["apply", file, "--yes"],
       ["drift", file],
+      ["snapshot", file, "--out", snapshot],
+      ["export"],
+      ["force-unlock"],
     ]) {
       const run = await runCli(args, token);
       expect(run.code, args[0]).toBe(1);
@@ -52,6 +56,7 @@ describe("the admin token goes only where the operator sends it", () => {
       ["plan", file],
       ["apply", file, "--yes"],
       ["drift", file],
+      ["snapshot", file, "--out", snapshot],
     ]) {
       const run = await runCli(args, env);
       expect(run.code, args[0]).toBe(1);
