@@ -282,6 +282,41 @@ CREATE DATABASE synapse OWNER synapse ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C
   }
 }
 
+/**
+ * Puts an account straight into Synapse's database, as a server that ran before Synapse enforced
+ * today's user-ID grammar would hold it: `@Old.Admin:server`, or a localpart with any printable
+ * ASCII but `:` (the Matrix spec's historical user IDs), which the Admin API refuses to create.
+ * A row in `users` (no password) and one in `profiles` (with the display name, if given). Synapse
+ * caches what it has read of a user: insert an ID before anything asks the server about it.
+ */
+function legacyUserInserter(root, inRoot, postgres) {
+  return (userId, { displayname, admin = false } = {}) => {
+    const at = userId.indexOf(":");
+    if (!/^@[\x21-\x7e]+$/.test(userId) || at < 2) throw new ProvisionError(`not a user ID: ${JSON.stringify(userId)}`);
+    const row = {
+      name: userId,
+      localpart: userId.slice(1, at),
+      displayname: displayname ?? null,
+      admin: admin ? 1 : 0,
+    };
+    if (postgres) {
+      const q = (v) => (v === null ? "NULL" : `'${String(v).replaceAll("'", "''")}'`);
+      postgres.query(`INSERT INTO users (name, creation_ts, admin, is_guest, deactivated, approved)
+  VALUES (${q(row.name)}, extract(epoch from now())::bigint, ${row.admin}, 0, 0, TRUE);
+INSERT INTO profiles (user_id, full_user_id, displayname) VALUES (${q(row.localpart)}, ${q(row.name)}, ${q(row.displayname)});`);
+      return;
+    }
+    // The row travels as JSON in an argument: nothing in it is ever part of the SQL text.
+    const script = `import json, sqlite3, sys, time
+r = json.loads(sys.argv[1])
+with sqlite3.connect(sys.argv[2]) as db:
+    db.execute("INSERT INTO users (name, creation_ts, admin, is_guest, deactivated, approved) VALUES (?, ?, ?, 0, 0, 1)", (r["name"], int(time.time()), r["admin"]))
+    db.execute("INSERT INTO profiles (user_id, full_user_id, displayname) VALUES (?, ?, ?)", (r["localpart"], r["name"], r["displayname"]))
+`;
+    run("chroot", [root, "python3", "-c", script, JSON.stringify(row), `${inRoot}/homeserver.db`], { quiet: true });
+  };
+}
+
 async function api(url, path, { method = "GET", token, body } = {}) {
   const res = await fetch(url + path, {
     method,
@@ -360,7 +395,7 @@ disable_existing_loggers: false
 /**
  * Starts a Synapse with a fresh database and an admin user.
  * @param {{database?: "sqlite" | "postgres"}} [options]
- * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean, database?: "sqlite" | "postgres"}>}
+ * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean, database?: "sqlite" | "postgres", insertLegacyUser?: (userId: string, options?: {displayname?: string, admin?: boolean}) => void}>}
  */
 export async function startSynapse({ database = "sqlite" } = {}) {
   if (database !== "sqlite" && database !== "postgres")
@@ -489,6 +524,7 @@ export async function startSynapse({ database = "sqlite" } = {}) {
       adminUserId: login.user_id,
       external: false,
       database,
+      insertLegacyUser: legacyUserInserter(root, inRoot, postgres),
       stop,
     };
   } catch (e) {

@@ -1,4 +1,4 @@
-import { stringify } from "yaml";
+import { Document, isScalar, type YAMLMap } from "yaml";
 import type { ActualUser } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, ATTRIBUTES } from "../domain/attributes.js";
 import { localpartOf } from "../domain/userId.js";
@@ -14,7 +14,11 @@ export function exportUsersFile(users: Iterable<ActualUser>, serverName: string,
   // localparts ("123") before every other key.
   const entries = new Map<string, unknown>();
   for (const u of sorted) {
-    const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
+    // By localpart on this server, unless the localpart starts with `@` (a historical ID, such as
+    // `@@bot:example.org`): such a key would read back as a full ID. The yaml library quotes the
+    // keys that need it (`"a\`b|c*d"`, `"*x"`, `"~"`, `"True"`), so each reads back as the same string.
+    const localpart = localpartOf(u.userId);
+    const key = u.userId.endsWith(`:${serverName}`) && !localpart.startsWith("@") ? localpart : u.userId;
     if (u.state !== "active") {
       entries.set(key, u.state);
       continue;
@@ -26,6 +30,12 @@ export function exportUsersFile(users: Iterable<ActualUser>, serverName: string,
     }
     entries.set(key, entry);
   }
-  const body = stringify({ version: 1, serverName, users: entries }, { lineWidth: 0 });
-  return `${header}${body}`;
+  const doc = new Document({ version: 1, serverName, users: entries });
+  if (entries.has("<<")) {
+    // A merge key to YAML 1.1 readers (editors among them), which the library writes plain: quoted,
+    // every reader takes it as the name it is.
+    const pair = (doc.get("users", true) as YAMLMap).items.find((p) => isScalar(p.key) && p.key.value === "<<");
+    if (pair && isScalar(pair.key)) pair.key.type = "QUOTE_DOUBLE";
+  }
+  return `${header}${doc.toString({ lineWidth: 0 })}`;
 }

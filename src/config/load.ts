@@ -7,7 +7,13 @@ import type { AccountState } from "../domain/account.js";
 import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import type { DesiredUser, SourcePosition } from "../domain/desired.js";
 import { DEFAULT_POLICY, type Policy } from "../domain/policy.js";
-import { isValidNewLocalpart, localpartOf, serverNameOf } from "../domain/userId.js";
+import {
+  isHistoricalLocalpart,
+  isValidNewLocalpart,
+  localpartOf,
+  NEW_LOCALPART_CHARACTERS,
+  serverNameOf,
+} from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
@@ -509,10 +515,12 @@ class UserChecker {
   /** `source`: where the key is, when the parser has it at hand. */
   check(file: ParsedFile, index: number, entry: YEntry, source = position(file, entry.keyOffset)): void {
     const before = this.issues.length;
-    const userId = userIdOf(entry.key, this.serverName, this.serverValid);
-    if (typeof userId !== "string") this.add(index, entry.keyOffset, ["users", entry.key], userId.message);
-    const user = this.validate(file, index, entry, typeof userId === "string" ? userId : "", source);
-    if (typeof userId !== "string") return;
+    const id = userIdOf(entry.key, this.serverName, this.serverValid);
+    if (typeof id !== "string" && "message" in id) this.add(index, entry.keyOffset, ["users", entry.key], id.message);
+    const userId = typeof id === "string" ? id : "historical" in id ? id.historical : "";
+    const user = this.validate(file, index, entry, userId, source);
+    if (userId === "") return;
+    if (user && typeof id !== "string") user.historical = true;
 
     const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
     if (first) {
@@ -691,28 +699,40 @@ function isPlainMap(value: unknown): boolean {
  * The full user ID a key of `users` stands for, or why it is invalid. `serverValid`: whether
  * `@x:<serverName>` is a valid user ID; then a valid localpart makes a valid ID exactly when it is
  * not too long, and the full check (a regular expression, for every user) is not needed.
+ *
+ * A localpart in today's grammar gives the ID itself (nearly every user: no object is made); a
+ * historical one (any printable ASCII but `:`, as older servers let accounts be named, e.g.
+ * `Old.Admin`) gives `{ historical }`: such an account can be managed, and the planner refuses to
+ * create it.
  */
-function userIdOf(key: string, serverName: string | undefined, serverValid = false): string | { message: string } {
+function userIdOf(
+  key: string,
+  serverName: string | undefined,
+  serverValid = false,
+): string | { historical: string } | { message: string } {
   if (!key.startsWith("@")) {
-    if (!isValidNewLocalpart(key)) return { message: `invalid localpart "${key}": use only a-z, 0-9 and . _ = - / +` };
+    const current = isValidNewLocalpart(key);
+    if (!current && !isHistoricalLocalpart(key)) return { message: invalidLocalpart(key) };
     // Joined rather than concatenated: one flat string, not three linked pieces that the map (and
     // the heap, for each of a million users) would keep.
     const userId = ["@", key, ":", serverName ?? UNKNOWN_SERVER].join("");
     const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH : serverNameOf(userId) !== undefined;
     if (!valid) return { message: `${userId} is longer than 255 characters` };
-    return userId;
+    return current ? userId : { historical: userId };
   }
   const server = serverNameOf(key);
   if (server === undefined) {
+    const at = key.indexOf(":");
+    if (at > 1 && !isHistoricalLocalpart(key.slice(1, at))) return { message: invalidLocalpart(key.slice(1, at)) };
     return { message: `invalid user ID "${key}": write @localpart:server, or the localpart alone` };
-  }
-  const localpart = localpartOf(key);
-  if (!isValidNewLocalpart(localpart)) {
-    return { message: `invalid localpart "${localpart}": use only a-z, 0-9 and . _ = - / +` };
   }
   if (serverName !== undefined && server !== serverName)
     return { message: `${key} is not on this server (${serverName})` };
-  return key;
+  return isValidNewLocalpart(localpartOf(key)) ? key : { historical: key };
+}
+
+function invalidLocalpart(localpart: string): string {
+  return `invalid localpart "${localpart}": use ${NEW_LOCALPART_CHARACTERS} (an existing account's may also hold other printable ASCII, but no space or ":")`;
 }
 
 /**

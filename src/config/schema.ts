@@ -98,7 +98,11 @@ export const usersFileSchema = z
       .meta({ description: "The server name in user IDs (@alice:example.org); checked against the server's." }),
     policy: policySchema.optional(),
     users: z.record(z.string(), userValueSchema).meta({
-      description: "The managed users, by localpart (alice) or full user ID (quoted: '@alice:example.org').",
+      description:
+        "The managed users, by localpart (alice) or full user ID (quoted: '@alice:example.org'). A new account's localpart may only hold a-z, 0-9 and . _ = - / + (Synapse refuses others). An account made by an older server may have a historical ID, with any printable ASCII but ':' (Old.Admin, '*x', 'a|b'; quote it where YAML would read it otherwise): it can be updated, deactivated and erased, never created. IDs compare exactly: Old.Admin and old.admin are two accounts.",
+      // What the loader accepts (it also checks the length of the whole ID: 255 at most). A localpart
+      // key cannot start with `@`: such a localpart is written as a full ID.
+      propertyNames: { type: "string", pattern: "^(?:@[!-9;-~]+:[^\\s]+|[!-9;-?A-~][!-9;-~]*)$", maxLength: 255 },
     }),
   })
   .meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });

@@ -24,4 +24,9 @@ export interface DesiredUser extends DesiredAttributes {
   password?: PasswordRef;
   /** The position of the user's key in its file. */
   source: SourcePosition;
+  /**
+   * Set (by the loader) when the localpart is a historical one, outside today's grammar
+   * (`@Old.Admin`): such an account can be managed where it exists, never created.
+   */
+  historical?: true;
 }

@@ -17,6 +17,8 @@ export const REFUSAL_CODES = [
   "max-deactivations",
   "max-erasures",
   "password-not-allowed",
+  "historical-id",
+  "case-variant",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -2,7 +2,9 @@ import type { ActualUser } from "../domain/account.js";
 import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { PlanContext, PlanInput } from "../domain/plan.js";
+import { isHistoricalUserId } from "../domain/userId.js";
 import { attributeChangesIfAny } from "./attributes.js";
+import { CaseVariants, caseVariantHint } from "./caseVariants.js";
 import { byUserId, Match } from "./match.js";
 import { globMatcher, unmanagedExemption } from "./plan.js";
 
@@ -36,6 +38,11 @@ export interface DriftItem {
   expected: string;
   actual: string;
   changes?: AttributeChange[];
+  /**
+   * More to say, for a `missing` user: the server has it under another case (name it so), or it is
+   * a historical ID that apply cannot create.
+   */
+  hint?: string;
 }
 
 export interface DriftReport {
@@ -56,9 +63,16 @@ export function detectDrift(input: PlanInput): DriftReport {
 export class DriftDetector {
   readonly #items: DriftItem[] = [];
   readonly #match: Match;
+  /** Server users whose ID differs from a file's user's only in case (see CaseVariants). */
+  readonly #variants: CaseVariants;
+  /** Server users paired with one of the file's so far: one that leaves it unchanged is not in the file. */
+  #paired = 0;
+  /** The file's users the server does not have: `missing`, with a hint once all are known. */
+  readonly #missing: DesiredUser[] = [];
 
   constructor(private readonly context: PlanContext) {
     const isProtected = globMatcher(context.policy.protected);
+    this.#variants = new CaseVariants(context.desired);
     const { unmanaged } = context.policy;
     this.#match = new Match(context.desired, {
       pair: (want, have) => this.#pair(want, have),
@@ -81,7 +95,9 @@ export class DriftDetector {
   }
 
   observe(have: ActualUser): void {
+    const paired = this.#paired;
     this.#match.observe(have);
+    if (this.#paired === paired) this.#variants.unmatched(have.userId);
   }
 
   /** Rows the server listed (a row repeated by pagination counts twice). */
@@ -92,9 +108,11 @@ export class DriftDetector {
   #pair(want: DesiredUser, have: ActualUser | undefined): void {
     const { userId } = want;
     if (!have) {
-      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      this.#missing.push(want);
       return;
     }
+    this.#paired++;
+    this.#variants.matched(want);
     if (have.state === want.state) {
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
@@ -108,6 +126,18 @@ export class DriftDetector {
 
   finish(): DriftReport {
     this.#match.finish();
+    const absent = new Set<string>();
+    for (const want of this.#missing) absent.add(want.userId);
+    for (const want of this.#missing) {
+      const { userId } = want;
+      const item: DriftItem = { class: "missing", userId, expected: want.state, actual: "absent" };
+      // Synapse would not create it again: the file most likely means the account it has in another case.
+      const existing = this.#variants.of(userId, absent);
+      if (existing.length > 0) item.hint = `the server has ${existing.join(" and ")}; ${caseVariantHint(existing)}`;
+      else if (want.historical || isHistoricalUserId(userId))
+        item.hint = "apply cannot create it: Synapse refuses new user IDs outside today's grammar";
+      this.#items.push(item);
+    }
     const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
     const items = this.#items.sort((a, b) => rank.get(a.class)! - rank.get(b.class)! || byUserId(a, b));
     const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as Record<DriftClass, number>;

@@ -3,6 +3,7 @@ import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { Action, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "../domain/plan.js";
 import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
+import { CaseVariants, creationRefusal } from "./caseVariants.js";
 import { LIFECYCLE } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
 
@@ -27,9 +28,16 @@ export class Planner {
   readonly #unmanaged: UnmanagedUser[] = [];
   readonly #match: Match;
   readonly #isProtected: (userId: string) => boolean;
+  /** Server users whose ID differs from a file's user's only in case (see CaseVariants). */
+  readonly #variants: CaseVariants;
+  /** Server users paired with one of the file's so far: one that leaves it unchanged is not in the file. */
+  #paired = 0;
+  /** The file's users the server does not have, planned once all are known (see #planAbsent). */
+  readonly #absent: DesiredUser[] = [];
 
   constructor(private readonly context: PlanContext) {
     this.#isProtected = globMatcher(context.policy.protected);
+    this.#variants = new CaseVariants(context.desired);
     this.#match = new Match(context.desired, {
       pair: (want, have) => this.#pair(want, have),
       ...(context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have: ActualUser) => this.#unmanagedUser(have) }),
@@ -37,7 +45,9 @@ export class Planner {
   }
 
   observe(have: ActualUser): void {
+    const paired = this.#paired;
     this.#match.observe(have);
+    if (this.#paired === paired) this.#variants.unmatched(have.userId);
   }
 
   /** Rows the server listed (a row repeated by pagination counts twice). */
@@ -50,6 +60,31 @@ export class Planner {
   }
 
   #pair(want: DesiredUser, have: ActualUser | undefined): void {
+    if (!have) {
+      this.#absent.push(want);
+      return;
+    }
+    this.#paired++;
+    this.#variants.matched(want);
+    this.#plan(want, have);
+  }
+
+  /**
+   * The file's users the server does not have, once the whole list is read: a historical ID, or one
+   * the server has in another case, is refused rather than planned as a create that Synapse would
+   * refuse half-way through apply.
+   */
+  #planAbsent(): void {
+    const absent = new Set<string>();
+    for (const want of this.#absent) absent.add(want.userId);
+    for (const want of this.#absent) {
+      const refusal = creationRefusal(want, this.#variants.of(want.userId, absent));
+      if (refusal) this.#refusals.push(refusal);
+      else this.#plan(want, undefined);
+    }
+  }
+
+  #plan(want: DesiredUser, have: ActualUser | undefined): void {
     const { userId } = want;
     const from = have ? have.state : "absent";
     const cell = LIFECYCLE[from][want.state];
@@ -126,6 +161,7 @@ export class Planner {
   /** The plan, once every server user has been observed. */
   finish(): Plan {
     this.#match.finish();
+    this.#planAbsent();
     const actions = this.#actions.sort(byUserId);
     const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
     refusals.push(...limitRefusals(actions, this.context.policy));

@@ -28,6 +28,7 @@ function itemLines(item: DriftItem, indent: string): string[] {
       (c) =>
         `${indent}    ${c.attribute}: ${formatValue(c.to, t)} in the file, ${formatValue(c.from, t)} on the server`,
     ),
+    ...(item.hint ? [`${indent}    ${t(item.hint)}`] : []),
   ];
 }
 
@@ -75,8 +76,9 @@ export function renderDriftMarkdown(report: DriftReport): string {
       const changes = (item.changes ?? [])
         .map((c) => `${c.attribute}: ${formatValue(c.from, mdCode)} → ${formatValue(c.to, mdCode)}`)
         .join("; ");
+      const hint = item.hint ? ` — _${mdText(item.hint)}_` : "";
       out.push(
-        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`,
+        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`,
       );
     }
   }

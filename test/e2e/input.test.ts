@@ -41,8 +41,8 @@ describe("invalid files: every error at once, with its position, and no change o
     ],
     [
       "an invalid localpart",
-      (v) => `version: 1\nusers:\n  ${v}: active\n  Bob: active\n`,
-      /users\.yaml:4:3 .*invalid localpart "Bob"/,
+      (v) => `version: 1\nusers:\n  ${v}: active\n  "Bob Smith": active\n`,
+      /users\.yaml:4:3 .*invalid localpart "Bob Smith"/,
     ],
     [
       "a user declared twice",
@@ -70,7 +70,7 @@ describe("invalid files: every error at once, with its position, and no change o
 
   it("reports all errors of a file at once", async () => {
     const dir = tempFiles({
-      "users.yaml": "version: 1\nusers:\n  Bad: active\n  ok:\n    colour: blue\n    admin: 3\n",
+      "users.yaml": 'version: 1\nusers:\n  "B d": active\n  ok:\n    colour: blue\n    admin: 3\n',
     });
     const run = await runCli(["validate", join(dir, "users.yaml")]);
     expect(run.code).toBe(1);

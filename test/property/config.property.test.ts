@@ -116,7 +116,10 @@ function checkState(state: DesiredState, files: { name: string; text: string }[]
     // one that cannot exist.
     const server = state.serverName ?? id.slice(id.indexOf(":") + 1);
     expect(id.startsWith("@") && id.endsWith(`:${server}`), id).toBe(true);
-    expect(id.slice(1, -server.length - 1), id).toMatch(/^[a-z0-9._=\-/+]+$/);
+    // Any printable ASCII but `:` (historical IDs included), marked when outside today's grammar.
+    const localpart = id.slice(1, -server.length - 1);
+    expect(localpart, id).toMatch(/^[\x21-\x39\x3b-\x7e]+$/);
+    expect(user.historical ?? false, id).toBe(!/^[a-z0-9._=\-/+]+$/.test(localpart));
     expect(STATES).toContain(user.state);
     if (user.state !== "active") {
       const attributes = ["displayname", "admin", "locked", "emails", "externalIds", "password"] as const;
@@ -830,14 +833,19 @@ const displaynameArb = fc.oneof(
 );
 
 function intentArb(localpart: string): fc.Arbitrary<Intent> {
-  const key = fc.constantFrom(localpart, `@${localpart}:${S}`);
+  // A localpart starting with `@` can only be written as a full ID.
+  const key = localpart.startsWith("@")
+    ? fc.constant(`@${localpart}:${S}`)
+    : fc.constantFrom(localpart, `@${localpart}:${S}`);
   const userId = `@${localpart}:${S}`;
+  // Outside today's grammar (`Old.Admin`, "a`b|c"): a historical ID, marked as such.
+  const mark: { historical?: true } = /^[a-z0-9._=\-/+]+$/.test(localpart) ? {} : { historical: true };
   const inactive = fc
     .tuple(key, fc.constantFrom<AccountState>("deactivated", "erased"), fc.boolean())
     .map(([k, state, short]) => ({
       key: k,
       value: short ? state : { state },
-      expected: { userId, state, allowReactivation: false },
+      expected: { userId, state, allowReactivation: false, ...mark },
     }));
   const active = fc
     .tuple(
@@ -864,6 +872,7 @@ function intentArb(localpart: string): fc.Arbitrary<Intent> {
         state: "active",
         ...attributes,
         allowReactivation: attributes.allowReactivation ?? false,
+        ...mark,
       };
       if (attributes.emails) expected.emails = attributes.emails.map((e) => e.toLowerCase());
       // `alice: active` says the same as an empty map.
@@ -896,7 +905,11 @@ function libraryReadsBack(text: string, value: unknown): boolean {
 
 const intentsArb: fc.Arbitrary<Intent[]> = fc
   .uniqueArray(
-    localpartArb.filter((lp) => /^[a-z0-9._=\-/+]+$/.test(lp)),
+    fc.oneof(
+      { weight: 4, arbitrary: localpartArb.filter((lp) => /^[a-z0-9._=\-/+]+$/.test(lp)) },
+      // Historical localparts: any printable ASCII but `:`.
+      { weight: 1, arbitrary: fc.stringMatching(/^[\x21-\x39\x3b-\x7e]{1,12}$/) },
+    ),
     { maxLength: 8 },
   )
   .chain((localparts) => fc.tuple(...localparts.map(intentArb)));
@@ -942,7 +955,14 @@ describe("loader properties: a valid users map reads back as written", () => {
               expect(source.file).toBe(file.name);
               const at = lines[source.line - 1]!.slice(source.column - 1);
               expect(
-                [intent.key, `"${intent.key}`, `'${intent.key}`].some((k) => at.startsWith(k)),
+                [
+                  intent.key,
+                  `"${intent.key}`,
+                  `'${intent.key}`,
+                  // Quoted with escapes: `"a\\b"`, `'it''s'` (historical IDs may hold both).
+                  JSON.stringify(intent.key),
+                  `'${intent.key.replaceAll("'", "''")}'`,
+                ].some((k) => at.startsWith(k)),
                 `${file.name}:${source.line}:${source.column} is ${JSON.stringify(at)}, not ${intent.key}\n${file.text}`,
               ).toBe(true);
             }

@@ -45,6 +45,11 @@ const POOL = [
   "u=1",
   "a/b",
   "z_9",
+  // Historical IDs (any printable ASCII but `:`), some differing only in case from another.
+  "Old.Admin",
+  "old.admin",
+  "OLD.admin",
+  "a`b|c*",
 ];
 const localpartArb = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...POOL) },
@@ -131,10 +136,12 @@ function desiredUserArb(userId: string, { anyState }: DesiredOptions): fc.Arbitr
     )
     .map((r) => {
       const user: DesiredUser = { userId, ...r, source: { file: "users.yaml", line: 1, column: 1 } };
+      // As the loader marks them.
+      const mark: { historical?: true } = /^@[a-z0-9._=\-/+]+:/.test(userId) ? {} : { historical: true };
       if (!anyState && user.state !== "active") {
-        return { userId, state: user.state, allowReactivation: false, source: user.source };
+        return { userId, state: user.state, allowReactivation: false, source: user.source, ...mark };
       }
-      return user;
+      return { ...user, ...mark };
     });
 }
 
@@ -348,6 +355,8 @@ const PER_USER_CODES: ReadonlySet<RefusalCode> = new Set([
   "reactivation-not-allowed",
   "own-user",
   "protected-user",
+  "historical-id",
+  "case-variant",
 ]);
 
 function describePlan(plan: Plan): string[] {
@@ -497,7 +506,16 @@ describe("planner properties", () => {
               (have?.state !== "deactivated" || reactivating) &&
               ((want.locked === true && have?.locked !== true) || (want.admin === false && have?.admin === true)));
           if (!harmful) continue;
-          const code = want.userId === OWN ? "own-user" : "protected-user";
+          // (An absent user Synapse would not create is refused for that reason first.)
+          const uncreatable =
+            !have &&
+            (!/^@[a-z0-9._=\-/+]+:/.test(want.userId) ||
+              [...world.server.keys()].some((id) => id.toLowerCase() === want.userId.toLowerCase()));
+          const code = uncreatable
+            ? expect.stringMatching(/^(historical-id|case-variant)$/)
+            : want.userId === OWN
+              ? "own-user"
+              : "protected-user";
           expect(plan.refusals, `${want.userId}: ${JSON.stringify(want)}`).toContainEqual(
             expect.objectContaining({ code, userId: want.userId }),
           );
@@ -572,6 +590,33 @@ describe("planner properties", () => {
       }),
       RUNS,
     );
+  });
+
+  it("never plans a create Synapse would refuse: a historical ID, or one a server user's differs from only in case", () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(worldArb({ anyState: true }), (world) => {
+        const plan = planOf(world);
+        const lower = new Map([...world.server.keys()].map((id) => [id.toLowerCase(), id]));
+        for (const action of plan.actions.filter((a) => a.kind === "create")) {
+          expect(action.userId).toMatch(/^@[a-z0-9._=\-/+]+:/);
+          expect(lower.get(action.userId.toLowerCase()), action.userId).toBeUndefined();
+        }
+        // And each file user the server lacks for that reason is refused, naming the account it has.
+        for (const want of world.desired.values()) {
+          if (world.server.has(want.userId)) continue;
+          const variant = lower.get(want.userId.toLowerCase());
+          const historical = !/^@[a-z0-9._=\-/+]+:/.test(want.userId);
+          if (!variant && !historical) continue;
+          const refusal = plan.refusals.find((r) => r.userId === want.userId);
+          expect(refusal?.code, want.userId).toBe(variant ? "case-variant" : "historical-id");
+          if (variant) expect(refusal?.hint).toContain(variant);
+          refused++;
+        }
+      }),
+      RUNS,
+    );
+    expect(refused).toBeGreaterThan(0);
   });
 
   it("lists actions and unmanaged users sorted by user ID, at most one action per user, and sums them up", () => {

@@ -222,6 +222,98 @@ describe("a valid file", () => {
   });
 });
 
+describe("historical user IDs (accounts older servers let be named outside today's grammar)", () => {
+  const file = lines(
+    "version: 1",
+    "users:",
+    "  Old.Admin: active",
+    "  old.admin: deactivated",
+    '  "@Mixed.Case:example.org":',
+    "    displayname: Mixed",
+    "    admin: true",
+    "  _Legacy_Bot: erased",
+    '  "a`b|c*d<e%f/g": active',
+    "  '*star''s': active",
+    '  "#hash?and&more": active',
+    '  "@@at>gt=!~^[x]{y}\\"q\\\\:example.org":',
+    "    locked: true",
+    "  plain.new: active",
+  );
+
+  it("accepts them as keys, quoted or not, as localparts or full IDs, and marks them", () => {
+    for (const options of [SERVER, {}]) {
+      const server = options.serverName ?? UNKNOWN_SERVER;
+      const state = parse(file, options);
+      const id = (localpart: string) => `@${localpart}:${server}`;
+      expect([...state.users.keys()]).toEqual([
+        id("Old.Admin"),
+        id("old.admin"),
+        "@Mixed.Case:example.org",
+        id("_Legacy_Bot"),
+        id("a`b|c*d<e%f/g"),
+        id("*star's"),
+        id("#hash?and&more"),
+        '@@at>gt=!~^[x]{y}"q\\:example.org',
+        id("plain.new"),
+      ]);
+      const historical = [...state.users.values()].filter((u) => u.historical).map((u) => u.userId);
+      expect(historical).toEqual([
+        id("Old.Admin"),
+        "@Mixed.Case:example.org",
+        id("_Legacy_Bot"),
+        id("a`b|c*d<e%f/g"),
+        id("*star's"),
+        id("#hash?and&more"),
+        '@@at>gt=!~^[x]{y}"q\\:example.org',
+      ]);
+      // `old.admin` is a user of its own (IDs compare exactly), in today's grammar.
+      expect(state.users.get(id("old.admin"))).toEqual({
+        userId: id("old.admin"),
+        state: "deactivated",
+        allowReactivation: false,
+        source: { file: "users.yaml", line: 4, column: 3 },
+      });
+      expect(state.users.get("@Mixed.Case:example.org")).toMatchObject({
+        state: "active",
+        displayname: "Mixed",
+        admin: true,
+        historical: true,
+      });
+    }
+  });
+
+  it("reads them the same from a flow map (the library's parser)", () => {
+    const state = parse(lines("version: 1", 'users: { Old.Admin: active, "a`b|c": erased, "@X:example.org": active }'));
+    expect([...state.users.values()].map((u) => [u.userId, u.state, u.historical])).toEqual([
+      ["@Old.Admin:example.org", "active", true],
+      ["@a`b|c:example.org", "erased", true],
+      ["@X:example.org", "active", true],
+    ]);
+  });
+
+  it("validates the rest of the entry as for any user", () => {
+    expectIssues(
+      issuesOf({
+        "users.yaml": lines(
+          "version: 1",
+          "users:",
+          "  Old.Admin:",
+          "    colour: blue",
+          "  Gone: { state: erased, admin: true }",
+          "  Old.Admin: active",
+          `  ${"X".repeat(250)}: active`,
+        ),
+      }),
+      [
+        ["users.yaml:4:5", "users.Old.Admin.colour", 'unknown key "colour"'],
+        ["users.yaml:5:26", "users.Gone.admin", "attributes are only allowed on active users"],
+        ["users.yaml:6:3", "users.Old.Admin", "is already declared at users.yaml:3:3"],
+        ["users.yaml:7:3", `users.${"X".repeat(250)}`, "is longer than 255 characters"],
+      ],
+    );
+  });
+});
+
 describe("an invalid file: every issue, with its position, path and message", () => {
   const cases: [string, string, Expected[], LoadOptions?][] = [
     [
@@ -341,22 +433,30 @@ describe("an invalid file: every issue, with its position, path and message", ()
       ],
     ],
     [
-      "invalid user keys",
+      "invalid user keys (not even a historical ID: a space, a colon, non-ASCII)",
       lines(
         "version: 1",
         "users:",
-        "  Bob: active",
+        '  "bob smith": active',
         '  "@x:other.org": active',
         '  "@bob": active',
-        '  "@Carol:example.org": active',
+        '  "@carol lewis:example.org": active',
         "  dave:smith: active",
+        "  zoë: active",
+        '  "@Old.Admin:other.org": active',
       ),
       [
-        ["users.yaml:3:3", "users.Bob", 'invalid localpart "Bob": use only a-z, 0-9 and . _ = - / +'],
+        [
+          "users.yaml:3:3",
+          "users.bob smith",
+          'invalid localpart "bob smith": use a-z, 0-9 and . _ = - / + (an existing account\'s may also hold other printable ASCII, but no space or ":")',
+        ],
         ["users.yaml:4:3", "users.@x:other.org", "@x:other.org is not on this server (example.org)"],
         ["users.yaml:5:3", "users.@bob", 'invalid user ID "@bob"'],
-        ["users.yaml:6:3", "users.@Carol:example.org", 'invalid localpart "Carol"'],
+        ["users.yaml:6:3", "users.@carol lewis:example.org", 'invalid localpart "carol lewis"'],
         ["users.yaml:7:3", "users.dave:smith", 'invalid localpart "dave:smith"'],
+        ["users.yaml:8:3", "users.zoë", 'invalid localpart "zoë"'],
+        ["users.yaml:9:3", "users.@Old.Admin:other.org", "@Old.Admin:other.org is not on this server (example.org)"],
       ],
     ],
     [
@@ -486,11 +586,11 @@ describe("an invalid file: every issue, with its position, path and message", ()
 
   it("collects every issue of every file before throwing, in file and text order", () => {
     const issues = issuesOf({
-      "a.yaml": lines("version: 1", "users:", "  Bad: active", "  ok:", "    colour: blue", "    admin: 3"),
+      "a.yaml": lines("version: 1", "users:", '  "B d": active', "  ok:", "    colour: blue", "    admin: 3"),
       "b.yaml": lines("version: 3", "users: {}"),
     });
     expectIssues(issues, [
-      ["a.yaml:3:3", "users.Bad", "invalid localpart"],
+      ["a.yaml:3:3", "users.B d", "invalid localpart"],
       ["a.yaml:5:5", "users.ok.colour", 'unknown key "colour"'],
       ["a.yaml:6:12", "users.ok.admin", "expected a boolean"],
       ["b.yaml:1:10", "version", "unsupported version 3"],
@@ -936,5 +1036,26 @@ describe("the JSON Schema", () => {
     expect(schema.title).toBe("synapse-gitops users file");
     expect(schema.required).toEqual(["version", "users"]); // defaults are optional on the input side
     expect(schema.properties.users?.description).toContain("localpart");
+  });
+
+  it("lets editors accept the user keys the loader accepts, historical IDs included, and flag the others", () => {
+    const users = (usersFileJsonSchema() as { properties: { users: { propertyNames: { pattern: string } } } })
+      .properties.users;
+    expect(users.propertyNames).toMatchObject({ type: "string", maxLength: 255 });
+    const pattern = new RegExp(users.propertyNames.pattern);
+    const keys = ["alice", "Old.Admin", "_x", "a`b|c*d<e%f/g", "*x", "@alice:example.org", "@@x:example.org"];
+    const bad = ["bob smith", "a:b", "zoë", "@bob", "@x", "", "@a b:example.org", "tab\tx"];
+    for (const key of [...keys, ...bad]) {
+      const loads = (() => {
+        try {
+          parse(lines("version: 1", "users:", `  ${JSON.stringify(key)}: active`));
+          return true;
+        } catch {
+          return false;
+        }
+      })();
+      expect([key, pattern.test(key)]).toEqual([key, loads]);
+      expect([key, loads]).toEqual([key, keys.includes(key)]);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseDesiredState } from "../../src/config/load.js";
 import type { AccountState, ActualUser } from "../../src/domain/account.js";
 import type { DesiredUser } from "../../src/domain/desired.js";
 import type { PlanInput } from "../../src/domain/plan.js";
@@ -353,6 +354,192 @@ describe("password references the operator does not allow", () => {
     expect(plan.refusals.map((r) => [r.code, r.message])).toEqual([
       ["password-not-allowed", `@back:${S}: the reference {"file":"/dev/null"} is not allowed`],
       ["password-not-allowed", `@new:${S}: the reference {"env":"INPUT_ADMIN-TOKEN"} is not allowed`],
+    ]);
+  });
+});
+
+describe("historical user IDs (accounts older servers let be named outside today's grammar)", () => {
+  const old = (state: AccountState, extra: Partial<DesiredUser> = {}) =>
+    want("Old.Admin", state, { historical: true, ...extra });
+  const describePlan = (plan: ReturnType<typeof planUsers>) =>
+    plan.refusals.length > 0
+      ? `refused:${plan.refusals.map((r) => r.code).join(",")}`
+      : plan.actions.length === 0
+        ? "nothing"
+        : plan.actions.map((a) => `${a.kind}→${a.to}${a.irreversible ? "!" : ""}`).join(",");
+
+  type Row = [actual: AccountState | "absent", desired: AccountState, expected: string];
+  const rows: Row[] = [
+    // Synapse refuses to create such an ID: refused in the plan, never a 400 half-way through apply.
+    ["absent", "active", "refused:historical-id"],
+    ["absent", "deactivated", "refused:historical-id"],
+    ["absent", "erased", "refused:historical-id"],
+    // Where the account exists, every rule of the lifecycle table, as for any user.
+    ["active", "active", "nothing"],
+    ["active", "deactivated", "deactivate→deactivated"],
+    ["active", "erased", "erase→erased!"],
+    ["deactivated", "active", "refused:reactivation-not-allowed"],
+    ["deactivated", "deactivated", "nothing"],
+    ["deactivated", "erased", "erase→erased!"],
+    ["erased", "active", "refused:un-erase"],
+    ["erased", "deactivated", "refused:erased-to-deactivated"],
+    ["erased", "erased", "nothing"],
+  ];
+  it("@Old.Admin goes through every cell of the lifecycle table where it exists, and is never created", () => {
+    const got = rows.map(([actual, desired]) => {
+      const plan = planUsers(input([old(desired)], actual === "absent" ? [] : [have("Old.Admin", actual)]));
+      if (plan.refusals.length > 0) expect(plan.actions).toEqual([]);
+      return [actual, desired, describePlan(plan)];
+    });
+    expect(got).toEqual(rows);
+  });
+
+  it("refuses creating one with a message that says why, whatever characters it holds (and without the loader's mark)", () => {
+    for (const localpart of ["Old.Admin", "a`b|c*d<e%f/g", "#x?y", "tab\\x", "q'\"r"]) {
+      const plan = planUsers(input([want(localpart, "active")], []));
+      expect(plan.actions).toEqual([]);
+      expect(plan.refusals).toEqual([
+        {
+          code: "historical-id",
+          userId: `@${localpart}:${S}`,
+          message: `@${localpart}:${S} is not on the server, and Synapse refuses to create it: a new user ID may only hold a-z, 0-9 and . _ = - / + (no upper case, no other character)`,
+          hint: expect.stringMatching(/^a historical ID can only be managed where the account exists/),
+        },
+      ]);
+    }
+  });
+
+  it("a users file naming existing ones updates, locks, demotes and reactivates them as any other, guards included", () => {
+    // Read by the loader, as the CLI does: the file is what could not name them before.
+    const { users } = parseDesiredState(
+      [
+        {
+          name: "users.yaml",
+          text: [
+            "version: 1",
+            "users:",
+            "  Old.Admin: { displayname: Old Admin, admin: false }",
+            '  "@Back:example.org": { allowReactivation: true }',
+            "  Kept.Bot: deactivated",
+            '  "a`b|c*": { locked: true }',
+            "",
+          ].join("\n"),
+        },
+      ],
+      { serverName: S },
+    );
+    const plan = planUsers(
+      input(
+        [...users.values()],
+        [
+          have("Old.Admin", "active", { admin: true }),
+          have("Back", "deactivated"),
+          have("Kept.Bot", "active"),
+          have("a`b|c*", "active"),
+        ],
+        { protected: [`@Kept.*:${S}`] },
+      ),
+    );
+    expect(plan.actions.map((a) => [a.kind, a.userId, a.changes.map((c) => `${c.attribute}=${String(c.to)}`)])).toEqual(
+      [
+        ["reactivate", `@Back:${S}`, []],
+        ["update", `@Old.Admin:${S}`, ["displayname=Old Admin", "admin=false"]],
+        ["update", `@a\`b|c*:${S}`, ["locked=true"]],
+      ],
+    );
+    expect(plan.refusals.map((r) => [r.code, r.userId])).toEqual([["protected-user", `@Kept.Bot:${S}`]]);
+  });
+
+  it("matches exactly: @old.admin in the file when the server has only @Old.Admin is no create, and the hint names it", () => {
+    for (const state of ["active", "deactivated", "erased"] as const) {
+      const plan = planUsers(
+        input([want("old.admin", state)], [have("Old.Admin", state === "erased" ? "erased" : "active")], {
+          unmanaged: "report",
+        }),
+      );
+      expect(plan.actions).toEqual([]);
+      expect(plan.refusals).toEqual([
+        {
+          code: "case-variant",
+          userId: `@old.admin:${S}`,
+          message: `@old.admin:${S} is not on the server, but @Old.Admin:${S} is: user IDs are case-sensitive, and Synapse refuses to create one that differs from an existing one only in case`,
+          hint: `to manage the existing account, name it exactly as the server does: @Old.Admin:${S}`,
+        },
+      ]);
+    }
+  });
+
+  it("says so the other way round, for several variants, and when the file names both", () => {
+    const reverse = planUsers(input([old("active")], [have("old.admin", "active")]));
+    expect(reverse.refusals.map((r) => [r.code, r.hint])).toEqual([
+      ["case-variant", `to manage the existing account, name it exactly as the server does: @old.admin:${S}`],
+    ]);
+    const several = planUsers(
+      input([want("old.admin", "active")], [have("OLD.admin", "deactivated"), have("Old.Admin", "active")]),
+    );
+    expect(several.refusals.map((r) => r.message)).toEqual([
+      `@old.admin:${S} is not on the server, but @OLD.admin:${S} and @Old.Admin:${S} are: user IDs are case-sensitive, and Synapse refuses to create one that differs from an existing one only in case`,
+    ]);
+    // The file names both; the server has only the historical one, which is managed as usual.
+    const both = planUsers(
+      input([old("active", { displayname: "New" }), want("old.admin", "active")], [have("Old.Admin", "active")]),
+    );
+    expect(both.actions.map((a) => `${a.kind} ${a.userId}`)).toEqual([`update @Old.Admin:${S}`]);
+    expect(both.refusals.map((r) => `${r.code} ${r.userId}`)).toEqual([`case-variant @old.admin:${S}`]);
+    // And the other way: the server has only the new-grammar one; the historical one cannot be made.
+    const other = planUsers(input([old("active"), want("old.admin", "active")], [have("old.admin", "active")]));
+    expect(other.refusals.map((r) => `${r.code} ${r.userId} ${r.hint}`)).toEqual([
+      `case-variant @Old.Admin:${S} to manage the existing account, name it exactly as the server does: @old.admin:${S}`,
+    ]);
+  });
+
+  it("plans creates of new-grammar IDs as before beside a variant, when the server holds historical ones", () => {
+    const plan = planUsers(
+      input(
+        [want("new.user", "active"), want("old.admin", "active")],
+        [have("Old.Admin", "active"), have("NEW.USERX", "active")],
+      ),
+    );
+    expect(plan.refusals.map((r) => `${r.code} ${r.userId}`)).toEqual([`case-variant @old.admin:${S}`]);
+    expect(plan.actions.map((a) => `${a.kind} ${a.userId}`)).toEqual([`create @new.user:${S}`]);
+  });
+
+  it("finds the variant whatever the order the server lists in, a row listed twice included", () => {
+    const planner = new Planner(input([want("old.admin", "active"), want("b", "active")], []));
+    planner.observe(have("b", "active"));
+    planner.observe(have("Old.Admin", "active"));
+    planner.observe(have("b", "active"));
+    planner.observe(have("Old.Admin", "active"));
+    const plan = planner.finish();
+    expect(plan.actions).toEqual([]);
+    expect(plan.refusals.map((r) => `${r.code} ${r.hint}`)).toEqual([
+      `case-variant to manage the existing account, name it exactly as the server does: @Old.Admin:${S}`,
+    ]);
+  });
+
+  it("drift: missing, with a hint naming the account the server has, or saying it cannot be created", async () => {
+    const { detectDrift } = await import("../../src/plan/drift.js");
+    const drift = detectDrift(
+      input(
+        [want("old.admin", "active"), want("Gone.User", "deactivated", { historical: true }), old("active")],
+        [have("Old.Admin", "active"), have("OLD.ADMIN", "deactivated")],
+      ),
+    );
+    expect(drift.items).toEqual([
+      {
+        class: "missing",
+        userId: `@Gone.User:${S}`,
+        expected: "deactivated",
+        actual: "absent",
+        hint: "apply cannot create it: Synapse refuses new user IDs outside today's grammar",
+      },
+      {
+        class: "missing",
+        userId: `@old.admin:${S}`,
+        expected: "active",
+        actual: "absent",
+        hint: `the server has @OLD.ADMIN:${S} and @Old.Admin:${S}; to manage the existing account, name it exactly as the server does: @OLD.ADMIN:${S} or @Old.Admin:${S}`,
+      },
     ]);
   });
 });

@@ -5,10 +5,14 @@
 import { marked } from "marked";
 import { describe, expect, it } from "vitest";
 import { logUntrusted } from "../../src/action/log.js";
-import type { Action, ApplyResult, Plan } from "../../src/domain/plan.js";
+import type { ActualUser } from "../../src/domain/account.js";
+import type { DesiredUser } from "../../src/domain/desired.js";
+import type { Action, ApplyResult, Plan, PlanInput } from "../../src/domain/plan.js";
 import { notifyRoom } from "../../src/notify/matrix.js";
-import type { DriftReport } from "../../src/plan/drift.js";
-import { renderDriftMarkdown, renderDriftText } from "../../src/report/drift.js";
+import { type DriftReport, detectDrift } from "../../src/plan/drift.js";
+import { planUsers } from "../../src/plan/plan.js";
+import { renderDriftJson, renderDriftMarkdown, renderDriftText } from "../../src/report/drift.js";
+import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import type { Report } from "../../src/report/model.js";
 import { actionLines, renderApplyText, renderPlanText, resultLine } from "../../src/report/text.js";
@@ -85,6 +89,7 @@ function hostileDrift(s: string): DriftReport {
   };
 }
 
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const RAW = /(?!\n)[\p{Cc}\u2028\u2029\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]/u;
 const ALLOWED = new Set(["h3", "h4", "p", "strong", "em", "table", "thead", "tbody", "tr", "th", "td"]);
 for (const t of ["code", "br", "ul", "li", "details", "summary"]) ALLOWED.add(t);
@@ -182,5 +187,125 @@ describe("the Matrix notice", () => {
     expect(tags(html).filter((t) => !ALLOWED.has(t))).toEqual([]);
     expect(html).not.toMatch(/@room/i);
     expect(html).not.toMatch(/<(img|a|h1|script)\b|<[^>]*\son\w+=/i);
+  });
+});
+
+describe("historical user IDs (any printable ASCII but `:`) in every report", () => {
+  const LOCALPARTS = [
+    "Old.Admin",
+    "a`b|c*d<e%f/g",
+    "x|y",
+    "**bold**",
+    "<img>",
+    "[l](//evil.example)",
+    "#1",
+    "@room",
+    "``",
+    "a\\|b",
+    "_under_",
+    "&amp;",
+  ];
+  const id = (localpart: string) => `@${localpart}:${S}`;
+  const ids = LOCALPARTS.map(id);
+  const user = (localpart: string, state: ActualUser["state"]): ActualUser => ({
+    userId: id(localpart),
+    state,
+    locked: false,
+    admin: false,
+    displayname: "Before",
+    avatarUrl: null,
+    userType: null,
+    isGuest: false,
+    shadowBanned: false,
+    creationTs: 0,
+  });
+  const desired = (localpart: string, state: DesiredUser["state"], extra: Partial<DesiredUser> = {}): DesiredUser => ({
+    userId: id(localpart),
+    state,
+    allowReactivation: false,
+    source: { file: "users.yaml", line: 1, column: 1 },
+    historical: true,
+    ...extra,
+  });
+  // Every kind of line a user ID is in: an update, a deactivation, an erasure, both refusals, an
+  // unmanaged user, and in drift a missing user with its hint.
+  const input: PlanInput = {
+    desired: new Map(
+      [
+        ...LOCALPARTS.map((l, i) =>
+          desired(
+            l,
+            i % 3 === 0 ? "active" : i % 3 === 1 ? "deactivated" : "erased",
+            i % 3 === 0 ? { displayname: "After" } : {},
+          ),
+        ),
+        desired("Never.There", "active"),
+        desired("old.admin", "active", { historical: undefined }),
+      ].map((d) => [d.userId, d]),
+    ),
+    actual: new Map(
+      [...LOCALPARTS.map((l) => user(l, "active")), user("Stray|<b>", "active")].map((a) => [a.userId, a]),
+    ),
+    serverName: S,
+    ownUserId: `@admin:${S}`,
+    policy: { unmanaged: "report", maxDeactivations: 100, maxErasures: 100, protected: [] },
+  };
+  const plan = planUsers(input);
+  const report: Report = { command: "plan", plan };
+
+  it("the plan has them all: every action, both refusals, the unmanaged user", () => {
+    expect(plan.actions.map((a) => a.userId).sort()).toEqual([...ids].sort());
+    expect(plan.refusals.map((r) => [r.code, r.userId])).toEqual([
+      ["historical-id", id("Never.There")],
+      ["case-variant", id("old.admin")],
+    ]);
+    expect(plan.unmanaged.map((u) => u.userId)).toEqual([id("Stray|<b>")]);
+  });
+
+  it("text: each ID exactly as it is (printable ASCII needs no escape), one line each", () => {
+    const text = renderPlanText(report);
+    for (const userId of ids) expect(text).toMatch(new RegExp(`^ {2}[~!-] ${escapeRegExp(userId)} {2}\\w`, "m"));
+    expect(text).toContain(`\n    ${id("Stray|<b>")}\n`);
+    expect(text).toContain(`x ${id("old.admin")} is not on the server, but ${id("Old.Admin")} is:`);
+    expect(text).not.toMatch(RAW);
+    const drift = renderDriftText(detectDrift(input));
+    expect(drift).toContain(
+      `  ${id("old.admin")}: file says active, server has absent\n      the server has ${id("Old.Admin")};`,
+    );
+  });
+
+  it("Markdown: each ID as code that shows exactly it, in its own row, and nothing renders or mentions", () => {
+    const html = marked.parse(renderMarkdown(report), { gfm: true }) as string;
+    const body = html.match(/<tbody>([\s\S]*?)<\/tbody>/)?.[1] ?? "";
+    const rows = [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]!);
+    expect(rows).toHaveLength(plan.actions.length);
+    const decode = (s: string) =>
+      s
+        .replace(/&lt;/g, "<")
+        .replace(/&gt;/g, ">")
+        .replace(/&quot;/g, '"')
+        .replace(/&#39;/g, "'")
+        .replace(/&amp;/g, "&");
+    for (const [n, row] of rows.entries()) {
+      const cells = [...row.matchAll(/<td>([\s\S]*?)<\/td>/g)].map((m) => m[1]!);
+      expect(cells).toHaveLength(4);
+      // The user cell: code spans (split at each `|`, written as an escaped pipe between them).
+      const shown = decode(cells[1]!.replace(/<\/?code>/g, "")).trim();
+      expect(shown.replace(/ ?\| ?/g, "|")).toBe(plan.actions[n]!.userId);
+    }
+    expect(tags(html).filter((t) => !ALLOWED.has(t))).toEqual([]);
+    expect(outsideCode(html)).not.toMatch(/@[\w-]|#\d|:\/\/|www\./);
+    const drift = marked.parse(renderDriftMarkdown(detectDrift(input)), { gfm: true }) as string;
+    expect(tags(drift).filter((t) => !ALLOWED.has(t))).toEqual([]);
+    expect(outsideCode(drift)).not.toMatch(/@[\w-]|#\d|:\/\/|www\./);
+    expect(outsideCode(drift)).toContain("name it exactly as the server does");
+  });
+
+  it("JSON: each ID exactly, as a string", () => {
+    const doc = JSON.parse(renderJson(report)) as { actions: { userId: string }[]; refusals: { userId: string }[] };
+    expect(doc.actions.map((a) => a.userId)).toEqual(plan.actions.map((a) => a.userId));
+    expect(doc.refusals.map((r) => r.userId)).toEqual([id("Never.There"), id("old.admin")]);
+    const drift = JSON.parse(renderDriftJson(detectDrift(input))) as { items: { userId: string; hint?: string }[] };
+    expect(drift.items.find((i) => i.userId === id("old.admin"))?.hint).toContain(id("Old.Admin"));
   });
 });
