@@ -7,23 +7,23 @@ import {
   plan,
   require_dist,
   snapshot
-} from "./chunks/chunk-KTZANZU5.js";
+} from "./chunks/chunk-WGYK6H34.js";
 import {
   policySchema
-} from "./chunks/chunk-465HPTFB.js";
-import {
-  EXIT,
-  ToolError
-} from "./chunks/chunk-I7MR6UWU.js";
+} from "./chunks/chunk-IPG5SGLA.js";
 import {
   driftSummaryLine,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunks/chunk-4ULRYIV7.js";
+} from "./chunks/chunk-YR5HORDN.js";
 import {
   VERSION
 } from "./chunks/chunk-CUFBJBJW.js";
-import "./chunks/chunk-VXCLDOIN.js";
+import "./chunks/chunk-5UI2KWUR.js";
+import {
+  EXIT,
+  ToolError
+} from "./chunks/chunk-I7MR6UWU.js";
 import {
   renderMarkdown
 } from "./chunks/chunk-MSVWU2MY.js";

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  VERSION
+} from "./chunks/chunk-CUFBJBJW.js";
+import {
   EXIT,
   ToolError
 } from "./chunks/chunk-I7MR6UWU.js";
-import {
-  VERSION
-} from "./chunks/chunk-CUFBJBJW.js";
 import {
   escapeTerminalLines
 } from "./chunks/chunk-5J3ZCMMJ.js";
@@ -3465,12 +3465,12 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-UW3EDPO5.js"),
+  core: await import("./chunks/commands-TMCIAQ77.js"),
   text: await import("./chunks/text-6ARN7OOB.js"),
   markdown: await import("./chunks/markdown-YPO6OCXV.js"),
   json: await import("./chunks/json-65AIY6TL.js"),
-  drift: await import("./chunks/drift-U4E6GUPD.js"),
-  schema: await import("./chunks/schema-4IVEEI45.js")
+  drift: await import("./chunks/drift-CODSIHYA.js"),
+  schema: await import("./chunks/schema-E5XOPZIA.js")
 });
 var DEFAULT_FILE = "users.yaml";
 var out = (text) => process.stdout.write(text);

@@ -4,20 +4,12 @@ import {
   ACCOUNT_STATES,
   DEFAULT_POLICY,
   describeValue,
-  encodeUserId,
-  isValidNewLocalpart,
   iso_exports,
-  localpartOf,
   policySchema,
-  serverNameOf,
   userMapSchema,
   userValueSchema,
   usersFileSchema
-} from "./chunk-465HPTFB.js";
-import {
-  EXIT,
-  ToolError
-} from "./chunk-I7MR6UWU.js";
+} from "./chunk-IPG5SGLA.js";
 import {
   DriftDetector,
   Planner,
@@ -28,7 +20,7 @@ import {
   renderDriftMarkdown,
   renderDriftText,
   sameValue
-} from "./chunk-4ULRYIV7.js";
+} from "./chunk-YR5HORDN.js";
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
@@ -36,17 +28,27 @@ import {
   ATTRIBUTES,
   ATTRIBUTE_SPECS,
   DETAIL_ATTRIBUTES,
+  NEW_LOCALPART_CHARACTERS,
   _enum,
   _null,
   array,
   boolean,
+  encodeUserId,
+  isHistoricalLocalpart,
+  isValidNewLocalpart,
   literal,
+  localpartOf,
   number,
+  serverNameOf,
   strictObject,
   string,
   union,
   url
-} from "./chunk-VXCLDOIN.js";
+} from "./chunk-5UI2KWUR.js";
+import {
+  EXIT,
+  ToolError
+} from "./chunk-I7MR6UWU.js";
 import {
   renderMarkdown
 } from "./chunk-MSVWU2MY.js";
@@ -1071,7 +1073,7 @@ var require_util = __commonJS({
     var { IncomingMessage } = __require("node:http");
     var stream = __require("node:stream");
     var net = __require("node:net");
-    var { stringify: stringify2 } = __require("node:querystring");
+    var { stringify } = __require("node:querystring");
     var { EventEmitter: EE } = __require("node:events");
     var timers = require_timers();
     var { InvalidArgumentError, ConnectTimeoutError } = require_errors();
@@ -1137,7 +1139,7 @@ var require_util = __commonJS({
       if (pathHasQueryOrFragment(url2)) {
         throw new Error('Query params cannot be passed when url already contains "?" or "#".');
       }
-      const stringified = stringify2(queryParams);
+      const stringified = stringify(queryParams);
       if (stringified) {
         url2 += "?" + stringified;
       }
@@ -23239,7 +23241,7 @@ var require_util4 = __commonJS({
         throw new Error("Invalid cookie max-age");
       }
     }
-    function stringify2(cookie) {
+    function stringify(cookie) {
       if (cookie.name.length === 0) {
         return null;
       }
@@ -23301,7 +23303,7 @@ var require_util4 = __commonJS({
       validateCookiePath,
       validateCookieValue,
       toIMFDate,
-      stringify: stringify2
+      stringify
     };
   }
 });
@@ -23448,7 +23450,7 @@ var require_cookies = __commonJS({
   "node_modules/undici/lib/web/cookies/index.js"(exports, module) {
     "use strict";
     var { parseSetCookie } = require_parse();
-    var { stringify: stringify2 } = require_util4();
+    var { stringify } = require_util4();
     var { webidl } = require_webidl();
     var { Headers } = require_headers();
     var brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean));
@@ -23496,7 +23498,7 @@ var require_cookies = __commonJS({
       webidl.argumentLengthCheck(arguments, 2, "setCookie");
       brandChecks(headers);
       cookie = webidl.converters.Cookie(cookie);
-      const str = stringify2(cookie);
+      const str = stringify(cookie);
       if (str) {
         headers.append("set-cookie", str, true);
       }
@@ -26721,7 +26723,7 @@ var require_identity = __commonJS({
     var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
     var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
     var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
+    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
     var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
     function isCollection(node) {
       if (node && typeof node === "object")
@@ -26743,7 +26745,7 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node) => (isScalar2(node) || isCollection(node)) && !!node.anchor;
+    var hasAnchor = (node) => (isScalar3(node) || isCollection(node)) && !!node.anchor;
     exports.ALIAS = ALIAS;
     exports.DOC = DOC;
     exports.MAP = MAP;
@@ -26758,7 +26760,7 @@ var require_identity = __commonJS({
     exports.isMap = isMap2;
     exports.isNode = isNode;
     exports.isPair = isPair;
-    exports.isScalar = isScalar2;
+    exports.isScalar = isScalar3;
     exports.isSeq = isSeq2;
   }
 });
@@ -28176,7 +28178,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify2(item, ctx, onComment, onChompKeep) {
+    function stringify(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -28205,7 +28207,7 @@ var require_stringify = __commonJS({
 ${ctx.indent}${str}`;
     }
     exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify2;
+    exports.stringify = stringify;
   }
 });
 
@@ -28215,7 +28217,7 @@ var require_stringifyPair = __commonJS({
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify2 = require_stringify();
+    var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -28237,7 +28239,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -28289,7 +28291,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -28430,7 +28432,7 @@ var require_addPairToJSMap = __commonJS({
     "use strict";
     var log = require_log();
     var merge = require_merge();
-    var stringify2 = require_stringify();
+    var stringify = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map, { key, value }) {
@@ -28466,7 +28468,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node of ctx.anchors.keys())
           strCtx.anchors.add(node.anchor);
@@ -28533,12 +28535,12 @@ var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify2 = require_stringify();
+    var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify3(collection, ctx, options);
+      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify2(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
@@ -28563,7 +28565,7 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
@@ -28630,7 +28632,7 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify2.stringify(item, itemCtx, () => comment = null);
+        let str = stringify.stringify(item, itemCtx, () => comment = null);
         reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
         if (i < items.length - 1) {
           str += ",";
@@ -29991,7 +29993,7 @@ var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
     "use strict";
     var identity = require_identity();
-    var stringify2 = require_stringify();
+    var stringify = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
       const lines = [];
@@ -30006,7 +30008,7 @@ var require_stringifyDocument = __commonJS({
       }
       if (hasDirectives)
         lines.push("---");
-      const ctx = stringify2.createStringifyContext(doc, options);
+      const ctx = stringify.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
         if (lines.length !== 1)
@@ -30028,7 +30030,7 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
         if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
@@ -30036,7 +30038,7 @@ var require_stringifyDocument = __commonJS({
         } else
           lines.push(body);
       } else {
-        lines.push(stringify2.stringify(doc.contents, ctx));
+        lines.push(stringify.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
@@ -30081,7 +30083,7 @@ var require_Document = __commonJS({
     var applyReviver = require_applyReviver();
     var createNode = require_createNode();
     var directives = require_directives();
-    var Document = class _Document {
+    var Document2 = class _Document {
       constructor(value, replacer, options) {
         this.commentBefore = null;
         this.comment = null;
@@ -30371,7 +30373,7 @@ var require_Document = __commonJS({
         return true;
       throw new Error("Expected a YAML collection as document contents");
     }
-    exports.Document = Document;
+    exports.Document = Document2;
   }
 });
 
@@ -31736,13 +31738,13 @@ var require_compose_node = __commonJS({
 var require_compose_doc = __commonJS({
   "node_modules/yaml/dist/compose/compose-doc.js"(exports) {
     "use strict";
-    var Document = require_Document();
+    var Document2 = require_Document();
     var composeNode = require_compose_node();
     var resolveEnd = require_resolve_end();
     var resolveProps = require_resolve_props();
     function composeDoc(options, directives, { offset, start, value, end }, onError) {
       const opts = Object.assign({ _directives: directives }, options);
-      const doc = new Document.Document(void 0, opts);
+      const doc = new Document2.Document(void 0, opts);
       const ctx = {
         atKey: false,
         atRoot: true,
@@ -31781,7 +31783,7 @@ var require_composer = __commonJS({
     "use strict";
     var node_process = __require("process");
     var directives = require_directives();
-    var Document = require_Document();
+    var Document2 = require_Document();
     var errors = require_errors2();
     var identity = require_identity();
     var composeDoc = require_compose_doc();
@@ -31970,7 +31972,7 @@ ${end.comment}` : end.comment;
           this.doc = null;
         } else if (forceDoc) {
           const opts = Object.assign({ _directives: this.directives }, this.options);
-          const doc = new Document.Document(void 0, opts);
+          const doc = new Document2.Document(void 0, opts);
           if (this.atDirectives)
             this.onError(endOffset, "MISSING_CHAR", "Missing directives-end indicator line");
           doc.range = [0, endOffset, endOffset];
@@ -32172,7 +32174,7 @@ var require_cst_scalar = __commonJS({
 var require_cst_stringify = __commonJS({
   "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
     "use strict";
-    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -32225,7 +32227,7 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify2;
+    exports.stringify = stringify;
   }
 });
 
@@ -32303,7 +32305,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -32387,7 +32389,7 @@ var require_cst = __commonJS({
     exports.FLOW_END = FLOW_END;
     exports.SCALAR = SCALAR;
     exports.isCollection = isCollection;
-    exports.isScalar = isScalar2;
+    exports.isScalar = isScalar3;
     exports.prettyToken = prettyToken;
     exports.tokenType = tokenType;
   }
@@ -33892,7 +33894,7 @@ var require_public_api = __commonJS({
   "node_modules/yaml/dist/public-api.js"(exports) {
     "use strict";
     var composer = require_composer();
-    var Document = require_Document();
+    var Document2 = require_Document();
     var errors = require_errors2();
     var log = require_log();
     var identity = require_identity();
@@ -33955,7 +33957,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify2(value, replacer, options) {
+    function stringify(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -33975,12 +33977,12 @@ var require_public_api = __commonJS({
       }
       if (identity.isDocument(value) && !_replacer)
         return value.toString(options);
-      return new Document.Document(value, _replacer, options).toString(options);
+      return new Document2.Document(value, _replacer, options).toString(options);
     }
     exports.parse = parse;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument2;
-    exports.stringify = stringify2;
+    exports.stringify = stringify;
   }
 });
 
@@ -33989,7 +33991,7 @@ var require_dist = __commonJS({
   "node_modules/yaml/dist/index.js"(exports) {
     "use strict";
     var composer = require_composer();
-    var Document = require_Document();
+    var Document2 = require_Document();
     var Schema = require_Schema();
     var errors = require_errors2();
     var Alias = require_Alias();
@@ -34005,7 +34007,7 @@ var require_dist = __commonJS({
     var publicApi = require_public_api();
     var visit = require_visit();
     exports.Composer = composer.Composer;
-    exports.Document = Document.Document;
+    exports.Document = Document2.Document;
     exports.Schema = Schema.Schema;
     exports.YAMLError = errors.YAMLError;
     exports.YAMLParseError = errors.YAMLParseError;
@@ -35499,7 +35501,8 @@ function exportUsersFile(users, serverName, header) {
   const sorted = [...users].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
   const entries = /* @__PURE__ */ new Map();
   for (const u of sorted) {
-    const key = u.userId.endsWith(`:${serverName}`) ? localpartOf(u.userId) : u.userId;
+    const localpart = localpartOf(u.userId);
+    const key = u.userId.endsWith(`:${serverName}`) && !localpart.startsWith("@") ? localpart : u.userId;
     if (u.state !== "active") {
       entries.set(key, u.state);
       continue;
@@ -35511,8 +35514,12 @@ function exportUsersFile(users, serverName, header) {
     }
     entries.set(key, entry);
   }
-  const body = (0, import_yaml.stringify)({ version: 1, serverName, users: entries }, { lineWidth: 0 });
-  return `${header}${body}`;
+  const doc = new import_yaml.Document({ version: 1, serverName, users: entries });
+  if (entries.has("<<")) {
+    const pair = doc.get("users", true).items.find((p) => (0, import_yaml.isScalar)(p.key) && p.key.value === "<<");
+    if (pair && (0, import_yaml.isScalar)(pair.key)) pair.key.type = "QUOTE_DOUBLE";
+  }
+  return `${header}${doc.toString({ lineWidth: 0 })}`;
 }
 
 // src/config/load.ts
@@ -36267,10 +36274,12 @@ var UserChecker = class {
   /** `source`: where the key is, when the parser has it at hand. */
   check(file, index, entry, source = position(file, entry.keyOffset)) {
     const before = this.issues.length;
-    const userId = userIdOf(entry.key, this.serverName, this.serverValid);
-    if (typeof userId !== "string") this.add(index, entry.keyOffset, ["users", entry.key], userId.message);
-    const user = this.validate(file, index, entry, typeof userId === "string" ? userId : "", source);
-    if (typeof userId !== "string") return;
+    const id = userIdOf(entry.key, this.serverName, this.serverValid);
+    if (typeof id !== "string" && "message" in id) this.add(index, entry.keyOffset, ["users", entry.key], id.message);
+    const userId = typeof id === "string" ? id : "historical" in id ? id.historical : "";
+    const user = this.validate(file, index, entry, userId, source);
+    if (userId === "") return;
+    if (user && typeof id !== "string") user.historical = true;
     const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
     if (first) {
       const name = this.serverName === void 0 ? entry.key : userId;
@@ -36400,23 +36409,25 @@ function isPlainMap(value) {
 }
 function userIdOf(key, serverName, serverValid = false) {
   if (!key.startsWith("@")) {
-    if (!isValidNewLocalpart(key)) return { message: `invalid localpart "${key}": use only a-z, 0-9 and . _ = - / +` };
+    const current = isValidNewLocalpart(key);
+    if (!current && !isHistoricalLocalpart(key)) return { message: invalidLocalpart(key) };
     const userId = ["@", key, ":", serverName ?? UNKNOWN_SERVER].join("");
     const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH : serverNameOf(userId) !== void 0;
     if (!valid) return { message: `${userId} is longer than 255 characters` };
-    return userId;
+    return current ? userId : { historical: userId };
   }
   const server = serverNameOf(key);
   if (server === void 0) {
+    const at = key.indexOf(":");
+    if (at > 1 && !isHistoricalLocalpart(key.slice(1, at))) return { message: invalidLocalpart(key.slice(1, at)) };
     return { message: `invalid user ID "${key}": write @localpart:server, or the localpart alone` };
-  }
-  const localpart = localpartOf(key);
-  if (!isValidNewLocalpart(localpart)) {
-    return { message: `invalid localpart "${localpart}": use only a-z, 0-9 and . _ = - / +` };
   }
   if (serverName !== void 0 && server !== serverName)
     return { message: `${key} is not on this server (${serverName})` };
-  return key;
+  return isValidNewLocalpart(localpartOf(key)) ? key : { historical: key };
+}
+function invalidLocalpart(localpart) {
+  return `invalid localpart "${localpart}": use ${NEW_LOCALPART_CHARACTERS} (an existing account's may also hold other printable ASCII, but no space or ":")`;
 }
 var JsConverter = class {
   duplicates = [];
@@ -36828,7 +36839,9 @@ var REFUSAL_CODES = [
   "protected-user",
   "max-deactivations",
   "max-erasures",
-  "password-not-allowed"
+  "password-not-allowed",
+  "historical-id",
+  "case-variant"
 ];
 
 // src/core/savedPlan.ts

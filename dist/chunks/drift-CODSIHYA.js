@@ -5,9 +5,10 @@ import {
   renderDriftJson,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunk-4ULRYIV7.js";
+} from "./chunk-YR5HORDN.js";
 import "./chunk-CUFBJBJW.js";
-import "./chunk-VXCLDOIN.js";
+import "./chunk-5UI2KWUR.js";
+import "./chunk-I7MR6UWU.js";
 import "./chunk-XBO4EKKD.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";

@@ -7,9 +7,9 @@ import {
   userValueSchema,
   usersFileJsonSchema,
   usersFileSchema
-} from "./chunk-465HPTFB.js";
+} from "./chunk-IPG5SGLA.js";
+import "./chunk-5UI2KWUR.js";
 import "./chunk-I7MR6UWU.js";
-import "./chunk-VXCLDOIN.js";
 import "./chunk-4CJPJK2Z.js";
 export {
   describeValue,

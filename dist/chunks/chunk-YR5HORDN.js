@@ -6,8 +6,10 @@ import {
 import {
   ATTRIBUTES,
   ATTRIBUTE_SPECS,
-  DETAIL_ATTRIBUTES
-} from "./chunk-VXCLDOIN.js";
+  DETAIL_ATTRIBUTES,
+  NEW_LOCALPART_CHARACTERS,
+  isHistoricalUserId
+} from "./chunk-5UI2KWUR.js";
 import {
   formatValue
 } from "./chunk-XBO4EKKD.js";
@@ -60,6 +62,77 @@ function attributeChangesIfAny(want, have) {
     else changes = [change];
   }
   return changes;
+}
+
+// src/plan/caseVariants.ts
+var CaseVariants = class {
+  constructor(desired) {
+    this.desired = desired;
+  }
+  /** The lower-cased IDs of the file's users that hold upper case; gathered on first need. */
+  #fileUpper;
+  /** Server users that may be a variant, by the lower-cased ID. */
+  #server = /* @__PURE__ */ new Map();
+  /** A server user the file does not name. */
+  unmatched(userId) {
+    const lower = userId.toLowerCase();
+    if (lower === userId && !this.#upperInFile().has(lower)) return;
+    this.#keep(lower, userId);
+  }
+  /** A file's user the server has: one the file may also name in another case. */
+  matched(want) {
+    if (want.historical) this.#keep(want.userId.toLowerCase(), want.userId);
+  }
+  /**
+   * The server's users whose ID differs from `userId` (a file's user the server does not have) only
+   * in case, once the server's list is read; `absent` holds every file user the server does not
+   * have. In code unit order, as the server sorts: the same answer whatever order the list came in.
+   */
+  of(userId, absent) {
+    const lower = userId.toLowerCase();
+    const ids = (this.#server.get(lower) ?? []).filter((id) => id !== userId);
+    if (lower !== userId && this.desired.has(lower) && !absent.has(lower) && !ids.includes(lower)) ids.push(lower);
+    return ids.sort();
+  }
+  #keep(lower, userId) {
+    const ids = this.#server.get(lower);
+    if (!ids) this.#server.set(lower, [userId]);
+    else if (!ids.includes(userId)) ids.push(userId);
+  }
+  #upperInFile() {
+    if (this.#fileUpper) return this.#fileUpper;
+    const upper = /* @__PURE__ */ new Set();
+    for (const want of this.desired.values()) {
+      if (!want.historical) continue;
+      const lower = want.userId.toLowerCase();
+      if (lower !== want.userId) upper.add(lower);
+    }
+    this.#fileUpper = upper;
+    return upper;
+  }
+};
+function creationRefusal(want, existing) {
+  const { userId } = want;
+  if (existing.length > 0) {
+    return {
+      code: "case-variant",
+      userId,
+      message: `${userId} is not on the server, but ${existing.join(" and ")} ${existing.length > 1 ? "are" : "is"}: user IDs are case-sensitive, and Synapse refuses to create one that differs from an existing one only in case`,
+      hint: caseVariantHint(existing)
+    };
+  }
+  if (want.historical || isHistoricalUserId(userId)) {
+    return {
+      code: "historical-id",
+      userId,
+      message: `${userId} is not on the server, and Synapse refuses to create it: a new user ID may only hold ${NEW_LOCALPART_CHARACTERS} (no upper case, no other character)`,
+      hint: "a historical ID can only be managed where the account exists: check its spelling (user IDs are case-sensitive), or choose an ID in today's grammar"
+    };
+  }
+  return void 0;
+}
+function caseVariantHint(existing) {
+  return `to manage the existing account, name it exactly as the server does: ${existing.join(" or ")}`;
 }
 
 // src/plan/match.ts
@@ -168,6 +241,7 @@ var Planner = class {
   constructor(context) {
     this.context = context;
     this.#isProtected = globMatcher(context.policy.protected);
+    this.#variants = new CaseVariants(context.desired);
     this.#match = new Match(context.desired, {
       pair: (want, have) => this.#pair(want, have),
       ...context.policy.unmanaged === "ignore" ? {} : { unmanaged: (have) => this.#unmanagedUser(have) }
@@ -178,8 +252,16 @@ var Planner = class {
   #unmanaged = [];
   #match;
   #isProtected;
+  /** Server users whose ID differs from a file's user's only in case (see CaseVariants). */
+  #variants;
+  /** Server users paired with one of the file's so far: one that leaves it unchanged is not in the file. */
+  #paired = 0;
+  /** The file's users the server does not have, planned once all are known (see #planAbsent). */
+  #absent = [];
   observe(have) {
+    const paired = this.#paired;
     this.#match.observe(have);
+    if (this.#paired === paired) this.#variants.unmatched(have.userId);
   }
   /** Rows the server listed (a row repeated by pagination counts twice). */
   get listed() {
@@ -189,6 +271,29 @@ var Planner = class {
     return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : void 0;
   }
   #pair(want, have) {
+    if (!have) {
+      this.#absent.push(want);
+      return;
+    }
+    this.#paired++;
+    this.#variants.matched(want);
+    this.#plan(want, have);
+  }
+  /**
+   * The file's users the server does not have, once the whole list is read: a historical ID, or one
+   * the server has in another case, is refused rather than planned as a create that Synapse would
+   * refuse half-way through apply.
+   */
+  #planAbsent() {
+    const absent = /* @__PURE__ */ new Set();
+    for (const want of this.#absent) absent.add(want.userId);
+    for (const want of this.#absent) {
+      const refusal = creationRefusal(want, this.#variants.of(want.userId, absent));
+      if (refusal) this.#refusals.push(refusal);
+      else this.#plan(want, void 0);
+    }
+  }
+  #plan(want, have) {
     const { userId } = want;
     const from = have ? have.state : "absent";
     const cell = LIFECYCLE[from][want.state];
@@ -260,6 +365,7 @@ var Planner = class {
   /** The plan, once every server user has been observed. */
   finish() {
     this.#match.finish();
+    this.#planAbsent();
     const actions = this.#actions.sort(byUserId);
     const refusals = this.#refusals.sort((a, b) => byUserId({ userId: a.userId ?? "" }, { userId: b.userId ?? "" }));
     refusals.push(...limitRefusals(actions, this.context.policy));
@@ -371,6 +477,7 @@ var DriftDetector = class {
   constructor(context) {
     this.context = context;
     const isProtected = globMatcher(context.policy.protected);
+    this.#variants = new CaseVariants(context.desired);
     const { unmanaged } = context.policy;
     this.#match = new Match(context.desired, {
       pair: (want, have) => this.#pair(want, have),
@@ -389,8 +496,16 @@ var DriftDetector = class {
   }
   #items = [];
   #match;
+  /** Server users whose ID differs from a file's user's only in case (see CaseVariants). */
+  #variants;
+  /** Server users paired with one of the file's so far: one that leaves it unchanged is not in the file. */
+  #paired = 0;
+  /** The file's users the server does not have: `missing`, with a hint once all are known. */
+  #missing = [];
   observe(have) {
+    const paired = this.#paired;
     this.#match.observe(have);
+    if (this.#paired === paired) this.#variants.unmatched(have.userId);
   }
   /** Rows the server listed (a row repeated by pagination counts twice). */
   get listed() {
@@ -399,9 +514,11 @@ var DriftDetector = class {
   #pair(want, have) {
     const { userId } = want;
     if (!have) {
-      this.#items.push({ class: "missing", userId, expected: want.state, actual: "absent" });
+      this.#missing.push(want);
       return;
     }
+    this.#paired++;
+    this.#variants.matched(want);
     if (have.state === want.state) {
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
@@ -413,6 +530,17 @@ var DriftDetector = class {
   }
   finish() {
     this.#match.finish();
+    const absent = /* @__PURE__ */ new Set();
+    for (const want of this.#missing) absent.add(want.userId);
+    for (const want of this.#missing) {
+      const { userId } = want;
+      const item = { class: "missing", userId, expected: want.state, actual: "absent" };
+      const existing = this.#variants.of(userId, absent);
+      if (existing.length > 0) item.hint = `the server has ${existing.join(" and ")}; ${caseVariantHint(existing)}`;
+      else if (want.historical || isHistoricalUserId(userId))
+        item.hint = "apply cannot create it: Synapse refuses new user IDs outside today's grammar";
+      this.#items.push(item);
+    }
     const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
     const items = this.#items.sort((a, b) => rank.get(a.class) - rank.get(b.class) || byUserId(a, b));
     const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
@@ -441,7 +569,8 @@ function itemLines(item, indent) {
     head,
     ...(item.changes ?? []).map(
       (c) => `${indent}    ${c.attribute}: ${formatValue(c.to, escapeTerminal)} in the file, ${formatValue(c.from, escapeTerminal)} on the server`
-    )
+    ),
+    ...item.hint ? [`${indent}    ${escapeTerminal(item.hint)}`] : []
   ];
 }
 function renderDriftText(report) {
@@ -483,8 +612,9 @@ function renderDriftMarkdown(report) {
     out.push("", `#### ${cls === "reactivated" ? "\u{1F6A8} " : ""}${TITLE[cls]} \u2014 \`${cls}\` (${items.length})`, "");
     for (const item of items) {
       const changes = (item.changes ?? []).map((c) => `${c.attribute}: ${formatValue(c.from, mdCode)} \u2192 ${formatValue(c.to, mdCode)}`).join("; ");
+      const hint = item.hint ? ` \u2014 _${mdText(item.hint)}_` : "";
       out.push(
-        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}`
+        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`
       );
     }
   }

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  ToolError
+} from "./chunk-I7MR6UWU.js";
+import {
   __export
 } from "./chunk-4CJPJK2Z.js";
 
@@ -6526,6 +6529,41 @@ var ATTRIBUTE_SPECS = {
 var ATTRIBUTES = Object.keys(ATTRIBUTE_SPECS);
 var DETAIL_ATTRIBUTES = ATTRIBUTES.filter((a) => ATTRIBUTE_SPECS[a].detail);
 
+// src/domain/userId.ts
+var NEW_LOCALPART = /^[a-z0-9._=\-/+]+$/;
+var HISTORICAL_USER_ID = /^@([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
+var MAX_USER_ID_LENGTH = 255;
+var NEW_LOCALPART_CHARACTERS = "a-z, 0-9 and . _ = - / +";
+function isValidNewLocalpart(localpart) {
+  return NEW_LOCALPART.test(localpart);
+}
+var HISTORICAL_LOCALPART = /^[\x21-\x39\x3b-\x7e]+$/;
+function isHistoricalLocalpart(localpart) {
+  return HISTORICAL_LOCALPART.test(localpart);
+}
+function isHistoricalUserId(userId) {
+  return !NEW_LOCALPART.test(localpartOf(userId));
+}
+function serverNameOf(userId) {
+  if (userId.length > MAX_USER_ID_LENGTH || !HISTORICAL_USER_ID.test(userId)) return void 0;
+  return userId.slice(userId.indexOf(":") + 1);
+}
+function localpartOf(userId) {
+  return userId.slice(1, userId.indexOf(":"));
+}
+var InvalidUserIdError = class extends ToolError {
+  name = "InvalidUserIdError";
+};
+function encodeUserId(userId) {
+  if (serverNameOf(userId) === void 0) {
+    throw new InvalidUserIdError(
+      `invalid Matrix user ID ${JSON.stringify(userId)}`,
+      "a user ID looks like @alice:example.org"
+    );
+  }
+  return encodeURIComponent(userId);
+}
+
 export {
   _isoDateTime,
   _isoDate,
@@ -6550,5 +6588,12 @@ export {
   literal,
   ATTRIBUTE_SPECS,
   ATTRIBUTES,
-  DETAIL_ATTRIBUTES
+  DETAIL_ATTRIBUTES,
+  NEW_LOCALPART_CHARACTERS,
+  isValidNewLocalpart,
+  isHistoricalLocalpart,
+  isHistoricalUserId,
+  serverNameOf,
+  localpartOf,
+  encodeUserId
 };

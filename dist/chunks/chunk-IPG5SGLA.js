@@ -1,9 +1,6 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  ToolError
-} from "./chunk-I7MR6UWU.js";
-import {
   ATTRIBUTE_SPECS,
   ZodISODate,
   ZodISODateTime,
@@ -19,12 +16,13 @@ import {
   int,
   literal,
   record,
+  serverNameOf,
   strictObject,
   string,
   toJSONSchema,
   union,
   url
-} from "./chunk-VXCLDOIN.js";
+} from "./chunk-5UI2KWUR.js";
 import {
   __export
 } from "./chunk-4CJPJK2Z.js";
@@ -59,33 +57,6 @@ var ACCOUNT_STATES = ["active", "deactivated", "erased"];
 var accountStateSchema = _enum(ACCOUNT_STATES, { error: `must be one of ${ACCOUNT_STATES.join(", ")}` }).meta({
   description: "active: the account exists and can log in. deactivated: it cannot log in (reversible only with allowReactivation). erased: deactivated and its data erased (irreversible)."
 });
-
-// src/domain/userId.ts
-var NEW_LOCALPART = /^[a-z0-9._=\-/+]+$/;
-var HISTORICAL_USER_ID = /^@([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
-var MAX_USER_ID_LENGTH = 255;
-function isValidNewLocalpart(localpart) {
-  return NEW_LOCALPART.test(localpart);
-}
-function serverNameOf(userId) {
-  if (userId.length > MAX_USER_ID_LENGTH || !HISTORICAL_USER_ID.test(userId)) return void 0;
-  return userId.slice(userId.indexOf(":") + 1);
-}
-function localpartOf(userId) {
-  return userId.slice(1, userId.indexOf(":"));
-}
-var InvalidUserIdError = class extends ToolError {
-  name = "InvalidUserIdError";
-};
-function encodeUserId(userId) {
-  if (serverNameOf(userId) === void 0) {
-    throw new InvalidUserIdError(
-      `invalid Matrix user ID ${JSON.stringify(userId)}`,
-      "a user ID looks like @alice:example.org"
-    );
-  }
-  return encodeURIComponent(userId);
-}
 
 // src/domain/policy.ts
 var UNMANAGED_POLICIES = ["ignore", "report", "deactivate"];
@@ -156,7 +127,10 @@ var usersFileSchema = strictObject({
   serverName: string().refine(isServerName, { error: "is not a valid server name (e.g. example.org)" }).optional().meta({ description: "The server name in user IDs (@alice:example.org); checked against the server's." }),
   policy: policySchema.optional(),
   users: record(string(), userValueSchema).meta({
-    description: "The managed users, by localpart (alice) or full user ID (quoted: '@alice:example.org')."
+    description: "The managed users, by localpart (alice) or full user ID (quoted: '@alice:example.org'). A new account's localpart may only hold a-z, 0-9 and . _ = - / + (Synapse refuses others). An account made by an older server may have a historical ID, with any printable ASCII but ':' (Old.Admin, '*x', 'a|b'; quote it where YAML would read it otherwise): it can be updated, deactivated and erased, never created. IDs compare exactly: Old.Admin and old.admin are two accounts.",
+    // What the loader accepts (it also checks the length of the whole ID: 255 at most). A localpart
+    // key cannot start with `@`: such a localpart is written as a full ID.
+    propertyNames: { type: "string", pattern: "^(?:@[!-9;-~]+:[^\\s]+|[!-9;-?A-~][!-9;-~]*)$", maxLength: 255 }
   })
 }).meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });
 function usersFileJsonSchema() {
@@ -171,10 +145,6 @@ function usersFileJsonSchema() {
 
 export {
   iso_exports,
-  isValidNewLocalpart,
-  serverNameOf,
-  localpartOf,
-  encodeUserId,
   policySchema,
   DEFAULT_POLICY,
   ACCOUNT_STATES,

@@ -9,12 +9,12 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-KTZANZU5.js";
-import "./chunk-465HPTFB.js";
-import "./chunk-I7MR6UWU.js";
-import "./chunk-4ULRYIV7.js";
+} from "./chunk-WGYK6H34.js";
+import "./chunk-IPG5SGLA.js";
+import "./chunk-YR5HORDN.js";
 import "./chunk-CUFBJBJW.js";
-import "./chunk-VXCLDOIN.js";
+import "./chunk-5UI2KWUR.js";
+import "./chunk-I7MR6UWU.js";
 import "./chunk-MSVWU2MY.js";
 import "./chunk-BFFVIZT5.js";
 import "./chunk-XBO4EKKD.js";
