@@ -540,7 +540,8 @@ class UserChecker {
     source: SourcePosition,
   ): DesiredUser | undefined {
     // The forms most users are written in are read straight from the tree: no plain values, no zod.
-    const simple = simpleUser(entry.value, userId, source);
+    const number = this.users.size;
+    const simple = simpleUser(entry.value, userId, number, source);
     if (simple) return simple;
     const base: Path = ["users", entry.key];
     const value = this.toJS.convert(entry.value, base);
@@ -570,6 +571,7 @@ class UserChecker {
     }
     const user: DesiredUser = {
       userId,
+      index: number,
       state: canonicalState(data.state)!,
       allowReactivation: data.allowReactivation ?? false,
       source,
@@ -629,10 +631,10 @@ function simpleKeyBit(key: string): number {
  * active user — else undefined, and the general path (plain values, zod) reads it and words any
  * error. Where it answers, it gives what that path would (test/unit/load-fast.test.ts checks).
  */
-function simpleUser(node: YNode, userId: string, source: SourcePosition): DesiredUser | undefined {
+function simpleUser(node: YNode, userId: string, index: number, source: SourcePosition): DesiredUser | undefined {
   if (node.kind === "scalar") {
     const state = canonicalState(node.value);
-    return state && { userId, state, allowReactivation: false, source };
+    return state && { userId, index, state, allowReactivation: false, source };
   }
   if (node.kind !== "map") return undefined;
   let seen = 0;
@@ -666,8 +668,8 @@ function simpleUser(node: YNode, userId: string, source: SourcePosition): Desire
   // itself (one added later costs a separate property array per user).
   const user: DesiredUser =
     displayname === undefined
-      ? { userId, state, allowReactivation: allowReactivation ?? false, source }
-      : { userId, state, allowReactivation: allowReactivation ?? false, source, displayname };
+      ? { userId, index, state, allowReactivation: allowReactivation ?? false, source }
+      : { userId, index, state, allowReactivation: allowReactivation ?? false, source, displayname };
   if (admin !== undefined) user.admin = admin;
   if (locked !== undefined) user.locked = locked;
   return user;

@@ -130,9 +130,10 @@ function desiredUserArb(userId: string, { anyState }: DesiredOptions): fc.Arbitr
       { requiredKeys: ["state", "allowReactivation"] },
     )
     .map((r) => {
-      const user: DesiredUser = { userId, ...r, source: { file: "users.yaml", line: 1, column: 1 } };
+      // Numbered by desiredArb.
+      const user: DesiredUser = { userId, index: 0, ...r, source: { file: "users.yaml", line: 1, column: 1 } };
       if (!anyState && user.state !== "active") {
-        return { userId, state: user.state, allowReactivation: false, source: user.source };
+        return { userId, index: 0, state: user.state, allowReactivation: false, source: user.source };
       }
       return user;
     });
@@ -144,7 +145,7 @@ function desiredArb(server: Map<string, ActualUser>, options: DesiredOptions): f
     .tuple(fc.subarray([...server.keys()]), fc.uniqueArray(userIdArb, { maxLength: 4 }))
     .map(([known, fresh]) => [...new Set([...known, ...fresh])])
     .chain((ids) => fc.tuple(...ids.map((id) => desiredUserArb(id, options))))
-    .map((users) => new Map(users.map((u) => [u.userId, u])));
+    .map((users) => new Map(users.map((u, index) => [u.userId, { ...u, index }])));
 }
 
 /** Exact IDs, globs cut out of the pool's IDs, and a few wide or foreign globs. */

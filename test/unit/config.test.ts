@@ -78,7 +78,7 @@ function expectIssues(issues: ConfigIssue[], expected: Expected[]) {
 const lines = (...rows: string[]) => `${rows.join("\n")}\n`;
 
 describe("a valid file", () => {
-  it("gives the users by full ID, in file order, with their sources and attributes", () => {
+  it("gives the users by full ID, in file order and numbered in it, with their sources and attributes", () => {
     const state = parse(EXAMPLE);
     expect([...state.users.keys()]).toEqual([
       "@alice:example.org",
@@ -86,8 +86,10 @@ describe("a valid file", () => {
       "@carol:example.org",
       "@dave:example.org",
     ]);
+    expect([...state.users.values()].map((u) => u.index)).toEqual([0, 1, 2, 3]);
     expect(state.users.get("@alice:example.org")).toEqual({
       userId: "@alice:example.org",
+      index: 0,
       state: "active",
       displayname: "Alice Liddell",
       admin: false,
@@ -99,6 +101,7 @@ describe("a valid file", () => {
     });
     expect(state.users.get("@bob:example.org")).toEqual({
       userId: "@bob:example.org",
+      index: 1,
       state: "deactivated",
       allowReactivation: false,
       source: { file: "users.yaml", line: 18, column: 3 },
@@ -121,6 +124,7 @@ describe("a valid file", () => {
     expect(state.policy).toEqual({ unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: [] });
     expect(state.users.get("@erin:example.org")).toEqual({
       userId: "@erin:example.org",
+      index: 0,
       state: "active",
       allowReactivation: false,
       source: { file: "users.yaml", line: 3, column: 3 },
