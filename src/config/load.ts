@@ -279,28 +279,21 @@ interface ParsedFile {
 
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
 
-/** The pure core of loadDesiredState: validates and merges files already read. */
+/**
+ * The pure core of loadDesiredState: validates and merges files already read. Each file is parsed
+ * once. Knowing the server's name (the admin token's), users are checked as the parser reads them
+ * (see UserSink: their nodes die young); offline, once the file's serverName is known, from the tree.
+ */
 export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {}): DesiredState {
-  // Knowing the server's name, users can be checked as the parser reads them (see UserSink). A file
-  // that names another server (an error), or that the fast parser leaves to the library, is read
-  // again, whole: the same result either way.
-  return (
-    (options.serverName !== undefined && readDesiredState(files, options, true)) || readDesiredState(files, options)!
-  );
-}
-
-/** parseDesiredState; undefined when `stream` was asked and the files could not be read that way. */
-function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = false): DesiredState | undefined {
   const issues: PendingIssue[] = [];
   const users = new Map<string, DesiredUser>();
-  const streaming = stream ? new UserChecker(options.serverName, users, issues) : undefined;
+  const early = options.serverName === undefined ? undefined : new UserChecker(options.serverName, users, issues);
   const parsed: ParsedFile[] = [];
   for (const [index, file] of files.entries()) {
-    const one = parseFile(file, index, issues, streaming);
-    if (!one) return undefined;
+    const one = parseFile(file, index, issues, early);
     parsed.push(one);
-    // Users the parser kept in the tree (a flow map: `users: {…}`), in their turn.
-    if (streaming) for (const entry of one.users?.entries ?? []) streaming.check(one, index, entry);
+    // Users the parser kept in the tree (a flow map `users: {…}`, or a file the library read), in their turn.
+    if (early) for (const entry of one.users?.entries ?? []) early.check(one, index, entry);
   }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
 
@@ -341,8 +334,9 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
       });
     }
   }
-  const serverName = fileServer?.value ?? options.serverName;
-  if (streaming && serverName !== options.serverName) return undefined;
+  // The server's own name when it is known: a file naming another is an error (above), and its
+  // users are checked against the server they would be applied to.
+  const serverName = options.serverName ?? fileServer?.value;
 
   const fileHomeserver = pick("homeserver");
   if (fileHomeserver?.value !== undefined && options.homeserver !== undefined) {
@@ -356,7 +350,7 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
     }
   }
 
-  if (!streaming) {
+  if (!early) {
     const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
@@ -404,29 +398,27 @@ function sameHomeserver(a: string, b: string): boolean {
 }
 
 /**
- * Parses one file and validates everything but its users (which need the server name), unless a
- * checker is given: then the users are checked as they are read, and undefined is returned if the
- * file could not be read that way.
+ * Parses one file and validates everything but its users, unless a checker is given: then the
+ * users the fast parser streams are checked as they are read, and the others (`parsed.users`) are
+ * left to the caller.
  */
 function parseFile(
   file: { name: string; text: string },
   index: number,
   issues: PendingIssue[],
   checker?: UserChecker,
-): ParsedFile | undefined {
+): ParsedFile {
   const parsed: ParsedFile = { name: file.name, text: file.text, keys: new Map() };
   const add = (offset: number, path: Path, message: string) => issues.push({ file: index, offset, path, message });
 
-  let streamed = 0;
+  const mark = checker?.mark();
   const tree = parseYaml(
     file.text,
-    checker &&
-      ((entry, line, column) => {
-        streamed++;
-        checker.check(parsed, index, entry, { file: file.name, line, column });
-      }),
+    checker && ((entry, line, column) => checker.check(parsed, index, entry, { file: file.name, line, column })),
   );
-  if (streamed > 0 && !tree.usersStreamed) return undefined;
+  // The fast parser gave up half way and the library read the file: what was checked of its users
+  // is forgotten, and they are checked again from the library's tree (or not at all, if it has errors).
+  if (mark && !tree.usersStreamed) checker!.undo(mark);
   if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
   for (const problem of tree.problems) add(problem.offset, [], problem.message);
   if (tree.problems.length > 0) return parsed;
@@ -475,6 +467,14 @@ function parseFile(
   return parsed;
 }
 
+/** How far a UserChecker has got: see UserChecker.undo. */
+interface CheckMark {
+  users: number;
+  invalid: number;
+  localparts: number;
+  issues: number;
+}
+
 /**
  * Validates users one by one (one zod parse of the whole file is not faster) and adds the valid
  * ones to `users`, in file order; the first declaration of a user wins, later ones are issues.
@@ -517,6 +517,23 @@ class UserChecker {
       const localpart = localpartOf(userId);
       if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
     }
+  }
+
+  mark(): CheckMark {
+    return {
+      users: this.users.size,
+      invalid: this.invalid.size,
+      localparts: this.fullIdByLocalpart.size,
+      issues: this.issues.length,
+    };
+  }
+
+  /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
+  undo(mark: CheckMark): void {
+    truncate(this.users, mark.users);
+    truncate(this.invalid, mark.invalid);
+    truncate(this.fullIdByLocalpart, mark.localparts);
+    this.issues.length = mark.issues;
   }
 
   private add(file: number, offset: number, path: Path, message: string): void {
@@ -673,6 +690,13 @@ function simpleUser(node: YNode, userId: string, index: number, source: SourcePo
   if (admin !== undefined) user.admin = admin;
   if (locked !== undefined) user.locked = locked;
   return user;
+}
+
+/** Deletes the entries of `map` after its first `size`. */
+function truncate(map: Map<string, unknown>, size: number): void {
+  if (map.size === size) return;
+  let kept = 0;
+  for (const key of [...map.keys()]) if (kept++ >= size) map.delete(key);
 }
 
 function isPlainMap(value: unknown): boolean {
