@@ -589,7 +589,7 @@ class UserChecker {
     const user: DesiredUser = {
       userId,
       index: number,
-      state: canonicalState(data.state)!,
+      state: data.state,
       allowReactivation: data.allowReactivation ?? false,
       source,
     };
@@ -606,39 +606,8 @@ class UserChecker {
   }
 }
 
-/**
- * The state as one of the program's own strings: a string sliced from the file is not internalised,
- * and the planner's table lookups (`LIFECYCLE[from][to]`) would pay for that on every user.
- */
-function canonicalState(value: unknown): AccountState | undefined {
-  return value === "active"
-    ? "active"
-    : value === "deactivated"
-      ? "deactivated"
-      : value === "erased"
-        ? "erased"
-        : undefined;
-}
-
-/**
- * The keys simpleUser reads, as bits (to see a duplicate); 0 for any other. Compared rather than
- * looked up: keys sliced from the file are not internalised strings, and a lookup would hash each.
- */
-function simpleKeyBit(key: string): number {
-  switch (key) {
-    case "state":
-      return 1;
-    case "displayname":
-      return 2;
-    case "admin":
-      return 4;
-    case "locked":
-      return 8;
-    case "allowReactivation":
-      return 16;
-    default:
-      return 0;
-  }
+function isAccountState(value: unknown): value is AccountState {
+  return value === "active" || value === "deactivated" || value === "erased";
 }
 
 /**
@@ -650,37 +619,32 @@ function simpleKeyBit(key: string): number {
  */
 function simpleUser(node: YNode, userId: string, index: number, source: SourcePosition): DesiredUser | undefined {
   if (node.kind === "scalar") {
-    const state = canonicalState(node.value);
-    return state && { userId, index, state, allowReactivation: false, source };
+    return isAccountState(node.value)
+      ? { userId, index, state: node.value, allowReactivation: false, source }
+      : undefined;
   }
   if (node.kind !== "map") return undefined;
-  let seen = 0;
-  let state: AccountState = "active";
+  let state: AccountState | undefined;
   let displayname: string | undefined;
   let admin: boolean | undefined;
   let locked: boolean | undefined;
   let allowReactivation: boolean | undefined;
-  for (const entry of node.entries) {
-    const bit = simpleKeyBit(entry.key);
-    if (bit === 0 || (seen & bit) !== 0 || entry.value.kind !== "scalar") return undefined;
-    seen |= bit;
-    const value = entry.value.value;
-    if (bit === 1) {
-      const canonical = canonicalState(value);
-      if (!canonical) return undefined;
-      state = canonical;
-    } else if (bit === 2) {
-      if (typeof value !== "string") return undefined;
-      displayname = value;
-    } else {
-      if (typeof value !== "boolean") return undefined;
-      if (bit === 4) admin = value;
-      else if (bit === 8) locked = value;
-      else allowReactivation = value;
-    }
+  for (const { key, value: child } of node.entries) {
+    if (child.kind !== "scalar") return undefined;
+    const { value } = child;
+    // A key given twice, or a value of another type: left to the general path, which says why.
+    if (key === "state" && state === undefined && isAccountState(value)) state = value;
+    else if (key === "displayname" && displayname === undefined && typeof value === "string") displayname = value;
+    else if (key === "admin" && admin === undefined && typeof value === "boolean") admin = value;
+    else if (key === "locked" && locked === undefined && typeof value === "boolean") locked = value;
+    else if (key === "allowReactivation" && allowReactivation === undefined && typeof value === "boolean")
+      allowReactivation = value;
+    else return undefined;
   }
+  state ??= "active";
   // Attributes on a user that is not active are an error, which the general path reports.
-  if (state !== "active" && (seen & ~1) !== 0) return undefined;
+  const attributes = displayname !== undefined || admin !== undefined || locked !== undefined;
+  if (state !== "active" && (attributes || allowReactivation !== undefined)) return undefined;
   // With the display name in the literal, the common shapes keep every property in the object
   // itself (one added later costs a separate property array per user).
   const user: DesiredUser =

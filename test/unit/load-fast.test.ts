@@ -107,15 +107,4 @@ describe("the loader's shortcut for the common forms of a user", () => {
       allowReactivation: false,
     });
   });
-
-  it("gives states as the program's own strings, whichever path read them", () => {
-    for (const text of [
-      fileWith(" erased"),
-      fileWith("\n    state: erased"),
-      fileWith("\n    state: active\n    emails: [a@b.org]"),
-    ]) {
-      const state = parseDesiredState([{ name: "u.yaml", text }], { serverName: S }).users.get(`@alice:${S}`)!.state;
-      expect(["active", "deactivated", "erased"]).toContain(state);
-    }
-  });
 });
