@@ -840,9 +840,6 @@ function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
 
 /** Line starts of a text, to turn offsets into lines and columns (only for what is reported). */
 class LineIndex {
-  /** The line of the last position asked for: the loader asks in file order, so the next is near. */
-  private last = 0;
-
   constructor(private readonly starts: ArrayLike<number>) {}
 
   static of(text: string): LineIndex {
@@ -855,19 +852,11 @@ class LineIndex {
     const starts = this.starts;
     let low = 0;
     let high = starts.length - 1;
-    // A few lines on from the last one: found by stepping, not searching.
-    const last = this.last;
-    if (starts[last]! <= offset) {
-      low = last;
-      for (let steps = 0; steps < 8 && low < high && starts[low + 1]! <= offset; steps++) low++;
-      if (low === high || starts[low + 1]! > offset) high = low;
-    }
     while (low < high) {
       const mid = (low + high + 1) >> 1;
       if (starts[mid]! <= offset) low = mid;
       else high = mid - 1;
     }
-    this.last = low;
     return { file, line: low + 1, column: offset - starts[low]! + 1 };
   }
 }
