@@ -359,13 +359,29 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
 
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
-  const texts = parsed.map(({ name, text }) => ({ name, text }));
+  const state = withSha256(
+    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    parsed,
+  );
+  const homeserver = pick("homeserver")?.value;
+  if (homeserver !== undefined) state.homeserver = homeserver;
+  if (serverName !== undefined) state.serverName = serverName;
+  return state;
+}
+
+/**
+ * The state with the files' hash, which only saved plans and audit logs need: computed on first
+ * use (a plan of a large file need not). Made out here, so that the getter holds the texts and
+ * nothing else: a closure in parseDesiredState would keep every file's tree alive with the state.
+ */
+function withSha256(
+  state: Omit<DesiredState, "sha256">,
+  files: readonly { name: string; text: string }[],
+): DesiredState {
+  const texts = files.map(({ name, text }) => ({ name, text }));
   let sha256: string | undefined;
-  const state: DesiredState = {
-    policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
-    users,
-    files: parsed.map((f) => f.name),
-    // Only saved plans and audit logs need it: hashed on first use (a plan of a large file need not).
+  return {
+    ...state,
     get sha256() {
       if (sha256 === undefined) {
         const hash = createHash("sha256");
@@ -378,10 +394,6 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
       return sha256;
     },
   };
-  const homeserver = pick("homeserver")?.value;
-  if (homeserver !== undefined) state.homeserver = homeserver;
-  if (serverName !== undefined) state.serverName = serverName;
-  return state;
 }
 
 /** Whether two homeserver URLs name the same base URL (origin and path, trailing slashes aside). */
