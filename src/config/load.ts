@@ -295,28 +295,21 @@ interface ParsedFile {
 
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
 
-/** The pure core of loadDesiredState: validates and merges files already read. */
+/**
+ * The pure core of loadDesiredState: validates and merges files already read. Each file is parsed
+ * once. Knowing the server's name (the admin token's), users are checked as the parser reads them
+ * (see UserSink: their nodes die young); offline, once the file's serverName is known, from the tree.
+ */
 export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {}): DesiredState {
-  // Knowing the server's name, users can be checked as the parser reads them (see UserSink). A file
-  // that names another server (an error), or that the fast parser leaves to the library, is read
-  // again, whole: the same result either way.
-  return (
-    (options.serverName !== undefined && readDesiredState(files, options, true)) || readDesiredState(files, options)!
-  );
-}
-
-/** parseDesiredState; undefined when `stream` was asked and the files could not be read that way. */
-function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = false): DesiredState | undefined {
   const issues: PendingIssue[] = [];
   const users = new Map<string, DesiredUser>();
-  const streaming = stream ? new UserChecker(options.serverName, users, issues) : undefined;
+  const early = options.serverName === undefined ? undefined : new UserChecker(options.serverName, users, issues);
   const parsed: ParsedFile[] = [];
   for (const [index, file] of files.entries()) {
-    const one = parseFile(file, index, issues, streaming);
-    if (!one) return undefined;
+    const one = parseFile(file, index, issues, early);
     parsed.push(one);
-    // Users the parser kept in the tree (a flow map: `users: {…}`), in their turn.
-    if (streaming) for (const entry of one.users?.entries ?? []) streaming.check(one, index, entry);
+    // Users the parser kept in the tree (a flow map `users: {…}`, or a file the library read), in their turn.
+    if (early) for (const entry of one.users?.entries ?? []) early.check(one, index, entry);
   }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
 
@@ -357,8 +350,9 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
       });
     }
   }
-  const serverName = fileServer?.value ?? options.serverName;
-  if (streaming && serverName !== options.serverName) return undefined;
+  // The server's own name when it is known: a file naming another is an error (above), and its
+  // users are checked against the server they would be applied to.
+  const serverName = options.serverName ?? fileServer?.value;
 
   const fileHomeserver = pick("homeserver");
   if (fileHomeserver?.value !== undefined && options.homeserver !== undefined) {
@@ -372,7 +366,7 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
     }
   }
 
-  if (!streaming) {
+  if (!early) {
     const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
@@ -381,13 +375,29 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
 
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
-  const texts = parsed.map(({ name, text }) => ({ name, text }));
+  const state = withSha256(
+    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    parsed,
+  );
+  const homeserver = pick("homeserver")?.value;
+  if (homeserver !== undefined) state.homeserver = homeserver;
+  if (serverName !== undefined) state.serverName = serverName;
+  return state;
+}
+
+/**
+ * The state with the files' hash, which only saved plans and audit logs need: computed on first
+ * use (a plan of a large file need not). Made out here, so that the getter holds the texts and
+ * nothing else: a closure in parseDesiredState would keep every file's tree alive with the state.
+ */
+function withSha256(
+  state: Omit<DesiredState, "sha256">,
+  files: readonly { name: string; text: string }[],
+): DesiredState {
+  const texts = files.map(({ name, text }) => ({ name, text }));
   let sha256: string | undefined;
-  const state: DesiredState = {
-    policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
-    users,
-    files: parsed.map((f) => f.name),
-    // Only saved plans and audit logs need it: hashed on first use (a plan of a large file need not).
+  return {
+    ...state,
     get sha256() {
       if (sha256 === undefined) {
         const hash = createHash("sha256");
@@ -400,10 +410,6 @@ function readDesiredState(files: DesiredFile[], options: LoadOptions, stream = f
       return sha256;
     },
   };
-  const homeserver = pick("homeserver")?.value;
-  if (homeserver !== undefined) state.homeserver = homeserver;
-  if (serverName !== undefined) state.serverName = serverName;
-  return state;
 }
 
 /** Whether two homeserver URLs name the same base URL (origin and path, trailing slashes aside). */
@@ -420,29 +426,27 @@ function sameHomeserver(a: string, b: string): boolean {
 }
 
 /**
- * Parses one file and validates everything but its users (which need the server name), unless a
- * checker is given: then the users are checked as they are read, and undefined is returned if the
- * file could not be read that way.
+ * Parses one file and validates everything but its users, unless a checker is given: then the
+ * users the fast parser streams are checked as they are read, and the others (`parsed.users`) are
+ * left to the caller.
  */
 function parseFile(
   file: { name: string; text: string },
   index: number,
   issues: PendingIssue[],
   checker?: UserChecker,
-): ParsedFile | undefined {
+): ParsedFile {
   const parsed: ParsedFile = { name: file.name, text: file.text, keys: new Map() };
   const add = (offset: number, path: Path, message: string) => issues.push({ file: index, offset, path, message });
 
-  let streamed = 0;
+  const mark = checker?.mark();
   const tree = parseYaml(
     file.text,
-    checker &&
-      ((entry, line, column) => {
-        streamed++;
-        checker.check(parsed, index, entry, { file: file.name, line, column });
-      }),
+    checker && ((entry, line, column) => checker.check(parsed, index, entry, { file: file.name, line, column })),
   );
-  if (streamed > 0 && !tree.usersStreamed) return undefined;
+  // The fast parser gave up half way and the library read the file: what was checked of its users
+  // is forgotten, and they are checked again from the library's tree (or not at all, if it has errors).
+  if (mark && !tree.usersStreamed) checker!.undo(mark);
   if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
   for (const problem of tree.problems) add(problem.offset, [], problem.message);
   if (tree.problems.length > 0) return parsed;
@@ -491,6 +495,14 @@ function parseFile(
   return parsed;
 }
 
+/** How far a UserChecker has got: see UserChecker.undo. */
+interface CheckMark {
+  users: number;
+  invalid: number;
+  localparts: number;
+  issues: number;
+}
+
 /**
  * Validates users one by one (one zod parse of the whole file is not faster) and adds the valid
  * ones to `users`, in file order; the first declaration of a user wins, later ones are issues.
@@ -537,6 +549,23 @@ class UserChecker {
     }
   }
 
+  mark(): CheckMark {
+    return {
+      users: this.users.size,
+      invalid: this.invalid.size,
+      localparts: this.fullIdByLocalpart.size,
+      issues: this.issues.length,
+    };
+  }
+
+  /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
+  undo(mark: CheckMark): void {
+    truncate(this.users, mark.users);
+    truncate(this.invalid, mark.invalid);
+    truncate(this.fullIdByLocalpart, mark.localparts);
+    this.issues.length = mark.issues;
+  }
+
   private add(file: number, offset: number, path: Path, message: string): void {
     this.issues.push({ file, offset, path, message });
   }
@@ -558,7 +587,8 @@ class UserChecker {
     source: SourcePosition,
   ): DesiredUser | undefined {
     // The forms most users are written in are read straight from the tree: no plain values, no zod.
-    const simple = simpleUser(entry.value, userId, source);
+    const number = this.users.size;
+    const simple = simpleUser(entry.value, userId, number, source);
     if (simple) return simple;
     const base: Path = ["users", entry.key];
     const value = this.toJS.convert(entry.value, base);
@@ -588,7 +618,8 @@ class UserChecker {
     }
     const user: DesiredUser = {
       userId,
-      state: canonicalState(data.state)!,
+      index: number,
+      state: data.state,
       allowReactivation: data.allowReactivation ?? false,
       source,
     };
@@ -605,39 +636,8 @@ class UserChecker {
   }
 }
 
-/**
- * The state as one of the program's own strings: a string sliced from the file is not internalised,
- * and the planner's table lookups (`LIFECYCLE[from][to]`) would pay for that on every user.
- */
-function canonicalState(value: unknown): AccountState | undefined {
-  return value === "active"
-    ? "active"
-    : value === "deactivated"
-      ? "deactivated"
-      : value === "erased"
-        ? "erased"
-        : undefined;
-}
-
-/**
- * The keys simpleUser reads, as bits (to see a duplicate); 0 for any other. Compared rather than
- * looked up: keys sliced from the file are not internalised strings, and a lookup would hash each.
- */
-function simpleKeyBit(key: string): number {
-  switch (key) {
-    case "state":
-      return 1;
-    case "displayname":
-      return 2;
-    case "admin":
-      return 4;
-    case "locked":
-      return 8;
-    case "allowReactivation":
-      return 16;
-    default:
-      return 0;
-  }
+function isAccountState(value: unknown): value is AccountState {
+  return value === "active" || value === "deactivated" || value === "erased";
 }
 
 /**
@@ -647,48 +647,50 @@ function simpleKeyBit(key: string): number {
  * active user — else undefined, and the general path (plain values, zod) reads it and words any
  * error. Where it answers, it gives what that path would (test/unit/load-fast.test.ts checks).
  */
-function simpleUser(node: YNode, userId: string, source: SourcePosition): DesiredUser | undefined {
+function simpleUser(node: YNode, userId: string, index: number, source: SourcePosition): DesiredUser | undefined {
   if (node.kind === "scalar") {
-    const state = canonicalState(node.value);
-    return state && { userId, state, allowReactivation: false, source };
+    return isAccountState(node.value)
+      ? { userId, index, state: node.value, allowReactivation: false, source }
+      : undefined;
   }
   if (node.kind !== "map") return undefined;
-  let seen = 0;
-  let state: AccountState = "active";
+  let state: AccountState | undefined;
   let displayname: string | undefined;
   let admin: boolean | undefined;
   let locked: boolean | undefined;
   let allowReactivation: boolean | undefined;
-  for (const entry of node.entries) {
-    const bit = simpleKeyBit(entry.key);
-    if (bit === 0 || (seen & bit) !== 0 || entry.value.kind !== "scalar") return undefined;
-    seen |= bit;
-    const value = entry.value.value;
-    if (bit === 1) {
-      const canonical = canonicalState(value);
-      if (!canonical) return undefined;
-      state = canonical;
-    } else if (bit === 2) {
-      if (typeof value !== "string") return undefined;
-      displayname = value;
-    } else {
-      if (typeof value !== "boolean") return undefined;
-      if (bit === 4) admin = value;
-      else if (bit === 8) locked = value;
-      else allowReactivation = value;
-    }
+  for (const { key, value: child } of node.entries) {
+    if (child.kind !== "scalar") return undefined;
+    const { value } = child;
+    // A key given twice, or a value of another type: left to the general path, which says why.
+    if (key === "state" && state === undefined && isAccountState(value)) state = value;
+    else if (key === "displayname" && displayname === undefined && typeof value === "string") displayname = value;
+    else if (key === "admin" && admin === undefined && typeof value === "boolean") admin = value;
+    else if (key === "locked" && locked === undefined && typeof value === "boolean") locked = value;
+    else if (key === "allowReactivation" && allowReactivation === undefined && typeof value === "boolean")
+      allowReactivation = value;
+    else return undefined;
   }
+  state ??= "active";
   // Attributes on a user that is not active are an error, which the general path reports.
-  if (state !== "active" && (seen & ~1) !== 0) return undefined;
+  const attributes = displayname !== undefined || admin !== undefined || locked !== undefined;
+  if (state !== "active" && (attributes || allowReactivation !== undefined)) return undefined;
   // With the display name in the literal, the common shapes keep every property in the object
   // itself (one added later costs a separate property array per user).
   const user: DesiredUser =
     displayname === undefined
-      ? { userId, state, allowReactivation: allowReactivation ?? false, source }
-      : { userId, state, allowReactivation: allowReactivation ?? false, source, displayname };
+      ? { userId, index, state, allowReactivation: allowReactivation ?? false, source }
+      : { userId, index, state, allowReactivation: allowReactivation ?? false, source, displayname };
   if (admin !== undefined) user.admin = admin;
   if (locked !== undefined) user.locked = locked;
   return user;
+}
+
+/** Deletes the entries of `map` after its first `size`. */
+function truncate(map: Map<string, unknown>, size: number): void {
+  if (map.size === size) return;
+  let kept = 0;
+  for (const key of [...map.keys()]) if (kept++ >= size) map.delete(key);
 }
 
 function isPlainMap(value: unknown): boolean {
@@ -880,9 +882,6 @@ function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
 
 /** Line starts of a text, to turn offsets into lines and columns (only for what is reported). */
 class LineIndex {
-  /** The line of the last position asked for: the loader asks in file order, so the next is near. */
-  private last = 0;
-
   constructor(private readonly starts: ArrayLike<number>) {}
 
   static of(text: string): LineIndex {
@@ -895,19 +894,11 @@ class LineIndex {
     const starts = this.starts;
     let low = 0;
     let high = starts.length - 1;
-    // A few lines on from the last one: found by stepping, not searching.
-    const last = this.last;
-    if (starts[last]! <= offset) {
-      low = last;
-      for (let steps = 0; steps < 8 && low < high && starts[low + 1]! <= offset; steps++) low++;
-      if (low === high || starts[low + 1]! > offset) high = low;
-    }
     while (low < high) {
       const mid = (low + high + 1) >> 1;
       if (starts[mid]! <= offset) low = mid;
       else high = mid - 1;
     }
-    this.last = low;
     return { file, line: low + 1, column: offset - starts[low]! + 1 };
   }
 }

@@ -349,7 +349,7 @@ class FastParser {
     if (colon === end) return -1;
     let keyEnd = colon;
     while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-    const key = this.slice(p, keyEnd);
+    const key = text.slice(p, keyEnd);
     // The library refuses implicit keys over 1024 characters; a " #" would start a comment.
     if (key.length > 1024 || key.includes(" #")) throw BAIL;
     this.key = key;
@@ -423,7 +423,7 @@ class FastParser {
         if (c === COLON && (stop + 1 === end || text.charCodeAt(stop + 1) === SPACE)) throw BAIL;
       }
       while (text.charCodeAt(stop - 1) === SPACE) stop--;
-      return { kind: "scalar", offset: at, value: resolvePlain(this.slice(at, stop)) };
+      return { kind: "scalar", offset: at, value: resolvePlain(text.slice(at, stop)) };
     }
     p = this.skipSpaces(p);
     if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
@@ -518,14 +518,6 @@ class FastParser {
     throw BAIL; // a multi-line quoted scalar
   }
 
-  /** text.slice, but the words every users file repeats come back as the program's own strings. */
-  private slice(start: number, end: number): string {
-    const { text } = this;
-    const words = COMMON_WORDS[end - start];
-    if (words) for (const word of words) if (text.startsWith(word, start)) return word;
-    return text.slice(start, end);
-  }
-
   private unquote(p: number, close: number): string {
     const inner = this.text.slice(p + 1, close - 1);
     if (this.text.charCodeAt(p) === 39) return inner.replaceAll("''", "'");
@@ -534,16 +526,6 @@ class FastParser {
     if (inner.replace(JSON_ESCAPES, "").includes("\\")) throw BAIL;
     return JSON.parse(`"${inner}"`) as string;
   }
-}
-
-/**
- * The keys and values of a large users file are mostly a handful of words: returned as constants,
- * they cost no allocation per user, and comparisons with them are quick. By length.
- */
-const COMMON_WORDS: (string[] | undefined)[] = [];
-for (const word of ["active", "deactivated", "erased", "state", "displayname", "admin", "locked", "true", "false"]) {
-  COMMON_WORDS[word.length] ??= [];
-  COMMON_WORDS[word.length]!.push(word);
 }
 
 /** A plain scalar's value under the YAML 1.2 core schema, as the `yaml` library resolves it. */

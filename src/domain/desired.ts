@@ -19,6 +19,12 @@ export type PasswordRef = { env: string } | { file: string };
 export interface DesiredUser extends DesiredAttributes {
   /** The full user ID, `@localpart:server`. */
   userId: string;
+  /**
+   * The user's number among the file's users: the loader numbers them 0, 1, 2… in file order.
+   * Unique among the users of one map, whatever its order, so that the planner can note which users
+   * it has met in an array of flags by number, without writing on the users or keeping a set of IDs.
+   */
+  index: number;
   state: AccountState;
   allowReactivation: boolean;
   password?: PasswordRef;

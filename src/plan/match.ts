@@ -12,27 +12,17 @@ export interface Judge {
 /** How many of the file's next users are compared with each listed user before looking it up. */
 const LOOK_AHEAD = 4;
 
-/** Where a Match notes the file's users it has met: on the user itself, under its own mark. */
-const MET = Symbol("met by a match");
-type Marked = DesiredUser & { [MET]?: number };
-let matches = 0;
-/** The match that owns the marks of a file's users: the latest one started over their map. */
-const owner = new WeakMap<Map<string, DesiredUser>, Match>();
-
 /**
  * Pairs the server's users with the file's, one server user at a time, as the list arrives: the
  * server's side is never held whole (on a large server that map, not the comparing, was most of the
  * cost of a plan). `finish` then pairs the file's users the server never showed with `undefined`.
  *
  * A user created during the listing can make offset pagination show a row twice: the first is
- * kept. The file's users are marked as met on the objects themselves (a number under a private
- * symbol, distinct for each match), which costs nothing beside the lookup that finds them, where a
- * set of a million met IDs would cost as much as the lookups. So one match at a time over the same
- * users: a match that a newer one over the same map overtook throws, on its next step, rather than
- * answer wrong (and two maps that share user objects must not be matched at the same time).
+ * kept. Which of the file's users were met is kept here, one flag per user by its `index` (a set of
+ * a million met IDs would cost as much as the lookups that find them); nothing is written on the
+ * users, so any number of matches may run over the same users at once.
  */
 export class Match {
-  readonly #mark = ++matches;
   /** Active users outside the file already passed on (only those are kept: they are the output). */
   readonly #unmanaged = new Set<string>();
   /** Rows seen, repeats included. */
@@ -40,31 +30,34 @@ export class Match {
   /** The file's users in file order, and the next one the list is expected to show (see observe). */
   readonly #inOrder: DesiredUser[];
   #cursor = 0;
-  /** A newer match over the same map started: this one's marks are no longer its own. */
-  #overtaken = false;
+  /** 1 at a user's index once the list has shown it. */
+  readonly #met: Uint8Array;
 
   constructor(
-    private readonly desired: Map<string, DesiredUser>,
+    private readonly desired: ReadonlyMap<string, DesiredUser>,
     private readonly judge: Judge,
   ) {
-    const previous = owner.get(desired);
-    if (previous) previous.#overtaken = true;
-    owner.set(desired, this);
     this.#inOrder = [...desired.values()];
-  }
-
-  #check(): void {
-    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
+    let size = 0;
+    for (const want of this.#inOrder) if (want.index >= size) size = want.index + 1;
+    this.#met = new Uint8Array(size);
+    // Each index once: two users sharing one would be taken for each other (a bug in whoever numbered them).
+    for (const want of this.#inOrder) {
+      if (!(Number.isInteger(want.index) && want.index >= 0) || this.#met[want.index] === 1) {
+        throw new Error(`bug: the desired users' indexes are not distinct whole numbers (${want.userId})`);
+      }
+      this.#met[want.index] = 1;
+    }
+    this.#met.fill(0);
   }
 
   observe(have: ActualUser): void {
-    this.#check();
     this.listed++;
     // A file written in the order the server lists (an export, a generated file) is followed along
     // rather than looked up: a few string comparisons instead of hashing into a large map. Users
     // only one side has (new ones, unmanaged ones) are stepped over; any other order falls back to
     // the lookup, which is always right.
-    let want: Marked | undefined;
+    let want: DesiredUser | undefined;
     const inOrder = this.#inOrder;
     const end = Math.min(this.#cursor + LOOK_AHEAD, inOrder.length);
     for (let i = this.#cursor; i < end; i++) {
@@ -76,8 +69,8 @@ export class Match {
     }
     want ??= this.desired.get(have.userId);
     if (want) {
-      if (want[MET] === this.#mark) return;
-      want[MET] = this.#mark;
+      if (this.#met[want.index] === 1) return;
+      this.#met[want.index] = 1;
       this.judge.pair(want, have);
     } else if (this.judge.unmanaged && have.state === "active" && !this.#unmanaged.has(have.userId)) {
       this.#unmanaged.add(have.userId);
@@ -86,9 +79,8 @@ export class Match {
   }
 
   finish(): void {
-    this.#check();
-    for (const want of this.desired.values()) {
-      if ((want as Marked)[MET] !== this.#mark) this.judge.pair(want, undefined);
+    for (const want of this.#inOrder) {
+      if (this.#met[want.index] === 0) this.judge.pair(want, undefined);
     }
   }
 }

@@ -789,7 +789,7 @@ describe("loader properties: any input gives a DesiredState or a ConfigError tha
 interface Intent {
   key: string;
   value: unknown;
-  expected: Omit<DesiredUser, "source">;
+  expected: Omit<DesiredUser, "source" | "index">;
 }
 
 /** Display names that YAML writes in every style: quotes, colons, comments, numbers, blank, Unicode. */
@@ -867,7 +867,7 @@ function intentArb(localpart: string): fc.Arbitrary<Intent> {
     )
     .map(([k, explicitState, attributes]) => {
       const value: Record<string, unknown> = explicitState ? { state: "active", ...attributes } : { ...attributes };
-      const expected: Omit<DesiredUser, "source"> = {
+      const expected: Omit<DesiredUser, "source" | "index"> = {
         userId,
         state: "active",
         ...attributes,
@@ -942,8 +942,10 @@ describe("loader properties: a valid users map reads back as written", () => {
             files.map(({ name, text }) => ({ name, text })),
             { serverName: S },
           );
-          // In file order, file by file.
-          const expected = files.flatMap((f) => f.intents.map((intent) => intent.expected));
+          // In file order, file by file, numbered in that order.
+          const expected = files
+            .flatMap((f) => f.intents.map((intent) => intent.expected))
+            .map((user, index) => ({ ...user, index }));
           const got = [...state.users.values()].map(({ source: _, ...user }) => user);
           expect(got).toEqual(expected);
           expect([...state.users.keys()]).toEqual(expected.map((u) => u.userId));

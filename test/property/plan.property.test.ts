@@ -135,11 +135,12 @@ function desiredUserArb(userId: string, { anyState }: DesiredOptions): fc.Arbitr
       { requiredKeys: ["state", "allowReactivation"] },
     )
     .map((r) => {
-      const user: DesiredUser = { userId, ...r, source: { file: "users.yaml", line: 1, column: 1 } };
+      // Numbered by desiredArb.
+      const user: DesiredUser = { userId, index: 0, ...r, source: { file: "users.yaml", line: 1, column: 1 } };
       // As the loader marks them.
       const mark: { historical?: true } = /^@[a-z0-9._=\-/+]+:/.test(userId) ? {} : { historical: true };
       if (!anyState && user.state !== "active") {
-        return { userId, state: user.state, allowReactivation: false, source: user.source, ...mark };
+        return { userId, index: 0, state: user.state, allowReactivation: false, source: user.source, ...mark };
       }
       return { ...user, ...mark };
     });
@@ -151,7 +152,7 @@ function desiredArb(server: Map<string, ActualUser>, options: DesiredOptions): f
     .tuple(fc.subarray([...server.keys()]), fc.uniqueArray(userIdArb, { maxLength: 4 }))
     .map(([known, fresh]) => [...new Set([...known, ...fresh])])
     .chain((ids) => fc.tuple(...ids.map((id) => desiredUserArb(id, options))))
-    .map((users) => new Map(users.map((u) => [u.userId, u])));
+    .map((users) => new Map(users.map((u, index) => [u.userId, { ...u, index }])));
 }
 
 /** Exact IDs, globs cut out of the pool's IDs, and a few wide or foreign globs. */

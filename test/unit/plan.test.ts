@@ -11,6 +11,7 @@ const OWN = `@admin:${S}`;
 function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
   return {
     userId: `@${localpart}:${S}`,
+    index: 0, // numbered by input()
     state,
     allowReactivation: false,
     source: { file: "users.yaml", line: 1, column: 1 },
@@ -36,7 +37,7 @@ function have(localpart: string, state: AccountState, extra: Partial<ActualUser>
 
 function input(desired: DesiredUser[], actual: ActualUser[], policy: Partial<PlanInput["policy"]> = {}): PlanInput {
   return {
-    desired: new Map(desired.map((d) => [d.userId, d])),
+    desired: new Map(desired.map((d, index) => [d.userId, { ...d, index }])),
     actual: new Map([have("admin", "active", { admin: true }), ...actual].map((a) => [a.userId, a])),
     serverName: S,
     ownUserId: OWN,
@@ -322,16 +323,34 @@ describe("Planner: fed the list as it arrives", () => {
     ]);
   });
 
-  it("refuses to go on when another match over the same users overtook it", () => {
+  it("lets two planners over the same users run at once, each with its own answer", () => {
     const context = input([want("a", "active"), want("b", "active")], []);
     const first = new Planner(context);
     first.observe(have("a", "active"));
     const second = new Planner(context);
     second.observe(have("b", "active"));
-    // The first must not mark users any more: the second's answer would be wrong.
-    expect(() => first.observe(have("b", "active"))).toThrow(/another match/);
-    expect(() => first.finish()).toThrow(/another match/);
+    first.observe(have("b", "active"));
+    expect(first.finish().actions).toEqual([]);
     expect(second.finish().actions.map((a) => [a.kind, a.userId])).toEqual([["create", "@a:example.org"]]);
+  });
+
+  it("writes nothing on its input", () => {
+    const context = input([want("a", "deactivated"), want("b", "active")], [have("a", "active")]);
+    for (const user of context.desired.values()) Object.freeze(user);
+    Object.freeze(context.desired);
+    for (const user of context.actual.values()) Object.freeze(user);
+    const plan = planUsers(context);
+    expect(plan.actions.map((a) => [a.kind, a.userId])).toEqual([
+      ["deactivate", "@a:example.org"],
+      ["create", "@b:example.org"],
+    ]);
+    expect(planUsers(context)).toEqual(plan);
+  });
+
+  it("refuses users whose indexes are not distinct, rather than take one for another", () => {
+    const context = input([want("a", "active"), want("b", "active")], []);
+    const desired = new Map([...context.desired].map(([id, user]) => [id, { ...user, index: 0 }]));
+    expect(() => planUsers({ ...context, desired })).toThrow(/indexes/);
   });
 });
 

@@ -221,6 +221,7 @@ describe("historical user IDs (any printable ASCII but `:`) in every report", ()
   });
   const desired = (localpart: string, state: DesiredUser["state"], extra: Partial<DesiredUser> = {}): DesiredUser => ({
     userId: id(localpart),
+    index: 0,
     state,
     allowReactivation: false,
     source: { file: "users.yaml", line: 1, column: 1 },
@@ -241,7 +242,7 @@ describe("historical user IDs (any printable ASCII but `:`) in every report", ()
         ),
         desired("Never.There", "active"),
         desired("old.admin", "active", { historical: undefined }),
-      ].map((d) => [d.userId, d]),
+      ].map((d, index) => [d.userId, { ...d, index }]),
     ),
     actual: new Map(
       [...LOCALPARTS.map((l) => user(l, "active")), user("Stray|<b>", "active")].map((a) => [a.userId, a]),

@@ -50,6 +50,7 @@ function have(localpart: string, state: AccountState, extra: Partial<ActualUser>
 function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
   return {
     userId: `@${localpart}:${S}`,
+    index: 0, // each map below holds one user
     state,
     allowReactivation: false,
     source: { file: "users.yaml", line: 1, column: 1 },
