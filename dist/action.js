@@ -7,7 +7,7 @@ import {
   plan,
   require_dist,
   snapshot
-} from "./chunks/chunk-WGYK6H34.js";
+} from "./chunks/chunk-JBSZPR3E.js";
 import {
   policySchema
 } from "./chunks/chunk-IPG5SGLA.js";
@@ -15,7 +15,7 @@ import {
   driftSummaryLine,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunks/chunk-YR5HORDN.js";
+} from "./chunks/chunk-DDL2U3WT.js";
 import {
   VERSION
 } from "./chunks/chunk-CUFBJBJW.js";

@@ -3465,11 +3465,11 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-TMCIAQ77.js"),
+  core: await import("./chunks/commands-VJOMVDEV.js"),
   text: await import("./chunks/text-6ARN7OOB.js"),
   markdown: await import("./chunks/markdown-YPO6OCXV.js"),
   json: await import("./chunks/json-65AIY6TL.js"),
-  drift: await import("./chunks/drift-CODSIHYA.js"),
+  drift: await import("./chunks/drift-N2QT3EAS.js"),
   schema: await import("./chunks/schema-E5XOPZIA.js")
 });
 var DEFAULT_FILE = "users.yaml";

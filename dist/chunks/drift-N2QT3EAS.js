@@ -5,7 +5,7 @@ import {
   renderDriftJson,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunk-YR5HORDN.js";
+} from "./chunk-DDL2U3WT.js";
 import "./chunk-CUFBJBJW.js";
 import "./chunk-5UI2KWUR.js";
 import "./chunk-I7MR6UWU.js";

@@ -9,9 +9,9 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-WGYK6H34.js";
+} from "./chunk-JBSZPR3E.js";
 import "./chunk-IPG5SGLA.js";
-import "./chunk-YR5HORDN.js";
+import "./chunk-DDL2U3WT.js";
 import "./chunk-CUFBJBJW.js";
 import "./chunk-5UI2KWUR.js";
 import "./chunk-I7MR6UWU.js";

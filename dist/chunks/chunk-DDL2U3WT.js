@@ -137,19 +137,22 @@ function caseVariantHint(existing) {
 
 // src/plan/match.ts
 var LOOK_AHEAD = 4;
-var MET = Symbol("met by a match");
-var matches = 0;
-var owner = /* @__PURE__ */ new WeakMap();
 var Match = class {
   constructor(desired, judge) {
     this.desired = desired;
     this.judge = judge;
-    const previous = owner.get(desired);
-    if (previous) previous.#overtaken = true;
-    owner.set(desired, this);
     this.#inOrder = [...desired.values()];
+    let size = 0;
+    for (const want of this.#inOrder) if (want.index >= size) size = want.index + 1;
+    this.#met = new Uint8Array(size);
+    for (const want of this.#inOrder) {
+      if (!(Number.isInteger(want.index) && want.index >= 0) || this.#met[want.index] === 1) {
+        throw new Error(`bug: the desired users' indexes are not distinct whole numbers (${want.userId})`);
+      }
+      this.#met[want.index] = 1;
+    }
+    this.#met.fill(0);
   }
-  #mark = ++matches;
   /** Active users outside the file already passed on (only those are kept: they are the output). */
   #unmanaged = /* @__PURE__ */ new Set();
   /** Rows seen, repeats included. */
@@ -157,13 +160,9 @@ var Match = class {
   /** The file's users in file order, and the next one the list is expected to show (see observe). */
   #inOrder;
   #cursor = 0;
-  /** A newer match over the same map started: this one's marks are no longer its own. */
-  #overtaken = false;
-  #check() {
-    if (this.#overtaken) throw new Error("bug: another match over the same users started before this one finished");
-  }
+  /** 1 at a user's index once the list has shown it. */
+  #met;
   observe(have) {
-    this.#check();
     this.listed++;
     let want;
     const inOrder = this.#inOrder;
@@ -177,8 +176,8 @@ var Match = class {
     }
     want ??= this.desired.get(have.userId);
     if (want) {
-      if (want[MET] === this.#mark) return;
-      want[MET] = this.#mark;
+      if (this.#met[want.index] === 1) return;
+      this.#met[want.index] = 1;
       this.judge.pair(want, have);
     } else if (this.judge.unmanaged && have.state === "active" && !this.#unmanaged.has(have.userId)) {
       this.#unmanaged.add(have.userId);
@@ -186,9 +185,8 @@ var Match = class {
     }
   }
   finish() {
-    this.#check();
-    for (const want of this.desired.values()) {
-      if (want[MET] !== this.#mark) this.judge.pair(want, void 0);
+    for (const want of this.#inOrder) {
+      if (this.#met[want.index] === 0) this.judge.pair(want, void 0);
     }
   }
 };

@@ -20,7 +20,7 @@ import {
   renderDriftMarkdown,
   renderDriftText,
   sameValue
-} from "./chunk-YR5HORDN.js";
+} from "./chunk-DDL2U3WT.js";
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
@@ -35761,7 +35761,7 @@ var FastParser = class {
     if (colon === end) return -1;
     let keyEnd = colon;
     while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-    const key = this.slice(p, keyEnd);
+    const key = text.slice(p, keyEnd);
     if (key.length > 1024 || key.includes(" #")) throw BAIL;
     this.key = key;
     return colon;
@@ -35828,7 +35828,7 @@ var FastParser = class {
         if (c === COLON && (stop + 1 === end || text.charCodeAt(stop + 1) === SPACE)) throw BAIL;
       }
       while (text.charCodeAt(stop - 1) === SPACE) stop--;
-      return { kind: "scalar", offset: at, value: resolvePlain(this.slice(at, stop)) };
+      return { kind: "scalar", offset: at, value: resolvePlain(text.slice(at, stop)) };
     }
     p = this.skipSpaces(p);
     if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
@@ -35918,15 +35918,6 @@ var FastParser = class {
     }
     throw BAIL;
   }
-  /** text.slice, but the words every users file repeats come back as the program's own strings. */
-  slice(start, end) {
-    const { text } = this;
-    const words = COMMON_WORDS[end - start];
-    if (words) {
-      for (const word of words) if (text.startsWith(word, start)) return word;
-    }
-    return text.slice(start, end);
-  }
   unquote(p, close) {
     const inner = this.text.slice(p + 1, close - 1);
     if (this.text.charCodeAt(p) === 39) return inner.replaceAll("''", "'");
@@ -35935,11 +35926,6 @@ var FastParser = class {
     return JSON.parse(`"${inner}"`);
   }
 };
-var COMMON_WORDS = [];
-for (const word of ["active", "deactivated", "erased", "state", "displayname", "admin", "locked", "true", "false"]) {
-  COMMON_WORDS[word.length] ??= [];
-  COMMON_WORDS[word.length].push(word);
-}
 function resolvePlain(raw) {
   const c = raw.charCodeAt(0);
   if ((c >= 97 && c <= 122 || c >= 65 && c <= 90) && !NULL_OR_BOOLEAN_START[c]) return raw;
@@ -36100,18 +36086,14 @@ function fileIssue(file, message) {
 }
 var PARSE_PARAMS = { reportInput: true, error: friendlyMessage };
 function parseDesiredState(files, options = {}) {
-  return options.serverName !== void 0 && readDesiredState(files, options, true) || readDesiredState(files, options);
-}
-function readDesiredState(files, options, stream = false) {
   const issues = [];
   const users = /* @__PURE__ */ new Map();
-  const streaming = stream ? new UserChecker(options.serverName, users, issues) : void 0;
+  const early = options.serverName === void 0 ? void 0 : new UserChecker(options.serverName, users, issues);
   const parsed = [];
   for (const [index, file] of files.entries()) {
-    const one = parseFile(file, index, issues, streaming);
-    if (!one) return void 0;
+    const one = parseFile(file, index, issues, early);
     parsed.push(one);
-    if (streaming) for (const entry of one.users?.entries ?? []) streaming.check(one, index, entry);
+    if (early) for (const entry of one.users?.entries ?? []) early.check(one, index, entry);
   }
   if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
   const setIn = /* @__PURE__ */ new Map();
@@ -36148,8 +36130,7 @@ function readDesiredState(files, options, stream = false) {
       });
     }
   }
-  const serverName = fileServer?.value ?? options.serverName;
-  if (streaming && serverName !== options.serverName) return void 0;
+  const serverName = options.serverName ?? fileServer?.value;
   const fileHomeserver = pick("homeserver");
   if (fileHomeserver?.value !== void 0 && options.homeserver !== void 0) {
     if (!sameHomeserver(fileHomeserver.value, options.homeserver)) {
@@ -36161,20 +36142,27 @@ function readDesiredState(files, options, stream = false) {
       });
     }
   }
-  if (!streaming) {
+  if (!early) {
     const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
     }
   }
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
-  const texts = parsed.map(({ name, text }) => ({ name, text }));
+  const state2 = withSha256(
+    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    parsed
+  );
+  const homeserver = pick("homeserver")?.value;
+  if (homeserver !== void 0) state2.homeserver = homeserver;
+  if (serverName !== void 0) state2.serverName = serverName;
+  return state2;
+}
+function withSha256(state2, files) {
+  const texts = files.map(({ name, text }) => ({ name, text }));
   let sha256;
-  const state2 = {
-    policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
-    users,
-    files: parsed.map((f) => f.name),
-    // Only saved plans and audit logs need it: hashed on first use (a plan of a large file need not).
+  return {
+    ...state2,
     get sha256() {
       if (sha256 === void 0) {
         const hash = createHash("sha256");
@@ -36188,10 +36176,6 @@ ${Buffer.byteLength(file.text)}
       return sha256;
     }
   };
-  const homeserver = pick("homeserver")?.value;
-  if (homeserver !== void 0) state2.homeserver = homeserver;
-  if (serverName !== void 0) state2.serverName = serverName;
-  return state2;
 }
 function sameHomeserver(a, b) {
   const base = (raw) => {
@@ -36207,15 +36191,12 @@ function sameHomeserver(a, b) {
 function parseFile(file, index, issues, checker) {
   const parsed = { name: file.name, text: file.text, keys: /* @__PURE__ */ new Map() };
   const add = (offset, path, message) => issues.push({ file: index, offset, path, message });
-  let streamed = 0;
+  const mark = checker?.mark();
   const tree = parseYaml(
     file.text,
-    checker && ((entry, line, column) => {
-      streamed++;
-      checker.check(parsed, index, entry, { file: file.name, line, column });
-    })
+    checker && ((entry, line, column) => checker.check(parsed, index, entry, { file: file.name, line, column }))
   );
-  if (streamed > 0 && !tree.usersStreamed) return void 0;
+  if (mark && !tree.usersStreamed) checker.undo(mark);
   if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
   for (const problem of tree.problems) add(problem.offset, [], problem.message);
   if (tree.problems.length > 0) return parsed;
@@ -36294,6 +36275,21 @@ var UserChecker = class {
       if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
     }
   }
+  mark() {
+    return {
+      users: this.users.size,
+      invalid: this.invalid.size,
+      localparts: this.fullIdByLocalpart.size,
+      issues: this.issues.length
+    };
+  }
+  /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
+  undo(mark) {
+    truncate(this.users, mark.users);
+    truncate(this.invalid, mark.invalid);
+    truncate(this.fullIdByLocalpart, mark.localparts);
+    this.issues.length = mark.issues;
+  }
   add(file, offset, path, message) {
     this.issues.push({ file, offset, path, message });
   }
@@ -36306,7 +36302,8 @@ var UserChecker = class {
   }
   /** The user the entry's value describes, or undefined after reporting why it is invalid. */
   validate(file, index, entry, userId, source) {
-    const simple = simpleUser(entry.value, userId, source);
+    const number2 = this.users.size;
+    const simple = simpleUser(entry.value, userId, number2, source);
     if (simple) return simple;
     const base = ["users", entry.key];
     const value = this.toJS.convert(entry.value, base);
@@ -36334,7 +36331,8 @@ var UserChecker = class {
     }
     const user = {
       userId,
-      state: canonicalState(data.state),
+      index: number2,
+      state: data.state,
       allowReactivation: data.allowReactivation ?? false,
       source
     };
@@ -36348,61 +36346,42 @@ var UserChecker = class {
     return user;
   }
 };
-function canonicalState(value) {
-  return value === "active" ? "active" : value === "deactivated" ? "deactivated" : value === "erased" ? "erased" : void 0;
+function isAccountState(value) {
+  return value === "active" || value === "deactivated" || value === "erased";
 }
-function simpleKeyBit(key) {
-  switch (key) {
-    case "state":
-      return 1;
-    case "displayname":
-      return 2;
-    case "admin":
-      return 4;
-    case "locked":
-      return 8;
-    case "allowReactivation":
-      return 16;
-    default:
-      return 0;
-  }
-}
-function simpleUser(node, userId, source) {
+function simpleUser(node, userId, index, source) {
   if (node.kind === "scalar") {
-    const state3 = canonicalState(node.value);
-    return state3 && { userId, state: state3, allowReactivation: false, source };
+    return isAccountState(node.value) ? { userId, index, state: node.value, allowReactivation: false, source } : void 0;
   }
   if (node.kind !== "map") return void 0;
-  let seen = 0;
-  let state2 = "active";
+  let state2;
   let displayname;
   let admin;
   let locked;
   let allowReactivation;
-  for (const entry of node.entries) {
-    const bit = simpleKeyBit(entry.key);
-    if (bit === 0 || (seen & bit) !== 0 || entry.value.kind !== "scalar") return void 0;
-    seen |= bit;
-    const value = entry.value.value;
-    if (bit === 1) {
-      const canonical = canonicalState(value);
-      if (!canonical) return void 0;
-      state2 = canonical;
-    } else if (bit === 2) {
-      if (typeof value !== "string") return void 0;
-      displayname = value;
-    } else {
-      if (typeof value !== "boolean") return void 0;
-      if (bit === 4) admin = value;
-      else if (bit === 8) locked = value;
-      else allowReactivation = value;
-    }
+  for (const { key, value: child } of node.entries) {
+    if (child.kind !== "scalar") return void 0;
+    const { value } = child;
+    if (key === "state" && state2 === void 0 && isAccountState(value)) state2 = value;
+    else if (key === "displayname" && displayname === void 0 && typeof value === "string") displayname = value;
+    else if (key === "admin" && admin === void 0 && typeof value === "boolean") admin = value;
+    else if (key === "locked" && locked === void 0 && typeof value === "boolean") locked = value;
+    else if (key === "allowReactivation" && allowReactivation === void 0 && typeof value === "boolean")
+      allowReactivation = value;
+    else return void 0;
   }
-  if (state2 !== "active" && (seen & ~1) !== 0) return void 0;
-  const user = displayname === void 0 ? { userId, state: state2, allowReactivation: allowReactivation ?? false, source } : { userId, state: state2, allowReactivation: allowReactivation ?? false, source, displayname };
+  state2 ??= "active";
+  const attributes = displayname !== void 0 || admin !== void 0 || locked !== void 0;
+  if (state2 !== "active" && (attributes || allowReactivation !== void 0)) return void 0;
+  const user = displayname === void 0 ? { userId, index, state: state2, allowReactivation: allowReactivation ?? false, source } : { userId, index, state: state2, allowReactivation: allowReactivation ?? false, source, displayname };
   if (admin !== void 0) user.admin = admin;
   if (locked !== void 0) user.locked = locked;
   return user;
+}
+function truncate(map, size) {
+  if (map.size === size) return;
+  let kept = 0;
+  for (const key of [...map.keys()]) if (kept++ >= size) map.delete(key);
 }
 function isPlainMap(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -36537,8 +36516,6 @@ var LineIndex = class _LineIndex {
   constructor(starts) {
     this.starts = starts;
   }
-  /** The line of the last position asked for: the loader asks in file order, so the next is near. */
-  last = 0;
   static of(text) {
     const starts = [0];
     for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
@@ -36548,18 +36525,11 @@ var LineIndex = class _LineIndex {
     const starts = this.starts;
     let low = 0;
     let high = starts.length - 1;
-    const last = this.last;
-    if (starts[last] <= offset) {
-      low = last;
-      for (let steps = 0; steps < 8 && low < high && starts[low + 1] <= offset; steps++) low++;
-      if (low === high || starts[low + 1] > offset) high = low;
-    }
     while (low < high) {
       const mid = low + high + 1 >> 1;
       if (starts[mid] <= offset) low = mid;
       else high = mid - 1;
     }
-    this.last = low;
     return { file, line: low + 1, column: offset - starts[low] + 1 };
   }
 };
