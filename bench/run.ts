@@ -82,6 +82,9 @@ if (values.cli) {
   const buildDir = join(workDir, "build");
   log(`building the CLI into ${buildDir}`);
   execFileSync(process.execPath, [join(ROOT, "scripts/build.mjs"), buildDir], { stdio: "inherit", cwd: ROOT });
+  // As installed, the bundles sit under the package's package.json, which says they are ES modules.
+  // Without one, Node 20 parses each file a second time to find that out (~30 ms at every start).
+  writeFileSync(join(buildDir, "package.json"), '{ "type": "module" }\n');
   cli = join(buildDir, "cli.js");
 }
 const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import type { ActualUser } from "../domain/account.js";
 import { encodeUserId, serverNameOf } from "../domain/userId.js";
 import { VERSION } from "../version.js";
 import { SynapseError } from "./errors.js";
+import { Agent, request } from "./undici.js";
 import { normaliseUser, type RawUser, type SynapseUserChanges, toRawChanges } from "./userRows.js";
 
 export interface SynapseClientOptions {
