@@ -7,7 +7,7 @@ import {
   plan,
   require_dist,
   snapshot
-} from "./chunks/chunk-JBSZPR3E.js";
+} from "./chunks/chunk-U3GVRZOZ.js";
 import {
   policySchema
 } from "./chunks/chunk-IPG5SGLA.js";

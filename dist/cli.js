@@ -3465,7 +3465,7 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-VJOMVDEV.js"),
+  core: await import("./chunks/commands-X7E3357K.js"),
   text: await import("./chunks/text-6ARN7OOB.js"),
   markdown: await import("./chunks/markdown-YPO6OCXV.js"),
   json: await import("./chunks/json-65AIY6TL.js"),

@@ -9,7 +9,7 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-JBSZPR3E.js";
+} from "./chunk-U3GVRZOZ.js";
 import "./chunk-IPG5SGLA.js";
 import "./chunk-DDL2U3WT.js";
 import "./chunk-CUFBJBJW.js";
