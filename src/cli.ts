@@ -107,6 +107,9 @@ interface ServerFlags {
   homeserver?: string;
   tokenFile?: string;
   allowInsecureHttp?: boolean;
+  backend?: ServerOptions["backend"];
+  masUrl?: string;
+  masCredentialsFile?: string;
   timeout?: number;
   retries?: number;
 }
@@ -116,6 +119,19 @@ function withServerOptions(cmd: Command): Command {
     .option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent")
     .option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)")
     .option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)")
+    .addOption(
+      new Option(
+        "--backend <backend>",
+        "where accounts live: auto asks the homeserver (MAS when auth_metadata answers)",
+      )
+        .choices(["auto", "synapse", "mas"])
+        .default("auto"),
+    )
+    .option("--mas-url <url>", "MAS's URL (else MAS_URL); the only place the MAS client secret is sent")
+    .option(
+      "--mas-credentials-file <path>",
+      "read MAS_CLIENT_ID=… and MAS_CLIENT_SECRET=… lines from this file (else those environment variables)",
+    )
     .option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30)
     .option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
 }
@@ -151,6 +167,9 @@ function serverOptions(flags: ServerFlags): ServerOptions {
     ...(flags.homeserver ? { homeserver: flags.homeserver } : {}),
     ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
     ...(flags.allowInsecureHttp ? { allowInsecureHttp: true } : {}),
+    ...(flags.backend ? { backend: flags.backend } : {}),
+    ...(flags.masUrl ? { masUrl: flags.masUrl } : {}),
+    ...(flags.masCredentialsFile ? { masCredentialsFile: flags.masCredentialsFile } : {}),
     ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout * 1000 }),
     ...(flags.retries === undefined ? {} : { retries: flags.retries }),
   };

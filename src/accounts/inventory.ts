@@ -30,7 +30,7 @@ export async function streamInventory(
   let listed = 0;
   for await (const page of accounts.listUsers()) {
     for (const user of page) {
-      if (needsDetails?.(user)) detailed.push(user);
+      if (needsDetails?.(user) && !knownInFull(user)) detailed.push(user);
       else onUser(user);
     }
     listed += page.length;
@@ -44,6 +44,11 @@ export async function streamInventory(
       options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
     }
   });
+}
+
+/** A backend that reads the detail attributes in bulk (MAS) lists users in full: no single-user GET then. */
+function knownInFull(user: ActualUser): boolean {
+  return user.emails !== undefined && user.externalIds !== undefined && user.appserviceId !== undefined;
 }
 
 /** Every user on the server, keyed by ID (a row repeated by pagination collapses into one). */

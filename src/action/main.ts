@@ -8,7 +8,7 @@ import * as core from "@actions/core";
 import type { PasswordPolicy } from "../config/passwords.js";
 import * as app from "../core/commands.js";
 import type { Io } from "../core/io.js";
-import type { ServerOptions } from "../core/session.js";
+import { BACKEND_CHOICES, type BackendChoice, type ServerOptions } from "../core/session.js";
 import { EXIT, ToolError } from "../errors.js";
 import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { escapeTerminal, mdCode } from "../report/escape.js";
@@ -73,6 +73,13 @@ function readInputs(): Inputs {
   const onPullRequest = event === "pull_request" || event === "pull_request_target";
   const optional = (name: string) => core.getInput(name).trim() || undefined;
   const homeserver = optional("homeserver");
+  const backend = optional("backend") ?? "auto";
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) {
+    throw new ToolError(`input backend must be ${BACKEND_CHOICES.join(", ")}, not ${JSON.stringify(backend)}`);
+  }
+  const masUrl = optional("mas-url");
+  // MAS_CLIENT_SECRET comes from the workflow's env (a secret): masked here too, should anything echo it.
+  if (process.env.MAS_CLIENT_SECRET) core.setSecret(process.env.MAS_CLIENT_SECRET);
   const timeout = intInput("timeout", 1);
   const retries = intInput("retries");
   const inputs: Inputs = {
@@ -81,6 +88,8 @@ function readInputs(): Inputs {
     config: core.getInput("config").trim() || "users.yaml",
     server: {
       ...(homeserver ? { homeserver } : {}),
+      backend: backend as BackendChoice,
+      ...(masUrl ? { masUrl } : {}),
       ...(timeout === undefined ? {} : { timeoutMs: timeout * 1000 }),
       ...(retries === undefined ? {} : { retries }),
     },

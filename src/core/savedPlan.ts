@@ -67,6 +67,7 @@ const planFileSchema = z.strictObject({
   desired: z.strictObject({ files: z.array(z.string()), sha256: z.string() }),
   plan: z.strictObject({
     serverName: z.string(),
+    backend: z.string().optional(),
     policy: policySchema,
     actions: z.array(actionSchema),
     refusals: z.array(

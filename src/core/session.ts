@@ -2,6 +2,7 @@
 // by every command that talks to a server. Nothing here prints; progress goes through callbacks.
 import { readFile } from "node:fs/promises";
 import { streamInventory } from "../accounts/inventory.js";
+import { MasAccounts, withMasProviders } from "../accounts/mas.js";
 import { SynapseAccounts } from "../accounts/synapse.js";
 import { parseDesiredState, readDesiredFiles } from "../config/load.js";
 import { type PasswordPolicy, passwordRefProblem } from "../config/passwords.js";
@@ -15,6 +16,7 @@ import { DriftDetector, type DriftReport } from "../plan/drift.js";
 import { needsDetails, Planner } from "../plan/plan.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
 import type { Io } from "./io.js";
+import { type MasSettings, masAccounts, masSettings, synapseTokenUnderMas, usesMas } from "./mas.js";
 
 /** Where the admin token goes and how requests behave: given by the operator only (flags, environment, Action inputs). */
 export interface ServerOptions {
@@ -27,7 +29,16 @@ export interface ServerOptions {
   timeoutMs?: number;
   /** Retries of retryable failures (--retries). */
   retries?: number;
+  /** Which accounts backend (--backend): `auto` (the default) asks the homeserver whether it delegates to MAS. */
+  backend?: BackendChoice;
+  /** --mas-url; else MAS_URL. The only place the MAS client secret and token are sent. */
+  masUrl?: string;
+  /** --mas-credentials-file: `client_id` and `client_secret` lines; else MAS_CLIENT_ID and MAS_CLIENT_SECRET. */
+  masCredentialsFile?: string;
 }
+
+export const BACKEND_CHOICES = ["auto", "synapse", "mas"] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface Connection {
   /** The Admin API client: rooms, notices, the apply lock. */
@@ -114,10 +125,16 @@ export async function readToken(options: ServerOptions, env: Io["env"]): Promise
 export interface Credentials {
   homeserver: string;
   token: string;
+  /** What MAS needs, read when the backend turns out to be MAS (see masCredentials). */
+  mas?: MasSettings;
 }
 
 export async function credentials(options: ServerOptions, env: Io["env"]): Promise<Credentials> {
-  return { homeserver: operatorHomeserver(options, env), token: await readToken(options, env) };
+  return {
+    homeserver: operatorHomeserver(options, env),
+    token: await readToken(options, env),
+    mas: await masSettings(options, env),
+  };
 }
 
 export async function connect(
@@ -133,10 +150,13 @@ export async function connect(
     ...(options.onMutation ? { onMutation: options.onMutation } : {}),
   });
   try {
-    const me = await client.whoami();
+    const delegated = await usesMas(client, options.backend ?? "auto");
+    const me = await client.whoami().catch((e) => {
+      throw delegated ? synapseTokenUnderMas(e) : e;
+    });
     return {
       client,
-      accounts: new SynapseAccounts(client),
+      accounts: delegated ? await masAccounts(client, creds, options) : new SynapseAccounts(client),
       homeserver: creds.homeserver,
       token: creds.token,
       ownUserId: me.userId,
@@ -232,12 +252,15 @@ export async function compareBothSides<T>(
 ): Promise<ReadRun & { result: T }> {
   const { connection, desired } = await connectAndRead(file, creds, options);
   try {
+    const { accounts } = connection;
     const context: PlanContext = {
-      desired: desired.users,
+      desired:
+        accounts instanceof MasAccounts ? withMasProviders(desired.users, accounts.traits.providerId) : desired.users,
       serverName: connection.serverName,
       ownUserId: connection.ownUserId,
       policy: effectivePolicy(desired, options),
       passwordProblem: passwordChecker(options),
+      backend: { name: accounts.name, ...accounts.traits },
     };
     const comparer = compare(context);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {

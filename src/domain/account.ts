@@ -37,4 +37,11 @@ export interface ActualUser {
   emails?: string[];
   externalIds?: ExternalId[];
   appserviceId?: string | null;
+  /**
+   * Under an accounts backend other than Synapse (MAS): the user lives only in Synapse — an
+   * application-service or bridge user, or an account never migrated — and is never written through it.
+   */
+  synapseOnly?: boolean;
+  /** Under MAS: how MAS and Synapse disagree about the user (deactivated in one, active in the other). */
+  disagreement?: string;
 }

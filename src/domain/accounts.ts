@@ -6,6 +6,14 @@ export interface UserChanges extends DesiredAttributes {
   password?: string;
 }
 
+/** What a backend can and cannot do, known once connected: the planner refuses what it cannot. */
+export interface BackendTraits {
+  /** false: no password can be set (MAS with password login off: set-password answers 403). */
+  passwordLogin?: boolean;
+  /** Why an external-ID provider named in the users file cannot be used, if it cannot. */
+  providerProblem?: (provider: string) => string | undefined;
+}
+
 /**
  * Where accounts live and how they change: every read of the inventory and every write of apply
  * goes through this. Synapse's Admin API is the first implementation (src/synapse/accounts.ts);
@@ -13,8 +21,9 @@ export interface UserChanges extends DesiredAttributes {
  * or throws; none decides policy.
  */
 export interface AccountsBackend {
-  /** Its name, for reports: "synapse". */
+  /** Its name, for reports: "synapse" or "mas". */
   readonly name: string;
+  readonly traits?: BackendTraits;
   /** Every user, page by page, locked and deactivated ones included; a page may repeat a user (offset pagination). */
   listUsers(): AsyncIterable<ActualUser[]>;
   /** One user read in full (the detail attributes included); undefined when there is none. */

@@ -1,4 +1,5 @@
 import type { AccountState, ActualState, ActualUser } from "./account.js";
+import type { BackendTraits } from "./accounts.js";
 import type { AttributeChange } from "./attributes.js";
 import type { DesiredUser, PasswordRef } from "./desired.js";
 import type { Policy } from "./policy.js";
@@ -19,6 +20,9 @@ export const REFUSAL_CODES = [
   "password-not-allowed",
   "historical-id",
   "case-variant",
+  "synapse-only",
+  "password-login-disabled",
+  "unknown-provider",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -61,7 +65,7 @@ export interface UnmanagedUser {
   userId: string;
   state: AccountState;
   /** Why the `unmanaged: deactivate` policy leaves this user alone, when it does. */
-  exempt?: "own-user" | "protected" | "appservice" | "guest" | "appservice-unknown";
+  exempt?: "own-user" | "protected" | "appservice" | "guest" | "appservice-unknown" | "synapse-only";
 }
 
 export type PlanSummary = Record<ActionKind, number>;
@@ -69,6 +73,8 @@ export type PlanSummary = Record<ActionKind, number>;
 /** The pure planner's output: what apply would do, what it refuses, and what the file does not cover. */
 export interface Plan {
   serverName: string;
+  /** The accounts backend the plan was made against ("synapse", "mas"); absent for an offline plan. */
+  backend?: string;
   /** The policy the plan was made under: the file's, with this run's limits. Every report shows it. */
   policy: PlanContext["policy"];
   actions: Action[];
@@ -90,6 +96,8 @@ export interface PlanContext {
    * without reading anything): a create or reactivation using it is refused in the plan.
    */
   passwordProblem?: (ref: PasswordRef) => string | undefined;
+  /** The accounts backend that was read, and what it cannot do (see BackendTraits). */
+  backend?: BackendTraits & { name: string };
 }
 
 export interface PlanInput extends PlanContext {

@@ -19,15 +19,30 @@ import { globMatcher, unmanagedExemption } from "./plan.js";
  * - `attributes`: an active user whose managed attributes differ (old → new).
  * - `unmanaged`: an active user that is not in the file (under `unmanaged: report`, or under
  *   `deactivate` when the policy would deactivate it).
+ * Under MAS, besides:
+ * - `backends-disagree`: MAS and Synapse disagree (deactivated in one, active in the other), e.g. a
+ *   deactivation through Synapse's Admin API that MAS never heard of, or one MAS has not finished.
+ * - `synapse-only`: in Synapse but not in MAS — a user of the file, or an active one outside it
+ *   that no application service is known to own: it cannot log in through MAS, nor be managed.
  */
-export type DriftClass = "reactivated" | "deactivated-out-of-band" | "erasure" | "missing" | "attributes" | "unmanaged";
+export type DriftClass =
+  | "reactivated"
+  | "deactivated-out-of-band"
+  | "erasure"
+  | "backends-disagree"
+  | "missing"
+  | "attributes"
+  | "synapse-only"
+  | "unmanaged";
 
 export const DRIFT_ORDER: readonly DriftClass[] = [
   "reactivated",
   "deactivated-out-of-band",
   "erasure",
+  "backends-disagree",
   "missing",
   "attributes",
+  "synapse-only",
   "unmanaged",
 ];
 
@@ -47,6 +62,8 @@ export interface DriftItem {
 
 export interface DriftReport {
   serverName: string;
+  /** The accounts backend that was read ("synapse", "mas"). */
+  backend?: string;
   drifted: boolean;
   counts: Record<DriftClass, number>;
   items: DriftItem[];
@@ -80,6 +97,12 @@ export class DriftDetector {
         ? {}
         : {
             unmanaged: (have: ActualUser) => {
+              if (have.synapseOnly) {
+                // Bridges' users live only in Synapse by design: drift only when not known to be one.
+                if (have.state === "active" && !have.appserviceId && !have.isGuest)
+                  this.#synapseOnly(have, "not in the file");
+                return;
+              }
               // Under `deactivate`, users the policy spares (bridges, guests, own, protected) are not
               // drift: apply would leave them as they are.
               if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
@@ -95,6 +118,14 @@ export class DriftDetector {
   }
 
   observe(have: ActualUser): void {
+    if (have.disagreement) {
+      this.#items.push({
+        class: "backends-disagree",
+        userId: have.userId,
+        expected: "MAS and Synapse agree",
+        actual: have.disagreement,
+      });
+    }
     const paired = this.#paired;
     this.#match.observe(have);
     if (this.#paired === paired) this.#variants.unmatched(have.userId);
@@ -113,6 +144,7 @@ export class DriftDetector {
     }
     this.#paired++;
     this.#variants.matched(want);
+    if (have.synapseOnly) this.#synapseOnly(have, want.state);
     if (have.state === want.state) {
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
@@ -122,6 +154,16 @@ export class DriftDetector {
     const cls: DriftClass =
       have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
     this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
+  }
+
+  #synapseOnly(have: ActualUser, expected: string): void {
+    this.#items.push({
+      class: "synapse-only",
+      userId: have.userId,
+      expected,
+      actual: `${have.state}, in Synapse only`,
+      hint: "MAS does not know this user: it cannot log in through MAS, and is never written through it",
+    });
   }
 
   finish(): DriftReport {
@@ -142,6 +184,12 @@ export class DriftDetector {
     const items = this.#items.sort((a, b) => rank.get(a.class)! - rank.get(b.class)! || byUserId(a, b));
     const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as Record<DriftClass, number>;
     for (const item of items) counts[item.class]++;
-    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
+    return {
+      serverName: this.context.serverName,
+      ...(this.context.backend ? { backend: this.context.backend.name } : {}),
+      drifted: items.length > 0,
+      counts,
+      items,
+    };
   }
 }

@@ -110,6 +110,11 @@ export class Planner {
       irreversible: "irreversible" in cell && cell.irreversible === true,
       observed: have ? { admin: have.admin, locked: have.locked } : {},
     };
+    const backendRefusal = this.#backendRefusal(want, have, action);
+    if (backendRefusal) {
+      this.#refusals.push(backendRefusal);
+      return;
+    }
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
       const problem = this.context.passwordProblem?.(want.password);
@@ -134,6 +139,47 @@ export class Planner {
       return;
     }
     this.#actions.push(action);
+  }
+
+  /**
+   * What the accounts backend cannot do (MAS): write a user that lives only in Synapse, set a
+   * password when password login is off, link an identity at a provider it does not know.
+   */
+  #backendRefusal(want: DesiredUser, have: ActualUser | undefined, action: Action): Refusal | undefined {
+    const backend = this.context.backend;
+    if (!backend) return undefined;
+    const { userId } = want;
+    if (have?.synapseOnly) {
+      return {
+        code: "synapse-only",
+        userId,
+        message: `${userId} lives only in Synapse, not in ${backend.name.toUpperCase()}; refusing to ${action.kind} it through ${backend.name.toUpperCase()}`,
+        hint: "an application-service (bridge) user is its bridge's to manage; migrate other accounts to MAS (syn2mas), or remove the entry",
+      };
+    }
+    const setsPassword =
+      want.password && want.state === "active" && (action.kind === "create" || action.kind === "reactivate");
+    if (setsPassword && backend.passwordLogin === false) {
+      return {
+        code: "password-login-disabled",
+        userId,
+        message: `${userId}: a password is given, but password login is off in MAS (site-config password_login_enabled: false)`,
+        hint: "remove the password from the entry, or enable passwords in MAS's config (passwords.enabled: true)",
+      };
+    }
+    const ext = action.changes.find((c) => c.attribute === "externalIds");
+    for (const e of (ext?.to ?? []) as { provider: string }[]) {
+      const problem = backend.providerProblem?.(e.provider);
+      if (problem) {
+        return {
+          code: "unknown-provider",
+          userId,
+          message: `${userId}: externalIds: ${problem}`,
+          hint: "write the MAS upstream provider's ID (a ULID; GET /api/admin/v1/upstream-oauth-providers), or its exact human_name or issuer",
+        };
+      }
+    }
+    return undefined;
   }
 
   #unmanagedUser(have: ActualUser): void {
@@ -169,6 +215,7 @@ export class Planner {
     for (const a of actions) summary[a.kind]++;
     return {
       serverName: this.context.serverName,
+      ...(this.context.backend ? { backend: this.context.backend.name } : {}),
       policy: this.context.policy,
       actions,
       refusals,
@@ -214,6 +261,8 @@ export function unmanagedExemption(
 ): UnmanagedUser["exempt"] {
   if (have.userId === ownUserId) return "own-user";
   if (isProtected(have.userId)) return "protected";
+  // Never written through MAS, whatever the policy says.
+  if (have.synapseOnly) return "synapse-only";
   if (have.isGuest) return "guest";
   // Bridges' users: only the single-user GET says; not read means not known, and not known means spared.
   if (have.appserviceId === undefined) return "appservice-unknown";

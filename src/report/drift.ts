@@ -2,12 +2,14 @@ import type { DriftClass, DriftItem, DriftReport } from "../plan/drift.js";
 import { DRIFT_ORDER } from "../plan/drift.js";
 import { VERSION } from "../version.js";
 import { type Escaper, mdCode, mdText, escapeTerminal as t } from "./escape.js";
-import { formatValue } from "./model.js";
+import { backendLine, formatValue } from "./model.js";
 
 const TITLE: Record<DriftClass, string> = {
   reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
   "deactivated-out-of-band": "Deactivated or erased, but active in the file",
   erasure: "Erasure differs from the file",
+  "backends-disagree": "MAS and Synapse disagree",
+  "synapse-only": "In Synapse but not in MAS",
   missing: "In the file but not on the server",
   attributes: "Attributes changed on the server",
   unmanaged: "On the server but not in the file",
@@ -35,6 +37,7 @@ function itemLines(item: DriftItem, indent: string): string[] {
 /** For a terminal: every value from the users file or the server goes through escapeTerminal (`t`). */
 export function renderDriftText(report: DriftReport): string {
   const out = [driftSummaryLine(report, t)];
+  if (report.backend) out.push(backendLine(report.backend));
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);
     if (items.length === 0) continue;
@@ -52,6 +55,7 @@ export function renderDriftJson(report: DriftReport): string {
       tool: { name: "synapse-gitops", version: VERSION },
       command: "drift",
       serverName: report.serverName,
+      ...(report.backend ? { backend: report.backend } : {}),
       drifted: report.drifted,
       counts: report.counts,
       items: report.items,
@@ -67,6 +71,7 @@ export function renderDriftMarkdown(report: DriftReport): string {
     `### synapse-gitops drift for ${mdCode(report.serverName)}`,
     "",
     `**${driftSummaryLine(report, mdText)}**`,
+    ...(report.backend ? ["", backendLine(report.backend)] : []),
   ];
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);

@@ -12,6 +12,7 @@ export function renderJson(report: Report): string {
     tool: { name: "synapse-gitops", version: VERSION },
     command: report.command,
     serverName: plan.serverName,
+    ...(plan.backend ? { backend: plan.backend } : {}),
     summary: plan.summary,
     policy: plan.policy,
     ...(report.snapshot ? { snapshot: report.snapshot } : {}),

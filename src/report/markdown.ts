@@ -1,6 +1,7 @@
 import { mdCode, mdText } from "./escape.js";
 import {
   applySummaryLine,
+  backendLine,
   describeAction,
   formatFrom,
   formatValue,
@@ -48,6 +49,7 @@ export function renderMarkdown(report: Report): string {
     out.push("", "</details>");
   }
   out.push("", policyLine(plan.policy, mdCode));
+  if (plan.backend) out.push(backendLine(plan.backend));
   if (report.apply) {
     out.push("", `**${applySummaryLine(report.apply)}**`);
     const problems = report.apply.results.filter((r) => r.outcome !== "done");

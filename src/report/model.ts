@@ -77,6 +77,13 @@ export function policyLine(policy: Plan["policy"], esc: Escaper): string {
   return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}, protected: ${protectedList}.`;
 }
 
+/** Which accounts backend ran: every live report says it (the tool's own words, no escaping needed). */
+export function backendLine(backend: string): string {
+  return backend === "mas"
+    ? "Accounts backend: mas (Matrix Authentication Service, with Synapse for profiles)."
+    : `Accounts backend: ${backend}.`;
+}
+
 /** Where an offline plan came from, and what it could not compare; undefined for a live plan. */
 export function snapshotLines(report: Report, esc: Escaper): string[] | undefined {
   if (!report.snapshot) return undefined;

@@ -2,6 +2,7 @@ import type { Action, ActionResult } from "../domain/plan.js";
 import { escapeTerminal as t } from "./escape.js";
 import {
   applySummaryLine,
+  backendLine,
   describeAction,
   formatFrom,
   formatValue,
@@ -59,6 +60,7 @@ export function renderPlanText(report: Report): string {
     for (const u of listed) out.push(`    ${t(u.userId)}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
   }
   out.push("", policyLine(plan.policy, t));
+  if (plan.backend) out.push(backendLine(plan.backend));
   return `${out.join("\n")}\n`;
 }
 

@@ -31,6 +31,12 @@ export interface SynapseClientOptions {
   onMutation?: (record: MutationRecord) => void;
 }
 
+/** Synapse delegates authentication to MAS: its user list then refuses `guests` unless it is false (400 M_INVALID_PARAM). */
+export interface ListUsersOptions {
+  pageSize?: number;
+  delegatedAuth?: boolean;
+}
+
 /** One request that may have changed the server, as the audit log records it. No secrets: no headers, no body. */
 export interface MutationRecord {
   method: string;
@@ -116,8 +122,16 @@ export class SynapseClient {
     this.#onMutation = options.onMutation;
   }
 
+  readonly #alsoClosed: (() => Promise<void>)[] = [];
+
   async close(): Promise<void> {
+    await Promise.all(this.#alsoClosed.splice(0).map((close) => close()));
     if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  /** Closed with this client: a client of another service used alongside it (MAS's), whose owner closes this one. */
+  alsoClose(close: () => Promise<void>): void {
+    this.#alsoClosed.push(close);
   }
 
   /** The token's own user, e.g. `@admin:example.org`, and that user's server name. */
@@ -130,6 +144,20 @@ export class SynapseClient {
       throw new SynapseError("invalid-response", "GET", path, "the answer has no valid `user_id` (@user:server)");
     }
     return { userId, serverName };
+  }
+
+  /**
+   * The homeserver's OAuth 2.0 server metadata when it delegates authentication to MAS (200), or
+   * undefined when it does not (the servlet is not registered: 404, or 400/405 on older servers).
+   */
+  async authMetadata(): Promise<{ issuer?: string } | undefined> {
+    try {
+      const body = await this.#call<{ issuer?: unknown }>("GET", "/_matrix/client/v1/auth_metadata");
+      return typeof body.issuer === "string" ? { issuer: body.issuer } : {};
+    } catch (e) {
+      if (e instanceof SynapseError && (e.kind === "not-found" || e.kind === "rejected")) return undefined;
+      throw e;
+    }
   }
 
   async serverVersion(): Promise<string> {
@@ -177,10 +205,11 @@ export class SynapseClient {
    * came with (so every page moves on) and, when the page says how many users there are, not past
    * that `total`; an answer that breaks either is an `invalid-response` SynapseError.
    */
-  async *listAllUsers(options: { pageSize?: number } = {}): AsyncGenerator<ActualUser[]> {
+  async *listAllUsers(options: ListUsersOptions = {}): AsyncGenerator<ActualUser[]> {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const guests: Record<string, string> = options.delegatedAuth ? { guests: "false" } : {};
     const path = (from: string) =>
-      `${LIST_PATH}?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true" })}`;
+      `${LIST_PATH}?${new URLSearchParams({ from, limit: String(limit), deactivated: "true", locked: "true", ...guests })}`;
     /** Pages asked for ahead, by offset: one try each, undefined when it failed or did not make sense. */
     const ahead = new Map<string, Promise<ListPage | undefined>>();
     const askAhead = (from: string) => {

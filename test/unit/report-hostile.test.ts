@@ -74,7 +74,16 @@ function hostileDrift(s: string): DriftReport {
   return {
     serverName: S,
     drifted: true,
-    counts: { reactivated: 1, "deactivated-out-of-band": 0, erasure: 0, missing: 0, attributes: 1, unmanaged: 1 },
+    counts: {
+      reactivated: 1,
+      "deactivated-out-of-band": 0,
+      erasure: 0,
+      missing: 0,
+      attributes: 1,
+      unmanaged: 1,
+      "synapse-only": 0,
+      "backends-disagree": 0,
+    },
     items: [
       { class: "reactivated", userId: id, expected: "deactivated", actual: "active" },
       {
