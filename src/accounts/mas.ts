@@ -6,6 +6,7 @@ import type { DesiredUser } from "../domain/desired.js";
 import { localpartOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import type { SynapseClient } from "../synapse/client.js";
+import { SynapseError } from "../synapse/errors.js";
 import type { MasClient, MasProvider, MasUser } from "../synapse/mas.js";
 
 /** How long apply waits for MAS's background job to show a deactivation or erasure in Synapse. */
@@ -99,7 +100,18 @@ export class MasAccounts implements AccountsBackend {
   }
 
   async createUser(userId: string, changes: UserChanges): Promise<{ created: boolean }> {
-    const created = await this.mas.createUser(localpartOf(userId));
+    const localpart = localpartOf(userId);
+    let created: MasUser | undefined;
+    try {
+      created = await this.mas.createUser(localpart);
+    } catch (e) {
+      // The answer was lost, not the request: apply found the user absent just before, under the
+      // apply lock, so a user there now is ours — finish it (the password, e-mails…) rather than
+      // leave it half made, which a later update could not complete (passwords are set on create only).
+      if (!(e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500))) throw e;
+      created = await this.mas.findUserByUsername(localpart);
+      if (!created) throw e;
+    }
     if (!created) return { created: false };
     await this.#update(userId, created, changes);
     return { created: true };

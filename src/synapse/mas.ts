@@ -318,15 +318,10 @@ export class MasClient {
     ).toString("base64");
     let json: Record<string, unknown>;
     try {
-      json = (await this.#once(
-        "POST",
-        path,
-        { authorization: `Basic ${basic}` },
-        new URLSearchParams({ grant_type: "client_credentials", scope: "urn:mas:admin" }).toString(),
-      )) as Record<string, unknown>;
+      json = await this.#tokenAnswer(path, basic);
     } catch (e) {
       // The token endpoint's OAuth errors (invalid_client, unauthorized_client, invalid_scope) are 400/401/403.
-      if (e instanceof MasError && e.status !== undefined && e.status >= 400 && e.status < 500) {
+      if (e instanceof MasError && (e.status === 400 || e.status === 401 || e.status === 403)) {
         throw new MasError(
           "unauthorized",
           "POST",
@@ -344,6 +339,20 @@ export class MasClient {
     const ttl = typeof json.expires_in === "number" && json.expires_in > 0 ? json.expires_in * 1000 : 300_000;
     this.#token = { value, expiresAt: Date.now() + Math.max(ttl - TOKEN_MARGIN_MS, ttl / 2) };
     return value;
+  }
+
+  /** Asking for a token changes nothing that matters: repeated on 429, 5xx and broken connections. */
+  async #tokenAnswer(path: string, basic: string): Promise<Record<string, unknown>> {
+    const body = new URLSearchParams({ grant_type: "client_credentials", scope: "urn:mas:admin" }).toString();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#once("POST", path, { authorization: `Basic ${basic}` }, body)) as Record<string, unknown>;
+      } catch (e) {
+        const retryable = e instanceof MasError && (e.kind === "network" || e.status === 429 || (e.status ?? 0) >= 500);
+        if (!retryable || attempt >= this.#retries) throw e;
+        await sleep(Math.min(4000, 250 * 2 ** attempt));
+      }
+    }
   }
 
   async #once(method: Method, path: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccountState } from "../../src/domain/account.js";
 import { SynapseClient } from "../../src/synapse/client.js";
 import { type CliRun, runCli, tempFiles } from "../support/cli.js";
+import { startFaultProxy } from "../support/fault-proxy.js";
 import { type Json, MasAdminApi, useMasSynapse } from "../support/mas.js";
 import { uniqueLocalpart } from "../support/servers.js";
 
@@ -392,4 +393,51 @@ describe("credentials", () => {
     expect(run.stderr).toContain("personal session");
     expect(run.stderr).not.toContain("mat_not-a-valid-token-at-all");
   });
+});
+
+describe("the fault proxy in front of MAS", () => {
+  it("apply converges through 429s, 5xx, resets and cut answers from MAS, and ends where the file says", async () => {
+    const proxy = await startFaultProxy(pair().mas.url);
+    try {
+      for (const seed of [7, 8, 9]) {
+        const users = {
+          fresh: uniqueLocalpart(`mf${seed}-new`),
+          leaver: uniqueLocalpart(`mf${seed}-leaver`),
+          gdpr: uniqueLocalpart(`mf${seed}-gdpr`),
+          back: uniqueLocalpart(`mf${seed}-back`),
+          renamed: uniqueLocalpart(`mf${seed}-renamed`),
+        };
+        await arrange(users.leaver, "active");
+        await arrange(users.gdpr, "active");
+        await arrange(users.back, "deactivated");
+        await arrange(users.renamed, "active");
+        const yaml = usersFile(
+          [
+            `  ${users.fresh}:\n    emails: [${users.fresh}@example.org]`,
+            `  ${users.leaver}: deactivated`,
+            `  ${users.gdpr}: erased`,
+            `  ${users.back}:\n    allowReactivation: true`,
+            `  ${users.renamed}:\n    displayname: Renamed\n    admin: true`,
+          ].join("\n"),
+        );
+        proxy.setSchedule(seed, seed % 2 === 0 ? 0.4 : 0.2);
+        const faulty = env({ MAS_URL: proxy.url });
+        let runs = 0;
+        for (; runs < 8; runs++) {
+          const run = await cli("apply", yaml, ["--retries", "2"], faulty);
+          if (run.code === 0) break;
+        }
+        proxy.setSchedule(seed, 0);
+        const final = await cli("plan", yaml);
+        console.log(final.stdout);
+        expect(final.stdout, `seed ${seed}`).toContain("No changes");
+        expect(await stateOf(users.gdpr)).toBe("erased");
+        expect(await stateOf(users.back)).toBe("active");
+        expect((await masUser(users.renamed)).attributes.admin).toBe(true);
+      }
+      expect(proxy.counts.faults).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+    }
+  }, 300_000);
 });
