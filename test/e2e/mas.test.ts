@@ -428,9 +428,9 @@ describe("the fault proxy in front of MAS", () => {
           if (run.code === 0) break;
         }
         proxy.setSchedule(seed, 0);
-        const final = await cli("plan", yaml);
-        console.log(final.stdout);
-        expect(final.stdout, `seed ${seed}`).toContain("No changes");
+        expect(runs, `seed ${seed}: no apply went through in 8 runs`).toBeLessThan(8);
+        // A run that said it was done left nothing undone.
+        expect((await cli("plan", yaml)).stdout, `seed ${seed}`).toContain("No changes");
         expect(await stateOf(users.gdpr)).toBe("erased");
         expect(await stateOf(users.back)).toBe("active");
         expect((await masUser(users.renamed)).attributes.admin).toBe(true);
