@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { startFaultProxy } from "../support/fault-proxy.js";
 import { type Json, MasAdminApi, useMasSynapse } from "../support/mas.js";
 
 const PROVIDER_ID = "01J00000000000000000000PRV";
@@ -332,5 +333,26 @@ describe("the stand-in's OAuth2 and admin API contract", () => {
     expect(listed.data.map((l: { attributes: { subject: string } }) => l.attributes.subject)).toEqual([subject]);
     expect((await admin().request("DELETE", `/upstream-oauth-links/${link.data.id}`)).status).toBe(204);
     expect((await admin().ok("GET", `/upstream-oauth-links?filter[user]=${user}`)).data).toEqual([]);
+  });
+
+  it("works behind the fault proxy: MAS traffic passes through it, and faults reach the client", async () => {
+    const proxy = await startFaultProxy(pair().mas.url);
+    try {
+      const through = new MasAdminApi({ ...pair().mas, url: proxy.url });
+      expect((await through.request("GET", "/version")).body).toEqual({ version: expect.any(String) });
+      proxy.setSchedule(7, 1);
+      const statuses: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const status = await through.request("GET", "/version").then(
+          (r) => r.status,
+          () => 0, // a reset or truncated answer
+        );
+        statuses.push(status);
+      }
+      expect(proxy.counts.faults).toBe(10);
+      expect(statuses.some((s) => s !== 200)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, inject } from "vitest";
 // @ts-expect-error: a plain ESM script without type declarations, shared with the demo and CI.
 import { startSynapse } from "../../scripts/dev-synapse.mjs";
+import type { SeedUser } from "../mas-standin/server.js";
 
 export interface MasStandinSettings {
   /** Lifetime of client-credentials access tokens, in seconds (MAS's default: 300). */
@@ -47,6 +48,11 @@ export interface MasStandinControl {
   /** Waits until the stand-in has run every queued job (deactivations, provisioning). */
   drain(): Promise<void>;
   addUpstreamProvider(provider: { issuer: string; human_name?: string; brand_name?: string }): Promise<string>;
+  /**
+   * Puts users straight into MAS's state (no call to Synapse: seed Synapse yourself, e.g. PUT v2 for
+   * the same localparts). Returns their MAS IDs.
+   */
+  seed(users: SeedUser[]): Promise<string[]>;
   /** Requests the stand-in served since the last reset, by "METHOD /path" with IDs as {id}. */
   requests(): Promise<Record<string, number>>;
   resetRequests(): Promise<void>;
@@ -75,6 +81,7 @@ export function masControl(masUrl: string, secret: string): MasStandinControl {
       await call("POST", "/_standin/drain");
     },
     addUpstreamProvider: async (p) => (await call("POST", "/_standin/upstream-oauth-providers", p)).id as string,
+    seed: async (users) => (await call("POST", "/_standin/seed", { users })).ids as string[],
     requests: async () => (await call("GET", "/_standin/requests")) as Record<string, number>,
     resetRequests: async () => {
       await call("DELETE", "/_standin/requests");
