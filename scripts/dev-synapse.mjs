@@ -686,7 +686,7 @@ export async function startSynapse({ database = "sqlite", mas = false } = {}) {
       const made = await provisionMasAdmin(masConfig.url, masConfig.clientId, masConfig.clientSecret);
       adminMasId = made.adminMasId;
       login = { access_token: made.synapseToken, user_id: `@admin:${SERVER_NAME}` };
-      await api(url, "/_synapse/admin/v1/server_version", { token: login.access_token });
+      await api(url, "/_synapse/admin/v2/users?limit=1&guests=false", { token: login.access_token });
     } else {
       // Shared-secret registration (Admin API): makes the first admin and hands back its token.
       const { nonce } = await api(url, "/_synapse/admin/v1/register");

@@ -109,6 +109,16 @@ interface Token {
   revoked: boolean;
 }
 
+/** A user put straight into the stand-in's state (see MasStandin.seed). */
+export interface SeedUser {
+  username: string;
+  admin?: boolean;
+  locked?: boolean;
+  deactivated?: boolean;
+  emails?: string[];
+  links?: { provider_id: string; subject: string; human_account_name?: string }[];
+}
+
 export interface MasStandin {
   url: string;
   /** Changes the settings a test may change while the stand-in runs. */
@@ -118,6 +128,12 @@ export interface MasStandin {
   drain(): Promise<void>;
   /** Adds an upstream OAuth provider (MAS reads them from its config). */
   addUpstreamProvider(config: UpstreamProviderConfig): { id: string };
+  /**
+   * Puts users (with e-mails and upstream links) straight into MAS's state, as if made long ago and
+   * already in step with Synapse: nothing is sent to Synapse (for benchmarks and fixtures). Returns
+   * their IDs. Also `POST /_standin/seed {"users": [...]}`.
+   */
+  seed(users: SeedUser[]): string[];
   /** Requests served, by "METHOD /path" with IDs replaced by {id}. */
   requests: Map<string, number>;
   close(): Promise<void>;
@@ -217,15 +233,28 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     };
   };
 
-  // ---- the job queue: one job at a time, each run a moment after it was queued, retried on failure ----
-  let queue: Promise<void> = Promise.resolve();
+  // ---- the job queue, as MAS's worker runs it: each job a moment after it was queued, a few at a
+  // time, retried on failure. A provisioning job reads the user's state when it runs, so a second one
+  // queued for a user whose first has not started yet adds nothing and is dropped.
+  const JOB_CONCURRENCY = 4;
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const idle = new Set<() => void>();
   let pending = 0;
-  const enqueue = (name: string, job: () => Promise<void>) => {
+  const queuedProvisions = new Set<string>(); // user IDs with a provisioning job not yet started
+  const chains = new Map<string, Promise<void>>(); // one user's jobs run in the order they were queued
+  const enqueue = (name: string, userId: string, job: () => Promise<void>, onStart?: () => void) => {
     pending++;
     const delay = settings.jobDelayMs;
-    queue = queue
-      .then(async () => {
-        await new Promise((r) => setTimeout(r, delay));
+    const previous = chains.get(userId) ?? Promise.resolve();
+    let run: Promise<void> | undefined;
+    run = (async () => {
+      await new Promise((r) => setTimeout(r, delay));
+      await previous;
+      if (running >= JOB_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
+      running++;
+      onStart?.();
+      try {
         for (let attempt = 1; ; attempt++) {
           try {
             await job();
@@ -236,13 +265,36 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
             await new Promise((r) => setTimeout(r, 200 * attempt));
           }
         }
-      })
-      .finally(() => {
+      } finally {
+        running--;
+        waiting.shift()?.();
         pending--;
-      });
+        if (chains.get(userId) === run) chains.delete(userId);
+        if (pending === 0) for (const resolve of [...idle]) resolve();
+      }
+    })();
+    chains.set(userId, run);
   };
-  const provisionJob = (user: User) =>
-    enqueue(`provision ${user.username}`, () => synapseOk("POST", "provision_user", provisionPayload(user)));
+  const provisionJob = (user: User) => {
+    if (queuedProvisions.has(user.id)) return;
+    queuedProvisions.add(user.id);
+    enqueue(
+      `provision ${user.username}`,
+      user.id,
+      () => synapseOk("POST", "provision_user", provisionPayload(user)),
+      () => queuedProvisions.delete(user.id),
+    );
+  };
+  const drain = () =>
+    pending === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const done = () => {
+            idle.delete(done);
+            resolve();
+          };
+          idle.add(done);
+        });
 
   // ---- resources ----
   const userResource = (u: User) => ({
@@ -584,7 +636,7 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
               fail(400, "Invalid field `skip_erase`");
             const erase = body.skip_erase !== true;
             user.deactivated_at ??= now();
-            enqueue(`deactivate ${user.username}`, async () => {
+            enqueue(`deactivate ${user.username}`, user.id, async () => {
               // DeactivateUserJob: end the sessions, delete the e-mails, then tell Synapse.
               for (const s of sessions.values())
                 if (s.actor_user_id === user.id && s.revoked_at === null) s.revoked_at = now();
@@ -741,6 +793,43 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     return fail(404, "Not found");
   }
 
+  /** MAS state only, as if made long ago and already in step with Synapse: nothing is sent to Synapse. */
+  const seed = (list: SeedUser[]): string[] =>
+    list.map((u) => {
+      if (typeof u.username !== "string" || !USERNAME.test(u.username)) fail(400, `Invalid username ${u.username}`);
+      if (usernames.has(u.username)) fail(409, `User with username ${JSON.stringify(u.username)} already exists`);
+      const at = now();
+      const user: User = {
+        id: ulid(),
+        username: u.username,
+        created_at: at,
+        locked_at: u.locked ? at : null,
+        deactivated_at: u.deactivated ? at : null,
+        admin: u.admin === true,
+        legacy_guest: false,
+        hasPassword: false,
+      };
+      users.set(user.id, user);
+      usernames.set(user.username, user.id);
+      for (const email of u.emails ?? []) {
+        const row: Email = { id: ulid(), created_at: at, user_id: user.id, email };
+        emails.set(row.id, row);
+      }
+      for (const l of u.links ?? []) {
+        if (!providers.has(l.provider_id)) fail(404, `Upstream OAuth 2.0 Provider ID ${l.provider_id} not found`);
+        const link: Link = {
+          id: ulid(),
+          created_at: at,
+          provider_id: l.provider_id,
+          subject: l.subject,
+          user_id: user.id,
+          human_account_name: l.human_account_name ?? null,
+        };
+        links.set(link.id, link);
+      }
+      return user.id;
+    });
+
   // ---- the stand-in's own controls (no MAS equivalent; authenticated with the shared secret) ----
   async function control(req: IncomingMessage, url: URL, body: Record<string, unknown>): Promise<[number, unknown]> {
     if (!equal(req.headers.authorization ?? "", `Bearer ${options.secret}`)) return fail(401, "Invalid secret");
@@ -762,6 +851,10 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
       const issuer = typeof body.issuer === "string" ? body.issuer : fail(400, "Missing field `issuer`");
       return [201, addUpstreamProvider({ ...(body as Partial<UpstreamProviderConfig>), issuer })];
     }
+    if (m === "POST" && path === "/_standin/seed") {
+      if (!Array.isArray(body.users)) return fail(400, "Missing field `users`");
+      return [201, { ids: seed(body.users as SeedUser[]) }];
+    }
     if (m === "GET" && path === "/_standin/requests") return [200, Object.fromEntries(requests)];
     if (m === "DELETE" && path === "/_standin/requests") {
       requests.clear();
@@ -769,10 +862,6 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     }
     return fail(404, "Not found");
   }
-
-  const drain = async () => {
-    while (pending > 0) await queue;
-  };
 
   let base = "";
   const discovery = () => ({
@@ -866,6 +955,7 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     },
     drain,
     addUpstreamProvider,
+    seed,
     requests,
     close: async () => {
       await drain();
