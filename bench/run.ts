@@ -5,7 +5,8 @@
 //   npm run bench                                  everything, at 10,000, 100,000 and 1,000,000 users
 //   npm run bench -- --sizes 10000,100000          other sizes for the fake-Synapse scenarios ("none": skip them)
 //   npm run bench -- --smoke                       tiny sizes: checks that it runs, not how fast
-//   npm run bench -- --no-real                     without the real Synapse
+//   npm run bench -- --no-real                     without the real Synapse (nor the MAS pair)
+//   npm run bench -- --mas-users N                 users of the MAS e-mails scenario (default 3000; "0": skip it)
 //   npm run bench -- --reps N                      runs of each side of a comparison (default 5; 3 at 1,000,000)
 //   npm run bench -- --cli PATH                    measure this build of the CLI instead of building one
 //   npm run bench -- --out FILE                    where the JSON goes (default bench/results/latest.json;
@@ -18,6 +19,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { type MasServer, masScenario } from "./lib/mas.js";
 import { expectExit, measure, median, rssMethod } from "./lib/measure.js";
 import { realScenarios } from "./lib/real.js";
 import { count, formatTable, machine, type Results, type Row, round } from "./lib/report.js";
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     "real-users": { type: "string" },
     deactivations: { type: "string" },
     "synadm-users": { type: "string" },
+    "mas-users": { type: "string" },
   },
 });
 
@@ -58,6 +61,7 @@ const options = {
   realUsers: number(values["real-users"], smoke ? 70 : 5000, "real-users"),
   deactivations: number(values.deactivations, smoke ? 20 : 1000, "deactivations"),
   synadmUsers: number(values["synadm-users"], smoke ? 2 : 50, "synadm-users"),
+  masUsers: values["mas-users"] === "0" ? 0 : number(values["mas-users"], smoke ? 60 : 3000, "mas-users"),
   /** The CLI's default --concurrency (src/cli.ts). */
   concurrency: 8,
 };
@@ -144,6 +148,21 @@ if (options.real) {
         concurrency: options.concurrency,
         log,
       })),
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+// 4. A real Synapse in MAS mode with the stand-in MAS: a plan managing e-mails vs one without.
+if (options.real && options.masUsers > 0) {
+  // @ts-expect-error: a plain ESM script without type declarations, shared with the tests and the demo.
+  const { startSynapse } = await import("../scripts/dev-synapse.mjs");
+  log("starting a real Synapse in MAS mode, with the stand-in MAS");
+  const server = (await startSynapse({ mas: true })) as MasServer & { stop: () => Promise<void> };
+  try {
+    rows.push(
+      await masScenario(server, { cli, workDir, users: options.masUsers, reps: options.reps ?? (smoke ? 1 : 5), log }),
     );
   } finally {
     await server.stop();
