@@ -32,7 +32,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml"];
+const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml", "mas/apply.yml", "mas/drift.yml"];
 const workflow = (name: string) => parse(read(`examples/workflows/${name}`)) as Workflow;
 const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps);
 const ours = (wf: Workflow) => steps(wf).filter((s) => s.uses?.startsWith("synapse-gitops/synapse-gitops@"));
@@ -83,8 +83,9 @@ describe("the example workflows", () => {
       expect(job.permissions, `${name}: job ${id} names its permissions`).toBeDefined();
       const granted = Object.entries(job.permissions!).map(([scope, level]) => `${scope}: ${level}`);
       const allowed = ["contents: read"];
-      if (name === "plan.yml") allowed.push("actions: read", "pull-requests: write"); // the snapshot; the comment
-      if (name === "drift.yml" && id === "drift") allowed.push("issues: write"); // the drift issue
+      const base = name.split("/").pop();
+      if (base === "plan.yml") allowed.push("actions: read", "pull-requests: write"); // the snapshot; the comment
+      if (base === "drift.yml" && id === "drift") allowed.push("issues: write"); // the drift issue
       for (const grant of granted) expect(allowed, `${name}: job ${id} is granted ${grant}`).toContain(grant);
     }
   });
@@ -141,6 +142,21 @@ describe("the example workflows", () => {
       expect(Object.keys(action.outputs)).toContain("snapshot-file");
     }
     expect(find!.run).toMatch(/select\(\.event == "schedule" or \.event == "workflow_dispatch" or \.event == "push"\)/);
+  });
+});
+
+describe("the MAS variant of the workflows", () => {
+  it.each([
+    "mas/apply.yml",
+    "mas/drift.yml",
+  ])("%s forces the MAS backend, names MAS's URL and keeps the client secret in the environment", (name) => {
+    for (const step of ours(workflow(name))) {
+      expect(step.with?.backend).toBe("mas");
+      expect(step.with?.["mas-url"]).toMatch(/^https:\/\//);
+      expect(step.env?.MAS_CLIENT_ID).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+      expect(step.env?.MAS_CLIENT_SECRET).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+      expect(JSON.stringify(step.with)).not.toContain("MAS_CLIENT_SECRET");
+    }
   });
 });
 
