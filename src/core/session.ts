@@ -43,7 +43,7 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export interface Connection {
   /** The Admin API client: rooms, notices, the apply lock. */
   client: SynapseClient;
-  /** Where accounts are read and written (Synapse's own, today). */
+  /** Where accounts are read and written (Synapse's own, or MAS's: see core/mas.ts). */
   accounts: AccountsBackend;
   /** The homeserver's base URL, as the operator gave it. */
   homeserver: string;

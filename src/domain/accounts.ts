@@ -16,7 +16,7 @@ export interface BackendTraits {
 
 /**
  * Where accounts live and how they change: every read of the inventory and every write of apply
- * goes through this. Synapse's Admin API is the first implementation (src/synapse/accounts.ts);
+ * goes through this: Synapse's Admin API (src/accounts/synapse.ts) or MAS (src/accounts/mas.ts);
  * the planner and the reporters never see which one runs. Each method either does what it says
  * or throws; none decides policy.
  */
