@@ -150,10 +150,12 @@ export async function connect(
     ...(options.onMutation ? { onMutation: options.onMutation } : {}),
   });
   try {
-    const delegated = await usesMas(client, options.backend ?? "auto");
-    const me = await client.whoami().catch((e) => {
-      throw delegated ? synapseTokenUnderMas(e) : e;
+    const choice = options.backend ?? "auto";
+    // whoami first, as on any server; a token it refuses is explained for MAS when the server is one.
+    const me = await client.whoami().catch(async (e) => {
+      throw (await usesMas(client, choice).catch(() => false)) ? synapseTokenUnderMas(e) : e;
     });
+    const delegated = await usesMas(client, choice);
     return {
       client,
       accounts: delegated ? await masAccounts(client, creds, options) : new SynapseAccounts(client),

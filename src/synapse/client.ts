@@ -148,14 +148,16 @@ export class SynapseClient {
 
   /**
    * The homeserver's OAuth 2.0 server metadata when it delegates authentication to MAS (200), or
-   * undefined when it does not (the servlet is not registered: 404, or 400/405 on older servers).
+   * undefined when it does not (the servlet is not registered: 404, or 400/405 on older servers; an
+   * answer that is not JSON, from a proxy in front). A MAS server misread as plain Synapse writes
+   * nothing: its user list refuses the plain Synapse backend's request (400, `guests`).
    */
   async authMetadata(): Promise<{ issuer?: string } | undefined> {
     try {
       const body = await this.#call<{ issuer?: unknown }>("GET", "/_matrix/client/v1/auth_metadata");
       return typeof body.issuer === "string" ? { issuer: body.issuer } : {};
     } catch (e) {
-      if (e instanceof SynapseError && (e.kind === "not-found" || e.kind === "rejected")) return undefined;
+      if (e instanceof SynapseError && ["not-found", "rejected", "invalid-response"].includes(e.kind)) return undefined;
       throw e;
     }
   }
