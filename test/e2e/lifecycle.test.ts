@@ -76,7 +76,7 @@ describe("apply: every allowed cell of the lifecycle table, then idempotence", (
     const second = await apply(yaml);
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(
-      "No changes: the server matches the file.\n\nPolicy: unmanaged ignore, maxDeactivations 10, maxErasures 5, protected: none.\n",
+      "No changes: the server matches the file.\n\nPolicy: unmanaged ignore, maxDeactivations 10, maxErasures 5, protected: none.\nAccounts backend: synapse.\n",
     );
   });
 });
