@@ -986,7 +986,9 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     seed,
     requests,
     close: async () => {
-      await drain();
+      // Let running jobs finish (held ones are dropped), then stop serving.
+      await drain().catch(() => {});
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
