@@ -81,6 +81,59 @@ describe("Synapse 1.160 in MAS mode, with the stand-in MAS", () => {
     expect(withSecret.body.errcode).toBe("M_UNKNOWN_TOKEN");
   });
 
+  it("drops the admin endpoints MAS replaces (404), keeps v1 deactivate, and keeps /_synapse/mas/* for MAS", async () => {
+    const admin = pair().synapse.adminUserId;
+    expect((await synapse("GET", "/_synapse/admin/v3/users?limit=1")).status).toBe(400);
+    expect((await synapse("GET", "/_synapse/admin/v3/users?limit=1&guests=false")).status).toBe(200);
+    for (const [method, path] of [
+      ["GET", `/_synapse/admin/v1/users/${admin}/admin`],
+      ["POST", `/_synapse/admin/v1/reset_password/${admin}`],
+      ["GET", "/_synapse/admin/v1/register"],
+      ["POST", `/_synapse/admin/v1/users/${admin}/login`],
+    ] as const) {
+      const res = await synapse(method, path, method === "POST" ? {} : undefined);
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.errcode).toBe("M_UNRECOGNIZED");
+    }
+    // A Synapse admin token does not open MAS's side door…
+    const side = await synapse("GET", "/_synapse/mas/is_localpart_available?localpart=x");
+    expect(side.status).toBe(403);
+    // …the shared secret does: a GET with the localpart in the query (POST: 405), 400 M_USER_IN_USE if taken.
+    const free = await synapse(
+      "GET",
+      `/_synapse/mas/is_localpart_available?localpart=${name("free")}`,
+      undefined,
+      pair().mas.secret,
+    );
+    expect(free.status).toBe(200);
+    const taken = await synapse(
+      "GET",
+      "/_synapse/mas/is_localpart_available?localpart=admin",
+      undefined,
+      pair().mas.secret,
+    );
+    expect(taken).toMatchObject({ status: 400, body: { errcode: "M_USER_IN_USE" } });
+  });
+
+  it("caches an introspection answer: a token already used keeps working for a while after a lock", async () => {
+    const localpart = name("cache");
+    const id = await createUser(localpart);
+    const pat = await admin().ok(
+      "POST",
+      "/personal-sessions",
+      { actor_user_id: id, human_name: "t", scope: "urn:matrix:client:api:*" },
+      201,
+    );
+    const token = pat.data.attributes.access_token as string;
+    expect((await synapse("GET", "/_matrix/client/v3/account/whoami", undefined, token)).status).toBe(200);
+    await admin().ok("POST", `/users/${id}/lock`);
+    await pair().control.drain();
+    // Synapse asks MAS again only after two minutes (synapse/api/auth/mas.py); MAS would say inactive now.
+    expect((await synapse("GET", "/_matrix/client/v3/account/whoami", undefined, token)).status).toBe(200);
+    await admin().ok("POST", `/users/${id}/unlock`);
+    await pair().control.drain();
+  });
+
   it("refuses a password change for an existing user (403) but creates a Synapse-only user through PUT v2", async () => {
     const existing = name("pw");
     await createUser(existing);
@@ -175,15 +228,16 @@ describe("Synapse 1.160 in MAS mode, with the stand-in MAS", () => {
     const id = await createUser(localpart, { displayname: "Keep Me" });
     await admin().ok("POST", "/user-emails", { user_id: id, email: `${localpart}@x.example` }, 201);
     await pair().control.drain();
-    // A long job delay makes the gap between MAS's answer and Synapse's state visible.
-    await pair().control.configure({ jobDelayMs: 3000 });
+    // Held jobs show the gap between MAS's answer and Synapse's state.
+    await pair().control.configure({ jobsPaused: true });
     try {
       const res = await admin().ok("POST", `/users/${id}/deactivate`, { skip_erase: true });
       expect(res.data.attributes.deactivated_at).not.toBeNull();
       expect(res.data.attributes.locked_at).toBeNull();
       expect((await synapseUser(localpart)).deactivated).toBe(false);
+      await expect(pair().control.drain()).rejects.toThrow(/409/);
     } finally {
-      await pair().control.configure({ jobDelayMs: 300 });
+      await pair().control.configure({ jobsPaused: false });
     }
     await pair().control.drain();
     const user = await synapseUser(localpart);

@@ -51,6 +51,11 @@ export interface MasStandinOptions {
   passwordLoginEnabled?: boolean;
   /** How long a queued job (deactivation, provisioning) waits before it runs, in ms. Default 300. */
   jobDelayMs?: number;
+  /**
+   * Holds queued jobs (they run once this is false again): the window between MAS's answer and
+   * Synapse's state, as long as a test needs it — for example to interrupt a run half-way.
+   */
+  jobsPaused?: boolean;
   upstreamProviders?: UpstreamProviderConfig[];
   /** Where the stand-in writes what goes wrong in its jobs (default: standard error). */
   log?: (line: string) => void;
@@ -119,12 +124,16 @@ export interface SeedUser {
   links?: { provider_id: string; subject: string; human_account_name?: string }[];
 }
 
+export type Settings = Required<
+  Pick<MasStandinOptions, "accessTokenTtl" | "passwordLoginEnabled" | "jobDelayMs" | "jobsPaused">
+>;
+
 export interface MasStandin {
   url: string;
   /** Changes the settings a test may change while the stand-in runs. */
-  configure(settings: Partial<Pick<MasStandinOptions, "accessTokenTtl" | "passwordLoginEnabled" | "jobDelayMs">>): void;
+  configure(settings: Partial<Settings>): void;
   setSynapseUrl(url: string): void;
-  /** Resolves once no job is queued or running. */
+  /** Resolves once no job is queued or running (rejects at once if jobs are paused and some wait). */
   drain(): Promise<void>;
   /** Adds an upstream OAuth provider (MAS reads them from its config). */
   addUpstreamProvider(config: UpstreamProviderConfig): { id: string };
@@ -151,6 +160,12 @@ const fail = (status: number, ...titles: string[]): never => {
   throw new ApiError(status, titles);
 };
 
+class JobsPausedError extends Error {
+  constructor() {
+    super("Jobs are paused: unpause them (jobs_paused: false) before draining");
+  }
+}
+
 /** An OAuth2 endpoint error (RFC 6749 §5.2), not the admin API's shape. */
 class OAuthError extends Error {
   constructor(
@@ -173,10 +188,16 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
   const now = () => new Date().toISOString();
   const log = options.log ?? ((line: string) => process.stderr.write(`[mas-standin] ${line}\n`));
   let synapseUrl = options.synapseUrl?.replace(/\/+$/, "");
-  const settings = {
+  const settings: Settings = {
     accessTokenTtl: options.accessTokenTtl ?? 300,
     passwordLoginEnabled: options.passwordLoginEnabled ?? true,
     jobDelayMs: options.jobDelayMs ?? 300,
+    jobsPaused: options.jobsPaused ?? false,
+  };
+  const resumers: (() => void)[] = []; // jobs held while settings.jobsPaused
+  const configure = (next: Partial<Settings>) => {
+    for (const [k, v] of Object.entries(next)) if (v !== undefined) Object.assign(settings, { [k]: v });
+    if (!settings.jobsPaused) for (const resume of resumers.splice(0)) resume();
   };
   const clients = new Map((options.clients ?? []).map((c) => [c.id, c]));
   const adminClients = new Set(options.adminClients ?? []);
@@ -251,6 +272,7 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     run = (async () => {
       await new Promise((r) => setTimeout(r, delay));
       await previous;
+      while (settings.jobsPaused) await new Promise<void>((r) => resumers.push(r));
       if (running >= JOB_CONCURRENCY) await new Promise<void>((r) => waiting.push(r));
       running++;
       onStart?.();
@@ -288,13 +310,15 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
   const drain = () =>
     pending === 0
       ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          const done = () => {
-            idle.delete(done);
-            resolve();
-          };
-          idle.add(done);
-        });
+      : settings.jobsPaused
+        ? Promise.reject(new JobsPausedError())
+        : new Promise<void>((resolve) => {
+            const done = () => {
+              idle.delete(done);
+              resolve();
+            };
+            idle.add(done);
+          });
 
   // ---- resources ----
   const userResource = (u: User) => ({
@@ -836,15 +860,21 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     const m = req.method ?? "GET";
     const path = url.pathname;
     if (m === "POST" && path === "/_standin/config") {
-      const next: Partial<typeof settings> = {};
+      const next: Partial<Settings> = {};
       if (body.access_token_ttl !== undefined) next.accessTokenTtl = Number(body.access_token_ttl);
       if (body.password_login_enabled !== undefined) next.passwordLoginEnabled = body.password_login_enabled === true;
       if (body.job_delay_ms !== undefined) next.jobDelayMs = Number(body.job_delay_ms);
-      Object.assign(settings, next);
-      return [200, settings];
+      if (body.jobs_paused !== undefined) next.jobsPaused = body.jobs_paused === true;
+      configure(next);
+      return [200, { ...settings, pending_jobs: pending }];
     }
     if (m === "POST" && path === "/_standin/drain") {
-      await drain();
+      try {
+        await drain();
+      } catch (e) {
+        if (e instanceof JobsPausedError) fail(409, e.message);
+        throw e;
+      }
       return [200, {}];
     }
     if (m === "POST" && path === "/_standin/upstream-oauth-providers") {
@@ -947,9 +977,7 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
 
   return {
     url: base,
-    configure: (next) => {
-      for (const [k, v] of Object.entries(next)) if (v !== undefined) Object.assign(settings, { [k]: v });
-    },
+    configure,
     setSynapseUrl: (url) => {
       synapseUrl = url.replace(/\/+$/, "");
     },
@@ -958,7 +986,9 @@ export async function startMasStandin(options: MasStandinOptions): Promise<MasSt
     seed,
     requests,
     close: async () => {
-      await drain();
+      // Let running jobs finish (held ones are dropped), then stop serving.
+      await drain().catch(() => {});
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

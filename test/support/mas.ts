@@ -20,6 +20,8 @@ export interface MasStandinSettings {
   passwordLoginEnabled?: boolean;
   /** How long a queued MAS job (deactivation, lock, e-mail provisioning) waits before it runs. */
   jobDelayMs?: number;
+  /** Holds queued jobs until set false again: MAS has answered, Synapse does not show it yet. */
+  jobsPaused?: boolean;
   upstreamProviders?: { id?: string; issuer: string; human_name?: string; brand_name?: string; disabled?: boolean }[];
 }
 
@@ -45,7 +47,7 @@ export interface MasPair {
 
 export interface MasStandinControl {
   configure(settings: Omit<MasStandinSettings, "upstreamProviders">): Promise<void>;
-  /** Waits until the stand-in has run every queued job (deactivations, provisioning). */
+  /** Waits until the stand-in has run every queued job (deactivations, provisioning); 409 if paused. */
   drain(): Promise<void>;
   addUpstreamProvider(provider: { issuer: string; human_name?: string; brand_name?: string }): Promise<string>;
   /**
@@ -75,6 +77,7 @@ export function masControl(masUrl: string, secret: string): MasStandinControl {
         access_token_ttl: s.accessTokenTtl,
         password_login_enabled: s.passwordLoginEnabled,
         job_delay_ms: s.jobDelayMs,
+        jobs_paused: s.jobsPaused,
       });
     },
     drain: async () => {
