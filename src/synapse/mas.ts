@@ -273,9 +273,9 @@ export class MasClient {
       const token = await this.#accessToken();
       const t0 = Date.now();
       try {
-        const json = await this.#once(method, API + path, { authorization: `Bearer ${token}` }, body);
+        const { status, json } = await this.#once(method, API + path, { authorization: `Bearer ${token}` }, body);
         if (method !== "GET")
-          this.#onMutation?.({ method, path: shortPath(API + path), status: 200, durationMs: Date.now() - t0 });
+          this.#onMutation?.({ method, path: shortPath(API + path), status, durationMs: Date.now() - t0 });
         return json;
       } catch (e) {
         if (!(e instanceof MasError)) throw e;
@@ -346,7 +346,10 @@ export class MasClient {
     const body = new URLSearchParams({ grant_type: "client_credentials", scope: "urn:mas:admin" }).toString();
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.#once("POST", path, { authorization: `Basic ${basic}` }, body)) as Record<string, unknown>;
+        return (await this.#once("POST", path, { authorization: `Basic ${basic}` }, body)).json as Record<
+          string,
+          unknown
+        >;
       } catch (e) {
         const retryable = e instanceof MasError && (e.kind === "network" || e.status === 429 || (e.status ?? 0) >= 500);
         if (!retryable || attempt >= this.#retries) throw e;
@@ -355,7 +358,12 @@ export class MasClient {
     }
   }
 
-  async #once(method: Method, path: string, headers: Record<string, string>, body?: unknown): Promise<unknown> {
+  async #once(
+    method: Method,
+    path: string,
+    headers: Record<string, string>,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
     const form = typeof body === "string";
@@ -415,7 +423,7 @@ export class MasClient {
             res.statusCode,
           );
         }
-        return json;
+        return { status: res.statusCode, json };
       }
       throw new MasError(
         SynapseError.kindForStatus(res.statusCode),

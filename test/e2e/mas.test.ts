@@ -313,20 +313,20 @@ describe("asynchronous deactivation", () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/ok - .*m-slow/);
       // Half-way: MAS has it deactivated, its job has not reached Synapse yet (a run that stopped here).
-      await pair().control.configure({ jobDelayMs: 8000 });
+      await pair().control.configure({ jobDelayMs: 300, jobsPaused: true });
       await mas.ok("POST", `/users/${masId}/deactivate`, { skip_erase: false });
       const yaml = usersFile(`  ${halfway}:\n    state: erased`);
       const drift = JSON.parse((await cli("drift", yaml, ["--format", "json"])).stdout);
       expect(drift.items.find((i: Json) => i.userId === id(halfway) && i.class === "backends-disagree")).toBeDefined();
       // Run again: planned from Synapse's side (still active), erased through MAS again, waited for.
-      await pair().control.configure({ jobDelayMs: 300 });
+      await pair().control.configure({ jobsPaused: false });
       const again = await cli("apply", yaml);
       expect(again.stderr).toBe("");
       expect(again.code).toBe(0);
       expect(await stateOf(halfway)).toBe("erased");
       expect((await cli("plan", yaml)).stdout).toContain("No changes");
     } finally {
-      await pair().control.configure({ jobDelayMs: 300 });
+      await pair().control.configure({ jobDelayMs: 300, jobsPaused: false });
     }
   }, 150_000);
 });
