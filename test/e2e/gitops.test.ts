@@ -160,7 +160,7 @@ describe("drift", () => {
     });
     const file = join(dir, "users.yaml");
     const clean = await runCli(["drift", file], env);
-    expect(clean.stdout).toBe(`No drift: ${server.serverName} matches the file.\n`);
+    expect(clean.stdout).toBe(`No drift: ${server.serverName} matches the file.\nAccounts backend: synapse.\n`);
     expect(clean.code).toBe(0);
 
     // Out-of-band changes, as an admin UI would make them.
@@ -237,7 +237,7 @@ describe("notifications in a Matrix room", () => {
     await runCli(["drift", file, "--notify-room", roomId, "--notify-always"], env);
     posted = await notices(roomId);
     expect(posted).toHaveLength(3);
-    expect(posted[0]!.body).toBe(`No drift: ${server.serverName} matches the file.\n`);
+    expect(posted[0]!.body).toBe(`No drift: ${server.serverName} matches the file.\nAccounts backend: synapse.\n`);
   });
 
   it("a room the admin is not in is one clear error", async () => {
