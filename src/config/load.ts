@@ -7,6 +7,7 @@ import type { AccountState } from "../domain/account.js";
 import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import type { DesiredUser, SourcePosition } from "../domain/desired.js";
 import { DEFAULT_POLICY, type Policy } from "../domain/policy.js";
+import { type Schedule, scheduledDate } from "../domain/schedule.js";
 import {
   isHistoricalLocalpart,
   isValidNewLocalpart,
@@ -578,6 +579,40 @@ class UserChecker {
     return this.users.get(localKeyed)?.source ?? this.invalid.get(localKeyed);
   }
 
+  /**
+   * The user's `deactivateOn` / `eraseOn`: undefined when there are none, null after reporting a
+   * contradiction — a date that the state already passed, or an erasure before the deactivation.
+   */
+  private schedule(index: number, entry: YEntry, data: UserMap): Schedule | undefined | null {
+    const { deactivateOn, eraseOn } = data;
+    if (deactivateOn === undefined && eraseOn === undefined) return undefined;
+    const base: Path = ["users", entry.key];
+    const at = (key: string) => locate(entry.value, [key], true);
+    const problems: [key: string, message: string][] = [];
+    if (data.state === "erased") {
+      for (const key of ["deactivateOn", "eraseOn"] as const) {
+        if (data[key] !== undefined)
+          problems.push([key, `${entry.key} is erased already: nothing is left to schedule (remove ${key})`]);
+      }
+    } else if (data.state === "deactivated" && deactivateOn !== undefined) {
+      problems.push([
+        "deactivateOn",
+        `${entry.key} is deactivated already: remove deactivateOn, or write state: active to deactivate it on that date`,
+      ]);
+    }
+    const schedule: Schedule = {};
+    if (deactivateOn !== undefined) schedule.deactivate = scheduledDate(deactivateOn);
+    if (eraseOn !== undefined) schedule.erase = scheduledDate(eraseOn);
+    if (schedule.deactivate && schedule.erase && schedule.erase.at < schedule.deactivate.at) {
+      problems.push([
+        "eraseOn",
+        `eraseOn ${eraseOn} is before deactivateOn ${deactivateOn}: an account is erased on or after its deactivation`,
+      ]);
+    }
+    for (const [key, message] of problems) this.add(index, at(key), [...base, key], message);
+    return problems.length > 0 ? null : schedule;
+  }
+
   /** The user the entry's value describes, or undefined after reporting why it is invalid. */
   private validate(
     file: ParsedFile,
@@ -616,6 +651,8 @@ class UserChecker {
       }
       if (attributes.length > 0) return undefined;
     }
+    const schedule = this.schedule(index, entry, data);
+    if (schedule === null) return undefined;
     const user: DesiredUser = {
       userId,
       index: number,
@@ -623,6 +660,7 @@ class UserChecker {
       allowReactivation: data.allowReactivation ?? false,
       source,
     };
+    if (schedule) user.schedule = schedule;
     for (const attribute of ATTRIBUTES) {
       if (data[attribute] !== undefined) (user as Record<Attribute, unknown>)[attribute] = data[attribute];
     }

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { ACCOUNT_STATES, accountStateSchema } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, type Attribute } from "../domain/attributes.js";
 import { policySchema } from "../domain/policy.js";
+import { scheduleDateSchema } from "../domain/schedule.js";
 import { serverNameOf } from "../domain/userId.js";
 
 /**
@@ -65,6 +66,12 @@ export const userMapSchema = z
       .boolean()
       .optional()
       .meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." }),
+    deactivateOn: scheduleDateSchema
+      .optional()
+      .meta({ description: "Deactivate the user from this date (UTC) or date-time on; not on a deactivated user." }),
+    eraseOn: scheduleDateSchema.optional().meta({
+      description: "Erase the user from this date (UTC) or date-time on: irreversible. Not before deactivateOn.",
+    }),
   })
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 

@@ -31,6 +31,7 @@ import {
 import type { MutationRecord } from "../synapse/client.js";
 import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
+import { scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
 import { MAX_PLAN_FILE_BYTES, planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
 import {
@@ -146,7 +147,12 @@ export function planExitCode(plan: Plan, detailed: boolean | undefined): ExitCod
 export async function plan(io: Io, file: string, options: PlanOptions): Promise<PlanOutcome> {
   if (options.snapshot) return planOffline(io, file, options.snapshot, options);
   const creds = await credentials(options, io.env);
-  const run = await planFromFile(file, creds, { ...options, env: io.env, onProgress: io.progress.update });
+  const run = await planFromFile(file, creds, {
+    ...options,
+    env: io.env,
+    onProgress: io.progress.update,
+    now: scheduleClock(io),
+  });
   io.progress.done();
   const { connection } = run;
   try {
@@ -199,6 +205,7 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     snapshot,
     desired.users,
     effectivePolicy(desired, options),
+    scheduleClock(io),
     passwordChecker({ ...options, env: io.env }),
   );
   const report: Report = {
@@ -269,6 +276,7 @@ export async function apply(io: Io, file: string, options: ApplyOptions): Promis
       env: io.env,
       ...(onMutation ? { onMutation } : {}),
       onProgress: io.progress.update,
+      now: scheduleClock(io),
     });
     ({ connection, plan: thePlan } = run);
     inventorySize = run.listed;
@@ -312,6 +320,7 @@ async function loadSavedPlan(
     commit: commitOf(io),
   });
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
+  notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
   const overLimits = [
     ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
@@ -349,6 +358,21 @@ async function loadSavedPlan(
   } catch (e) {
     await connection.client.close();
     throw e;
+  }
+}
+
+/**
+ * A saved plan is applied as it was made, at the clock it was made with (`plan.now`): a scheduled
+ * step that has come due since is not in it, and is not carried out. Says so, so that the operator
+ * plans again.
+ */
+function notePassedSinceSaved(io: Io, saved: Plan, path: string): void {
+  const now = scheduleClock({ ...io, err: () => {} });
+  for (const step of saved.scheduled ?? []) {
+    if (Date.parse(step.at) > now) continue;
+    io.err(
+      `note: ${escapeTerminal(step.userId)}'s ${step.kind} (scheduled for ${escapeTerminal(step.on)}) came due after ${path} was made (as of ${saved.now}); it is not in this plan and is not carried out: run plan again\n`,
+    );
   }
 }
 
@@ -435,6 +459,7 @@ export async function drift(io: Io, file: string, options: DriftOptions): Promis
   const { connection, drift: report } = await driftFromFile(file, creds, {
     ...options,
     onProgress: io.progress.update,
+    now: scheduleClock(io),
   });
   io.progress.done();
   try {

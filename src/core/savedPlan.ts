@@ -53,6 +53,7 @@ const actionSchema = z.strictObject({
     admin: z.boolean().optional(),
     locked: z.boolean().optional(),
   }),
+  due: z.string().optional(),
 });
 const planFileSchema = z.strictObject({
   kind: z.literal("synapse-gitops-plan"),
@@ -81,6 +82,19 @@ const planFileSchema = z.strictObject({
     summary: z.strictObject(
       Object.fromEntries(ACTION_KINDS.map((kind) => [kind, z.number()])) as Record<ActionKind, z.ZodNumber>,
     ),
+    // The clock the plan was made with, and what it saw scheduled for later: apply --plan carries
+    // out none of that, only `actions` (see notePassedSinceSaved in commands.ts).
+    now: z.string().optional(),
+    scheduled: z
+      .array(
+        z.strictObject({
+          userId: z.string(),
+          kind: z.enum(["deactivate", "erase"]),
+          on: z.string(),
+          at: z.string(),
+        }),
+      )
+      .optional(),
   }),
   salt: z.string(),
   mac: z.string(),

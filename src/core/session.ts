@@ -192,6 +192,8 @@ export interface ReadOptions extends ServerOptions, Limits {
   concurrency?: number;
   onMutation?: (record: MutationRecord) => void;
   onProgress?: (text: string) => void;
+  /** The clock the file's scheduled dates are judged by (core/clock.ts). */
+  now: number;
 }
 
 /**
@@ -238,6 +240,7 @@ export async function compareBothSides<T>(
       ownUserId: connection.ownUserId,
       policy: effectivePolicy(desired, options),
       passwordProblem: passwordChecker(options),
+      now: options.now,
     };
     const comparer = compare(context);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {

@@ -2,6 +2,7 @@ import type { AccountState, ActualState, ActualUser } from "./account.js";
 import type { AttributeChange } from "./attributes.js";
 import type { DesiredUser, PasswordRef } from "./desired.js";
 import type { Policy } from "./policy.js";
+import type { ScheduledStep } from "./schedule.js";
 
 /** What apply can do to an account. */
 export const ACTION_KINDS = ["create", "update", "deactivate", "erase", "reactivate"] as const;
@@ -46,6 +47,8 @@ export interface Action {
   /** Where to read the password sent with a create or reactivate: a reference, never the secret. */
   password?: PasswordRef;
   observed: Observed;
+  /** The file's date (deactivateOn/eraseOn, as written) that made this action due, when one did. */
+  due?: string;
 }
 
 export interface Refusal {
@@ -75,6 +78,10 @@ export interface Plan {
   refusals: Refusal[];
   unmanaged: UnmanagedUser[];
   summary: PlanSummary;
+  /** The clock the plan was made with (PlanContext.now), as an ISO instant; absent in plans saved before it was recorded. */
+  now?: string;
+  /** What the file schedules for later than `now`, by date: not actions yet. */
+  scheduled?: ScheduledStep[];
 }
 
 /** What the planner (and drift detection) know besides the server's users. */
@@ -90,6 +97,11 @@ export interface PlanContext {
    * without reading anything): a create or reactivation using it is refused in the plan.
    */
   passwordProblem?: (ref: PasswordRef) => string | undefined;
+  /**
+   * The clock, in ms since the epoch: which of the file's scheduled dates (deactivateOn, eraseOn)
+   * have come due. Injected, so that the planner stays a pure function of its inputs.
+   */
+  now: number;
 }
 
 export interface PlanInput extends PlanContext {

@@ -2,6 +2,7 @@ import type { ActualUser } from "../domain/account.js";
 import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { PlanContext, PlanInput } from "../domain/plan.js";
+import { awaitingDue, dueUser } from "../domain/schedule.js";
 import { isHistoricalUserId } from "../domain/userId.js";
 import { attributeChangesIfAny } from "./attributes.js";
 import { CaseVariants, caseVariantHint } from "./caseVariants.js";
@@ -15,17 +16,28 @@ import { globMatcher, unmanagedExemption } from "./plan.js";
  * - `deactivated-out-of-band`: the file says active and the user is deactivated or erased.
  * - `erasure`: deactivated vs erased disagree (the file says erased and the user is only
  *   deactivated — e.g. a failed reactivation that un-erased it — or the other way round).
+ * - `due`: a deactivation or erasure the file schedules for a date that has passed, not yet
+ *   carried out (the server is still as the file says before that date). A date still to come is
+ *   not drift at all.
  * - `missing`: declared in the file, absent from the server.
  * - `attributes`: an active user whose managed attributes differ (old → new).
  * - `unmanaged`: an active user that is not in the file (under `unmanaged: report`, or under
  *   `deactivate` when the policy would deactivate it).
  */
-export type DriftClass = "reactivated" | "deactivated-out-of-band" | "erasure" | "missing" | "attributes" | "unmanaged";
+export type DriftClass =
+  | "reactivated"
+  | "deactivated-out-of-band"
+  | "erasure"
+  | "due"
+  | "missing"
+  | "attributes"
+  | "unmanaged";
 
 export const DRIFT_ORDER: readonly DriftClass[] = [
   "reactivated",
   "deactivated-out-of-band",
   "erasure",
+  "due",
   "missing",
   "attributes",
   "unmanaged",
@@ -105,7 +117,9 @@ export class DriftDetector {
     return this.#match.listed;
   }
 
-  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+  #pair(fileUser: DesiredUser, have: ActualUser | undefined): void {
+    // What the file wants at this run's clock: a date still to come is not drift; one passed is.
+    const want = dueUser(fileUser, this.context.now);
     const { userId } = want;
     if (!have) {
       this.#missing.push(want);
@@ -117,6 +131,11 @@ export class DriftDetector {
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
       if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      return;
+    }
+    if (awaitingDue(fileUser, want, have.state)) {
+      const hint = `the file schedules it for ${want.due}, and that date has passed; apply carries it out`;
+      this.#items.push({ class: "due", userId, expected: want.state, actual: have.state, hint });
       return;
     }
     const cls: DriftClass =

@@ -2,13 +2,14 @@ import type { ActualUser } from "../domain/account.js";
 import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { Action, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "../domain/plan.js";
+import { dueUser, type ScheduledStep, stepsAhead } from "../domain/schedule.js";
 import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
 import { CaseVariants, creationRefusal } from "./caseVariants.js";
 import { LIFECYCLE } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
 
 /**
- * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
+ * desired + actual → Plan. Pure: no network, no clock of its own (`now` is given), no output. Every decision about an account's
  * lifecycle is a lookup in LIFECYCLE; the guards below (own user, protected users, thresholds) only
  * ever add refusals. A plan with any refusal must not be applied at all.
  */
@@ -34,6 +35,8 @@ export class Planner {
   #paired = 0;
   /** The file's users the server does not have, planned once all are known (see #planAbsent). */
   readonly #absent: DesiredUser[] = [];
+  /** The schedule's steps still to come at `context.now`. */
+  readonly #scheduled: ScheduledStep[] = [];
 
   constructor(private readonly context: PlanContext) {
     this.#isProtected = globMatcher(context.policy.protected);
@@ -59,7 +62,10 @@ export class Planner {
     return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : undefined;
   }
 
-  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+  #pair(fileUser: DesiredUser, have: ActualUser | undefined): void {
+    // What the file wants at this plan's clock: its state, or what a date that has passed makes it.
+    const want = dueUser(fileUser, this.context.now);
+    if (fileUser.schedule) this.#scheduled.push(...stepsAhead(fileUser, this.context.now));
     if (!have) {
       this.#absent.push(want);
       return;
@@ -110,6 +116,7 @@ export class Planner {
       irreversible: "irreversible" in cell && cell.irreversible === true,
       observed: have ? { admin: have.admin, locked: have.locked } : {},
     };
+    if (want.due !== undefined) action.due = want.due;
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
       const problem = this.context.passwordProblem?.(want.password);
@@ -174,6 +181,8 @@ export class Planner {
       refusals,
       unmanaged: this.#unmanaged.sort(byUserId),
       summary,
+      now: new Date(this.context.now).toISOString(),
+      scheduled: this.#scheduled.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : byUserId(a, b))),
     };
   }
 }

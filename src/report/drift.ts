@@ -8,6 +8,7 @@ const TITLE: Record<DriftClass, string> = {
   reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
   "deactivated-out-of-band": "Deactivated or erased, but active in the file",
   erasure: "Erasure differs from the file",
+  due: "Scheduled in the file, due, not yet applied",
   missing: "In the file but not on the server",
   attributes: "Attributes changed on the server",
   unmanaged: "On the server but not in the file",

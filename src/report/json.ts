@@ -19,6 +19,9 @@ export function renderJson(report: Report): string {
     actions: plan.actions,
     refusals: plan.refusals,
     unmanaged: report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged,
+    // The clock the plan was made with, and what the file schedules after it (not actions yet).
+    ...(plan.now === undefined ? {} : { now: plan.now }),
+    scheduled: plan.scheduled ?? [],
     ...(report.apply
       ? {
           apply: {

@@ -6,6 +6,8 @@ import {
   formatValue,
   policyLine,
   type Report,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine,
 } from "./model.js";
@@ -40,6 +42,11 @@ export function renderMarkdown(report: Report): string {
       const what = describeAction(a, mdCode);
       out.push(`| ${ICON[a.kind]} | ${mdCode(a.userId)} | ${a.irreversible ? `**${what}**` : what} | ${changes} |`);
     }
+  }
+  const scheduled = scheduledEntries(plan, mdCode);
+  if (scheduled.length > 0) {
+    out.push("", `#### 📅 ${scheduledHeading(plan, mdText)}`, "");
+    for (const s of scheduled) out.push(`- ${s.userId}: ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {

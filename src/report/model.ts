@@ -1,5 +1,6 @@
 import type { AttributeValue } from "../domain/attributes.js";
 import type { Action, ApplyResult, Plan } from "../domain/plan.js";
+import { timeUntil } from "../domain/schedule.js";
 import { CHANGED_MARKER, isDigest } from "../snapshot/digest.js";
 import type { NotCompared } from "../snapshot/snapshot.js";
 import type { Escaper } from "./escape.js";
@@ -35,6 +36,7 @@ export function describeAction(a: Action, esc: Escaper): string {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
+  if (a.due !== undefined) text += ` (scheduled for ${esc(a.due)}, due)`;
   if (a.password) {
     text +=
       "env" in a.password
@@ -87,6 +89,23 @@ export function snapshotLines(report: Report, esc: Escaper): string[] | undefine
     lines.push(`Not compared (the snapshot did not read it): ${n.attribute} of ${esc(n.userId)}.`);
   }
   return lines;
+}
+
+/**
+ * What the file schedules for later, one entry per step: the user (through `esc`) and
+ * "deactivate on 2026-12-31 (in 29 days)" (the date as written, through `esc`). Empty when nothing is.
+ */
+export function scheduledEntries(plan: Plan, esc: Escaper): { userId: string; what: string }[] {
+  const now = plan.now === undefined ? undefined : Date.parse(plan.now);
+  return (plan.scheduled ?? []).map((step) => ({
+    userId: esc(step.userId),
+    what: `${step.kind} on ${esc(step.on)}${now === undefined ? "" : ` (${timeUntil(Date.parse(step.at), now)})`}`,
+  }));
+}
+
+/** The heading of the scheduled steps, with the clock they were judged by. */
+export function scheduledHeading(plan: Plan, esc: Escaper): string {
+  return `Scheduled by the file, not due yet (${plan.scheduled?.length ?? 0}, as of ${esc(plan.now ?? "an unknown time")})`;
 }
 
 export function summaryLine(plan: Plan): string {

@@ -8,6 +8,8 @@ import {
   policyLine,
   type Report,
   SYMBOL,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine,
 } from "./model.js";
@@ -49,6 +51,11 @@ export function renderPlanText(report: Report): string {
       out.push(`  x ${t(r.message)}`);
       if (r.hint) out.push(`      ${t(r.hint)}`);
     }
+  }
+  const scheduled = scheduledEntries(plan, t);
+  if (scheduled.length > 0) {
+    out.push("", `${scheduledHeading(plan, t)}:`);
+    for (const s of scheduled) out.push(`  @ ${s.userId}  ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {

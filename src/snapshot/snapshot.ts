@@ -298,6 +298,7 @@ export function planFromSnapshot(
   snapshot: Snapshot,
   desired: ReadonlyMap<string, DesiredUser>,
   policy: PlanContext["policy"],
+  now: PlanContext["now"],
   passwordProblem?: PlanContext["passwordProblem"],
 ): SnapshotPlan {
   const ready = desiredForSnapshot(desired, snapshot);
@@ -307,6 +308,7 @@ export function planFromSnapshot(
     serverName: snapshot.meta.serverName,
     ownUserId: snapshot.meta.ownUserId,
     policy,
+    now,
     ...(passwordProblem ? { passwordProblem } : {}),
   });
   return { plan: withFileValues(plan, desired), notCompared: ready.notCompared };

@@ -74,7 +74,15 @@ function hostileDrift(s: string): DriftReport {
   return {
     serverName: S,
     drifted: true,
-    counts: { reactivated: 1, "deactivated-out-of-band": 0, erasure: 0, missing: 0, attributes: 1, unmanaged: 1 },
+    counts: {
+      reactivated: 1,
+      "deactivated-out-of-band": 0,
+      erasure: 0,
+      due: 0,
+      missing: 0,
+      attributes: 1,
+      unmanaged: 1,
+    },
     items: [
       { class: "reactivated", userId: id, expected: "deactivated", actual: "active" },
       {
@@ -250,6 +258,7 @@ describe("historical user IDs (any printable ASCII but `:`) in every report", ()
     serverName: S,
     ownUserId: `@admin:${S}`,
     policy: { unmanaged: "report", maxDeactivations: 100, maxErasures: 100, protected: [] },
+    now: 0,
   };
   const plan = planUsers(input);
   const report: Report = { command: "plan", plan };
