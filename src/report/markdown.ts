@@ -45,7 +45,7 @@ export function renderMarkdown(report: Report): string {
   }
   const scheduled = scheduledEntries(plan, mdCode);
   if (scheduled.length > 0) {
-    out.push("", `#### 📅 ${scheduledHeading(plan, mdText)}`, "");
+    out.push("", `#### 📅 ${scheduledHeading(plan, mdCode)}`, "");
     for (const s of scheduled) out.push(`- ${s.userId}: ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
