@@ -55,7 +55,7 @@ export function renderPlanText(report: Report): string {
   const scheduled = scheduledEntries(plan, t);
   if (scheduled.length > 0) {
     out.push("", `${scheduledHeading(plan, t)}:`);
-    for (const s of scheduled) out.push(`  @ ${s.userId}  ${s.what}`);
+    for (const s of scheduled) out.push(`    ${s.userId}  ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {

@@ -51,8 +51,8 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     expect(plan.stdout).toContain(
       [
         "Scheduled by the file, not due yet (2, as of 2031-03-01T12:00:00.000Z):",
-        `  @ ${id(u)}  deactivate on ${DEACTIVATE_ON} (in 9 days)`,
-        `  @ ${id(u)}  erase on ${ERASE_ON} (in 39 days)`,
+        `    ${id(u)}  deactivate on ${DEACTIVATE_ON} (in 9 days)`,
+        `    ${id(u)}  erase on ${ERASE_ON} (in 39 days)`,
       ].join("\n"),
     );
     const json = JSON.parse((await runCli(["plan", file, "--format", "json"], before)).stdout);
@@ -78,7 +78,7 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     const deactivate = await runCli(["apply", file, "--yes"], deactivateDay);
     expect(deactivate.code).toBe(0);
     expect(deactivate.stdout).toContain(`- ${id(u)}  deactivate (scheduled for ${DEACTIVATE_ON}, due)`);
-    expect(deactivate.stdout).toContain(`  @ ${id(u)}  erase on ${ERASE_ON} (in 30 days)`);
+    expect(deactivate.stdout).toContain(`    ${id(u)}  erase on ${ERASE_ON} (in 30 days)`);
     expect(deactivate.stdout).toMatch(/^Apply: 1 done, 0 failed, 0 stale\.$/m);
     expect(await stateOf(u)).toBe("deactivated");
     expect((await runCli(["drift", file], deactivateDay)).code).toBe(0);

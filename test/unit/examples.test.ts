@@ -32,7 +32,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml"];
+const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml", "nightly-apply.yml"];
 const workflow = (name: string) => parse(read(`examples/workflows/${name}`)) as Workflow;
 const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps);
 const ours = (wf: Workflow) => steps(wf).filter((s) => s.uses?.startsWith("synapse-gitops/synapse-gitops@"));
@@ -141,6 +141,19 @@ describe("the example workflows", () => {
       expect(Object.keys(action.outputs)).toContain("snapshot-file");
     }
     expect(find!.run).toMatch(/select\(\.event == "schedule" or \.event == "workflow_dispatch" or \.event == "push"\)/);
+  });
+});
+
+describe("the nightly apply (scheduled offboarding)", () => {
+  it("applies the default branch's file every night, at the real time, never beside another apply", () => {
+    const nightly = workflow("nightly-apply.yml");
+    expect(Object.keys(nightly.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect((nightly.on.schedule as { cron: string }[]).length).toBe(1);
+    expect(ours(nightly).map((s) => s.with?.command)).toEqual(["apply"]);
+    // One apply at a time for the server: the same concurrency group as the apply on merge.
+    expect(nightly.concurrency.group).toBe(workflow("apply.yml").concurrency.group);
+    // The clock is never injected outside tests.
+    expect(read("examples/workflows/nightly-apply.yml")).not.toContain("SYNAPSE_GITOPS_NOW");
   });
 });
 

@@ -1,5 +1,7 @@
 // Scheduled offboarding: the file's deactivateOn/eraseOn dates judged by an injected clock — the
 // planner and drift before, on and after each date, what the reports say, and the loader's errors.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseDesiredState } from "../../src/config/load.js";
 import { scheduleClock } from "../../src/core/clock.js";
@@ -183,9 +185,9 @@ describe("the reports say what is scheduled and when", () => {
     expect(text).toContain(
       [
         "Scheduled by the file, not due yet (3, as of 2026-12-02T04:19:00.000Z):",
-        `  @ @hal:${S}  erase on 2026-12-14 (in 12 days)`,
-        `  @ @erin:${S}  deactivate on 2026-12-31 (in 29 days)`,
-        `  @ @erin:${S}  erase on 2027-01-30 (in 59 days)`,
+        `    @hal:${S}  erase on 2026-12-14 (in 12 days)`,
+        `    @erin:${S}  deactivate on 2026-12-31 (in 29 days)`,
+        `    @erin:${S}  erase on 2027-01-30 (in 59 days)`,
       ].join("\n"),
     );
   });
@@ -284,5 +286,29 @@ describe("the schedule's clock (core)", () => {
     for (const value of ["2027-01-31", "2027-01-31T00:00:00", "tomorrow"]) {
       expect(() => scheduleClock(io(value).io)).toThrow(ToolError);
     }
+  });
+});
+
+describe("the README's retention example", () => {
+  it("is a valid file whose dates do what the README says", () => {
+    const readme = readFileSync(join(import.meta.dirname, "../../README.md"), "utf8");
+    const yaml = readme.match(
+      /<!-- schedule-example:start -->\n```yaml\n([\s\S]*?)```\n<!-- schedule-example:end -->/,
+    )?.[1];
+    expect(yaml, "README.md lost its schedule-example markers").toBeDefined();
+    const users = parseDesiredState([{ name: "README.md", text: `version: 1\n${yaml}` }], { serverName: S }).users;
+    const actual = ["erin", "frank", "grace"].map((l) => ({ ...have(l, "active"), displayname: "Erin Example" }));
+    const plan = (iso: string) => outcome(planUsers(input(users, actual, at(iso))));
+    expect(plan("2026-12-02T00:00:00Z")).toEqual(["deactivate active→deactivated"]); // frank, now
+    expect(plan("2026-12-31T17:00:00Z")).toEqual([
+      "deactivate active→deactivated due 2026-12-31",
+      "deactivate active→deactivated",
+      "deactivate active→deactivated due 2026-12-31T18:00:00+01:00",
+    ]);
+    expect(plan("2027-01-30T00:00:00Z")).toEqual([
+      "erase active→erased due 2027-01-30",
+      "erase active→erased due 2027-01-01",
+      "deactivate active→deactivated due 2026-12-31T18:00:00+01:00",
+    ]);
   });
 });
