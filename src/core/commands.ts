@@ -132,9 +132,13 @@ async function maybeNotify(
 export async function validate(io: Io, file: string): Promise<ExitCode> {
   const desired = await loadDesiredState(file);
   const counts = { active: 0, deactivated: 0, erased: 0 };
-  for (const u of desired.users.values()) counts[u.state]++;
+  let scheduled = 0;
+  for (const u of desired.users.values()) {
+    counts[u.state]++;
+    if (u.schedule) scheduled++;
+  }
   io.out(
-    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased${scheduled ? `; ${scheduled} with a deactivateOn or eraseOn date` : ""})\n`,
   );
   return EXIT.ok;
 }

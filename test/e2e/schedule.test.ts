@@ -131,6 +131,10 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
       }),
       "users.yaml",
     );
+    const valid = join(tempFiles({ "users.yaml": usersFile(u) }), "users.yaml");
+    expect((await runCli(["validate", valid])).stdout).toBe(
+      `${valid}: valid — 1 users (1 active, 0 deactivated, 0 erased; 1 with a deactivateOn or eraseOn date)\n`,
+    );
     const run = await runCli(["apply", file, "--yes"], at("2031-04-10T00:00:00Z"));
     expect(run.code).toBe(1);
     // After the note that the clock is injected: one line, no stack trace.

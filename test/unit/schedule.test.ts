@@ -15,6 +15,7 @@ import { planUsers } from "../../src/plan/plan.js";
 import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
+import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -310,5 +311,32 @@ describe("the README's retention example", () => {
       "erase active→erased due 2027-01-01",
       "deactivate active→deactivated due 2026-12-31T18:00:00+01:00",
     ]);
+  });
+});
+
+describe("a pull request's plan, against an inventory snapshot", () => {
+  it("judges the dates by the clock it is given, as a live plan does", () => {
+    const users = [
+      { ...have("erin", "active"), displayname: "Erin" },
+      { ...have("admin", "active"), admin: true },
+    ];
+    const meta = {
+      serverName: S,
+      homeserver: "https://matrix.example.org",
+      ownUserId: OWN,
+      takenAt: "2026-12-01T00:00:00Z",
+    };
+    const snapshot = readSnapshot(writeSnapshot(users, { ...meta, salt: "ab".repeat(32) }), "inventory.json");
+    const policy = { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [] } as const;
+    const before = planFromSnapshot(
+      snapshot,
+      load(ERIN),
+      { ...policy, protected: [] },
+      at("2026-12-02T00:00:00Z"),
+    ).plan;
+    expect(outcome(before)).toEqual([]);
+    expect(before.scheduled!.map((s) => s.kind)).toEqual(["deactivate", "erase"]);
+    const after = planFromSnapshot(snapshot, load(ERIN), { ...policy, protected: [] }, at("2027-01-30T00:00:00Z")).plan;
+    expect(outcome(after)).toEqual(["erase active→erased due 2027-01-30"]);
   });
 });
