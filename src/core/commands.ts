@@ -375,7 +375,7 @@ function notePassedSinceSaved(io: Io, saved: Plan, path: string): void {
   for (const step of saved.scheduled ?? []) {
     if (Date.parse(step.at) > now) continue;
     io.err(
-      `note: ${escapeTerminal(step.userId)}'s ${step.kind} (scheduled for ${escapeTerminal(step.on)}) came due after ${path} was made (as of ${saved.now}); it is not in this plan and is not carried out: run plan again\n`,
+      `note: ${escapeTerminal(step.userId)}'s ${step.kind} (scheduled for ${escapeTerminal(step.on)}) came due after ${path} was made (as of ${escapeTerminal(saved.now ?? "an unknown time")}); it is not in this plan and is not carried out: run plan again\n`,
     );
   }
 }
