@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // A throwaway, real Synapse homeserver for tests, benchmarks and the demo.
 //
-//   node scripts/dev-synapse.mjs run [--postgres] -- <command...>
+//   node scripts/dev-synapse.mjs run [--postgres] [--mas] -- <command...>
 //       start one (on SQLite, or PostgreSQL with --postgres), run the command with
-//       SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN set, stop it
+//       SYNAPSE_URL / SYNAPSE_ADMIN_TOKEN set, stop it. With --mas, Synapse delegates authentication
+//       to a stand-in Matrix Authentication Service (test/mas-standin/), and the command also gets
+//       MAS_URL / MAS_CLIENT_ID / MAS_CLIENT_SECRET (an OAuth2 client allowed `urn:mas:admin`).
 //   node scripts/dev-synapse.mjs root
 //       only build the cached Debian sid root
 //
@@ -28,9 +30,9 @@ import {
 } from "node:fs";
 import { createServer } from "node:net";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT_VERSION = "sid-1"; // bump to force a rebuild of the cached root
 const CACHE = process.env.SYNAPSE_GITOPS_CACHE ?? join(homedir(), ".cache", "synapse-gitops");
@@ -331,7 +333,7 @@ async function api(url, path, { method = "GET", token, body } = {}) {
   return json;
 }
 
-function homeserverConfig(port, dataDir, registrationSecret, databaseConfig) {
+function homeserverConfig(port, dataDir, registrationSecret, databaseConfig, mas) {
   // Written here rather than by `--generate-config` so that every setting is visible.
   const secret = () => randomBytes(24).toString("hex");
   return `# throwaway Synapse for synapse-gitops tests; deleted when it stops
@@ -350,17 +352,12 @@ ${databaseConfig}
 log_config: ${dataDir}/log.config
 media_store_path: ${dataDir}/media_store
 signing_key_path: ${dataDir}/signing.key
-registration_shared_secret: "${registrationSecret}"
-macaroon_secret_key: "${secret()}"
+${mas ? "" : `registration_shared_secret: "${registrationSecret}"\n`}macaroon_secret_key: "${secret()}"
 form_secret: "${secret()}"
 report_stats: false
 trusted_key_servers: []
 suppress_key_server_warning: true
-# Registration is on but needs a registration token, and none exists: no one can register. The apply
-# lock's tests prove that an apply never creates a token that would let someone in.
-enable_registration: true
-registration_requires_token: true
-bcrypt_rounds: 4
+${mas ? MAS_SETTINGS(mas) : PLAIN_REGISTRATION}bcrypt_rounds: 4
 # Run the start-up database updates back to back: a fresh database is ready in seconds, not a minute.
 background_updates:
   sleep_enabled: false
@@ -374,6 +371,27 @@ rc_login:
   failed_attempts: { per_second: 1000, burst_count: 1000 }
 `;
 }
+
+const PLAIN_REGISTRATION = `# Registration is on but needs a registration token, and none exists: no one can register. The apply
+# lock's tests prove that an apply never creates a token that would let someone in.
+enable_registration: true
+registration_requires_token: true
+`;
+
+// Authentication delegated to MAS (Synapse ≥ 1.136's stable integration). Synapse refuses to start
+// with password login or registration on (check_config_conflicts), so both are off.
+const MAS_SETTINGS = ({
+  endpoint,
+  secret,
+}) => `# Authentication is delegated to a (stand-in) Matrix Authentication Service.
+matrix_authentication_service:
+  enabled: true
+  endpoint: "${endpoint}/"
+  secret: "${secret}"
+password_config:
+  enabled: false
+enable_registration: false
+`;
 
 const LOG_CONFIG = `version: 1
 formatters:
@@ -392,17 +410,157 @@ root:
 disable_existing_loggers: false
 `;
 
+// ---- the stand-in MAS (test/mas-standin/), run as a process of its own under tsx ----
+const REPO = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SYNAPSE_ADMIN_SCOPE = "urn:matrix:client:api:* urn:synapse:admin:*";
+const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/** A ULID (MAS wants one as a client ID): 10 characters of milliseconds, 16 random ones. */
+function ulid() {
+  let time = "";
+  for (let t = Date.now(), i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD[t % 32] + time;
+  return time + [...randomBytes(16)].map((b) => CROCKFORD[b % 32]).join("");
+}
+
+/** Starts test/mas-standin/main.ts; resolves with its URL and a stop function. */
+async function startMasStandin(options, logFile) {
+  const loader = pathToFileURL(join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
+  const main = join(REPO, "test", "mas-standin", "main.ts");
+  if (!existsSync(main)) throw new ProvisionError(`the stand-in MAS is missing: ${main}`);
+  const out = openSync(logFile, "a");
+  const child = spawn(process.execPath, ["--import", loader, main], {
+    cwd: REPO,
+    stdio: ["pipe", "pipe", out],
+    env: { ...process.env, MAS_STANDIN_OPTIONS: JSON.stringify(options) },
+  });
+  let exited = null;
+  child.on("exit", (code, signal) => {
+    exited = { code, signal };
+  });
+  const orphaned = () => child.kill("SIGKILL");
+  process.on("exit", orphaned);
+  const stop = async () => {
+    process.off("exit", orphaned);
+    if (exited !== null) return;
+    child.kill("SIGTERM");
+    for (let i = 0; i < 50 && exited === null; i++) await sleep(100);
+    if (exited === null) child.kill("SIGKILL");
+  };
+  try {
+    const line = await new Promise((resolve, reject) => {
+      let buffered = "";
+      const timer = setTimeout(() => reject(new ProvisionError("the stand-in MAS did not start within 30 s")), 30_000);
+      child.stdout.on("data", (chunk) => {
+        buffered += chunk;
+        const nl = buffered.indexOf("\n");
+        if (nl >= 0) {
+          clearTimeout(timer);
+          resolve(buffered.slice(0, nl));
+        }
+      });
+      child.on("exit", () => {
+        clearTimeout(timer);
+        reject(
+          new ProvisionError(`the stand-in MAS exited during start-up:\n${readFileSync(logFile, "utf8").slice(-3000)}`),
+        );
+      });
+    });
+    return { url: JSON.parse(line).url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** An access token for the MAS admin API (client credentials, `urn:mas:admin`). */
+async function masAdminToken(masUrl, clientId, clientSecret) {
+  const basic = Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString("base64");
+  const res = await fetch(`${masUrl}/oauth2/token`, {
+    method: "POST",
+    headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
+    body: "grant_type=client_credentials&scope=urn%3Amas%3Aadmin",
+  });
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) throw new ProvisionError(`MAS's token endpoint answered ${res.status}: ${JSON.stringify(json)}`);
+  return json.access_token;
+}
+
+/**
+ * Makes the admin user as an operator does under MAS: created through MAS's admin API (which
+ * provisions it in Synapse), allowed to request admin, and given a personal session with the scopes
+ * of a Synapse admin. Returns that session's token and the user's MAS ID.
+ */
+async function provisionMasAdmin(masUrl, clientId, clientSecret) {
+  const token = await masAdminToken(masUrl, clientId, clientSecret);
+  const user = await api(masUrl, "/api/admin/v1/users", { method: "POST", token, body: { username: "admin" } });
+  const id = user.data.id;
+  await api(masUrl, `/api/admin/v1/users/${id}/set-admin`, { method: "POST", token, body: { admin: true } });
+  const session = await api(masUrl, "/api/admin/v1/personal-sessions", {
+    method: "POST",
+    token,
+    body: { actor_user_id: id, human_name: "synapse-gitops test admin", scope: SYNAPSE_ADMIN_SCOPE },
+  });
+  return { synapseToken: session.data.attributes.access_token, adminMasId: id };
+}
+
+/** The pair named by SYNAPSE_MAS_TEST_* / MAS_TEST_* (set by `run --mas`), or undefined. */
+async function externalMasPair() {
+  const names = [
+    "SYNAPSE_MAS_TEST_URL",
+    "SYNAPSE_MAS_TEST_ADMIN_TOKEN",
+    "MAS_TEST_URL",
+    "MAS_TEST_CLIENT_ID",
+    "MAS_TEST_CLIENT_SECRET",
+    "MAS_TEST_SECRET",
+  ];
+  const set = names.filter((n) => process.env[n]);
+  if (set.length === 0) return undefined;
+  if (set.length !== names.length) throw new ProvisionError(`set all of ${names.join(", ")}, or none`);
+  const url = process.env.SYNAPSE_MAS_TEST_URL.replace(/\/+$/, "");
+  const token = process.env.SYNAPSE_MAS_TEST_ADMIN_TOKEN;
+  const me = await api(url, "/_matrix/client/v3/account/whoami", { token }).catch((e) => {
+    throw new ProvisionError(
+      `the server in SYNAPSE_MAS_TEST_URL did not accept SYNAPSE_MAS_TEST_ADMIN_TOKEN: ${e.message}`,
+    );
+  });
+  return {
+    url,
+    token,
+    serverName: me.user_id.slice(me.user_id.indexOf(":") + 1),
+    adminUserId: me.user_id,
+    external: true,
+    stop: async () => {},
+    mas: {
+      url: process.env.MAS_TEST_URL.replace(/\/+$/, ""),
+      clientId: process.env.MAS_TEST_CLIENT_ID,
+      clientSecret: process.env.MAS_TEST_CLIENT_SECRET,
+      secret: process.env.MAS_TEST_SECRET,
+    },
+  };
+}
+
 /**
  * Starts a Synapse with a fresh database and an admin user.
- * @param {{database?: "sqlite" | "postgres"}} [options]
- * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean, database?: "sqlite" | "postgres", insertLegacyUser?: (userId: string, options?: {displayname?: string, admin?: boolean}) => void}>}
+ *
+ * With `mas: true` (or an object of stand-in options), Synapse delegates authentication to the
+ * stand-in MAS of test/mas-standin/, started first on a free loopback port; the admin user is created
+ * through MAS and its token is a MAS personal session with the Synapse admin scope. The result then
+ * also has `mas: {url, clientId, clientSecret, secret, adminMasId}`: the MAS URL, an OAuth2 client
+ * allowed `urn:mas:admin` (client_secret_basic), and the secret shared by Synapse and MAS (which also
+ * guards the stand-in's own /_standin/* controls).
+ * @param {{database?: "sqlite" | "postgres", mas?: boolean | {accessTokenTtl?: number, passwordLoginEnabled?: boolean, jobDelayMs?: number, upstreamProviders?: {id?: string, issuer: string, human_name?: string, brand_name?: string}[]}}} [options]
+ * @returns {Promise<{url: string, token: string, serverName: string, adminUserId: string, stop: () => Promise<void>, external: boolean, database?: "sqlite" | "postgres", insertLegacyUser?: (userId: string, options?: {displayname?: string, admin?: boolean}) => void, mas?: {url: string, clientId: string, clientSecret: string, secret: string, adminMasId?: string}}>}
  */
-export async function startSynapse({ database = "sqlite" } = {}) {
+export async function startSynapse({ database = "sqlite", mas = false } = {}) {
   if (database !== "sqlite" && database !== "postgres")
     throw new ProvisionError(`unknown database ${JSON.stringify(database)}: "sqlite" or "postgres"`);
+  if (mas) {
+    const external = await externalMasPair();
+    if (external) return external;
+  }
   const extUrl = process.env.SYNAPSE_TEST_URL;
   const extToken = process.env.SYNAPSE_TEST_ADMIN_TOKEN;
-  if (extUrl || extToken) {
+  if (!mas && (extUrl || extToken)) {
     if (!extUrl || !extToken)
       throw new ProvisionError("set both SYNAPSE_TEST_URL and SYNAPSE_TEST_ADMIN_TOKEN, or neither");
     const url = extUrl.replace(/\/+$/, "");
@@ -423,11 +581,13 @@ export async function startSynapse({ database = "sqlite" } = {}) {
   let postgres;
   let child;
   let exited = null;
+  let standin;
   const url = `http://127.0.0.1:${port}`;
   const orphaned = () => child?.kill("SIGKILL");
   process.on("exit", orphaned);
   const stop = async () => {
     process.off("exit", orphaned);
+    await standin?.stop();
     if (child && exited === null) {
       child.kill("SIGTERM");
       for (let i = 0; i < 100 && exited === null; i++) await sleep(100);
@@ -456,7 +616,37 @@ export async function startSynapse({ database = "sqlite" } = {}) {
     cp_min: 1
     cp_max: 5`;
     }
-    writeFileSync(join(hostDir, "homeserver.yaml"), homeserverConfig(port, inRoot, registrationSecret, databaseConfig));
+    let masConfig;
+    if (mas) {
+      const settings = typeof mas === "object" ? mas : {};
+      masConfig = {
+        secret: randomBytes(24).toString("hex"),
+        clientId: ulid(),
+        clientSecret: randomBytes(24).toString("hex"),
+      };
+      standin = await startMasStandin(
+        {
+          ...settings,
+          synapseUrl: url,
+          secret: masConfig.secret,
+          serverName: SERVER_NAME,
+          clients: [{ id: masConfig.clientId, secret: masConfig.clientSecret, authMethod: "client_secret_basic" }],
+          adminClients: [masConfig.clientId],
+        },
+        join(hostDir, "mas-standin.log"),
+      );
+      masConfig.url = standin.url;
+    }
+    writeFileSync(
+      join(hostDir, "homeserver.yaml"),
+      homeserverConfig(
+        port,
+        inRoot,
+        registrationSecret,
+        databaseConfig,
+        masConfig && { endpoint: masConfig.url, secret: masConfig.secret },
+      ),
+    );
     writeFileSync(join(hostDir, "log.config"), LOG_CONFIG.replace("LOGFILE", `${inRoot}/homeserver.log`));
     run(
       "chroot",
@@ -490,14 +680,23 @@ export async function startSynapse({ database = "sqlite" } = {}) {
       if (Date.now() > deadline) throw new ProvisionError(`Synapse did not answer on ${url} within 90 s`);
       await sleep(200);
     }
-    // Shared-secret registration (Admin API): makes the first admin and hands back its token.
-    const { nonce } = await api(url, "/_synapse/admin/v1/register");
-    const password = randomBytes(16).toString("hex");
-    const mac = createHmac("sha1", registrationSecret).update(`${nonce}\0admin\0${password}\0admin`).digest("hex");
-    const login = await api(url, "/_synapse/admin/v1/register", {
-      method: "POST",
-      body: { nonce, username: "admin", password, admin: true, mac },
-    });
+    let login;
+    let adminMasId;
+    if (masConfig) {
+      const made = await provisionMasAdmin(masConfig.url, masConfig.clientId, masConfig.clientSecret);
+      adminMasId = made.adminMasId;
+      login = { access_token: made.synapseToken, user_id: `@admin:${SERVER_NAME}` };
+      await api(url, "/_synapse/admin/v2/users?limit=1&guests=false", { token: login.access_token });
+    } else {
+      // Shared-secret registration (Admin API): makes the first admin and hands back its token.
+      const { nonce } = await api(url, "/_synapse/admin/v1/register");
+      const password = randomBytes(16).toString("hex");
+      const mac = createHmac("sha1", registrationSecret).update(`${nonce}\0admin\0${password}\0admin`).digest("hex");
+      login = await api(url, "/_synapse/admin/v1/register", {
+        method: "POST",
+        body: { nonce, username: "admin", password, admin: true, mac },
+      });
+    }
     // A fresh database still runs background updates (indexes among them) for a few seconds; until
     // they finish, some writes fail on SQLite (e.g. reactivation's profile upsert → 500). Production
     // servers are past that point, so tests start there too.
@@ -516,7 +715,9 @@ export async function startSynapse({ database = "sqlite" } = {}) {
     }
     const version = readFileSync(READY, "utf8").trim();
     const on = postgres ? `PostgreSQL ${postgres.version}` : "SQLite";
-    log(`Synapse ${version} on ${url}, ${on} (data: ${hostDir})`);
+    log(
+      `Synapse ${version} on ${url}, ${on}${masConfig ? `, MAS stand-in on ${masConfig.url}` : ""} (data: ${hostDir})`,
+    );
     return {
       url,
       token: login.access_token,
@@ -526,6 +727,17 @@ export async function startSynapse({ database = "sqlite" } = {}) {
       database,
       insertLegacyUser: legacyUserInserter(root, inRoot, postgres),
       stop,
+      ...(masConfig
+        ? {
+            mas: {
+              url: masConfig.url,
+              clientId: masConfig.clientId,
+              clientSecret: masConfig.clientSecret,
+              secret: masConfig.secret,
+              adminMasId,
+            },
+          }
+        : {}),
     };
   } catch (e) {
     await stop();
@@ -533,7 +745,7 @@ export async function startSynapse({ database = "sqlite" } = {}) {
   }
 }
 
-const USAGE = "usage: dev-synapse.mjs run [--sqlite | --postgres] -- <command...> | root";
+const USAGE = "usage: dev-synapse.mjs run [--sqlite | --postgres] [--mas] -- <command...> | root";
 
 async function main(argv) {
   const [cmd, ...rest] = argv;
@@ -543,13 +755,32 @@ async function main(argv) {
     const sep = rest.indexOf("--");
     const options = sep >= 0 ? rest.slice(0, sep) : [];
     const command = sep >= 0 ? rest.slice(sep + 1) : rest;
-    const unknown = options.filter((o) => o !== "--postgres" && o !== "--sqlite");
+    const unknown = options.filter((o) => o !== "--postgres" && o !== "--sqlite" && o !== "--mas");
     if (command.length === 0 || unknown.length > 0) throw new ProvisionError(USAGE);
-    const server = await startSynapse({ database: options.includes("--postgres") ? "postgres" : "sqlite" });
+    const server = await startSynapse({
+      database: options.includes("--postgres") ? "postgres" : "sqlite",
+      mas: options.includes("--mas"),
+    });
     const env = { ...process.env, SYNAPSE_URL: server.url, SYNAPSE_ADMIN_TOKEN: server.token };
-    // The tests reuse this server instead of starting another.
-    env.SYNAPSE_TEST_URL = server.url;
-    env.SYNAPSE_TEST_ADMIN_TOKEN = server.token;
+    if (server.mas) {
+      Object.assign(env, {
+        MAS_URL: server.mas.url,
+        MAS_CLIENT_ID: server.mas.clientId,
+        MAS_CLIENT_SECRET: server.mas.clientSecret,
+        // The MAS-mode tests (test/support/mas.ts) reuse this pair; the other suites still start a
+        // plain Synapse of their own.
+        SYNAPSE_MAS_TEST_URL: server.url,
+        SYNAPSE_MAS_TEST_ADMIN_TOKEN: server.token,
+        MAS_TEST_URL: server.mas.url,
+        MAS_TEST_CLIENT_ID: server.mas.clientId,
+        MAS_TEST_CLIENT_SECRET: server.mas.clientSecret,
+        MAS_TEST_SECRET: server.mas.secret,
+      });
+    } else {
+      // The tests reuse this server instead of starting another.
+      env.SYNAPSE_TEST_URL = server.url;
+      env.SYNAPSE_TEST_ADMIN_TOKEN = server.token;
+    }
     const child = spawn(command[0], command.slice(1), { stdio: "inherit", env });
     const forward = (sig) => child.kill(sig);
     process.on("SIGINT", forward);
