@@ -616,6 +616,11 @@ class UserChecker {
       }
       if (attributes.length > 0) return undefined;
     }
+    if (data.erasure !== undefined && data.state !== "erased") {
+      const message = `erasure is only allowed on erased users (${entry.key} is ${data.state})`;
+      this.add(index, locate(entry.value, ["erasure"], true), [...base, "erasure"], message);
+      return undefined;
+    }
     const user: DesiredUser = {
       userId,
       index: number,
@@ -626,6 +631,7 @@ class UserChecker {
     for (const attribute of ATTRIBUTES) {
       if (data[attribute] !== undefined) (user as Record<Attribute, unknown>)[attribute] = data[attribute];
     }
+    if (data.erasure !== undefined) user.erasure = data.erasure;
     // Synapse stores email addresses lower-cased: compare them so.
     if (data.emails !== undefined) user.emails = data.emails.map((email) => email.toLowerCase());
     // The schema's refinement guarantees exactly one of env and file.

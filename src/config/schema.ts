@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { ACCOUNT_STATES, accountStateSchema } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, type Attribute } from "../domain/attributes.js";
-import { policySchema } from "../domain/policy.js";
+import { erasureKindSchema, policySchema } from "../domain/policy.js";
 import { serverNameOf } from "../domain/userId.js";
 
 /**
@@ -65,6 +65,9 @@ export const userMapSchema = z
       .boolean()
       .optional()
       .meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." }),
+    erasure: erasureKindSchema
+      .optional()
+      .meta({ description: "Only with state: erased. How much the erasure removes; default: policy.erasure." }),
   })
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 

@@ -1,5 +1,6 @@
 import type { AccountState } from "./account.js";
 import type { DesiredAttributes } from "./attributes.js";
+import type { ErasureKind } from "./policy.js";
 
 /** Where something was written: for messages like `users.yaml:14:5 users.bob.state: …`. */
 export interface SourcePosition {
@@ -28,6 +29,8 @@ export interface DesiredUser extends DesiredAttributes {
   state: AccountState;
   allowReactivation: boolean;
   password?: PasswordRef;
+  /** Only on erased users: how much their erasure removes; absent, the policy's `erasure` says. */
+  erasure?: ErasureKind;
   /** The position of the user's key in its file. */
   source: SourcePosition;
   /**

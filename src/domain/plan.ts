@@ -46,6 +46,18 @@ export interface Action {
   /** Where to read the password sent with a create or reactivate: a reference, never the secret. */
   password?: PasswordRef;
   observed: Observed;
+  /**
+   * A complete erasure: the user's messages are redacted and media deleted before the erase (or,
+   * from `erased`, what an earlier purge left). The counts as the plan saw them; null where not read
+   * (a plan made offline against a snapshot).
+   */
+  purge?: PurgeCounts;
+}
+
+export interface PurgeCounts {
+  rooms: number | null;
+  messages: number | null;
+  media: number | null;
 }
 
 export interface Refusal {
