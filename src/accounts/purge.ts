@@ -49,10 +49,13 @@ export async function redactAndWait(
   for (;;) {
     const status = await client.redactStatus(redactId);
     if (!status) {
-      throw new Error(`Synapse forgot the redaction of ${userId}'s messages (restarted?) before it ended; run apply again`);
+      throw new Error(
+        `Synapse forgot the redaction of ${userId}'s messages (restarted?) before it ended; run apply again`,
+      );
     }
     if (status.status === "completed") return status.failed;
-    if (status.status === "failed") throw new Error(`Synapse's redaction of ${userId}'s messages failed; run apply again`);
+    if (status.status === "failed")
+      throw new Error(`Synapse's redaction of ${userId}'s messages failed; run apply again`);
     if (waited >= timing.maxWaitMs) {
       throw new Error(
         `the redaction of ${userId}'s messages was still ${status.status} after ${Math.round(waited / 1000)} s; it goes on on the server: plan and apply again to finish the purge`,

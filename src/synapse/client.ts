@@ -281,8 +281,18 @@ export class SynapseClient {
     const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/memberships`;
     const body = await this.#call<{ memberships?: unknown }>("GET", path);
     const m = body.memberships;
-    if (typeof m !== "object" || m === null || Array.isArray(m) || Object.values(m).some((v) => typeof v !== "string")) {
-      throw new SynapseError("invalid-response", "GET", shortPath(path), "`memberships` is not a map of room IDs to memberships");
+    if (
+      typeof m !== "object" ||
+      m === null ||
+      Array.isArray(m) ||
+      Object.values(m).some((v) => typeof v !== "string")
+    ) {
+      throw new SynapseError(
+        "invalid-response",
+        "GET",
+        shortPath(path),
+        "`memberships` is not a map of room IDs to memberships",
+      );
     }
     return m as Record<string, string>;
   }
