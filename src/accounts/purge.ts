@@ -53,7 +53,7 @@ export async function redactAndWait(
         `Synapse forgot the redaction of ${userId}'s messages (restarted?) before it ended; run apply again`,
       );
     }
-    if (status.status === "completed") return status.failed;
+    if (status.status === "complete") return status.failed;
     if (status.status === "failed")
       throw new Error(`Synapse's redaction of ${userId}'s messages failed; run apply again`);
     if (waited >= timing.maxWaitMs) {

@@ -327,7 +327,11 @@ export class SynapseClient {
     return body.redact_id;
   }
 
-  /** Where a redaction task is; undefined once Synapse forgot it (after 24 h or a restart). */
+  /**
+   * Where a redaction task is: scheduled, active, complete or failed; undefined once Synapse forgot
+   * it (after 24 h or a restart). Synapse 1.160 answers `complete` (its task status), where its
+   * documentation says `completed` (seen): both read as `complete`.
+   */
   async redactStatus(redactId: string): Promise<{ status: string; failed: number } | undefined> {
     const path = `/_synapse/admin/v1/user/redact_status/${encodeURIComponent(redactId)}`;
     let body: { status?: unknown; failed_redactions?: unknown };
@@ -341,7 +345,8 @@ export class SynapseClient {
     if (typeof body.status !== "string" || (failed !== undefined && (typeof failed !== "object" || failed === null))) {
       throw new SynapseError("invalid-response", "GET", shortPath(path), "the answer has no `status`");
     }
-    return { status: body.status, failed: failed ? Object.keys(failed).length : 0 };
+    const status = body.status === "completed" ? "complete" : body.status;
+    return { status, failed: failed ? Object.keys(failed).length : 0 };
   }
 
   /**
