@@ -23,12 +23,12 @@ export const DEFAULT_PURGE_TIMING: PurgeTiming = { maxWaitMs: 15 * 60_000, sleep
 /** The rooms the user was ever in (memberships, left rooms included), their unredacted messages there, and their media. */
 export async function readResidue(client: SynapseClient, userId: string): Promise<ErasureResidue> {
   const rooms = Object.keys(await client.userMemberships(userId)).sort();
-  let messages = 0;
+  const perRoom = new Array<number>(rooms.length).fill(0);
   const media = client.countUserMedia(userId);
-  await mapConcurrent(rooms, 4, async (room) => {
-    messages += await client.countUnredactedMessages(userId, room);
+  await mapConcurrent(rooms, 4, async (room, i) => {
+    perRoom[i] = await client.countUnredactedMessages(userId, room);
   });
-  return { rooms, messages, media: await media };
+  return { rooms, messages: perRoom.reduce((a, b) => a + b, 0), media: await media };
 }
 
 /**
