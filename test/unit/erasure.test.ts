@@ -13,6 +13,7 @@ import { needsResidue } from "../../src/plan/erasure.js";
 import { planUsers } from "../../src/plan/plan.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
+import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -294,5 +295,39 @@ describe("apply runs the purge before the erase, and not the erase when the purg
     expect(result.summary.failed).toBe(1);
     expect(result.results[0]!.message).toContain("1 messages and 0 media of @p:example.org are left after the purge");
     expect(calls).not.toContain("erase");
+  });
+});
+
+describe("suspension in an inventory snapshot (plans without the token)", () => {
+  const meta = {
+    serverName: S,
+    homeserver: "https://matrix.example.org",
+    ownUserId: OWN,
+    takenAt: "2026-01-01T00:00:00.000Z",
+  };
+  it("is kept where it was read, and listed as not compared where it was not", () => {
+    const users = [
+      have("admin", "active", { admin: true }),
+      have("s", "active", { suspended: true }),
+      have("t", "active"),
+    ];
+    const snapshot = readSnapshot(writeSnapshot(users, meta), "snap.json");
+    expect(snapshot.users.get(`@s:${S}`)!.suspended).toBe(true);
+    const desired = new Map(
+      [want("s", "active", { suspended: false }), want("t", "active", { suspended: true })].map((u, index) => [
+        u.userId,
+        { ...u, index },
+      ]),
+    );
+    const { plan, notCompared } = planFromSnapshot(snapshot, desired, {
+      unmanaged: "ignore",
+      maxDeactivations: 10,
+      maxErasures: 5,
+      protected: [],
+    });
+    expect(plan.actions).toMatchObject([
+      { userId: `@s:${S}`, changes: [{ attribute: "suspended", from: true, to: false }] },
+    ]);
+    expect(notCompared).toEqual([{ userId: `@t:${S}`, attribute: "suspended" }]);
   });
 });
