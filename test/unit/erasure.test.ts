@@ -1,6 +1,7 @@
 // Complete erasure and suspension (issue 15) in the pure parts: the planner, drift, the reports, the
 // loader, what the read phase is asked to fetch, and the order apply runs a purge in.
 import { describe, expect, it } from "vitest";
+import { redactAndWait } from "../../src/accounts/purge.js";
 import { applyPlan } from "../../src/apply/apply.js";
 import type { ApplyLock } from "../../src/apply/lock.js";
 import { ConfigError, parseDesiredState } from "../../src/config/load.js";
@@ -14,6 +15,7 @@ import { planUsers } from "../../src/plan/plan.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
 import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
+import type { SynapseClient } from "../../src/synapse/client.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -329,5 +331,49 @@ describe("suspension in an inventory snapshot (plans without the token)", () => 
       { userId: `@s:${S}`, changes: [{ attribute: "suspended", from: true, to: false }] },
     ]);
     expect(notCompared).toEqual([{ userId: `@t:${S}`, attribute: "suspended" }]);
+  });
+});
+
+describe("waiting for Synapse's redaction task is bounded", () => {
+  const client = (statuses: ({ status: string; failed: number } | undefined)[]) => {
+    let polled = 0;
+    const stub = {
+      redactUserEvents: async () => "task-1",
+      redactStatus: async () => statuses[Math.min(polled++, statuses.length - 1)],
+    };
+    return { client: stub as unknown as SynapseClient, polls: () => polled };
+  };
+  const pauses: number[] = [];
+  const timing = { maxWaitMs: 10_000, sleep: async (ms: number) => void pauses.push(ms) };
+
+  it("polls with growing pauses until complete, and returns the events Synapse could not redact", async () => {
+    pauses.length = 0;
+    const c = client([
+      { status: "scheduled", failed: 0 },
+      { status: "active", failed: 0 },
+      { status: "complete", failed: 2 },
+    ]);
+    expect(await redactAndWait(c.client, "@u:x", ["!r:x"], timing)).toBe(2);
+    expect(pauses).toEqual([100, 200]);
+  });
+
+  it("gives up after maxWaitMs, saying the task goes on and how to finish", async () => {
+    pauses.length = 0;
+    const c = client([{ status: "active", failed: 0 }]);
+    await expect(redactAndWait(c.client, "@u:x", ["!r:x"], timing)).rejects.toThrow(
+      /still active after 1\d s; it goes on on the server: plan and apply again to finish the purge/,
+    );
+    expect(pauses.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(10_000);
+    expect(c.polls()).toBeLessThan(20);
+  });
+
+  it("a failed or forgotten task is an error; no rooms, no task", async () => {
+    await expect(
+      redactAndWait(client([{ status: "failed", failed: 0 }]).client, "@u:x", ["!r:x"], timing),
+    ).rejects.toThrow("redaction of @u:x's messages failed");
+    await expect(redactAndWait(client([undefined]).client, "@u:x", ["!r:x"], timing)).rejects.toThrow("forgot");
+    const none = client([]);
+    expect(await redactAndWait(none.client, "@u:x", [], timing)).toBe(0);
+    expect(none.polls()).toBe(0);
   });
 });
