@@ -12,6 +12,7 @@ import type { Plan, PlanInput } from "../../src/domain/plan.js";
 import { detectDrift } from "../../src/plan/drift.js";
 import { needsResidue } from "../../src/plan/erasure.js";
 import { planUsers } from "../../src/plan/plan.js";
+import { policyChanges } from "../../src/plan/policy.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
 import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
@@ -375,5 +376,19 @@ describe("waiting for Synapse's redaction task is bounded", () => {
     const none = client([]);
     expect(await redactAndWait(none.client, "@u:x", [], timing)).toBe(0);
     expect(none.polls()).toBe(0);
+  });
+});
+
+describe("a pull request that turns complete erasure on loosens the policy", () => {
+  it("standard → complete loosens; complete → standard is shown, not flagged", () => {
+    const base = { unmanaged: "report", maxDeactivations: 10, maxErasures: 5, protected: [] } as const;
+    const p = (erasure?: "standard" | "complete") => ({ ...base, protected: [], ...(erasure ? { erasure } : {}) });
+    expect(policyChanges(p(), p("complete"))).toEqual([
+      { setting: "erasure", description: "erasure standard → complete", loosens: true },
+    ]);
+    expect(policyChanges(p("complete"), p("standard"))).toEqual([
+      { setting: "erasure", description: "erasure complete → standard", loosens: false },
+    ]);
+    expect(policyChanges(p(), p("standard"))).toEqual([]);
   });
 });
