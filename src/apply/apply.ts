@@ -11,6 +11,7 @@ import { DEFAULT_PAGE_SIZE } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
 import { mapConcurrent } from "../util/concurrency.js";
 import type { ApplyLock } from "./lock.js";
+import { purgeUser } from "./purge.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -232,6 +233,10 @@ async function applyOne(
       break;
     case "deactivate":
     case "erase":
+      // A complete erasure: messages and media go first, while the user is still in their rooms.
+      if (action.purge) await purgeUser(accounts, userId);
+      // From `erased`, the purge was all that was left to do.
+      if (action.from === "erased") break;
       await step(
         () => (action.kind === "erase" ? accounts.erase(userId) : accounts.deactivate(userId)),
         (u) => u?.state === action.to,

@@ -653,6 +653,12 @@ class UserChecker {
     }
     const schedule = this.schedule(index, entry, data);
     if (schedule === null) return undefined;
+    // A user the file erases today or on a date (eraseOn) may say how completely.
+    if (data.erasure !== undefined && data.state !== "erased" && data.eraseOn === undefined) {
+      const message = `erasure is only allowed on erased users or with eraseOn (${entry.key} is ${data.state})`;
+      this.add(index, locate(entry.value, ["erasure"], true), [...base, "erasure"], message);
+      return undefined;
+    }
     const user: DesiredUser = {
       userId,
       index: number,
@@ -664,6 +670,7 @@ class UserChecker {
     for (const attribute of ATTRIBUTES) {
       if (data[attribute] !== undefined) (user as Record<Attribute, unknown>)[attribute] = data[attribute];
     }
+    if (data.erasure !== undefined) user.erasure = data.erasure;
     // Synapse stores email addresses lower-cased: compare them so.
     if (data.emails !== undefined) user.emails = data.emails.map((email) => email.toLowerCase());
     // The schema's refinement guarantees exactly one of env and file.

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { ACCOUNT_STATES, accountStateSchema } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, type Attribute } from "../domain/attributes.js";
-import { policySchema } from "../domain/policy.js";
+import { erasureKindSchema, policySchema } from "../domain/policy.js";
 import { scheduleDateSchema } from "../domain/schedule.js";
 import { serverNameOf } from "../domain/userId.js";
 
@@ -72,6 +72,9 @@ export const userMapSchema = z
     eraseOn: scheduleDateSchema.optional().meta({
       description: "Erase the user from this date (UTC) or date-time on: irreversible. Not before deactivateOn.",
     }),
+    erasure: erasureKindSchema
+      .optional()
+      .meta({ description: "Only with state: erased. How much the erasure removes; default: policy.erasure." }),
   })
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 

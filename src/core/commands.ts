@@ -353,7 +353,10 @@ async function loadSavedPlan(
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
       );
     }
+    // A purge's precondition is what it has left to remove: read again for those users only.
+    const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {
+      needsResidue: (u) => purged.has(u.userId),
       onProgress: (p) => io.progress.update(`checking ${p.listed} users`),
     });
     const stale = stalePreconditions(saved.plan, actual);

@@ -5,6 +5,7 @@ import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import { ACTION_KINDS, type Action, type ActionKind, type Plan, REFUSAL_CODES } from "../domain/plan.js";
 import { policySchema } from "../domain/policy.js";
 import { ToolError } from "../errors.js";
+import { hasResidue } from "../plan/erasure.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -54,6 +55,9 @@ const actionSchema = z.strictObject({
     locked: z.boolean().optional(),
   }),
   due: z.string().optional(),
+  purge: z
+    .strictObject({ rooms: z.number().nullable(), messages: z.number().nullable(), media: z.number().nullable() })
+    .optional(),
 });
 const planFileSchema = z.strictObject({
   kind: z.literal("synapse-gitops-plan"),
@@ -236,6 +240,8 @@ function change(action: Action, now: ActualUser | undefined): string | undefined
   }
   if (now && observed.locked !== undefined && now.locked !== observed.locked)
     return now.locked ? "was locked" : "was unlocked";
+  // Finishing a purge that is finished: nothing the plan showed is left to remove.
+  if (now?.residue && action.purge && action.from === "erased" && !hasResidue(now.residue)) return "was purged";
   return undefined;
 }
 

@@ -12,6 +12,7 @@ import type { PasswordRef } from "../domain/desired.js";
 import type { Plan, PlanContext } from "../domain/plan.js";
 import { ToolError } from "../errors.js";
 import { DriftDetector, type DriftReport } from "../plan/drift.js";
+import { needsResidue } from "../plan/erasure.js";
 import { needsDetails, Planner } from "../plan/plan.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
 import type { Io } from "./io.js";
@@ -245,6 +246,7 @@ export async function compareBothSides<T>(
     const comparer = compare(context);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsResidue: needsResidue(desired.users, context.policy, context.now),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) =>
         options.onProgress?.(

@@ -1,5 +1,6 @@
 import type { AccountState } from "./account.js";
 import type { DesiredAttributes } from "./attributes.js";
+import type { ErasureKind } from "./policy.js";
 import type { Schedule } from "./schedule.js";
 
 /** Where something was written: for messages like `users.yaml:14:5 users.bob.state: …`. */
@@ -29,6 +30,8 @@ export interface DesiredUser extends DesiredAttributes {
   state: AccountState;
   allowReactivation: boolean;
   password?: PasswordRef;
+  /** Only on erased users: how much their erasure removes; absent, the policy's `erasure` says. */
+  erasure?: ErasureKind;
   /** The position of the user's key in its file. */
   source: SourcePosition;
   /**

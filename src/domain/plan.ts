@@ -49,6 +49,18 @@ export interface Action {
   observed: Observed;
   /** The file's date (deactivateOn/eraseOn, as written) that made this action due, when one did. */
   due?: string;
+  /**
+   * A complete erasure: the user's messages are redacted and media deleted before the erase (or,
+   * from `erased`, what an earlier purge left). The counts as the plan saw them; null where not read
+   * (a plan made offline against a snapshot).
+   */
+  purge?: PurgeCounts;
+}
+
+export interface PurgeCounts {
+  rooms: number | null;
+  messages: number | null;
+  media: number | null;
 }
 
 export interface Refusal {

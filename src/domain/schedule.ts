@@ -81,6 +81,7 @@ export function dueUser(want: DesiredUser, now: number): DesiredUser {
     due: step.date.on,
   };
   if (want.historical) due.historical = true;
+  if (want.erasure !== undefined) due.erasure = want.erasure;
   return due;
 }
 

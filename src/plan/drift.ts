@@ -6,6 +6,7 @@ import { awaitingDue, dueUser } from "../domain/schedule.js";
 import { isHistoricalUserId } from "../domain/userId.js";
 import { attributeChangesIfAny } from "./attributes.js";
 import { CaseVariants, caseVariantHint } from "./caseVariants.js";
+import { hasResidue, wantsCompleteErasure } from "./erasure.js";
 import { byUserId, Match } from "./match.js";
 import { globMatcher, unmanagedExemption } from "./plan.js";
 
@@ -128,6 +129,11 @@ export class DriftDetector {
     this.#paired++;
     this.#variants.matched(want);
     if (have.state === want.state) {
+      if (have.state === "erased" && wantsCompleteErasure(want, this.context.policy) && hasResidue(have.residue)) {
+        const { messages, media } = have.residue!;
+        const actual = `erased, but ${messages} messages and ${media} media are left`;
+        this.#items.push({ class: "erasure", userId, expected: "erased (complete)", actual });
+      }
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
       if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });

@@ -5,7 +5,8 @@ import type { Action, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } fro
 import { dueUser, type ScheduledStep, stepsAhead } from "../domain/schedule.js";
 import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
 import { CaseVariants, creationRefusal } from "./caseVariants.js";
-import { LIFECYCLE } from "./lifecycle.js";
+import { hasResidue, purgeCounts, wantsCompleteErasure } from "./erasure.js";
+import { LIFECYCLE, type Transition } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
 
 /**
@@ -93,7 +94,11 @@ export class Planner {
   #plan(want: DesiredUser, have: ActualUser | undefined): void {
     const { userId } = want;
     const from = have ? have.state : "absent";
-    const cell = LIFECYCLE[from][want.state];
+    const complete = wantsCompleteErasure(want, this.context.policy);
+    let cell = LIFECYCLE[from][want.state];
+    // An erased user a complete erasure has not finished with (media or messages left): the rest of
+    // the purge is an erasure of its own, shown and counted like one.
+    if (cell.do === "nothing" && complete && from === "erased" && hasResidue(have?.residue)) cell = FINISH_PURGE;
     if (cell.do === "nothing") return;
     if (cell.do === "refuse" || ("unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag])) {
       const { code, why } = cell as { code: Refusal["code"]; why: string };
@@ -117,6 +122,8 @@ export class Planner {
       observed: have ? { admin: have.admin, locked: have.locked } : {},
     };
     if (want.due !== undefined) action.due = want.due;
+    // A new account has nothing to purge.
+    if (complete && action.kind === "erase") action.purge = purgeCounts(have?.residue);
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
       const problem = this.context.passwordProblem?.(want.password);
@@ -229,12 +236,16 @@ export function unmanagedExemption(
   return have.appserviceId !== null ? "appservice" : undefined;
 }
 
+const FINISH_PURGE: Transition = { do: "erase", irreversible: true };
+
 /** What an action would do that own and protected users must be spared, if anything. */
 function harmDone(action: Action): string | undefined {
   if (action.to === "erased") return "erase it";
   if (action.to === "deactivated") return "deactivate it";
   const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
   if (lock) return "lock it";
+  const suspend = action.changes.some((c) => c.attribute === "suspended" && c.to === true && c.from !== true);
+  if (suspend) return "suspend it";
   const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
   if (demote) return "remove its admin rights";
   return undefined;

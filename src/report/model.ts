@@ -35,6 +35,7 @@ export function describeAction(a: Action, esc: Escaper): string {
   if (a.kind === "create" && a.to !== "active") {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
+  if (a.purge) text = purgeText(a);
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
   if (a.due !== undefined) text += ` (scheduled for ${esc(a.due)}, due)`;
   if (a.password) {
@@ -44,6 +45,21 @@ export function describeAction(a: Action, esc: Escaper): string {
         : ` with the password from file ${esc(a.password.file)}`;
   }
   return a.irreversible ? `${text} — IRREVERSIBLE` : text;
+}
+
+/**
+ * A complete erasure, with what it removes: "erase completely: redact 12 messages in 2 rooms, delete
+ * 3 media"; from `erased`, "finish the complete erasure: …" (an earlier purge left these). The counts
+ * are the tool's own numbers.
+ */
+function purgeText(a: Action): string {
+  const p = a.purge!;
+  const head = a.from === "erased" ? "finish the complete erasure" : "erase completely";
+  if (p.rooms === null || p.messages === null || p.media === null) {
+    return `${head}: redact the messages and delete the media (not counted offline)`;
+  }
+  const rooms = `${p.rooms} room${p.rooms === 1 ? "" : "s"}`;
+  return `${head}: redact ${p.messages} message${p.messages === 1 ? "" : "s"} in ${rooms}, delete ${p.media} media`;
 }
 
 /**
@@ -76,7 +92,7 @@ export function formatFrom(value: AttributeValue | undefined, esc: Escaper, repo
 /** The policy the plan was made under, in one line: every plan shows it, so loosening it is seen. */
 export function policyLine(policy: Plan["policy"], esc: Escaper): string {
   const protectedList = policy.protected.length === 0 ? "none" : policy.protected.map(esc).join(", ");
-  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}, protected: ${protectedList}.`;
+  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}${policy.erasure === "complete" ? ", erasure complete" : ""}, protected: ${protectedList}.`;
 }
 
 /** Where an offline plan came from, and what it could not compare; undefined for a live plan. */
