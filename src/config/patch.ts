@@ -242,12 +242,13 @@ function styleScalars(node: Node): void {
   else visit(node, { Scalar: (_key, scalar) => mark(scalar) });
 }
 
-/** How the library writes the file: its own indentation, sequences indented or not, no folding. */
+/** How the library writes the file: the file's own indentation, sequences indented or not, no folding. */
 function writeOptions(text: string) {
   const indent = /^( +)[^\s#-]/m.exec(text)?.[1]?.length ?? 2;
   // A `- item` at the same indentation as the key that holds it: sequences are not indented.
   const flatSeq = /^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n\1- /m.test(text);
-  return { lineWidth: 0, indent: Math.min(Math.max(indent, 1), 8), indentSeq: !flatSeq };
+  // doubleQuotedAsJSON: a line break in a value is `\n` on one line, not a folded double-quoted line.
+  return { lineWidth: 0, indent: Math.min(Math.max(indent, 1), 8), indentSeq: !flatSeq, doubleQuotedAsJSON: true };
 }
 
 /**

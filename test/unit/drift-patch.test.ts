@@ -277,6 +277,8 @@ describe("drift --format patch", () => {
       expect(users[`new${i}`].displayname).toBe(name);
     });
     for (const l of localparts) expect(after[0]!.text).toContain(`# keep ${l}\n`);
+    // Each user stays on one line: a line break in a value is written `\n`, never folded.
+    expect(after[0]!.text).toContain('  u25: { displayname: "two\\nlines" } # keep u25\n');
     // The printed patch holds no control or format character raw (but the joiners scripts need).
     const printed = renderPatchText(patch);
     expect(printed).not.toMatch(/(?![\n\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
