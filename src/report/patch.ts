@@ -48,6 +48,9 @@ export function renderPatchMarkdown(report: DriftReport, patch: DriftPatch, conf
     "### Two ways to end this drift",
     "",
     `**Undo it** — make the server match the file again (review the plan it shows first): ${mdCode(`synapse-gitops apply ${config}`)}`,
+    ...(report.counts.unmanaged > 0
+      ? ["(apply deactivates users that are only on the server under `unmanaged: deactivate` only)"]
+      : []),
     "",
   ];
   if (patch.files.length === 0) {
@@ -58,7 +61,7 @@ export function renderPatchMarkdown(report: DriftReport, patch: DriftPatch, conf
       "",
     );
   }
-  for (const line of patchSummaryLines(patch, mdText)) out.push(`- ${line}`);
+  for (const line of patchSummaryLines(patch, mdCode, mdText)) out.push(`- ${line}`);
   if (patch.files.length > 0) {
     if (patch.diff.length > MAX_ISSUE_PATCH) {
       out.push(
