@@ -13,21 +13,24 @@ export function renderPatchText(patch: DriftPatch): string {
   return escapeTerminalLines(patch.diff);
 }
 
-/** What the patch takes and leaves, for the operator (standard error), with `esc` the sink's escaper. */
-export function patchSummaryLines(patch: DriftPatch, esc: Escaper): string[] {
+/**
+ * What the patch takes and leaves, for the operator (standard error) or the drift issue: `value`
+ * escapes user IDs and file names for the sink, `prose` the notes and reasons.
+ */
+export function patchSummaryLines(patch: DriftPatch, value: Escaper, prose: Escaper): string[] {
   const out: string[] = [];
   if (patch.accepted > 0) {
-    const files = patch.files.map((f) => esc(f.name)).join(", ");
+    const files = patch.files.map((f) => value(f.name)).join(", ");
     out.push(`The patch takes ${patch.accepted} drifted user${patch.accepted === 1 ? "" : "s"} into ${files}.`);
   }
-  for (const note of patch.notes) out.push(`${esc(note.userId)}: ${esc(note.text)}`);
+  for (const note of patch.notes) out.push(`${value(note.userId)}: ${prose(note.text)}`);
   for (const left of patch.left)
-    out.push(`Left as the file says: ${esc(left.userId)} [${left.class}]: ${esc(left.reason)}`);
+    out.push(`Left as the file says: ${value(left.userId)} [${left.class}]: ${prose(left.reason)}`);
   return out;
 }
 
 export function renderPatchSummaryText(patch: DriftPatch): string {
-  const lines = patchSummaryLines(patch, escapeTerminal);
+  const lines = patchSummaryLines(patch, escapeTerminal, escapeTerminal);
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
 
