@@ -363,13 +363,12 @@ describe("command: drift on a schedule", () => {
     expect(issue.body).toMatch(/🚨 Reactivated behind the file's back/);
     expect(issue.body).toContain(`\`synapse-gitops apply ${config}\``);
     const html = await marked.parse(issue.body);
-    const diff = /<pre><code class="language-diff">([^]*?)<\/code><\/pre>/.exec(html)?.[1];
+    const diff = /<pre><code class="language-diff">([\s\S]*?)<\/code><\/pre>/.exec(html)?.[1];
     expect(diff).toContain(`-  ${bob}: deactivated # left in May`);
     expect(diff).toContain(`+  ${bob}: active # left in May`);
     expect(run.summary).toContain("Two ways to end this drift");
     expectNoToken(run);
   });
-
 
   it("opens one issue, updates it while drift persists, closes it when the drift is gone", async () => {
     const [a, b] = [uniqueLocalpart("drift-a"), uniqueLocalpart("drift-b")];
