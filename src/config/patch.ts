@@ -92,7 +92,8 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
   for (const item of drift.items) {
     const keep = (reason: string) => left.push({ userId: item.userId, class: item.class, reason });
     if (item.class === "unmanaged") {
-      const target = files.find((f) => f.part === "root") ?? files[0];
+      // The first file: a directory's root file where it has one (the loader reads it first).
+      const target = files[0];
       if (!target) throw new Error("bug: no users file");
       addUser(docOf(target.name), userKey(item.userId, serverName), item.attributes ?? {});
       accepted++;

@@ -18,7 +18,7 @@ import { type DesiredFile, parseDesiredState } from "../../src/config/load.js";
 import { driftPatch } from "../../src/config/patch.js";
 import { writePatchedFiles } from "../../src/config/writePatch.js";
 import type { ActualUser } from "../../src/domain/account.js";
-import { detectDrift } from "../../src/plan/drift.js";
+import { type DriftReport, detectDrift } from "../../src/plan/drift.js";
 import { renderPatchMarkdown, renderPatchText } from "../../src/report/patch.js";
 import { HOSTILE } from "../support/hostile.js";
 
@@ -258,6 +258,7 @@ describe("drift --format patch", () => {
     "@alice:example.org",
     "<<",
     "\\ backslash \\n",
+    "a display name longer than forty characters\nwith a second line",
   ];
 
   it("writes hostile display names through the yaml library: each reads back as the server's, in an existing user and a new one", () => {
@@ -279,9 +280,26 @@ describe("drift --format patch", () => {
     for (const l of localparts) expect(after[0]!.text).toContain(`# keep ${l}\n`);
     // Each user stays on one line: a line break in a value is written `\n`, never folded.
     expect(after[0]!.text).toContain('  u25: { displayname: "two\\nlines" } # keep u25\n');
+    expect(after[0]!.text).toContain(
+      '  u30: { displayname: "a display name longer than forty characters\\nwith a second line" } # keep u30\n',
+    );
     // The printed patch holds no control or format character raw (but the joiners scripts need).
     const printed = renderPatchText(patch);
     expect(printed).not.toMatch(/(?![\n\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+  });
+
+  it("fences any patch so that no line of it closes the fence", () => {
+    // A block scalar's line of backticks, shown as a context line: three spaces and a fence.
+    const diff = "--- u.yaml\n+++ u.yaml\n@@ -1,2 +1,2 @@\n   ````\n-  a: b\n+  a: c\n   ```\n";
+    const report = { serverName: S, drifted: true, counts: {}, items: [] } as unknown as DriftReport;
+    const md = renderPatchMarkdown(
+      report,
+      { files: [{ name: "u.yaml", before: "", after: "" }], diff, accepted: 1, left: [], notes: [] },
+      "u.yaml",
+    );
+    const fence = /^(`{3,})diff$/m.exec(md)![1]!;
+    expect(fence.length).toBeGreaterThan(4);
+    expect(md).toContain(`${fence}diff\n${diff}${fence}\n`);
   });
 
   it("puts the patch in the drift issue in a fence no line can close, next to the apply command", () => {
