@@ -9,8 +9,7 @@ import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import type { PasswordPolicy } from "../config/passwords.js";
-import { type DriftPatch, driftPatch } from "../config/patch.js";
-import { writePatchedFiles } from "../config/writePatch.js";
+import type { DriftPatch } from "../config/patch.js";
 import { describeHolder } from "../domain/lease.js";
 import type { ApplyResult, Plan } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
@@ -453,9 +452,10 @@ export async function drift(io: Io, file: string, options: DriftOptions): Promis
   io.progress.done();
   let patch: DriftPatch | undefined;
   try {
-    if (options.patch || options.write) patch = driftPatch(files, desired, report);
+    // Loaded only for a patch: the diff package is of no use to any other command.
+    if (options.patch || options.write) patch = (await import("../config/patch.js")).driftPatch(files, desired, report);
     if (options.write && patch) {
-      await writePatchedFiles(patch.files);
+      await (await import("../config/writePatch.js")).writePatchedFiles(patch.files);
       const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
       io.err(
         patch.files.length > 0 ? `wrote the patch to ${names}\n` : "nothing to write: the file matches the server\n",
