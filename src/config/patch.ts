@@ -74,16 +74,16 @@ const PARSE = { uniqueKeys: false, stringKeys: true, prettyErrors: false, logLev
  */
 export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: DriftReport): DriftPatch {
   const serverName = drift.serverName;
-  const docs = new Map<string, Document>();
-  const docOf = (name: string): Document => {
-    let doc = docs.get(name);
-    if (!doc) {
+  const edits = new Map<string, FileEdit>();
+  const editOf = (name: string): FileEdit => {
+    let edit = edits.get(name);
+    if (!edit) {
       const file = files.find((f) => f.name === name);
       if (!file) throw new Error(`bug: ${name} is not a file of the configuration`);
-      doc = parseDocument(file.text, PARSE);
-      docs.set(name, doc);
+      edit = new FileEdit(parseDocument(file.text, PARSE), serverName);
+      edits.set(name, edit);
     }
-    return doc;
+    return edit;
   };
   const left: DriftLeft[] = [];
   const notes: DriftPatch["notes"] = [];
@@ -95,19 +95,18 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
       // The first file: a directory's root file where it has one (the loader reads it first).
       const target = files[0];
       if (!target) throw new Error("bug: no users file");
-      addUser(docOf(target.name), userKey(item.userId, serverName), item.attributes ?? {});
+      editOf(target.name).add(userKey(item.userId, serverName), item.attributes ?? {});
       accepted++;
       continue;
     }
     const want = desired.users.get(item.userId);
     if (!want) throw new Error(`bug: ${item.userId} drifted but is not in the file`);
-    const doc = docOf(want.source.file);
-    const pair = findUser(doc, item.userId, serverName);
+    const edit = editOf(want.source.file);
+    const { doc } = edit;
+    const pair = edit.find(item.userId);
     if (!pair) throw new Error(`bug: ${item.userId} is not in ${want.source.file}`);
-    if (item.class === "missing") {
-      const users = doc.get("users", true) as YAMLMap;
-      users.items.splice(users.items.indexOf(pair), 1);
-    } else if (item.class === "attributes") {
+    if (item.class === "missing") edit.remove(pair);
+    else if (item.class === "attributes") {
       for (const change of item.changes ?? []) {
         const note = setAttribute(doc, pair, change.attribute, change.from);
         if (note) notes.push({ userId: item.userId, text: note });
@@ -123,9 +122,9 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
 
   const changed: PatchedFile[] = [];
   for (const file of files) {
-    const doc = docs.get(file.name);
-    if (!doc) continue;
-    const after = minimalText(file.text, doc);
+    const edit = edits.get(file.name);
+    if (!edit) continue;
+    const after = minimalText(file.text, edit.finish());
     if (after !== file.text) changed.push({ name: file.name, before: file.text, after });
   }
   // The patched configuration must load: a value the file cannot hold would be a bug here.
@@ -148,14 +147,69 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
   return { files: changed, diff, accepted, left, notes };
 }
 
-/** The pair of the users map that declares `userId` (a localpart key on this server, or a full ID). */
-function findUser(doc: Document, userId: string, serverName: string): Pair<unknown, unknown> | undefined {
-  const users = doc.get("users", true);
-  if (!isMap(users)) return undefined;
-  return users.items.find((pair) => {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    return (key.startsWith("@") ? key : `@${key}:${serverName}`) === userId;
-  });
+/**
+ * The edits of one file's document: users found by ID through one index, removals and additions
+ * gathered and made once at the end (a patch may remove or add many users of a large file).
+ */
+class FileEdit {
+  readonly #users: YAMLMap;
+  readonly #byId = new Map<string, Pair<unknown, unknown>>();
+  readonly #removed = new Set<Pair<unknown, unknown>>();
+  readonly #added: { key: string; pair: Pair<unknown, unknown> }[] = [];
+
+  constructor(
+    readonly doc: Document,
+    serverName: string,
+  ) {
+    const users = doc.get("users", true);
+    this.#users = isMap(users) ? users : new YAMLMap();
+    if (!isMap(users)) doc.set("users", this.#users);
+    for (const pair of this.#users.items) {
+      const key = keyOf(pair);
+      this.#byId.set(key.startsWith("@") ? key : `@${key}:${serverName}`, pair);
+    }
+  }
+
+  /** The pair that declares `userId` (a localpart key on this server, or a full ID). */
+  find(userId: string): Pair<unknown, unknown> | undefined {
+    return this.#byId.get(userId);
+  }
+
+  remove(pair: Pair<unknown, unknown>): void {
+    this.#removed.add(pair);
+  }
+
+  /** A new user, as export writes it. */
+  add(key: string, attributes: DesiredAttributes): void {
+    const value = Object.keys(attributes).length > 0 ? this.doc.createNode(attributes) : this.doc.createNode("active");
+    styleScalars(value as Node);
+    this.#added.push({ key, pair: this.doc.createPair(key, value) });
+  }
+
+  /** The document with removals and additions made: new users in order among sorted users, else at the end. */
+  finish(): Document {
+    const kept = this.#users.items.filter((pair) => !this.#removed.has(pair));
+    const keys = kept.map(keyOf);
+    const sorted = keys.every((k, i) => i === 0 || keys[i - 1]! <= k);
+    const added = [...this.#added].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (!sorted) this.#users.items = [...kept, ...added.map((a) => a.pair)];
+    else {
+      const merged: Pair<unknown, unknown>[] = [];
+      let i = 0;
+      for (const [k, pair] of kept.entries()) {
+        while (i < added.length && added[i]!.key < keys[k]!) merged.push(added[i++]!.pair);
+        merged.push(pair);
+      }
+      while (i < added.length) merged.push(added[i++]!.pair);
+      this.#users.items = merged;
+    }
+    quoteMergeKey(this.#users);
+    return this.doc;
+  }
+}
+
+function keyOf(pair: Pair<unknown, unknown>): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
 }
 
 /** The user's state becomes `state`; a user that is no longer active loses what only active users carry. */
@@ -210,25 +264,6 @@ function setAttribute(
   return undefined;
 }
 
-/** A new user, as export writes it: in order among sorted users, else at the end. */
-function addUser(doc: Document, key: string, attributes: DesiredAttributes): void {
-  let users = doc.get("users", true);
-  if (!isMap(users)) {
-    users = new YAMLMap();
-    doc.set("users", users);
-  }
-  const map = users as YAMLMap;
-  const value = Object.keys(attributes).length > 0 ? doc.createNode(attributes) : doc.createNode("active");
-  styleScalars(value as Node);
-  const pair = doc.createPair(key, value);
-  const keys = map.items.map((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)));
-  const sorted = keys.every((k, i) => i === 0 || keys[i - 1]! <= k);
-  const at = sorted ? keys.findIndex((k) => k > key) : -1;
-  if (at === -1) map.items.push(pair);
-  else map.items.splice(at, 0, pair);
-  quoteMergeKey(map);
-}
-
 /**
  * Strings that hold a line break or any other control or format character are written double
  * quoted, where each is an escape (`\n`, `\x1b`, `\u202e`): never a block scalar or a folded line,
@@ -280,10 +315,21 @@ export function minimalText(original: string, doc: Document): string {
 function userBlocks(doc: Document, text: string): { from: number; to: number }[] {
   const users = doc.get("users", true);
   if (!isMap(users) || users.flow) return [];
-  const lineOf = (offset: number) => text.slice(0, offset).split("\n").length - 1;
-  const starts = users.items.map((p) => lineOf((p.key as Node).range?.[0] ?? 0));
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  const lineOf = (offset: number) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const mid = (low + high + 1) >> 1;
+      if (starts[mid]! <= offset) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  };
+  const keys = users.items.map((p) => lineOf((p.key as Node).range?.[0] ?? 0));
   const end = lineOf(users.range?.[1] ?? text.length);
-  return starts.map((from, i) => ({ from, to: Math.max(from + 1, starts[i + 1] ?? end) }));
+  return keys.map((from, i) => ({ from, to: Math.max(from + 1, keys[i + 1] ?? end) }));
 }
 
 function lines(text: string): string[] {
@@ -382,11 +428,15 @@ function mergeLines(
   // Units: single lines, or overlapping groups merged.
   groups.sort((x, y) => x.from - y.from);
   const unitEnd = new Map<number, number>();
+  let last: { from: number; to: number } | undefined;
   for (const g of groups) {
-    const start = [...unitEnd.entries()].find(([from, to]) => from <= g.from && g.from < to);
-    if (start) unitEnd.set(start[0], Math.max(start[1], g.to));
-    else unitEnd.set(g.from, g.to);
+    if (last && g.from < last.to) last.to = Math.max(last.to, g.to);
+    else {
+      if (last) unitEnd.set(last.from, last.to);
+      last = { ...g };
+    }
   }
+  if (last) unitEnd.set(last.from, last.to);
 
   const out: string[] = [];
   const emitLines = (from: number, to: number, useEdited: boolean) => {
