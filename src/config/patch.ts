@@ -80,7 +80,7 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
     if (!edit) {
       const file = files.find((f) => f.name === name);
       if (!file) throw new Error(`bug: ${name} is not a file of the configuration`);
-      edit = new FileEdit(parseDocument(file.text, PARSE), serverName);
+      edit = new FileEdit(file.text, serverName);
       edits.set(name, edit);
     }
     return edit;
@@ -124,7 +124,7 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
   for (const file of files) {
     const edit = edits.get(file.name);
     if (!edit) continue;
-    const after = minimalText(file.text, edit.finish());
+    const after = edit.finish();
     if (after !== file.text) changed.push({ name: file.name, before: file.text, after });
   }
   // The patched configuration must load: a value the file cannot hold would be a bug here.
@@ -157,10 +157,19 @@ class FileEdit {
   readonly #removed = new Set<Pair<unknown, unknown>>();
   readonly #added: { key: string; pair: Pair<unknown, unknown> }[] = [];
 
+  readonly doc: Document;
+  /** The original as the library writes it, before any edit (see minimalText). */
+  readonly #base: string;
+  readonly #options: WriteOptions;
+
   constructor(
-    readonly doc: Document,
+    readonly original: string,
     serverName: string,
   ) {
+    const doc = parseDocument(original, PARSE);
+    this.doc = doc;
+    this.#options = writeOptions(original);
+    this.#base = doc.toString(this.#options);
     const users = doc.get("users", true);
     this.#users = isMap(users) ? users : new YAMLMap();
     if (!isMap(users)) doc.set("users", this.#users);
@@ -186,8 +195,8 @@ class FileEdit {
     this.#added.push({ key, pair: this.doc.createPair(key, value) });
   }
 
-  /** The document with removals and additions made: new users in order among sorted users, else at the end. */
-  finish(): Document {
+  /** The edited text: removals and additions made, new users in order among sorted users, else at the end. */
+  finish(): string {
     const kept = this.#users.items.filter((pair) => !this.#removed.has(pair));
     const keys = kept.map(keyOf);
     const sorted = keys.every((k, i) => i === 0 || keys[i - 1]! <= k);
@@ -204,7 +213,7 @@ class FileEdit {
       this.#users.items = merged;
     }
     quoteMergeKey(this.#users);
-    return this.doc;
+    return minimalText(this.original, this.#base, this.doc, this.#options);
   }
 }
 
@@ -278,6 +287,8 @@ function styleScalars(node: Node): void {
   else visit(node, { Scalar: (_key, scalar) => mark(scalar) });
 }
 
+type WriteOptions = ReturnType<typeof writeOptions>;
+
 /** How the library writes the file: the file's own indentation, sequences indented or not, no folding. */
 function writeOptions(text: string) {
   const indent = /^( +)[^\s#-]/m.exec(text)?.[1]?.length ?? 2;
@@ -289,23 +300,21 @@ function writeOptions(text: string) {
 
 /**
  * The edited document as text, changing as few lines of `original` as it can. The library writes
- * the whole file its own way (spacing, indentation, comments moved to their own line): the lines
- * of its writing that the edits did not touch are mapped back to the original's, and only where an
- * edit falls are the library's lines used. The result must mean what the edited document means
- * (parsed again and compared); otherwise, the library's whole writing is used.
+ * the whole file its own way (`base`: spacing, indentation, comments moved to their own line): the
+ * lines of its writing that the edits did not touch are mapped back to the original's, and only
+ * where an edit falls are the library's lines used. The result must mean what the edited document
+ * means (parsed again and compared); otherwise, the library's whole writing is used.
  */
-export function minimalText(original: string, doc: Document): string {
-  const options = writeOptions(original);
+function minimalText(original: string, base: string, doc: Document, options: WriteOptions): string {
   const edited = doc.toString(options);
-  const baseDoc = parseDocument(original, PARSE);
-  const base = baseDoc.toString(options);
   if (base === original) return edited;
-  const meaning = parse(edited, PARSE);
+  const meaning = doc.toJS();
   const [o, b, e] = [lines(original), lines(base), lines(edited)];
   // Line by line; else each edited user's whole entry in the library's writing (its indentation
   // may differ from the original's); else the library's whole writing.
-  for (const blocks of [[], userBlocks(parseDocument(base, PARSE), base)]) {
-    const merged = mergeLines(o, b, e, blocks).join("");
+  const tries = [() => [], () => userBlocks(parseDocument(base, PARSE), base)];
+  for (const blocks of tries) {
+    const merged = mergeLines(o, b, e, blocks()).join("");
     if (isDeepStrictEqual(parse(merged, PARSE), meaning)) return merged;
   }
   return edited;
