@@ -162,6 +162,19 @@ describe("drift --format patch", () => {
     expect(again.items.map((i) => i.userId)).toEqual([`@erin:${S}`, `@fay:${S}`]);
   });
 
+  it("a user deactivated or erased on the server: the shorthand's word changes, a map gets its state and loses its attributes", () => {
+    const text =
+      "version: 1\nusers:\n  admin: { admin: true }\n  hal: active # short\n  ivy: { displayname: Ivy, admin: false, allowReactivation: true } # flow\n";
+    const { after, again } = patchAndCheck(
+      [{ name: "u.yaml", text }],
+      [ADMIN, have("hal", "deactivated"), have("ivy", "erased")],
+    );
+    expect(again.items).toEqual([]);
+    expect(after[0]!.text).toBe(
+      "version: 1\nusers:\n  admin: { admin: true }\n  hal: deactivated # short\n  ivy: { state: erased } # flow\n",
+    );
+  });
+
   it("edits each user in the file of a directory that declares it; new users go to the root file", () => {
     const files: DesiredFile[] = [
       {
