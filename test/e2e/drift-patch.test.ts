@@ -1,7 +1,7 @@
 // Drift you can accept, against the real Synapse: things changed by hand through the Admin API (as
 // an admin UI does), `drift --format patch` prints the users file edited to match, `--write` writes
 // it, and then drift reports nothing and plan has nothing to do. The built CLI, as a process.
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { applyPatch, parsePatch } from "diff";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -119,6 +119,22 @@ describe("drift --format patch against the real Synapse", () => {
     expect(readFileSync(file, "utf8")).toBe(original);
     const plan = await runCli(["plan", file], env);
     expect(plan.stdout).toMatch(new RegExp(`! ${id(erin)}\\s+erase — IRREVERSIBLE`));
+  });
+
+  it("--write refuses a users file that is a symbolic link: one message, exit 1, nothing written", async () => {
+    const gus = uniqueLocalpart("patch-gus");
+    await client.createUser(id(gus), {});
+    const original = `version: 1\npolicy:\n  unmanaged: ignore\nusers:\n  ${gus}: deactivated\n`;
+    const dir = tempFiles({ "real.yaml": original });
+    symlinkSync("real.yaml", join(dir, "users.yaml"));
+    const run = await runCli(["drift", join(dir, "users.yaml"), "--format", "patch", "--write"], env);
+    expect(run.stderr).toContain(
+      "users.yaml is a symbolic link: --write replaces only regular files; nothing was written",
+    );
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(run.code).toBe(1);
+    expect(readFileSync(join(dir, "real.yaml"), "utf8")).toBe(original);
+    expect(lstatSync(join(dir, "users.yaml")).isSymbolicLink()).toBe(true);
   });
 
   it("--write goes with --format patch only", async () => {
