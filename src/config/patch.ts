@@ -275,8 +275,9 @@ function setAttribute(
 
 /**
  * Strings that hold a line break or any other control or format character are written double
- * quoted, where each is an escape (`\n`, `\x1b`, `\u202e`): never a block scalar or a folded line,
- * which a reviewer could misread.
+ * quoted: never a block scalar or a folded line, which a reviewer could misread. Control characters
+ * are escapes there (`\n`, `\u001b`); format characters (a bidi override) are written as they are,
+ * as YAML allows, and shown escaped wherever the tool prints them.
  */
 function styleScalars(node: Node): void {
   const mark = (scalar: Scalar) => {

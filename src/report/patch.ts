@@ -5,9 +5,9 @@ import { type Escaper, escapeTerminal, escapeTerminalLines, mdCode, mdText } fro
 /**
  * The unified diff for a terminal (`drift --format patch`, on standard output, so that it can be
  * saved and applied with `patch -p0` or `git apply -p0`). Lines of the file are untrusted: control
- * and format characters are shown as escapes (values the patch writes never hold one raw: the yaml
- * library writes them as escapes in double quotes), so a file holding one raw prints a patch that
- * does not apply as printed; `--write` writes the exact bytes.
+ * and format characters are shown as escapes (the patch writes control characters as escapes in
+ * double quotes, but a format character such as a bidi override as it is), so a file holding one raw
+ * prints a patch that does not apply as printed; `--write` writes the exact bytes.
  */
 export function renderPatchText(patch: DriftPatch): string {
   return escapeTerminalLines(patch.diff);
