@@ -316,7 +316,7 @@ function minimalText(original: string, base: string, doc: Document, options: Wri
   const tries = [() => [], () => userBlocks(parseDocument(base, PARSE), base)];
   for (const blocks of tries) {
     const merged = mergeLines(o, b, e, blocks()).join("");
-    if (isDeepStrictEqual(parse(merged, PARSE), meaning)) return merged;
+    if (isDeepStrictEqual(meaningOf(merged), meaning)) return merged;
   }
   return edited;
 }
@@ -340,6 +340,15 @@ function userBlocks(doc: Document, text: string): { from: number; to: number }[]
   const keys = users.items.map((p) => lineOf((p.key as Node).range?.[0] ?? 0));
   const end = lineOf(users.range?.[1] ?? text.length);
   return keys.map((from, i) => ({ from, to: Math.max(from + 1, keys[i + 1] ?? end) }));
+}
+
+/** What a text means as YAML, or undefined when it is not valid YAML (a merge that mixed indentations). */
+function meaningOf(text: string): unknown {
+  try {
+    return parse(text, PARSE);
+  } catch {
+    return undefined;
+  }
 }
 
 function lines(text: string): string[] {

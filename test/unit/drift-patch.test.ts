@@ -175,6 +175,37 @@ describe("drift --format patch", () => {
     );
   });
 
+  it("a file whose lists are indented two ways: the edit still lands, the file still loads", () => {
+    // Found by a fuzzer: a line-by-line merge of this file is not valid YAML (a list at two
+    // indentations), which must make the patch fall back to a coarser merge, not fail.
+    const text = [
+      "version: 1",
+      "users:",
+      "   admin: {admin: true}",
+      "   u0:",
+      '      displayname:  "D0" # c100',
+      "      emails:",
+      "        - u0@example.org",
+      "   u4:",
+      '      displayname:  "D4"',
+      "      emails:",
+      "      - u4@example.org",
+      "   u5:  active # c5",
+      "",
+    ].join("\n");
+    const { after, again } = patchAndCheck(
+      [{ name: "u.yaml", text }],
+      [
+        ADMIN,
+        have("u0", "active", { displayname: "D0", emails: ["u0@example.org", "x@example.org"] }),
+        have("u4", "active", { displayname: "D4", emails: ["u4@example.org", "y@example.org"] }),
+        have("u5", "deactivated"),
+      ],
+    );
+    expect(again.items).toEqual([]);
+    expect(after[0]!.text).toContain("u5: deactivated # c5");
+  });
+
   it("edits each user in the file of a directory that declares it; new users go to the root file", () => {
     const files: DesiredFile[] = [
       {
