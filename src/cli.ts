@@ -17,6 +17,7 @@ const load = async () => ({
   markdown: await import("./report/markdown.js"),
   json: await import("./report/json.js"),
   drift: await import("./report/drift.js"),
+  patch: await import("./report/patch.js"),
   schema: await import("./config/schema.js"),
 });
 
@@ -278,22 +279,38 @@ function buildProgram(setExit: (code: number) => void): Command {
         .command("drift")
         .description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)")
         .argument("[file]", "users file or directory", DEFAULT_FILE)
-        .addOption(formatOption()),
+        .addOption(
+          new Option("--format <format>", "output format; patch: a unified diff that makes the file match the server")
+            .choices(["text", "json", "markdown", "patch"])
+            .default("text"),
+        )
+        .option("--write", "with --format patch: write the patch to the users file (exit 0 once the file matches)"),
     ),
   ).action(async (file: string, flags) => {
+    if (flags.write && flags.format !== "patch") throw new ToolError("--write goes with --format patch");
     const m = await load();
-    const { exitCode, drift } = await m.core.drift(
+    const { exitCode, drift, patch } = await m.core.drift(
       terminalIo(),
       file,
-      defined({ ...serverOptions(flags), notifyRoom: flags.notifyRoom, notifyAlways: flags.notifyAlways }),
+      defined({
+        ...serverOptions(flags),
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        patch: flags.format === "patch" || undefined,
+        write: flags.write,
+      }),
     );
-    out(
-      flags.format === "json"
-        ? m.drift.renderDriftJson(drift)
-        : flags.format === "markdown"
-          ? m.drift.renderDriftMarkdown(drift)
-          : m.drift.renderDriftText(drift),
-    );
+    if (patch) {
+      out(m.patch.renderPatchText(patch));
+      err(`${m.drift.driftSummaryLine(drift, escapeTerminalLines)}\n${m.patch.renderPatchSummaryText(patch)}`);
+    } else
+      out(
+        flags.format === "json"
+          ? m.drift.renderDriftJson(drift)
+          : flags.format === "markdown"
+            ? m.drift.renderDriftMarkdown(drift)
+            : m.drift.renderDriftText(drift),
+      );
     setExit(exitCode);
   });
 

@@ -14,6 +14,7 @@ import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../repor
 import { escapeTerminal, mdCode } from "../report/escape.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
+import { renderPatchMarkdown } from "../report/patch.js";
 import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
@@ -255,8 +256,9 @@ async function run(): Promise<number> {
   }
 
   if (inputs.command === "drift") {
-    const { exitCode, drift } = await app.drift(io, inputs.config, common);
-    const markdown = renderDriftMarkdown(drift);
+    // The patch goes next to the command that reverts the drift: the issue offers both ways.
+    const { exitCode, drift, patch } = await app.drift(io, inputs.config, { ...common, patch: true });
+    const markdown = renderDriftMarkdown(drift) + (patch ? renderPatchMarkdown(drift, patch, inputs.config) : "");
     io.out(renderDriftText(drift));
     await publish(exitCode, drift.drifted, driftSummaryLine(drift, escapeTerminal), markdown);
     if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);

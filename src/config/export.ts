@@ -1,6 +1,6 @@
 import { Document, isScalar, type YAMLMap } from "yaml";
 import type { ActualUser } from "../domain/account.js";
-import { ATTRIBUTE_SPECS, ATTRIBUTES } from "../domain/attributes.js";
+import { exportedAttributes } from "../domain/attributes.js";
 import { localpartOf } from "../domain/userId.js";
 
 /**
@@ -14,28 +14,30 @@ export function exportUsersFile(users: Iterable<ActualUser>, serverName: string,
   // localparts ("123") before every other key.
   const entries = new Map<string, unknown>();
   for (const u of sorted) {
-    // By localpart on this server, unless the localpart starts with `@` (a historical ID, such as
-    // `@@bot:example.org`): such a key would read back as a full ID. The yaml library quotes the
-    // keys that need it (`"a\`b|c*d"`, `"*x"`, `"~"`, `"True"`), so each reads back as the same string.
-    const localpart = localpartOf(u.userId);
-    const key = u.userId.endsWith(`:${serverName}`) && !localpart.startsWith("@") ? localpart : u.userId;
-    if (u.state !== "active") {
-      entries.set(key, u.state);
-      continue;
-    }
-    const entry: Record<string, unknown> = {};
-    for (const attribute of ATTRIBUTES) {
-      const value = (ATTRIBUTE_SPECS[attribute].exported as (v: unknown) => unknown)(u[attribute]);
-      if (value !== undefined) entry[attribute] = value;
-    }
-    entries.set(key, entry);
+    const key = userKey(u.userId, serverName);
+    entries.set(key, u.state === "active" ? exportedAttributes(u) : u.state);
   }
   const doc = new Document({ version: 1, serverName, users: entries });
-  if (entries.has("<<")) {
-    // A merge key to YAML 1.1 readers (editors among them), which the library writes plain: quoted,
-    // every reader takes it as the name it is.
-    const pair = (doc.get("users", true) as YAMLMap).items.find((p) => isScalar(p.key) && p.key.value === "<<");
-    if (pair && isScalar(pair.key)) pair.key.type = "QUOTE_DOUBLE";
-  }
+  quoteMergeKey(doc.get("users", true) as YAMLMap);
   return `${header}${doc.toString({ lineWidth: 0 })}`;
+}
+
+/**
+ * The key a user is written under: by localpart on this server, unless the localpart starts with
+ * `@` (a historical ID, such as `@@bot:example.org`): such a key would read back as a full ID. The
+ * yaml library quotes the keys that need it (`"a\`b|c*d"`, `"*x"`, `"~"`, `"True"`), so each reads
+ * back as the same string.
+ */
+export function userKey(userId: string, serverName: string): string {
+  const localpart = localpartOf(userId);
+  return userId.endsWith(`:${serverName}`) && !localpart.startsWith("@") ? localpart : userId;
+}
+
+/**
+ * A user named `<<` is a merge key to YAML 1.1 readers (editors among them), which the library
+ * writes plain: quoted, every reader takes it as the name it is.
+ */
+export function quoteMergeKey(users: YAMLMap): void {
+  const pair = users.items.find((p) => isScalar(p.key) && p.key.value === "<<");
+  if (pair && isScalar(pair.key)) pair.key.type = "QUOTE_DOUBLE";
 }

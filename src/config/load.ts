@@ -89,7 +89,7 @@ export const UNKNOWN_SERVER = "unknown.invalid";
 const MAX_USER_ID_LENGTH = 255;
 
 /** What only an active user may carry: the managed attributes, and what creating or reactivating one takes. */
-const ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"] as const;
+export const ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"] as const;
 
 /**
  * Reads and validates a users file, or every `*.yaml`/`*.yml` file directly in a directory

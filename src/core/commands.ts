@@ -9,6 +9,7 @@ import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import type { PasswordPolicy } from "../config/passwords.js";
+import type { DriftPatch } from "../config/patch.js";
 import { describeHolder } from "../domain/lease.js";
 import type { ApplyResult, Plan } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
@@ -94,7 +95,12 @@ export interface ForceUnlockOptions extends ServerOptions {
   yes?: boolean;
 }
 
-export type DriftOptions = ServerOptions & NotifyOptions;
+export interface DriftOptions extends ServerOptions, NotifyOptions {
+  /** Also make the patch that would make the file match the server (drift --format patch). */
+  patch?: boolean;
+  /** Write that patch to the users file (drift --format patch --write). */
+  write?: boolean;
+}
 
 export interface ExportOptions extends ServerOptions {
   out?: string;
@@ -109,6 +115,8 @@ export interface PlanOutcome {
 export interface DriftOutcome {
   exitCode: ExitCode;
   drift: DriftReport;
+  /** With `patch` or `write`. */
+  patch?: DriftPatch;
 }
 
 /** The commit the users file was read at, when a CI system says (GitHub Actions: GITHUB_SHA). */
@@ -463,13 +471,28 @@ async function confirmAndApply(
 
 export async function drift(io: Io, file: string, options: DriftOptions): Promise<DriftOutcome> {
   const creds = await credentials(options, io.env);
-  const { connection, drift: report } = await driftFromFile(file, creds, {
+  const {
+    connection,
+    drift: report,
+    desired,
+    files,
+  } = await driftFromFile(file, creds, {
     ...options,
     onProgress: io.progress.update,
     now: scheduleClock(io),
   });
   io.progress.done();
+  let patch: DriftPatch | undefined;
   try {
+    // Loaded only for a patch: the diff package is of no use to any other command.
+    if (options.patch || options.write) patch = (await import("../config/patch.js")).driftPatch(files, desired, report);
+    if (options.write && patch) {
+      await (await import("../config/writePatch.js")).writePatchedFiles(patch.files);
+      const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
+      io.err(
+        patch.files.length > 0 ? `wrote the patch to ${names}\n` : "nothing to write: the file matches the server\n",
+      );
+    }
     await maybeNotify(io, connection, options, report.drifted, {
       text: renderDriftText(report),
       markdown: renderDriftMarkdown(report),
@@ -477,7 +500,9 @@ export async function drift(io: Io, file: string, options: DriftOptions): Promis
   } finally {
     await connection.client.close();
   }
-  return { exitCode: report.drifted ? EXIT.changes : EXIT.ok, drift: report };
+  // Once written, only the drift the patch left (an erased user that is no longer) is still drift.
+  const drifted = options.write && patch ? patch.left.length > 0 : report.drifted;
+  return { exitCode: drifted ? EXIT.changes : EXIT.ok, drift: report, ...(patch ? { patch } : {}) };
 }
 
 export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitCode> {

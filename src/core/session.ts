@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { streamInventory } from "../accounts/inventory.js";
 import { SynapseAccounts } from "../accounts/synapse.js";
-import { parseDesiredState, readDesiredFiles } from "../config/load.js";
+import { type DesiredFile, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import { type PasswordPolicy, passwordRefProblem } from "../config/passwords.js";
 import type { DesiredState } from "../config/types.js";
 import type { ActualUser } from "../domain/account.js";
@@ -179,6 +179,8 @@ export interface Comparer<T> {
 export interface ReadRun {
   connection: Connection;
   desired: DesiredState;
+  /** The files as read, from which `desired` was parsed (drift --format patch edits them). */
+  files: DesiredFile[];
   /** What the planner knows besides the server's users: the file's users, the limits of this run. */
   context: PlanContext;
   /** Users the server listed. */
@@ -206,16 +208,17 @@ export async function connectAndRead(
   file: string,
   creds: Credentials,
   options: ServerOptions & { concurrency?: number; onMutation?: (record: MutationRecord) => void },
-): Promise<{ connection: Connection; desired: DesiredState }> {
+): Promise<{ connection: Connection; desired: DesiredState; files: DesiredFile[] }> {
   const reading = readDesiredFiles(file);
   reading.catch(() => {});
   const connection = await connect(creds, options);
   try {
-    const desired = parseDesiredState(await reading, {
+    const files = await reading;
+    const desired = parseDesiredState(files, {
       serverName: connection.serverName,
       homeserver: connection.homeserver,
     });
-    return { connection, desired };
+    return { connection, desired, files };
   } catch (e) {
     await connection.client.close();
     throw e;
@@ -233,7 +236,7 @@ export async function compareBothSides<T>(
   options: ReadOptions,
   compare: (context: PlanContext) => Comparer<T>,
 ): Promise<ReadRun & { result: T }> {
-  const { connection, desired } = await connectAndRead(file, creds, options);
+  const { connection, desired, files } = await connectAndRead(file, creds, options);
   try {
     const context: PlanContext = {
       desired: desired.users,
@@ -255,7 +258,7 @@ export async function compareBothSides<T>(
             : `read ${p.listed} users`,
         ),
     });
-    return { connection, desired, context, listed: comparer.listed, result: comparer.finish() };
+    return { connection, desired, files, context, listed: comparer.listed, result: comparer.finish() };
   } catch (e) {
     await connection.client.close();
     throw e;

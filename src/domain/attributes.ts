@@ -132,3 +132,16 @@ export interface AttributeChange {
   from?: AttributeValue;
   to: AttributeValue;
 }
+
+/**
+ * A server user's managed attributes as a users file writes them (`export`, and users accepted into
+ * the file by `drift --format patch`): each registry entry's `exported`, undefined ones left out.
+ */
+export function exportedAttributes(user: { [K in Attribute]?: unknown }): DesiredAttributes {
+  const entry: Record<string, unknown> = {};
+  for (const attribute of ATTRIBUTES) {
+    const value = (ATTRIBUTE_SPECS[attribute].exported as (v: unknown) => unknown)(user[attribute]);
+    if (value !== undefined) entry[attribute] = value;
+  }
+  return entry as DesiredAttributes;
+}
