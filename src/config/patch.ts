@@ -111,6 +111,13 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
         const note = setAttribute(doc, pair, change.attribute, change.from);
         if (note) notes.push({ userId: item.userId, text: note });
       }
+    } else if (item.class === "due") {
+      // Not drift from someone's hand: the file's own date came due and apply has not run since.
+      keep(`${item.hint ?? "a date of the file has passed"}; to cancel it, remove the date from the file`);
+      continue;
+    } else if (want.state === "erased" && item.actual === "erased") {
+      keep("a complete erasure is not finished on the server: apply finishes it");
+      continue;
     } else if (want.state === "erased") {
       keep(
         `the file says erased and the server has it ${item.actual}: an erasure is never undone in the file; apply erases it again`,

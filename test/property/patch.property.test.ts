@@ -87,6 +87,7 @@ function build(c: FileCase) {
 function driftOf(files: DesiredFile[], actual: ActualUser[]) {
   const desired = parseDesiredState(files, { serverName: S });
   const drift = detectDrift({
+    now: 0,
     desired: desired.users,
     serverName: S,
     ownUserId: `@admin:${S}`,

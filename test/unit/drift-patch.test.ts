@@ -47,6 +47,7 @@ function have(localpart: string, state: ActualUser["state"], more: Partial<Actua
 function driftOf(files: DesiredFile[], actual: ActualUser[]) {
   const desired = parseDesiredState(files, { serverName: S });
   const drift = detectDrift({
+    now: 0,
     desired: desired.users,
     serverName: S,
     ownUserId: OWN,
@@ -62,7 +63,7 @@ function patchAndCheck(files: DesiredFile[], actual: ActualUser[]) {
   const patch = driftPatch(files, desired, drift);
   const after = files.map((f) => ({ ...f, text: patch.files.find((p) => p.name === f.name)?.after ?? f.text }));
   // The printed diff, applied to the files as read, gives the same texts.
-  for (const one of parsePatch(patch.diff)) {
+  for (const one of patch.diff === "" ? [] : parsePatch(patch.diff)) {
     const file = files.find((f) => f.name === one.oldFileName)!;
     expect(applyPatch(file.text, one)).toBe(after.find((f) => f.name === file.name)!.text);
   }
@@ -160,6 +161,22 @@ describe("drift --format patch", () => {
     expect(patch.left[0]!.reason).toMatch(/never undone in the file; apply erases it again/);
     expect(after[0]!.text).toBe(text.replace("gus: deactivated", "gus: erased"));
     expect(again.items.map((i) => i.userId)).toEqual([`@erin:${S}`, `@fay:${S}`]);
+  });
+
+  it("leaves what apply carries out anyway: a scheduled step that came due, a complete erasure not finished", () => {
+    const text =
+      "version: 1\nusers:\n  admin: { admin: true }\n  hal: { deactivateOn: 1970-01-01 }\n  ivy: { state: erased, erasure: complete }\n";
+    const files = [{ name: "u.yaml", text }];
+    const { patch, after } = patchAndCheck(files, [
+      ADMIN,
+      have("hal", "active"), // the file's date has passed (the clock is 0 = 1970-01-01) and apply has not run
+      have("ivy", "erased", { residue: { rooms: ["!r:x"], messages: 2, media: 0 } }),
+    ]);
+    expect(patch.left.map((l) => `${l.class} ${l.userId}`)).toEqual([`due @hal:${S}`, `erasure @ivy:${S}`]);
+    expect(patch.left[0]!.reason).toMatch(/date has passed; apply carries it out; to cancel it, remove the date/);
+    expect(patch.left[1]!.reason).toMatch(/complete erasure is not finished on the server: apply finishes it/);
+    expect(after[0]!.text).toBe(text);
+    expect(patch.diff).toBe("");
   });
 
   it("a user deactivated or erased on the server: the shorthand's word changes, a map gets its state and loses its attributes", () => {
