@@ -172,9 +172,9 @@ describe("drift --format patch", () => {
       have("hal", "active"), // the file's date has passed (the clock is 0 = 1970-01-01) and apply has not run
       have("ivy", "erased", { residue: { rooms: ["!r:x"], messages: 2, media: 0 } }),
     ]);
-    expect(patch.left.map((l) => `${l.class} ${l.userId}`)).toEqual([`due @hal:${S}`, `erasure @ivy:${S}`]);
-    expect(patch.left[0]!.reason).toMatch(/date has passed; apply carries it out; to cancel it, remove the date/);
-    expect(patch.left[1]!.reason).toMatch(/complete erasure is not finished on the server: apply finishes it/);
+    expect(patch.left.map((l) => `${l.class} ${l.userId}`)).toEqual([`erasure @ivy:${S}`, `due @hal:${S}`]);
+    expect(patch.left[1]!.reason).toMatch(/date has passed; apply carries it out; to cancel it, remove the date/);
+    expect(patch.left[0]!.reason).toMatch(/complete erasure is not finished on the server: apply finishes it/);
     expect(after[0]!.text).toBe(text);
     expect(patch.diff).toBe("");
   });
