@@ -115,7 +115,7 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
       // Not drift from someone's hand: the file's own date came due and apply has not run since.
       keep(`${item.hint ?? "a date of the file has passed"}; to cancel it, remove the date from the file`);
       continue;
-    } else if (want.state === "erased" && item.actual === "erased") {
+    } else if (want.state === "erased" && item.expected === "erased (complete)") {
       keep("a complete erasure is not finished on the server: apply finishes it");
       continue;
     } else if (want.state === "erased") {
