@@ -16,6 +16,7 @@ import {
 } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
+import { readRooms } from "./rooms.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
 import type { DesiredState } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
@@ -291,6 +292,8 @@ interface ParsedFile {
   serverName?: string;
   policy?: Policy;
   users?: YMap;
+  /** Whether `groups` and `rooms` (if any) passed the schema: their names are resolved once the users are known. */
+  roomsValid?: boolean;
 }
 
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
@@ -373,10 +376,33 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
     }
   }
 
+  // Groups and rooms may be in any file; the names they use must be the users' (config/rooms.ts).
+  const rooms = readRooms(
+    parsed.flatMap((file, index) =>
+      file.roomsValid
+        ? [{ file: index, groups: file.keys.get("groups")?.value, rooms: file.keys.get("rooms")?.value }]
+        : [],
+    ),
+    {
+      users,
+      userIdOf: (key) => {
+        const id = userIdOf(key, serverName);
+        return typeof id === "string" ? id : "historical" in id ? id.historical : undefined;
+      },
+      add: (file, offset, path, message) => issues.push({ file, offset, path, message }),
+      position: (file, offset) => position(parsed[file]!, offset),
+    },
+  );
+
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
   const state = withSha256(
-    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    {
+      policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
+      users,
+      rooms,
+      files: parsed.map((f) => f.name),
+    },
     parsed,
   );
   const homeserver = pick("homeserver")?.value;
@@ -491,6 +517,7 @@ function parseFile(
   }
   parsed.homeserver = result.data.homeserver;
   parsed.serverName = result.data.serverName;
+  parsed.roomsValid = true;
   parsed.policy = result.data.policy;
   return parsed;
 }

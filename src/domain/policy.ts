@@ -9,6 +9,9 @@ function isUserIdPattern(value: string): boolean {
   return serverNameOf(value.replaceAll("*", "x")) !== undefined;
 }
 
+/** policy.maxRemovals when the file does not set it. */
+export const DEFAULT_MAX_REMOVALS = 10;
+
 export const policySchema = z
   .strictObject({
     unmanaged: z
@@ -21,6 +24,14 @@ export const policySchema = z
       .default(10)
       .meta({ description: "Refuse a plan that deactivates more users than this." }),
     maxErasures: z.int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
+    // Optional rather than defaulted, so that policies written before rooms existed keep their shape.
+    maxRemovals: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({
+        description: `Refuse a plan that removes (kicks) more members from the file's rooms than this. Default: ${DEFAULT_MAX_REMOVALS}.`,
+      }),
     protected: z
       .array(
         z.string().refine(isUserIdPattern, {

@@ -20,7 +20,18 @@ import { globMatcher, unmanagedExemption } from "./plan.js";
  * - `unmanaged`: an active user that is not in the file (under `unmanaged: report`, or under
  *   `deactivate` when the policy would deactivate it).
  */
-export type DriftClass = "reactivated" | "deactivated-out-of-band" | "erasure" | "missing" | "attributes" | "unmanaged";
+export type DriftClass =
+  | "reactivated"
+  | "deactivated-out-of-band"
+  | "erasure"
+  | "missing"
+  | "attributes"
+  | "unmanaged"
+  // Rooms (src/plan/rooms.ts): a declared member left, someone undeclared was invited or joined, a power level moved.
+  | "member-left"
+  | "member-invited"
+  | "member-joined"
+  | "power-level";
 
 export const DRIFT_ORDER: readonly DriftClass[] = [
   "reactivated",
@@ -29,6 +40,10 @@ export const DRIFT_ORDER: readonly DriftClass[] = [
   "missing",
   "attributes",
   "unmanaged",
+  "member-left",
+  "member-invited",
+  "member-joined",
+  "power-level",
 ];
 
 export interface DriftItem {
@@ -38,6 +53,8 @@ export interface DriftItem {
   expected: string;
   actual: string;
   changes?: AttributeChange[];
+  /** For rooms' drift: the room (alias or ID, as the file writes it). */
+  room?: string;
   /**
    * More to say, for a `missing` user: the server has it under another case (name it so), or it is
    * a historical ID that apply cannot create.

@@ -74,7 +74,18 @@ function hostileDrift(s: string): DriftReport {
   return {
     serverName: S,
     drifted: true,
-    counts: { reactivated: 1, "deactivated-out-of-band": 0, erasure: 0, missing: 0, attributes: 1, unmanaged: 1 },
+    counts: {
+      reactivated: 1,
+      "deactivated-out-of-band": 0,
+      erasure: 0,
+      missing: 0,
+      attributes: 1,
+      unmanaged: 1,
+      "member-left": 0,
+      "member-invited": 0,
+      "member-joined": 0,
+      "power-level": 0,
+    },
     items: [
       { class: "reactivated", userId: id, expected: "deactivated", actual: "active" },
       {
