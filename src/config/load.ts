@@ -16,7 +16,7 @@ import {
 } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
-import { readRooms } from "./rooms.js";
+import { readRooms, type UserGroups } from "./rooms.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
 import type { DesiredState } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
@@ -369,8 +369,8 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
     }
   }
 
+  const checker = early ?? new UserChecker(serverName, users, issues);
   if (!early) {
-    const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
     }
@@ -385,6 +385,7 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
     ),
     {
       users,
+      userGroups: checker.userGroups,
       userIdOf: (key) => {
         const id = userIdOf(key, serverName);
         return typeof id === "string" ? id : "historical" in id ? id.historical : undefined;
@@ -524,6 +525,7 @@ function parseFile(
 
 /** How far a UserChecker has got: see UserChecker.undo. */
 interface CheckMark {
+  groups: number;
   users: number;
   invalid: number;
   localparts: number;
@@ -538,6 +540,8 @@ class UserChecker {
   private readonly toJS = new JsConverter();
   /** Users declared with a valid key but an invalid value: still declared, for duplicates. */
   private readonly invalid = new Map<string, SourcePosition>();
+  /** `groups:` written on users (resolved with the file's groups, by config/rooms.ts). */
+  readonly userGroups: UserGroups[] = [];
   /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
   private readonly fullIdByLocalpart = new Map<string, SourcePosition>();
 
@@ -568,8 +572,10 @@ class UserChecker {
       this.add(index, entry.keyOffset, ["users", entry.key], message);
       return;
     }
-    if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, source);
+    if (user && this.issues.length === before) {
+      this.users.set(userId, user);
+      this.noteGroups(index, entry, userId);
+    } else this.invalid.set(userId, source);
     if (this.serverName === undefined && entry.key.startsWith("@")) {
       const localpart = localpartOf(userId);
       if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
@@ -578,6 +584,7 @@ class UserChecker {
 
   mark(): CheckMark {
     return {
+      groups: this.userGroups.length,
       users: this.users.size,
       invalid: this.invalid.size,
       localparts: this.fullIdByLocalpart.size,
@@ -587,6 +594,7 @@ class UserChecker {
 
   /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
   undo(mark: CheckMark): void {
+    this.userGroups.length = mark.groups;
     truncate(this.users, mark.users);
     truncate(this.invalid, mark.invalid);
     truncate(this.fullIdByLocalpart, mark.localparts);
@@ -595,6 +603,24 @@ class UserChecker {
 
   private add(file: number, offset: number, path: Path, message: string): void {
     this.issues.push({ file, offset, path, message });
+  }
+
+  /** The groups a user's map names (`groups: [engineering]`), with where each is written. */
+  private noteGroups(file: number, entry: YEntry, userId: string): void {
+    if (entry.value.kind !== "map") return;
+    const list = entry.value.entries.findLast((e) => e.key === "groups")?.value;
+    if (list?.kind !== "seq") return;
+    for (const [i, item] of list.items.entries()) {
+      if (item.kind === "scalar" && typeof item.value === "string") {
+        this.userGroups.push({
+          file,
+          userId,
+          group: item.value,
+          offset: item.offset,
+          path: ["users", entry.key, "groups", i],
+        });
+      }
+    }
   }
 
   /** Without a server name, `bob` and `@bob:anything` may be the same user: that is a conflict. */

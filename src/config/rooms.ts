@@ -17,9 +17,20 @@ export interface RoomSections {
   rooms?: YNode;
 }
 
+/** A group named on a user (`bob: {groups: [engineering]}`), and where. */
+export interface UserGroups {
+  file: number;
+  userId: string;
+  group: string;
+  offset: number;
+  path: PropertyKey[];
+}
+
 export interface RoomContext {
   /** The file's users, by full ID: a group or room may only name one of these. */
   users: Map<string, DesiredUser>;
+  /** The groups named on users, in file order: each must be declared under groups. */
+  userGroups: readonly UserGroups[];
   /** The user ID a key of `users` stands for (localpart or full ID), or undefined when it cannot be one. */
   userIdOf(key: string): string | undefined;
   add(file: number, offset: number, path: PropertyKey[], message: string): void;
@@ -53,6 +64,12 @@ export function readRooms(sections: RoomSections[], context: RoomContext): Desir
       });
       groups.set(entry.key, { members, at });
     }
+  }
+  // A group named on a user adds the user to it: moving someone to another team is one line.
+  for (const { file, userId, group, offset, path } of context.userGroups) {
+    const declared = groups.get(group);
+    if (!declared) context.add(file, offset, path, unknownGroup(group, groups));
+    else if (!declared.members.includes(userId)) declared.members.push(userId);
   }
 
   const rooms: DesiredRoom[] = [];
@@ -90,8 +107,7 @@ export function readRooms(sections: RoomSections[], context: RoomContext): Desir
             const name = item.kind === "scalar" ? String(item.value) : "";
             const group = groups.get(name);
             if (!group) {
-              const known = groups.size > 0 ? ` (groups: ${[...groups.keys()].join(", ")})` : "";
-              context.add(file, item.offset, [...base, "groups", i], `unknown group "${name}"${known}`);
+              context.add(file, item.offset, [...base, "groups", i], unknownGroup(name, groups));
               return;
             }
             for (const userId of group.members) join(userId, name);
@@ -143,6 +159,11 @@ function itemsOf(node: YNode | undefined): YNode[] {
 
 function where(at: SourcePosition): string {
   return `${at.file}:${at.line}:${at.column}`;
+}
+
+function unknownGroup(name: string, groups: ReadonlyMap<string, unknown>): string {
+  const known = groups.size > 0 ? ` (groups: ${[...groups.keys()].join(", ")})` : "";
+  return `unknown group "${name}"${known}: declare it under groups`;
 }
 
 function unknownUser(name: string): string {

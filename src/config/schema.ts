@@ -65,6 +65,10 @@ export const userMapSchema = z
       .boolean()
       .optional()
       .meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." }),
+    groups: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({ description: "Groups (declared under groups) this user is in, besides the groups' own lists." }),
   })
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 

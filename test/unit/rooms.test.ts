@@ -62,6 +62,17 @@ describe("the file's groups and rooms", () => {
     expect(state.rooms[0]!.source).toEqual({ file: "users.yaml", line: 11, column: 3 });
   });
 
+  it("a user's own groups add it to them, so moving someone to another team is one line", () => {
+    const text = (team: string) =>
+      `version: 1\nusers:\n  alice: active\n  bob:\n    groups: [${team}]\ngroups:\n  engineering: [alice]\n  sales: []\nrooms:\n  "#eng:example.org":\n    groups: [engineering]\n  "#sales:example.org":\n    groups: [sales]\n`;
+    const members = (team: string) => parse(text(team)).rooms.map((r) => [...r.members.keys()]);
+    expect(members("engineering")).toEqual([[id("alice"), id("bob")], []]);
+    expect(members("sales")).toEqual([[id("alice")], [id("bob")]]);
+    expect(issues(text("enginering"))).toEqual([
+      'users.yaml:5:14 users.bob.groups[0]: unknown group "enginering" (groups: engineering, sales): declare it under groups',
+    ]);
+  });
+
   it("a file without rooms has none", () => {
     expect(parse("version: 1\nusers:\n  alice: active\n").rooms).toEqual([]);
   });
@@ -87,7 +98,7 @@ rooms:
 `;
     expect(issues(text)).toEqual([
       'users.yaml:5:24 groups.engineering[1]: unknown user "bobby": a group or room may only name users declared under users',
-      'users.yaml:8:27 rooms.#eng:example.org.groups[1]: unknown group "sales" (groups: engineering)',
+      'users.yaml:8:27 rooms.#eng:example.org.groups[1]: unknown group "sales" (groups: engineering): declare it under groups',
       'users.yaml:11:7 rooms.#eng:example.org.powerLevels.@zed:example.org: unknown user "@zed:example.org": a group or room may only name users declared under users',
       "users.yaml:14:7 rooms.#eng-ops:example.org.powerLevels.alice: alice is not a member of this room: add it to users or to one of its groups",
     ]);
