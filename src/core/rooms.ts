@@ -84,7 +84,9 @@ export function withRoomDrift(
   actual: ReadonlyMap<string, ActualRoom | undefined>,
   ownUserId: string,
 ): DriftReport {
-  const items = [...drift.items, ...detectRoomDrift(rooms, actual, ownUserId)];
+  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+  const roomItems = detectRoomDrift(rooms, actual, ownUserId).sort((a, b) => rank.get(a.class)! - rank.get(b.class)!);
+  const items = [...drift.items, ...roomItems];
   const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as DriftReport["counts"];
   for (const item of items) counts[item.class]++;
   return { ...drift, drifted: items.length > 0, counts, items };
