@@ -73,6 +73,23 @@ describe("the file's groups and rooms", () => {
     ]);
   });
 
+  it("examples/rooms.yaml is valid and means what its comments say", async () => {
+    const { loadDesiredState } = await import("../../src/config/load.js");
+    const example = await loadDesiredState(new URL("../../examples/rooms.yaml", import.meta.url).pathname, {
+      serverName: S,
+    });
+    const members = Object.fromEntries(example.rooms.map((r) => [r.key, [...r.members.keys()]]));
+    expect(members).toEqual({
+      "#engineering:example.org": [id("alice"), id("bob")],
+      "#eng:example.org": [id("alice"), id("bob")],
+      "#eng-ops:example.org": [id("alice"), id("bob"), ADMIN],
+      "#sales:example.org": [id("carol")],
+      "#leads:example.org": [id("alice"), id("carol")],
+    });
+    expect(example.rooms.filter((r) => r.removeUndeclared).map((r) => r.key)).toEqual(["#eng-ops:example.org"]);
+    expect(example.policy.maxRemovals).toBe(10);
+  });
+
   it("a file without rooms has none", () => {
     expect(parse("version: 1\nusers:\n  alice: active\n").rooms).toEqual([]);
   });
