@@ -36,6 +36,7 @@ interface Inputs {
   notifyAlways: boolean;
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
   concurrency: number;
   /** Seconds to wait for another apply's lock. */
   lockTimeout: number | undefined;
@@ -115,6 +116,8 @@ function readInputs(): Inputs {
   if (maxDeactivations !== undefined) inputs.maxDeactivations = maxDeactivations;
   const maxErasures = intInput("max-erasures");
   if (maxErasures !== undefined) inputs.maxErasures = maxErasures;
+  const maxRemovals = intInput("max-removals");
+  if (maxRemovals !== undefined) inputs.maxRemovals = maxRemovals;
   return inputs;
 }
 
@@ -243,6 +246,7 @@ async function run(): Promise<number> {
     passwordPolicy: inputs.passwordPolicy,
     ...(inputs.maxDeactivations === undefined ? {} : { maxDeactivations: inputs.maxDeactivations }),
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
+    ...(inputs.maxRemovals === undefined ? {} : { maxRemovals: inputs.maxRemovals }),
   };
   const temp = process.env.RUNNER_TEMP ?? ".";
 
