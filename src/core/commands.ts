@@ -138,7 +138,7 @@ export async function validate(io: Io, file: string): Promise<ExitCode> {
   const counts = { active: 0, deactivated: 0, erased: 0 };
   for (const u of desired.users.values()) counts[u.state]++;
   io.out(
-    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)${desired.rooms.length > 0 ? `, ${desired.rooms.length} rooms` : ""}\n`,
   );
   return EXIT.ok;
 }
