@@ -619,3 +619,17 @@ describe("rooms in the reports", () => {
     );
   });
 });
+
+describe("policy review: maxRemovals", () => {
+  it("raising it loosens the policy (unset is the default, 10); lowering it does not", async () => {
+    const { policyChanges } = await import("../../src/plan/policy.js");
+    const base = { unmanaged: "report" as const, maxDeactivations: 10, maxErasures: 5, protected: [] };
+    expect(policyChanges(base, { ...base, maxRemovals: 10 })).toEqual([]);
+    expect(policyChanges(base, { ...base, maxRemovals: 500 }).map((c) => [c.description, c.loosens])).toEqual([
+      ["maxRemovals 10 → 500", true],
+    ]);
+    expect(policyChanges({ ...base, maxRemovals: 50 }, base).map((c) => [c.description, c.loosens])).toEqual([
+      ["maxRemovals 50 → 10", false],
+    ]);
+  });
+});
