@@ -154,6 +154,24 @@ rooms:
   });
 });
 
+describe("onboarding", () => {
+  it("one apply creates a new user's account and joins it to its team's rooms", async () => {
+    const newcomer = uniqueLocalpart("newcomer");
+    const r = await room("team", { preset: "private_chat" });
+    const run = await cli(
+      "apply",
+      file(
+        `users:\n  ${newcomer}:\n    groups: [team]\ngroups:\n  team: []\nrooms:\n  "${r.alias}":\n    groups: [team]\n`,
+      ),
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Apply: 1 done, 0 failed, 0 stale\.$/m);
+    expect(run.stdout).toMatch(/^Rooms applied: 1 done, 0 failed, 0 stale\.$/m);
+    expect(await membership(r.roomId, newcomer)).toBe("join");
+  });
+});
+
 describe("rooms of every kind the admin makes", () => {
   it("a space and its child rooms, and a room version 12 room, are joined like any room", async () => {
     const [carol] = await users("carol");
