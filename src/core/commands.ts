@@ -205,6 +205,9 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     serverName: snapshot.meta.serverName,
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
+  if (desired.rooms.length > 0) {
+    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline\n`);
+  }
   const { plan: thePlan, notCompared } = planFromSnapshot(
     snapshot,
     desired.users,
