@@ -127,6 +127,7 @@ interface PlanningFlags extends ServerFlags {
   passwordDir?: string;
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
   notifyRoom?: string;
   notifyAlways?: boolean;
 }
@@ -142,6 +143,7 @@ function planningOptions(flags: PlanningFlags) {
     }),
     maxDeactivations: flags.maxDeactivations,
     maxErasures: flags.maxErasures,
+    maxRemovals: flags.maxRemovals,
     notifyRoom: flags.notifyRoom,
     notifyAlways: flags.notifyAlways,
   };
@@ -173,7 +175,8 @@ function withPolicyOptions(cmd: Command): Command {
     )
     .option("--password-dir <dir>", "password references may read regular files under this directory")
     .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber)
-    .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
+    .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber)
+    .option("--max-removals <n>", "override policy.maxRemovals (members removed from rooms) for this run", wholeNumber);
 }
 
 const formatOption = () =>
@@ -319,12 +322,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       .command("export")
       .description("write the server's users as a users file")
       .option("--out <file>", "write to this file instead of standard output")
-      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8),
+      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8)
+      .option(
+        "--room <room>",
+        "also write this room or space (alias or ID) with its members and power levels (repeatable)",
+        (value: string, previous: string[] = []) => [...previous, value],
+      ),
   ).action(async (flags) => {
     setExit(
       await (await load()).core.exportUsers(
         terminalIo(),
-        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency, rooms: flags.room }),
       ),
     );
   });

@@ -17,6 +17,7 @@ import {
 } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
+import { readRooms, type UserGroups } from "./rooms.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
 import type { DesiredState } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
@@ -292,6 +293,8 @@ interface ParsedFile {
   serverName?: string;
   policy?: Policy;
   users?: YMap;
+  /** Whether `groups` and `rooms` (if any) passed the schema: their names are resolved once the users are known. */
+  roomsValid?: boolean;
 }
 
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
@@ -367,17 +370,41 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
     }
   }
 
+  const checker = early ?? new UserChecker(serverName, users, issues);
   if (!early) {
-    const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
     }
   }
 
+  // Groups and rooms may be in any file; the names they use must be the users' (config/rooms.ts).
+  const rooms = readRooms(
+    parsed.flatMap((file, index) =>
+      file.roomsValid
+        ? [{ file: index, groups: file.keys.get("groups")?.value, rooms: file.keys.get("rooms")?.value }]
+        : [],
+    ),
+    {
+      users,
+      userGroups: checker.userGroups,
+      userIdOf: (key) => {
+        const id = userIdOf(key, serverName);
+        return typeof id === "string" ? id : "historical" in id ? id.historical : undefined;
+      },
+      add: (file, offset, path, message) => issues.push({ file, offset, path, message }),
+      position: (file, offset) => position(parsed[file]!, offset),
+    },
+  );
+
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
   const state = withSha256(
-    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    {
+      policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
+      users,
+      rooms,
+      files: parsed.map((f) => f.name),
+    },
     parsed,
   );
   const homeserver = pick("homeserver")?.value;
@@ -492,12 +519,14 @@ function parseFile(
   }
   parsed.homeserver = result.data.homeserver;
   parsed.serverName = result.data.serverName;
+  parsed.roomsValid = true;
   parsed.policy = result.data.policy;
   return parsed;
 }
 
 /** How far a UserChecker has got: see UserChecker.undo. */
 interface CheckMark {
+  groups: number;
   users: number;
   invalid: number;
   localparts: number;
@@ -512,6 +541,8 @@ class UserChecker {
   private readonly toJS = new JsConverter();
   /** Users declared with a valid key but an invalid value: still declared, for duplicates. */
   private readonly invalid = new Map<string, SourcePosition>();
+  /** `groups:` written on users (resolved with the file's groups, by config/rooms.ts). */
+  readonly userGroups: UserGroups[] = [];
   /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
   private readonly fullIdByLocalpart = new Map<string, SourcePosition>();
 
@@ -542,8 +573,10 @@ class UserChecker {
       this.add(index, entry.keyOffset, ["users", entry.key], message);
       return;
     }
-    if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, source);
+    if (user && this.issues.length === before) {
+      this.users.set(userId, user);
+      this.noteGroups(index, entry, userId);
+    } else this.invalid.set(userId, source);
     if (this.serverName === undefined && entry.key.startsWith("@")) {
       const localpart = localpartOf(userId);
       if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
@@ -552,6 +585,7 @@ class UserChecker {
 
   mark(): CheckMark {
     return {
+      groups: this.userGroups.length,
       users: this.users.size,
       invalid: this.invalid.size,
       localparts: this.fullIdByLocalpart.size,
@@ -561,6 +595,7 @@ class UserChecker {
 
   /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
   undo(mark: CheckMark): void {
+    this.userGroups.length = mark.groups;
     truncate(this.users, mark.users);
     truncate(this.invalid, mark.invalid);
     truncate(this.fullIdByLocalpart, mark.localparts);
@@ -569,6 +604,24 @@ class UserChecker {
 
   private add(file: number, offset: number, path: Path, message: string): void {
     this.issues.push({ file, offset, path, message });
+  }
+
+  /** The groups a user's map names (`groups: [engineering]`), with where each is written. */
+  private noteGroups(file: number, entry: YEntry, userId: string): void {
+    if (entry.value.kind !== "map") return;
+    const list = entry.value.entries.findLast((e) => e.key === "groups")?.value;
+    if (list?.kind !== "seq") return;
+    for (const [i, item] of list.items.entries()) {
+      if (item.kind === "scalar" && typeof item.value === "string") {
+        this.userGroups.push({
+          file,
+          userId,
+          group: item.value,
+          offset: item.offset,
+          path: ["users", entry.key, "groups", i],
+        });
+      }
+    }
   }
 
   /** Without a server name, `bob` and `@bob:anything` may be the same user: that is a conflict. */

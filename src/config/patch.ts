@@ -91,6 +91,11 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
 
   for (const item of drift.items) {
     const keep = (reason: string) => left.push({ userId: item.userId, class: item.class, reason });
+    if (item.room !== undefined) {
+      // Room drift (a member left, joined or was promoted by hand): the patch edits users only.
+      keep("a room's membership or power level: apply restores it, or edit the room in the file");
+      continue;
+    }
     if (item.class === "unmanaged") {
       // The first file: a directory's root file where it has one (the loader reads it first).
       const target = files[0];

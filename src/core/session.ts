@@ -16,6 +16,7 @@ import { needsResidue } from "../plan/erasure.js";
 import { needsDetails, Planner } from "../plan/plan.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
 import type { Io } from "./io.js";
+import { MemberAccounts, readRooms, withRoomDrift, withRoomPlan } from "./rooms.js";
 
 /** Where the admin token goes and how requests behave: given by the operator only (flags, environment, Action inputs). */
 export interface ServerOptions {
@@ -153,6 +154,7 @@ export async function connect(
 export interface Limits {
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
 }
 
 /** The file's policy with this run's limits applied: what the planner enforces and every plan shows. */
@@ -161,6 +163,9 @@ export function effectivePolicy(desired: DesiredState, limits: Limits): PlanCont
     ...desired.policy,
     maxDeactivations: limits.maxDeactivations ?? desired.policy.maxDeactivations,
     maxErasures: limits.maxErasures ?? desired.policy.maxErasures,
+    ...((limits.maxRemovals ?? desired.policy.maxRemovals) === undefined
+      ? {}
+      : { maxRemovals: limits.maxRemovals ?? desired.policy.maxRemovals }),
   };
 }
 
@@ -234,7 +239,7 @@ export async function compareBothSides<T>(
   file: string,
   creds: Credentials,
   options: ReadOptions,
-  compare: (context: PlanContext) => Comparer<T>,
+  compare: (context: PlanContext, desired: DesiredState) => Comparer<T>,
 ): Promise<ReadRun & { result: T }> {
   const { connection, desired, files } = await connectAndRead(file, creds, options);
   try {
@@ -246,7 +251,7 @@ export async function compareBothSides<T>(
       passwordProblem: passwordChecker(options),
       now: options.now,
     };
-    const comparer = compare(context);
+    const comparer = compare(context, desired);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
       needsResidue: needsResidue(desired.users, context.policy, context.now),
@@ -270,8 +275,14 @@ export async function planFromFile(
   creds: Credentials,
   options: ReadOptions,
 ): Promise<ReadRun & { plan: Plan }> {
-  const { result, ...run } = await compareBothSides(file, creds, options, (context) => new Planner(context));
-  return { ...run, plan: result };
+  let members: MemberAccounts | undefined;
+  const { result, ...run } = await compareBothSides(file, creds, options, (context, desired) => {
+    members = new MemberAccounts(desired.rooms);
+    return members.around(new Planner(context));
+  });
+  if (run.desired.rooms.length === 0) return { ...run, plan: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, plan: withRoomPlan(result, run.desired, actual, members!, run.connection.ownUserId) };
 }
 
 export async function driftFromFile(
@@ -280,5 +291,22 @@ export async function driftFromFile(
   options: ReadOptions,
 ): Promise<ReadRun & { drift: DriftReport }> {
   const { result, ...run } = await compareBothSides(file, creds, options, (context) => new DriftDetector(context));
-  return { ...run, drift: result };
+  if (run.desired.rooms.length === 0) return { ...run, drift: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, drift: withRoomDrift(result, run.desired.rooms, actual, run.connection.ownUserId) };
+}
+
+/** The file's rooms as the server has them; closes the connection on failure, as compareBothSides does. */
+async function readFileRooms(run: ReadRun, options: ReadOptions) {
+  try {
+    return await readRooms(
+      run.connection.client,
+      run.desired.rooms.map((r) => r.key),
+      options.concurrency ?? 8,
+      options.onProgress,
+    );
+  } catch (e) {
+    await run.connection.client.close();
+    throw e;
+  }
 }

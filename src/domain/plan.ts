@@ -2,6 +2,7 @@ import type { AccountState, ActualState, ActualUser } from "./account.js";
 import type { AttributeChange } from "./attributes.js";
 import type { DesiredUser, PasswordRef } from "./desired.js";
 import type { Policy } from "./policy.js";
+import type { RoomChangeResult, RoomPlan } from "./rooms.js";
 import type { ScheduledStep } from "./schedule.js";
 
 /** What apply can do to an account. */
@@ -20,6 +21,13 @@ export const REFUSAL_CODES = [
   "password-not-allowed",
   "historical-id",
   "case-variant",
+  // Rooms (src/plan/rooms.ts): what the admin user cannot do, and the removal threshold.
+  "room-not-found",
+  "room-admin-not-member",
+  "room-admin-power",
+  "room-creator",
+  "room-member-inactive",
+  "max-removals",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -94,6 +102,13 @@ export interface Plan {
   now?: string;
   /** What the file schedules for later than `now`, by date: not actions yet. */
   scheduled?: ScheduledStep[];
+  /** Joins, removals and power-level changes in the file's rooms, when the file declares rooms. */
+  rooms?: RoomPlan;
+}
+
+/** Whether applying the plan would change anything: an account or a room. */
+export function planHasChanges(plan: Plan): boolean {
+  return plan.actions.length > 0 || (plan.rooms?.changes.length ?? 0) > 0;
 }
 
 /** What the planner (and drift detection) know besides the server's users. */
@@ -137,4 +152,6 @@ export interface ActionResult {
 export interface ApplyResult {
   results: ActionResult[];
   summary: Record<Outcome, number>;
+  /** How each room change ended, when the plan had any. */
+  rooms?: RoomChangeResult[];
 }

@@ -17,6 +17,8 @@ export const erasureKindSchema = z.enum(ERASURE_KINDS, { error: `must be one of 
   description:
     "standard: Synapse's erase (profile gone, messages hidden from later joiners). complete: also redacts every message the user sent and deletes their uploaded media, before the erase.",
 });
+/** policy.maxRemovals when the file does not set it. */
+export const DEFAULT_MAX_REMOVALS = 10;
 
 export const policySchema = z
   .strictObject({
@@ -35,6 +37,14 @@ export const policySchema = z
     erasure: erasureKindSchema.optional().meta({
       description: "The erasure of users whose entry does not say (`erasure:` on the entry wins). Default: standard.",
     }),
+    // Optional rather than defaulted, so that policies written before rooms existed keep their shape.
+    maxRemovals: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({
+        description: `Refuse a plan that removes (kicks) more members from the file's rooms than this. Default: ${DEFAULT_MAX_REMOVALS}.`,
+      }),
     protected: z
       .array(
         z.string().refine(isUserIdPattern, {

@@ -32,7 +32,12 @@ export type DriftClass =
   | "due"
   | "missing"
   | "attributes"
-  | "unmanaged";
+  | "unmanaged"
+  // Rooms (src/plan/rooms.ts): a declared member left, someone undeclared was invited or joined, a power level moved.
+  | "member-left"
+  | "member-invited"
+  | "member-joined"
+  | "power-level";
 
 export const DRIFT_ORDER: readonly DriftClass[] = [
   "reactivated",
@@ -42,6 +47,10 @@ export const DRIFT_ORDER: readonly DriftClass[] = [
   "missing",
   "attributes",
   "unmanaged",
+  "member-left",
+  "member-invited",
+  "member-joined",
+  "power-level",
 ];
 
 export interface DriftItem {
@@ -51,6 +60,8 @@ export interface DriftItem {
   expected: string;
   actual: string;
   changes?: AttributeChange[];
+  /** For rooms' drift: the room (alias or ID, as the file writes it). */
+  room?: string;
   /**
    * More to say, for a `missing` user: the server has it under another case (name it so), or it is
    * a historical ID that apply cannot create.

@@ -1,8 +1,8 @@
-import type { Policy } from "../domain/policy.js";
+import { DEFAULT_MAX_REMOVALS, type Policy } from "../domain/policy.js";
 
 /** One way a policy differs from another, and whether it makes the tool less careful. */
 export interface PolicyChange {
-  setting: "unmanaged" | "maxDeactivations" | "maxErasures" | "protected" | "erasure";
+  setting: "unmanaged" | "maxDeactivations" | "maxErasures" | "maxRemovals" | "protected" | "erasure";
   /** In words: `maxDeactivations 10 → 100000`, `protected no longer lists @root:example.org`. */
   description: string;
   loosens: boolean;
@@ -39,6 +39,18 @@ export function policyChanges(base: Policy, head: Policy): PolicyChange[] {
   const [was, now] = [base.erasure ?? "standard", head.erasure ?? "standard"];
   if (was !== now)
     changes.push({ setting: "erasure", description: `erasure ${was} → ${now}`, loosens: now === "complete" });
+  // Unset means the default: a file that starts setting it at the default changes nothing.
+  const [baseRemovals, headRemovals] = [
+    base.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+    head.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+  ];
+  if (baseRemovals !== headRemovals) {
+    changes.push({
+      setting: "maxRemovals",
+      description: `maxRemovals ${baseRemovals} → ${headRemovals}`,
+      loosens: headRemovals > baseRemovals,
+    });
+  }
   const kept = new Set(head.protected);
   for (const pattern of base.protected) {
     if (!kept.has(pattern)) {

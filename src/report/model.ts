@@ -1,5 +1,5 @@
 import type { AttributeValue } from "../domain/attributes.js";
-import type { Action, ApplyResult, Plan } from "../domain/plan.js";
+import { type Action, type ApplyResult, type Plan, planHasChanges } from "../domain/plan.js";
 import { timeUntil } from "../domain/schedule.js";
 import { CHANGED_MARKER, isDigest } from "../snapshot/digest.js";
 import type { NotCompared } from "../snapshot/snapshot.js";
@@ -126,7 +126,7 @@ export function scheduledHeading(plan: Plan, esc: Escaper): string {
 
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  if (plan.actions.length === 0 && plan.refusals.length === 0) return "No changes: the server matches the file.";
+  if (!planHasChanges(plan) && plan.refusals.length === 0) return "No changes: the server matches the file.";
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.deactivate} to deactivate, ${s.erase} to erase, ${s.reactivate} to reactivate.`;
 }
 

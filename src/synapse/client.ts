@@ -545,6 +545,48 @@ export class SynapseClient {
     return body.room_id;
   }
 
+  // ---- Room membership and power levels: what the file's rooms need (src/apply/rooms.ts). ----
+
+  /**
+   * Joins a local user to a room through the Admin API (`POST /_synapse/admin/v1/join/<room>`):
+   * in a room that is not public, Synapse first invites the user as the admin user, who must be
+   * in the room with the power to invite.
+   */
+  async adminJoin(roomId: string, userId: string): Promise<void> {
+    encodeUserId(userId);
+    await this.#call("POST", `/_synapse/admin/v1/join/${encodeURIComponent(roomId)}`, { user_id: userId });
+  }
+
+  /**
+   * Kicks a member (or withdraws an invitation) as the token's user, through the client API: there
+   * is no Admin API to make a user leave a room.
+   */
+  async kick(roomId: string, userId: string, reason: string): Promise<void> {
+    encodeUserId(userId);
+    await this.#call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, {
+      user_id: userId,
+      reason,
+    });
+  }
+
+  /**
+   * One state event's content as the token's user sees it (it must be in the room), or undefined
+   * when the room has no such event (404).
+   */
+  async getStateEvent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | undefined> {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+    try {
+      const body = await this.#call<unknown>("GET", path);
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new SynapseError("invalid-response", "GET", path, "the answer is not a state event's content");
+      }
+      return body as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+  }
+
   /** Posts an m.notice (a bot's message: clients do not notify for it as loudly) with plain and HTML bodies. */
   async sendNotice(roomId: string, body: string, html: string, txnId: string): Promise<string> {
     const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`;

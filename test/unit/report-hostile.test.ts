@@ -82,6 +82,10 @@ function hostileDrift(s: string): DriftReport {
       missing: 0,
       attributes: 1,
       unmanaged: 1,
+      "member-left": 0,
+      "member-invited": 0,
+      "member-joined": 0,
+      "power-level": 0,
     },
     items: [
       { class: "reactivated", userId: id, expected: "deactivated", actual: "active" },
