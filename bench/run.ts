@@ -9,6 +9,8 @@
 //   npm run bench -- --mas-users N                 users of the MAS e-mails scenario (default 3000; "0": skip it)
 //   npm run bench -- --reps N                      runs of each side of a comparison (default 5; 3 at 1,000,000)
 //   npm run bench -- --cli PATH                    measure this build of the CLI instead of building one
+//   npm run bench -- --rooms N --room-members M    the rooms case: N rooms of M members (default 100 × 1,000)
+//   npm run bench -- --only-rooms                  of the real Synapse's cases, only the rooms case
 //   npm run bench -- --out FILE                    where the JSON goes (default bench/results/latest.json;
 //                                                  with --smoke, a temporary file)
 //
@@ -23,6 +25,7 @@ import { type MasServer, masScenario } from "./lib/mas.js";
 import { expectExit, measure, median, rssMethod } from "./lib/measure.js";
 import { realScenarios } from "./lib/real.js";
 import { count, formatTable, machine, type Results, type Row, round } from "./lib/report.js";
+import { roomsScenario } from "./lib/rooms.js";
 import { scaleScenario } from "./lib/scale.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -39,6 +42,9 @@ const { values } = parseArgs({
     deactivations: { type: "string" },
     "synadm-users": { type: "string" },
     "mas-users": { type: "string" },
+    rooms: { type: "string" },
+    "room-members": { type: "string" },
+    "only-rooms": { type: "boolean", default: false },
   },
 });
 
@@ -62,6 +68,9 @@ const options = {
   deactivations: number(values.deactivations, smoke ? 20 : 1000, "deactivations"),
   synadmUsers: number(values["synadm-users"], smoke ? 2 : 50, "synadm-users"),
   masUsers: values["mas-users"] === "0" ? 0 : number(values["mas-users"], smoke ? 60 : 3000, "mas-users"),
+  rooms: number(values.rooms, smoke ? 3 : 100, "rooms"),
+  roomMembers: number(values["room-members"], smoke ? 10 : 1000, "room-members"),
+  onlyRooms: values["only-rooms"],
   /** The CLI's default --concurrency (src/cli.ts). */
   concurrency: 8,
 };
@@ -137,15 +146,27 @@ if (options.real) {
     stop: () => Promise<void>;
   };
   try {
+    if (!options.onlyRooms)
+      rows.push(
+        ...(await realScenarios(server, {
+          cli,
+          workDir,
+          users: options.realUsers,
+          deactivations: options.deactivations,
+          synadmUsers: options.synadmUsers,
+          reps: options.reps ?? (smoke ? 1 : 5),
+          concurrency: options.concurrency,
+          log,
+        })),
+      );
+    log(`rooms: ${options.rooms} rooms × ${count(options.roomMembers)} members`);
     rows.push(
-      ...(await realScenarios(server, {
+      ...(await roomsScenario(server, {
         cli,
         workDir,
-        users: options.realUsers,
-        deactivations: options.deactivations,
-        synadmUsers: options.synadmUsers,
+        rooms: options.rooms,
+        members: options.roomMembers,
         reps: options.reps ?? (smoke ? 1 : 5),
-        concurrency: options.concurrency,
         log,
       })),
     );

@@ -364,6 +364,12 @@ background_updates:
 # Every apply creates (and deletes) the room of its lock, and the tests run many applies as one admin
 # within minutes; Synapse's default lets a user create 10 rooms at once, then about one a minute.
 rc_room_creation: { per_second: 1000, burst_count: 1000 }
+# The rooms' tests and benchmark join many users to few rooms and send power levels and kicks as the
+# admin: Synapse's defaults allow about one join a second per room and a few events a second per user.
+rc_joins_per_room: { per_second: 1000, burst_count: 1000 }
+rc_joins:
+  local: { per_second: 1000, burst_count: 1000 }
+rc_message: { per_second: 1000, burst_count: 1000 }
 # Tests log in many users in quick succession from one address.
 rc_login:
   address: { per_second: 1000, burst_count: 1000 }

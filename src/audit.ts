@@ -1,5 +1,6 @@
 import { appendFileSync, chmodSync } from "node:fs";
 import type { ActionResult } from "./domain/plan.js";
+import type { RoomChangeResult } from "./domain/rooms.js";
 import { ToolError } from "./errors.js";
 import type { MutationRecord } from "./synapse/client.js";
 import { VERSION } from "./version.js";
@@ -53,6 +54,21 @@ export class AuditLog {
       to: r.action.to,
       outcome: r.outcome,
       ...(r.verified ? { verified: r.verified } : {}),
+      ...(r.message ? { message: r.message } : {}),
+    });
+  }
+
+  roomChange(r: RoomChangeResult) {
+    const { change } = r;
+    this.#write({
+      type: "room",
+      room: change.room,
+      roomId: change.roomId,
+      userId: change.userId,
+      change: change.kind,
+      from: change.from,
+      to: change.to,
+      outcome: r.outcome,
       ...(r.message ? { message: r.message } : {}),
     });
   }

@@ -17,6 +17,7 @@ const load = async () => ({
   markdown: await import("./report/markdown.js"),
   json: await import("./report/json.js"),
   drift: await import("./report/drift.js"),
+  patch: await import("./report/patch.js"),
   schema: await import("./config/schema.js"),
 });
 
@@ -142,6 +143,7 @@ interface PlanningFlags extends ServerFlags {
   passwordDir?: string;
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
   notifyRoom?: string;
   notifyAlways?: boolean;
 }
@@ -157,6 +159,7 @@ function planningOptions(flags: PlanningFlags) {
     }),
     maxDeactivations: flags.maxDeactivations,
     maxErasures: flags.maxErasures,
+    maxRemovals: flags.maxRemovals,
     notifyRoom: flags.notifyRoom,
     notifyAlways: flags.notifyAlways,
   };
@@ -191,7 +194,8 @@ function withPolicyOptions(cmd: Command): Command {
     )
     .option("--password-dir <dir>", "password references may read regular files under this directory")
     .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber)
-    .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
+    .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber)
+    .option("--max-removals <n>", "override policy.maxRemovals (members removed from rooms) for this run", wholeNumber);
 }
 
 const formatOption = () =>
@@ -297,22 +301,38 @@ function buildProgram(setExit: (code: number) => void): Command {
         .command("drift")
         .description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)")
         .argument("[file]", "users file or directory", DEFAULT_FILE)
-        .addOption(formatOption()),
+        .addOption(
+          new Option("--format <format>", "output format; patch: a unified diff that makes the file match the server")
+            .choices(["text", "json", "markdown", "patch"])
+            .default("text"),
+        )
+        .option("--write", "with --format patch: write the patch to the users file (exit 0 once the file matches)"),
     ),
   ).action(async (file: string, flags) => {
+    if (flags.write && flags.format !== "patch") throw new ToolError("--write goes with --format patch");
     const m = await load();
-    const { exitCode, drift } = await m.core.drift(
+    const { exitCode, drift, patch } = await m.core.drift(
       terminalIo(),
       file,
-      defined({ ...serverOptions(flags), notifyRoom: flags.notifyRoom, notifyAlways: flags.notifyAlways }),
+      defined({
+        ...serverOptions(flags),
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        patch: flags.format === "patch" || undefined,
+        write: flags.write,
+      }),
     );
-    out(
-      flags.format === "json"
-        ? m.drift.renderDriftJson(drift)
-        : flags.format === "markdown"
-          ? m.drift.renderDriftMarkdown(drift)
-          : m.drift.renderDriftText(drift),
-    );
+    if (patch) {
+      out(m.patch.renderPatchText(patch));
+      err(`${m.drift.driftSummaryLine(drift, escapeTerminalLines)}\n${m.patch.renderPatchSummaryText(patch)}`);
+    } else
+      out(
+        flags.format === "json"
+          ? m.drift.renderDriftJson(drift)
+          : flags.format === "markdown"
+            ? m.drift.renderDriftMarkdown(drift)
+            : m.drift.renderDriftText(drift),
+      );
     setExit(exitCode);
   });
 
@@ -321,12 +341,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       .command("export")
       .description("write the server's users as a users file")
       .option("--out <file>", "write to this file instead of standard output")
-      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8),
+      .option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8)
+      .option(
+        "--room <room>",
+        "also write this room or space (alias or ID) with its members and power levels (repeatable)",
+        (value: string, previous: string[] = []) => [...previous, value],
+      ),
   ).action(async (flags) => {
     setExit(
       await (await load()).core.exportUsers(
         terminalIo(),
-        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency }),
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency, rooms: flags.room }),
       ),
     );
   });

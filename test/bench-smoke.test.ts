@@ -77,6 +77,7 @@ it("npm run bench -- --smoke runs every scenario and writes well-formed rows", a
     /^plan, 70 users \(real Synapse\)$/,
     /^apply, 20 deactivations/,
     /^apply vs synadm/,
+    /^plan, 3 rooms × 10 members \(real Synapse\)$/,
   ]) {
     expect(
       scenarios.some((s) => expected.test(s)),

@@ -8,6 +8,8 @@ import { mapConcurrent } from "../util/concurrency.js";
 export interface InventoryOptions {
   /** Users that need the single-user GET (fields the list lacks). Everyone else costs no extra request. */
   needsDetails?: (user: ActualUser) => boolean;
+  /** Users whose erasure residue (rooms, messages, media) is read too: only those a complete erasure concerns. */
+  needsResidue?: (user: ActualUser) => boolean;
   concurrency?: number;
   onProgress?: (progress: { listed: number; detailed: number; detailsNeeded: number }) => void;
 }
@@ -26,11 +28,11 @@ export async function streamInventory(
   options: InventoryOptions = {},
 ): Promise<void> {
   const detailed: ActualUser[] = [];
-  const { needsDetails } = options;
+  const { needsDetails, needsResidue } = options;
   let listed = 0;
   for await (const page of accounts.listUsers()) {
     for (const user of page) {
-      if (needsDetails?.(user) && !knownInFull(user)) detailed.push(user);
+      if ((needsDetails?.(user) && !knownInFull(user)) || needsResidue?.(user)) detailed.push(user);
       else onUser(user);
     }
     listed += page.length;
@@ -38,7 +40,8 @@ export async function streamInventory(
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    onUser(await fullUser(accounts, user.userId));
+    const full = needsDetails?.(user) ? await fullUser(accounts, user.userId) : user;
+    onUser(needsResidue?.(user) ? { ...full, residue: await accounts.erasureResidue(user.userId) } : full);
     done++;
     if (done % 100 === 0 || done === detailed.length) {
       options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });

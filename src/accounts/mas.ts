@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AccountState, ActualUser } from "../domain/account.js";
+import type { AccountState, ActualUser, ErasureResidue } from "../domain/account.js";
 import type { AccountsBackend, BackendTraits, UserChanges } from "../domain/accounts.js";
 import type { ExternalId } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
@@ -8,6 +8,7 @@ import { ToolError } from "../errors.js";
 import type { SynapseClient } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
 import type { MasClient, MasProvider, MasUser } from "../synapse/mas.js";
+import { DEFAULT_PURGE_TIMING, deleteAllMedia, readResidue, redactAndWait } from "./purge.js";
 
 /** How long apply waits for MAS's background job to show a deactivation or erasure in Synapse. */
 const DEFAULT_SETTLE_MS = 60_000;
@@ -140,6 +141,19 @@ export class MasAccounts implements AccountsBackend {
     await this.#update(userId, mas, changes);
   }
 
+  // A complete erasure's messages and media live in Synapse: the same as on plain Synapse.
+  erasureResidue(userId: string): Promise<ErasureResidue> {
+    return readResidue(this.synapse, userId);
+  }
+
+  redactMessages(userId: string, rooms: string[]): Promise<number> {
+    return redactAndWait(this.synapse, userId, rooms, DEFAULT_PURGE_TIMING);
+  }
+
+  deleteMedia(userId: string): Promise<number> {
+    return deleteAllMedia(this.synapse, userId);
+  }
+
   async #deactivate(userId: string, to: Exclude<AccountState, "active">): Promise<void> {
     await this.mas.deactivate((await this.#masUser(userId)).id, { erase: to === "erased" });
     // MAS's job ends the sessions, drops the e-mails and calls Synapse's delete_user later.
@@ -174,6 +188,8 @@ export class MasAccounts implements AccountsBackend {
     if (changes.displayname !== undefined) profile.displayname = changes.displayname;
     if (changes.avatarUrl !== undefined) profile.avatarUrl = changes.avatarUrl;
     if (Object.keys(profile).length > 0) await this.synapse.modifyUser(userId, profile);
+    // Suspension is Synapse's (moderation), not MAS's.
+    if (changes.suspended !== undefined) await this.synapse.setSuspended(userId, changes.suspended);
     if (changes.admin !== undefined) await this.mas.setAdmin(mas.id, changes.admin);
     if (changes.locked !== undefined) await this.mas.setLocked(mas.id, changes.locked);
     if (changes.emails !== undefined) await this.#setEmails(mas.id, changes.emails);

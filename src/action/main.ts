@@ -9,11 +9,14 @@ import type { PasswordPolicy } from "../config/passwords.js";
 import * as app from "../core/commands.js";
 import type { Io } from "../core/io.js";
 import { BACKEND_CHOICES, type BackendChoice, type ServerOptions } from "../core/session.js";
+import { planHasChanges } from "../domain/plan.js";
 import { EXIT, ToolError } from "../errors.js";
 import { driftSummaryLine, renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { escapeTerminal, mdCode } from "../report/escape.js";
 import { renderMarkdown } from "../report/markdown.js";
 import { applySummaryLine, type Report, summaryLine } from "../report/model.js";
+import { renderPatchMarkdown } from "../report/patch.js";
+import { roomSummaryLine } from "../report/rooms.js";
 import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
@@ -36,6 +39,7 @@ interface Inputs {
   notifyAlways: boolean;
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
   concurrency: number;
   /** Seconds to wait for another apply's lock. */
   lockTimeout: number | undefined;
@@ -124,6 +128,8 @@ function readInputs(): Inputs {
   if (maxDeactivations !== undefined) inputs.maxDeactivations = maxDeactivations;
   const maxErasures = intInput("max-erasures");
   if (maxErasures !== undefined) inputs.maxErasures = maxErasures;
+  const maxRemovals = intInput("max-removals");
+  if (maxRemovals !== undefined) inputs.maxRemovals = maxRemovals;
   return inputs;
 }
 
@@ -252,6 +258,7 @@ async function run(): Promise<number> {
     passwordPolicy: inputs.passwordPolicy,
     ...(inputs.maxDeactivations === undefined ? {} : { maxDeactivations: inputs.maxDeactivations }),
     ...(inputs.maxErasures === undefined ? {} : { maxErasures: inputs.maxErasures }),
+    ...(inputs.maxRemovals === undefined ? {} : { maxRemovals: inputs.maxRemovals }),
   };
   const temp = process.env.RUNNER_TEMP ?? ".";
 
@@ -264,8 +271,9 @@ async function run(): Promise<number> {
   }
 
   if (inputs.command === "drift") {
-    const { exitCode, drift } = await app.drift(io, inputs.config, common);
-    const markdown = renderDriftMarkdown(drift);
+    // The patch goes next to the command that reverts the drift: the issue offers both ways.
+    const { exitCode, drift, patch } = await app.drift(io, inputs.config, { ...common, patch: true });
+    const markdown = renderDriftMarkdown(drift) + (patch ? renderPatchMarkdown(drift, patch, inputs.config) : "");
     io.out(renderDriftText(drift));
     await publish(exitCode, drift.drifted, driftSummaryLine(drift, escapeTerminal), markdown);
     if (inputs.driftIssue) await driftIssue(inputs, drift.drifted, markdown, drift.serverName);
@@ -300,6 +308,7 @@ async function run(): Promise<number> {
       auditLog: auditPath,
     }));
     summary = report.apply ? `${summaryLine(report.plan)} ${applySummaryLine(report.apply)}` : summaryLine(report.plan);
+    if (report.plan.rooms) summary += ` ${roomSummaryLine(report.plan.rooms)}`;
     markdown = renderMarkdown(report);
     if (report.apply) {
       const log = await readFile(auditPath, "utf8");
@@ -308,7 +317,7 @@ async function run(): Promise<number> {
       markdown += `\n<details><summary>Audit log (${log.trim().split("\n").length} records)</summary>\n\n${fence}json\n${log}${fence}\n</details>\n`;
     }
   }
-  await publish(exitCode, report.plan.actions.length > 0, summary, markdown);
+  await publish(exitCode, planHasChanges(report.plan), summary, markdown);
   if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary);
   return exitCode;
 }

@@ -5,12 +5,14 @@ import type { AccountsBackend, UserChanges } from "../domain/accounts.js";
 import { DETAIL_ATTRIBUTES } from "../domain/attributes.js";
 import type { PasswordRef } from "../domain/desired.js";
 import type { Action, Plan } from "../domain/plan.js";
+import type { RoomChangeResult } from "../domain/rooms.js";
 import { ToolError } from "../errors.js";
 import { actualValue, sameValue } from "../plan/attributes.js";
 import { DEFAULT_PAGE_SIZE } from "../synapse/client.js";
 import { SynapseError } from "../synapse/errors.js";
 import { mapConcurrent } from "../util/concurrency.js";
 import type { ApplyLock } from "./lock.js";
+import { purgeUser } from "./purge.js";
 
 export type Outcome = "done" | "failed" | "stale" | "not-started";
 
@@ -26,6 +28,8 @@ export interface ActionResult {
 export interface ApplyResult {
   results: ActionResult[];
   summary: Record<Outcome, number>;
+  /** How each room change ended (src/apply/rooms.ts), when the plan had any. */
+  rooms?: RoomChangeResult[];
 }
 
 export interface ApplyOptions {
@@ -49,6 +53,11 @@ export interface ApplyOptions {
   inventorySize?: number;
   /** Called as each action's changes are sent (before a read-back left to the end), for progress. */
   onApplied?: (sent: number, total: number) => void;
+  /**
+   * The plan's room changes (src/apply/rooms.ts), run after the accounts' actions under the same
+   * lock, while `shouldContinue` says so.
+   */
+  rooms?: (shouldContinue: () => boolean) => Promise<RoomChangeResult[]>;
 }
 
 /** A user that is no longer as the plan saw it: the action is skipped, not forced. */
@@ -74,20 +83,25 @@ export async function applyPlan(accounts: AccountsBackend, plan: Plan, options: 
     options.readPassword ??
     ((ref: PasswordRef) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? {}));
   const results: ActionResult[] = plan.actions.map((action) => ({ action, outcome: "not-started" }));
-  if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  if (results.length === 0 && !options.rooms)
+    return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  let rooms: RoomChangeResult[] | undefined;
   const lock = await options.lock();
   try {
     // No new action once the lease is lost (a renewal found it gone) or the caller says stop.
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
-    await runAll(accounts, results, { ...options, shouldContinue }, (action, readBackLater) =>
-      applyOne(accounts, action, readPassword, lock, readBackLater),
-    );
+    if (results.length > 0) {
+      await runAll(accounts, results, { ...options, shouldContinue }, (action, readBackLater) =>
+        applyOne(accounts, action, readPassword, lock, readBackLater),
+      );
+    }
+    rooms = await options.rooms?.(shouldContinue);
   } finally {
     await lock.release();
   }
   const summary: Record<Outcome, number> = { done: 0, failed: 0, stale: 0, "not-started": 0 };
   for (const r of results) summary[r.outcome]++;
-  return { results, summary };
+  return rooms ? { results, summary, rooms } : { results, summary };
 }
 
 async function runAll(
@@ -232,6 +246,10 @@ async function applyOne(
       break;
     case "deactivate":
     case "erase":
+      // A complete erasure: messages and media go first, while the user is still in their rooms.
+      if (action.purge) await purgeUser(accounts, userId);
+      // From `erased`, the purge was all that was left to do.
+      if (action.from === "erased") break;
       await step(
         () => (action.kind === "erase" ? accounts.erase(userId) : accounts.deactivate(userId)),
         (u) => u?.state === action.to,

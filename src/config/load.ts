@@ -7,6 +7,7 @@ import type { AccountState } from "../domain/account.js";
 import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import type { DesiredUser, SourcePosition } from "../domain/desired.js";
 import { DEFAULT_POLICY, type Policy } from "../domain/policy.js";
+import { type Schedule, scheduledDate } from "../domain/schedule.js";
 import {
   isHistoricalLocalpart,
   isValidNewLocalpart,
@@ -16,6 +17,7 @@ import {
 } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { isInside, readCapped, specialKind } from "../util/files.js";
+import { readRooms, type UserGroups } from "./rooms.js";
 import { describeValue, type UserMap, userMapSchema, usersFileSchema, userValueSchema } from "./schema.js";
 import type { DesiredState } from "./types.js";
 import { parseYaml, type YEntry, type YMap, type YNode } from "./yamlTree.js";
@@ -88,7 +90,7 @@ export const UNKNOWN_SERVER = "unknown.invalid";
 const MAX_USER_ID_LENGTH = 255;
 
 /** What only an active user may carry: the managed attributes, and what creating or reactivating one takes. */
-const ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"] as const;
+export const ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"] as const;
 
 /**
  * Reads and validates a users file, or every `*.yaml`/`*.yml` file directly in a directory
@@ -291,6 +293,8 @@ interface ParsedFile {
   serverName?: string;
   policy?: Policy;
   users?: YMap;
+  /** Whether `groups` and `rooms` (if any) passed the schema: their names are resolved once the users are known. */
+  roomsValid?: boolean;
 }
 
 const PARSE_PARAMS = { reportInput: true, error: friendlyMessage } as const;
@@ -366,17 +370,41 @@ export function parseDesiredState(files: DesiredFile[], options: LoadOptions = {
     }
   }
 
+  const checker = early ?? new UserChecker(serverName, users, issues);
   if (!early) {
-    const checker = new UserChecker(serverName, users, issues);
     for (const [index, file] of parsed.entries()) {
       for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
     }
   }
 
+  // Groups and rooms may be in any file; the names they use must be the users' (config/rooms.ts).
+  const rooms = readRooms(
+    parsed.flatMap((file, index) =>
+      file.roomsValid
+        ? [{ file: index, groups: file.keys.get("groups")?.value, rooms: file.keys.get("rooms")?.value }]
+        : [],
+    ),
+    {
+      users,
+      userGroups: checker.userGroups,
+      userIdOf: (key) => {
+        const id = userIdOf(key, serverName);
+        return typeof id === "string" ? id : "historical" in id ? id.historical : undefined;
+      },
+      add: (file, offset, path, message) => issues.push({ file, offset, path, message }),
+      position: (file, offset) => position(parsed[file]!, offset),
+    },
+  );
+
   if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
 
   const state = withSha256(
-    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
+    {
+      policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] },
+      users,
+      rooms,
+      files: parsed.map((f) => f.name),
+    },
     parsed,
   );
   const homeserver = pick("homeserver")?.value;
@@ -491,12 +519,14 @@ function parseFile(
   }
   parsed.homeserver = result.data.homeserver;
   parsed.serverName = result.data.serverName;
+  parsed.roomsValid = true;
   parsed.policy = result.data.policy;
   return parsed;
 }
 
 /** How far a UserChecker has got: see UserChecker.undo. */
 interface CheckMark {
+  groups: number;
   users: number;
   invalid: number;
   localparts: number;
@@ -511,6 +541,8 @@ class UserChecker {
   private readonly toJS = new JsConverter();
   /** Users declared with a valid key but an invalid value: still declared, for duplicates. */
   private readonly invalid = new Map<string, SourcePosition>();
+  /** `groups:` written on users (resolved with the file's groups, by config/rooms.ts). */
+  readonly userGroups: UserGroups[] = [];
   /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
   private readonly fullIdByLocalpart = new Map<string, SourcePosition>();
 
@@ -541,8 +573,10 @@ class UserChecker {
       this.add(index, entry.keyOffset, ["users", entry.key], message);
       return;
     }
-    if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, source);
+    if (user && this.issues.length === before) {
+      this.users.set(userId, user);
+      this.noteGroups(index, entry, userId);
+    } else this.invalid.set(userId, source);
     if (this.serverName === undefined && entry.key.startsWith("@")) {
       const localpart = localpartOf(userId);
       if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
@@ -551,6 +585,7 @@ class UserChecker {
 
   mark(): CheckMark {
     return {
+      groups: this.userGroups.length,
       users: this.users.size,
       invalid: this.invalid.size,
       localparts: this.fullIdByLocalpart.size,
@@ -560,6 +595,7 @@ class UserChecker {
 
   /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
   undo(mark: CheckMark): void {
+    this.userGroups.length = mark.groups;
     truncate(this.users, mark.users);
     truncate(this.invalid, mark.invalid);
     truncate(this.fullIdByLocalpart, mark.localparts);
@@ -570,12 +606,64 @@ class UserChecker {
     this.issues.push({ file, offset, path, message });
   }
 
+  /** The groups a user's map names (`groups: [engineering]`), with where each is written. */
+  private noteGroups(file: number, entry: YEntry, userId: string): void {
+    if (entry.value.kind !== "map") return;
+    const list = entry.value.entries.findLast((e) => e.key === "groups")?.value;
+    if (list?.kind !== "seq") return;
+    for (const [i, item] of list.items.entries()) {
+      if (item.kind === "scalar" && typeof item.value === "string") {
+        this.userGroups.push({
+          file,
+          userId,
+          group: item.value,
+          offset: item.offset,
+          path: ["users", entry.key, "groups", i],
+        });
+      }
+    }
+  }
+
   /** Without a server name, `bob` and `@bob:anything` may be the same user: that is a conflict. */
   private offlineConflict(userId: string, key: string): SourcePosition | undefined {
     if (this.serverName !== undefined) return undefined;
     if (!key.startsWith("@")) return this.fullIdByLocalpart.get(key);
     const localKeyed = `@${localpartOf(userId)}:${UNKNOWN_SERVER}`;
     return this.users.get(localKeyed)?.source ?? this.invalid.get(localKeyed);
+  }
+
+  /**
+   * The user's `deactivateOn` / `eraseOn`: undefined when there are none, null after reporting a
+   * contradiction — a date that the state already passed, or an erasure before the deactivation.
+   */
+  private schedule(index: number, entry: YEntry, data: UserMap): Schedule | undefined | null {
+    const { deactivateOn, eraseOn } = data;
+    if (deactivateOn === undefined && eraseOn === undefined) return undefined;
+    const base: Path = ["users", entry.key];
+    const at = (key: string) => locate(entry.value, [key], true);
+    const problems: [key: string, message: string][] = [];
+    if (data.state === "erased") {
+      for (const key of ["deactivateOn", "eraseOn"] as const) {
+        if (data[key] !== undefined)
+          problems.push([key, `${entry.key} is erased already: nothing is left to schedule (remove ${key})`]);
+      }
+    } else if (data.state === "deactivated" && deactivateOn !== undefined) {
+      problems.push([
+        "deactivateOn",
+        `${entry.key} is deactivated already: remove deactivateOn, or write state: active to deactivate it on that date`,
+      ]);
+    }
+    const schedule: Schedule = {};
+    if (deactivateOn !== undefined) schedule.deactivate = scheduledDate(deactivateOn);
+    if (eraseOn !== undefined) schedule.erase = scheduledDate(eraseOn);
+    if (schedule.deactivate && schedule.erase && schedule.erase.at < schedule.deactivate.at) {
+      problems.push([
+        "eraseOn",
+        `eraseOn ${eraseOn} is before deactivateOn ${deactivateOn}: an account is erased on or after its deactivation`,
+      ]);
+    }
+    for (const [key, message] of problems) this.add(index, at(key), [...base, key], message);
+    return problems.length > 0 ? null : schedule;
   }
 
   /** The user the entry's value describes, or undefined after reporting why it is invalid. */
@@ -616,6 +704,14 @@ class UserChecker {
       }
       if (attributes.length > 0) return undefined;
     }
+    const schedule = this.schedule(index, entry, data);
+    if (schedule === null) return undefined;
+    // A user the file erases today or on a date (eraseOn) may say how completely.
+    if (data.erasure !== undefined && data.state !== "erased" && data.eraseOn === undefined) {
+      const message = `erasure is only allowed on erased users or with eraseOn (${entry.key} is ${data.state})`;
+      this.add(index, locate(entry.value, ["erasure"], true), [...base, "erasure"], message);
+      return undefined;
+    }
     const user: DesiredUser = {
       userId,
       index: number,
@@ -623,9 +719,11 @@ class UserChecker {
       allowReactivation: data.allowReactivation ?? false,
       source,
     };
+    if (schedule) user.schedule = schedule;
     for (const attribute of ATTRIBUTES) {
       if (data[attribute] !== undefined) (user as Record<Attribute, unknown>)[attribute] = data[attribute];
     }
+    if (data.erasure !== undefined) user.erasure = data.erasure;
     // Synapse stores email addresses lower-cased: compare them so.
     if (data.emails !== undefined) user.emails = data.emails.map((email) => email.toLowerCase());
     // The schema's refinement guarantees exactly one of env and file.

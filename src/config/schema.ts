@@ -1,7 +1,8 @@
 import * as z from "zod";
 import { ACCOUNT_STATES, accountStateSchema } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, type Attribute } from "../domain/attributes.js";
-import { policySchema } from "../domain/policy.js";
+import { erasureKindSchema, policySchema } from "../domain/policy.js";
+import { scheduleDateSchema } from "../domain/schedule.js";
 import { serverNameOf } from "../domain/userId.js";
 
 /**
@@ -65,6 +66,19 @@ export const userMapSchema = z
       .boolean()
       .optional()
       .meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." }),
+    deactivateOn: scheduleDateSchema
+      .optional()
+      .meta({ description: "Deactivate the user from this date (UTC) or date-time on; not on a deactivated user." }),
+    eraseOn: scheduleDateSchema.optional().meta({
+      description: "Erase the user from this date (UTC) or date-time on: irreversible. Not before deactivateOn.",
+    }),
+    erasure: erasureKindSchema
+      .optional()
+      .meta({ description: "Only with state: erased. How much the erasure removes; default: policy.erasure." }),
+    groups: z
+      .array(z.string().min(1))
+      .optional()
+      .meta({ description: "Groups (declared under groups) this user is in, besides the groups' own lists." }),
   })
   .meta({ description: "The user's state and managed attributes; attributes only on active users." });
 
@@ -74,6 +88,32 @@ export const userValueSchema = z
       `expected a state (${ACCOUNT_STATES.join(", ")}) or a map of attributes, got ${describeValue(iss.input)}`,
   })
   .meta({ description: "A state (active, deactivated, erased), or a map with the state and attributes." });
+
+/** A user named in a group or room: a key of `users` (localpart or full ID). */
+const memberRef = z.string().min(1).meta({ description: "A user of this file: its localpart or full user ID." });
+
+const roomKeySchema = {
+  type: "string",
+  // An alias (#name:server) or a room ID (!opaque:server, or !opaque in room version 12).
+  pattern: "^(?:#[^:\\s]+:[^\\s]+|![^:\\s]+(?::[^\\s]+)?)$",
+} as const;
+
+export const roomSchema = z
+  .strictObject({
+    groups: z.array(z.string().min(1)).optional().meta({ description: "Groups whose users must all be members." }),
+    users: z.array(memberRef).optional().meta({ description: "Users who must be members, besides the groups'." }),
+    powerLevels: z.record(z.string(), z.int().min(-1_000_000_000).max(1_000_000_000)).optional().meta({
+      description:
+        "Power levels of members of this room (keys as in users). Members not listed keep theirs. Room version 12 creators cannot be listed.",
+    }),
+    removeUndeclared: z
+      .boolean()
+      .optional()
+      .meta({ description: "Remove (kick) joined and invited members this room does not declare. Default: false." }),
+  })
+  .meta({ description: "Who must be in this room or space, and with which power levels." });
+
+export type RoomEntry = z.output<typeof roomSchema>;
 
 export const usersFileSchema = z
   .strictObject({
@@ -103,6 +143,18 @@ export const usersFileSchema = z
       // What the loader accepts (it also checks the length of the whole ID: 255 at most). A localpart
       // key cannot start with `@`: such a localpart is written as a full ID.
       propertyNames: { type: "string", pattern: "^(?:@[!-9;-~]+:[^\\s]+|[!-9;-?A-~][!-9;-~]*)$", maxLength: 255 },
+    }),
+    groups: z
+      .record(z.string(), z.array(memberRef))
+      .optional()
+      .meta({
+        description: "Named groups of users (keys of users), for rooms: `engineering: [alice, bob]`.",
+        propertyNames: { type: "string", pattern: "^[A-Za-z0-9._-]+$" },
+      }),
+    rooms: z.record(z.string(), roomSchema).optional().meta({
+      description:
+        "Rooms and spaces by alias or room ID (quoted: '#eng:example.org'), with the groups and users that must be members.",
+      propertyNames: roomKeySchema,
     }),
   })
   .meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });

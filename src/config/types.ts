@@ -1,5 +1,6 @@
 import type { DesiredUser } from "../domain/desired.js";
 import type { Policy } from "../domain/policy.js";
+import type { DesiredRoom } from "../domain/rooms.js";
 
 /** The validated content of a users file, or of every file in a directory, merged. */
 export interface DesiredState {
@@ -12,6 +13,8 @@ export interface DesiredState {
   policy: Policy;
   /** By full user ID, in file order. */
   users: Map<string, DesiredUser>;
+  /** The rooms and spaces the files declare (their `groups` resolved), in file order. */
+  rooms: DesiredRoom[];
   /** The files read, in the order they were merged. */
   files: string[];
   /** sha256 over the files' bytes (name and content), for plan files and audit logs. */

@@ -5,12 +5,14 @@
 import { readInventory } from "../accounts/inventory.js";
 import { applyPlan } from "../apply/apply.js";
 import { acquireApplyLock, readLease, forceUnlock as removeLease } from "../apply/lock.js";
+import { applyRoomChanges } from "../apply/rooms.js";
 import { AuditLog } from "../audit.js";
 import { exportUsersFile } from "../config/export.js";
 import { loadDesiredState, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import type { PasswordPolicy } from "../config/passwords.js";
+import type { DriftPatch } from "../config/patch.js";
 import { describeHolder } from "../domain/lease.js";
-import type { ApplyResult, Plan } from "../domain/plan.js";
+import { type ApplyResult, type Plan, planHasChanges } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
@@ -20,6 +22,7 @@ import { escapeTerminal } from "../report/escape.js";
 import { renderLeaseText } from "../report/lease.js";
 import { renderMarkdown } from "../report/markdown.js";
 import type { Report } from "../report/model.js";
+import { roomResultLine } from "../report/rooms.js";
 import { actionLines, renderApplyText, renderPlanText, resultLine } from "../report/text.js";
 import {
   MAX_SNAPSHOT_BYTES,
@@ -31,7 +34,9 @@ import {
 import type { MutationRecord } from "../synapse/client.js";
 import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
+import { scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
+import { readRooms } from "./rooms.js";
 import { MAX_PLAN_FILE_BYTES, planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
 import {
   type Connection,
@@ -93,11 +98,18 @@ export interface ForceUnlockOptions extends ServerOptions {
   yes?: boolean;
 }
 
-export type DriftOptions = ServerOptions & NotifyOptions;
+export interface DriftOptions extends ServerOptions, NotifyOptions {
+  /** Also make the patch that would make the file match the server (drift --format patch). */
+  patch?: boolean;
+  /** Write that patch to the users file (drift --format patch --write). */
+  write?: boolean;
+}
 
 export interface ExportOptions extends ServerOptions {
   out?: string;
   concurrency: number;
+  /** Rooms to write too (aliases or IDs), with their current members and power levels. */
+  rooms?: string[];
 }
 
 export interface PlanOutcome {
@@ -108,6 +120,8 @@ export interface PlanOutcome {
 export interface DriftOutcome {
   exitCode: ExitCode;
   drift: DriftReport;
+  /** With `patch` or `write`. */
+  patch?: DriftPatch;
 }
 
 /** The commit the users file was read at, when a CI system says (GitHub Actions: GITHUB_SHA). */
@@ -131,27 +145,41 @@ async function maybeNotify(
 export async function validate(io: Io, file: string): Promise<ExitCode> {
   const desired = await loadDesiredState(file);
   const counts = { active: 0, deactivated: 0, erased: 0 };
-  for (const u of desired.users.values()) counts[u.state]++;
+  let scheduled = 0;
+  for (const u of desired.users.values()) {
+    counts[u.state]++;
+    if (u.schedule) scheduled++;
+  }
   io.out(
-    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)\n`,
+    `${desired.files.map(escapeTerminal).join(", ")}: valid — ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased${scheduled ? `; ${scheduled} with a deactivateOn or eraseOn date` : ""})${desired.rooms.length > 0 ? `, ${desired.rooms.length} rooms` : ""}\n`,
   );
   return EXIT.ok;
 }
 
 export function planExitCode(plan: Plan, detailed: boolean | undefined): ExitCode {
   if (plan.refusals.length > 0) return EXIT.error;
-  return detailed && plan.actions.length > 0 ? EXIT.changes : EXIT.ok;
+  return detailed && planHasChanges(plan) ? EXIT.changes : EXIT.ok;
 }
 
 export async function plan(io: Io, file: string, options: PlanOptions): Promise<PlanOutcome> {
   if (options.snapshot) return planOffline(io, file, options.snapshot, options);
   const creds = await credentials(options, io.env);
-  const run = await planFromFile(file, creds, { ...options, env: io.env, onProgress: io.progress.update });
+  const run = await planFromFile(file, creds, {
+    ...options,
+    env: io.env,
+    onProgress: io.progress.update,
+    now: scheduleClock(io),
+  });
   io.progress.done();
   const { connection } = run;
   try {
     const report: Report = { command: "plan", plan: run.plan };
     if (options.out) {
+      if ((run.plan.rooms?.changes.length ?? 0) > 0) {
+        throw new ToolError(
+          "plan --out cannot save a plan with room changes yet: apply them with apply (which plans again), then save plans of accounts",
+        );
+      }
       const commit = commitOf(io);
       const text = writePlanFile(
         {
@@ -160,7 +188,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
           ownUserId: connection.ownUserId,
           ...(commit ? { commit } : {}),
           desired: { files: run.desired.files, sha256: run.desired.sha256 },
-          plan: run.plan,
+          plan: withoutRooms(run.plan),
         },
         connection.token,
         { now: io.now(), ...(options.outTtlMs === undefined ? {} : { ttlMs: options.outTtlMs }) },
@@ -168,7 +196,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
       await writePrivateFile(options.out, text);
       io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}\n`);
     }
-    await maybeNotify(io, connection, options, run.plan.actions.length + run.plan.refusals.length > 0, {
+    await maybeNotify(io, connection, options, planHasChanges(run.plan) || run.plan.refusals.length > 0, {
       text: renderPlanText(report),
       markdown: renderMarkdown(report),
     });
@@ -195,10 +223,14 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     serverName: snapshot.meta.serverName,
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
+  if (desired.rooms.length > 0) {
+    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline\n`);
+  }
   const { plan: thePlan, notCompared } = planFromSnapshot(
     snapshot,
     desired.users,
     effectivePolicy(desired, options),
+    scheduleClock(io),
     passwordChecker({ ...options, env: io.env }),
   );
   const report: Report = {
@@ -269,6 +301,7 @@ export async function apply(io: Io, file: string, options: ApplyOptions): Promis
       env: io.env,
       ...(onMutation ? { onMutation } : {}),
       onProgress: io.progress.update,
+      now: scheduleClock(io),
     });
     ({ connection, plan: thePlan } = run);
     inventorySize = run.listed;
@@ -312,6 +345,7 @@ async function loadSavedPlan(
     commit: commitOf(io),
   });
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
+  notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
   const overLimits = [
     ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
@@ -340,7 +374,10 @@ async function loadSavedPlan(
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
       );
     }
+    // A purge's precondition is what it has left to remove: read again for those users only.
+    const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {
+      needsResidue: (u) => purged.has(u.userId),
       onProgress: (p) => io.progress.update(`checking ${p.listed} users`),
     });
     const stale = stalePreconditions(saved.plan, actual);
@@ -349,6 +386,21 @@ async function loadSavedPlan(
   } catch (e) {
     await connection.client.close();
     throw e;
+  }
+}
+
+/**
+ * A saved plan is applied as it was made, at the clock it was made with (`plan.now`): a scheduled
+ * step that has come due since is not in it, and is not carried out. Says so, so that the operator
+ * plans again.
+ */
+function notePassedSinceSaved(io: Io, saved: Plan, path: string): void {
+  const now = scheduleClock({ ...io, err: () => {} });
+  for (const step of saved.scheduled ?? []) {
+    if (Date.parse(step.at) > now) continue;
+    io.err(
+      `note: ${escapeTerminal(step.userId)}'s ${step.kind} (scheduled for ${escapeTerminal(step.on)}) came due after ${path} was made (as of ${escapeTerminal(saved.now ?? "an unknown time")}); it is not in this plan and is not carried out: run plan again\n`,
+    );
   }
 }
 
@@ -372,13 +424,13 @@ async function confirmAndApply(
     await notify(report, true);
     return { exitCode: EXIT.error, report };
   }
-  if (thePlan.actions.length === 0) {
+  if (!planHasChanges(thePlan)) {
     await notify(report, false);
     return { exitCode: EXIT.ok, report };
   }
   if (!options.yes) {
     if (!io.confirm) throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
-    const question = `\nApply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
+    const question = `\nApply these ${thePlan.actions.length + (thePlan.rooms?.changes.length ?? 0)} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
     if (!(await io.confirm(question))) {
       io.err("Nothing was applied.\n");
       return { exitCode: EXIT.error, report };
@@ -400,6 +452,20 @@ async function confirmAndApply(
       passwordPolicy: options.passwordPolicy ?? {},
       env: io.env,
       shouldContinue: () => !stopping,
+      ...(thePlan.rooms && thePlan.rooms.changes.length > 0
+        ? {
+            rooms: (shouldContinue: () => boolean) =>
+              applyRoomChanges(connection.client, connection.accounts, thePlan.rooms!.changes, {
+                concurrency: options.concurrency,
+                shouldContinue,
+                onResult: (r) => {
+                  audit?.roomChange(r);
+                  io.progress.done();
+                  io.out(`${roomResultLine(r)}\n`);
+                },
+              }),
+          }
+        : {}),
       lock: () =>
         acquireApplyLock(connection.client, {
           onWait: (lease) =>
@@ -427,17 +493,35 @@ async function confirmAndApply(
   io.out(renderApplyText(done));
   if (stopping) io.err("Interrupted: run apply again to finish.\n");
   await notify(done, true);
-  return { exitCode: result.summary.done === result.results.length ? EXIT.ok : EXIT.error, report: done };
+  const allDone =
+    result.summary.done === result.results.length && (result.rooms ?? []).every((r) => r.outcome === "done");
+  return { exitCode: allDone ? EXIT.ok : EXIT.error, report: done };
 }
 
 export async function drift(io: Io, file: string, options: DriftOptions): Promise<DriftOutcome> {
   const creds = await credentials(options, io.env);
-  const { connection, drift: report } = await driftFromFile(file, creds, {
+  const {
+    connection,
+    drift: report,
+    desired,
+    files,
+  } = await driftFromFile(file, creds, {
     ...options,
     onProgress: io.progress.update,
+    now: scheduleClock(io),
   });
   io.progress.done();
+  let patch: DriftPatch | undefined;
   try {
+    // Loaded only for a patch: the diff package is of no use to any other command.
+    if (options.patch || options.write) patch = (await import("../config/patch.js")).driftPatch(files, desired, report);
+    if (options.write && patch) {
+      await (await import("../config/writePatch.js")).writePatchedFiles(patch.files);
+      const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
+      io.err(
+        patch.files.length > 0 ? `wrote the patch to ${names}\n` : "nothing to write: the file matches the server\n",
+      );
+    }
     await maybeNotify(io, connection, options, report.drifted, {
       text: renderDriftText(report),
       markdown: renderDriftMarkdown(report),
@@ -445,7 +529,9 @@ export async function drift(io: Io, file: string, options: DriftOptions): Promis
   } finally {
     await connection.client.close();
   }
-  return { exitCode: report.drifted ? EXIT.changes : EXIT.ok, drift: report };
+  // Once written, only the drift the patch left (an erased user that is no longer) is still drift.
+  const drifted = options.write && patch ? patch.left.length > 0 : report.drifted;
+  return { exitCode: drifted ? EXIT.changes : EXIT.ok, drift: report, ...(patch ? { patch } : {}) };
 }
 
 export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitCode> {
@@ -460,10 +546,15 @@ export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitC
     });
     io.progress.done();
     const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE\n`;
-    const text = exportUsersFile(users.values(), connection.serverName, header);
+    const rooms = await readRooms(connection.client, options.rooms ?? [], options.concurrency);
+    const missing = [...rooms].filter(([, room]) => room === undefined).map(([key]) => key);
+    if (missing.length > 0) throw new ToolError(`no such room on this server: ${missing.join(", ")}`);
+    const text = exportUsersFile(users.values(), connection.serverName, header, [
+      ...(options.rooms ?? []).map((key) => rooms.get(key)!),
+    ]);
     if (options.out) {
       await writePrivateFile(options.out, text);
-      io.err(`wrote ${users.size} users to ${options.out}\n`);
+      io.err(`wrote ${users.size} users${rooms.size ? ` and ${rooms.size} rooms` : ""} to ${options.out}\n`);
     } else io.out(text);
   } finally {
     await connection.client.close();
@@ -515,4 +606,10 @@ export async function forceUnlock(io: Io, leaseId: string | undefined, options: 
   } finally {
     await connection.client.close();
   }
+}
+
+/** A plan as a saved plan file holds it: accounts only (plan --out refuses a plan with room changes). */
+function withoutRooms(plan: Plan): Plan {
+  const { rooms: _rooms, ...rest } = plan;
+  return rest;
 }

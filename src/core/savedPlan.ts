@@ -5,6 +5,7 @@ import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import { ACTION_KINDS, type Action, type ActionKind, type Plan, REFUSAL_CODES } from "../domain/plan.js";
 import { policySchema } from "../domain/policy.js";
 import { ToolError } from "../errors.js";
+import { hasResidue } from "../plan/erasure.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -53,6 +54,10 @@ const actionSchema = z.strictObject({
     admin: z.boolean().optional(),
     locked: z.boolean().optional(),
   }),
+  due: z.string().optional(),
+  purge: z
+    .strictObject({ rooms: z.number().nullable(), messages: z.number().nullable(), media: z.number().nullable() })
+    .optional(),
 });
 const planFileSchema = z.strictObject({
   kind: z.literal("synapse-gitops-plan"),
@@ -82,6 +87,19 @@ const planFileSchema = z.strictObject({
     summary: z.strictObject(
       Object.fromEntries(ACTION_KINDS.map((kind) => [kind, z.number()])) as Record<ActionKind, z.ZodNumber>,
     ),
+    // The clock the plan was made with, and what it saw scheduled for later: apply --plan carries
+    // out none of that, only `actions` (see notePassedSinceSaved in commands.ts).
+    now: z.string().optional(),
+    scheduled: z
+      .array(
+        z.strictObject({
+          userId: z.string(),
+          kind: z.enum(["deactivate", "erase"]),
+          on: z.string(),
+          at: z.string(),
+        }),
+      )
+      .optional(),
   }),
   salt: z.string(),
   mac: z.string(),
@@ -223,6 +241,8 @@ function change(action: Action, now: ActualUser | undefined): string | undefined
   }
   if (now && observed.locked !== undefined && now.locked !== observed.locked)
     return now.locked ? "was locked" : "was unlocked";
+  // Finishing a purge that is finished: nothing the plan showed is left to remove.
+  if (now?.residue && action.purge && action.from === "erased" && !hasResidue(now.residue)) return "was purged";
   return undefined;
 }
 

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { streamInventory } from "../accounts/inventory.js";
 import { MasAccounts, withMasProviders } from "../accounts/mas.js";
 import { SynapseAccounts } from "../accounts/synapse.js";
-import { parseDesiredState, readDesiredFiles } from "../config/load.js";
+import { type DesiredFile, parseDesiredState, readDesiredFiles } from "../config/load.js";
 import { type PasswordPolicy, passwordRefProblem } from "../config/passwords.js";
 import type { DesiredState } from "../config/types.js";
 import type { ActualUser } from "../domain/account.js";
@@ -13,10 +13,12 @@ import type { PasswordRef } from "../domain/desired.js";
 import type { Plan, PlanContext } from "../domain/plan.js";
 import { ToolError } from "../errors.js";
 import { DriftDetector, type DriftReport } from "../plan/drift.js";
+import { needsResidue } from "../plan/erasure.js";
 import { needsDetails, Planner } from "../plan/plan.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
 import type { Io } from "./io.js";
 import { type MasSettings, masAccounts, masSettings, synapseTokenUnderMas, usesMas } from "./mas.js";
+import { MemberAccounts, readRooms, withRoomDrift, withRoomPlan } from "./rooms.js";
 
 /** Where the admin token goes and how requests behave: given by the operator only (flags, environment, Action inputs). */
 export interface ServerOptions {
@@ -174,6 +176,7 @@ export async function connect(
 export interface Limits {
   maxDeactivations?: number;
   maxErasures?: number;
+  maxRemovals?: number;
 }
 
 /** The file's policy with this run's limits applied: what the planner enforces and every plan shows. */
@@ -182,6 +185,9 @@ export function effectivePolicy(desired: DesiredState, limits: Limits): PlanCont
     ...desired.policy,
     maxDeactivations: limits.maxDeactivations ?? desired.policy.maxDeactivations,
     maxErasures: limits.maxErasures ?? desired.policy.maxErasures,
+    ...((limits.maxRemovals ?? desired.policy.maxRemovals) === undefined
+      ? {}
+      : { maxRemovals: limits.maxRemovals ?? desired.policy.maxRemovals }),
   };
 }
 
@@ -200,6 +206,8 @@ export interface Comparer<T> {
 export interface ReadRun {
   connection: Connection;
   desired: DesiredState;
+  /** The files as read, from which `desired` was parsed (drift --format patch edits them). */
+  files: DesiredFile[];
   /** What the planner knows besides the server's users: the file's users, the limits of this run. */
   context: PlanContext;
   /** Users the server listed. */
@@ -214,6 +222,8 @@ export interface ReadOptions extends ServerOptions, Limits {
   concurrency?: number;
   onMutation?: (record: MutationRecord) => void;
   onProgress?: (text: string) => void;
+  /** The clock the file's scheduled dates are judged by (core/clock.ts). */
+  now: number;
 }
 
 /**
@@ -225,16 +235,17 @@ export async function connectAndRead(
   file: string,
   creds: Credentials,
   options: ServerOptions & { concurrency?: number; onMutation?: (record: MutationRecord) => void },
-): Promise<{ connection: Connection; desired: DesiredState }> {
+): Promise<{ connection: Connection; desired: DesiredState; files: DesiredFile[] }> {
   const reading = readDesiredFiles(file);
   reading.catch(() => {});
   const connection = await connect(creds, options);
   try {
-    const desired = parseDesiredState(await reading, {
+    const files = await reading;
+    const desired = parseDesiredState(files, {
       serverName: connection.serverName,
       homeserver: connection.homeserver,
     });
-    return { connection, desired };
+    return { connection, desired, files };
   } catch (e) {
     await connection.client.close();
     throw e;
@@ -250,9 +261,9 @@ export async function compareBothSides<T>(
   file: string,
   creds: Credentials,
   options: ReadOptions,
-  compare: (context: PlanContext) => Comparer<T>,
+  compare: (context: PlanContext, desired: DesiredState) => Comparer<T>,
 ): Promise<ReadRun & { result: T }> {
-  const { connection, desired } = await connectAndRead(file, creds, options);
+  const { connection, desired, files } = await connectAndRead(file, creds, options);
   try {
     const { accounts } = connection;
     const context: PlanContext = {
@@ -263,10 +274,12 @@ export async function compareBothSides<T>(
       policy: effectivePolicy(desired, options),
       passwordProblem: passwordChecker(options),
       backend: { name: accounts.name, ...accounts.traits },
+      now: options.now,
     };
-    const comparer = compare(context);
+    const comparer = compare(context, desired);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsResidue: needsResidue(desired.users, context.policy, context.now),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) =>
         options.onProgress?.(
@@ -275,7 +288,7 @@ export async function compareBothSides<T>(
             : `read ${p.listed} users`,
         ),
     });
-    return { connection, desired, context, listed: comparer.listed, result: comparer.finish() };
+    return { connection, desired, files, context, listed: comparer.listed, result: comparer.finish() };
   } catch (e) {
     await connection.client.close();
     throw e;
@@ -287,8 +300,14 @@ export async function planFromFile(
   creds: Credentials,
   options: ReadOptions,
 ): Promise<ReadRun & { plan: Plan }> {
-  const { result, ...run } = await compareBothSides(file, creds, options, (context) => new Planner(context));
-  return { ...run, plan: result };
+  let members: MemberAccounts | undefined;
+  const { result, ...run } = await compareBothSides(file, creds, options, (context, desired) => {
+    members = new MemberAccounts(desired.rooms);
+    return members.around(new Planner(context));
+  });
+  if (run.desired.rooms.length === 0) return { ...run, plan: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, plan: withRoomPlan(result, run.desired, actual, members!, run.connection.ownUserId) };
 }
 
 export async function driftFromFile(
@@ -297,5 +316,22 @@ export async function driftFromFile(
   options: ReadOptions,
 ): Promise<ReadRun & { drift: DriftReport }> {
   const { result, ...run } = await compareBothSides(file, creds, options, (context) => new DriftDetector(context));
-  return { ...run, drift: result };
+  if (run.desired.rooms.length === 0) return { ...run, drift: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, drift: withRoomDrift(result, run.desired.rooms, actual, run.connection.ownUserId) };
+}
+
+/** The file's rooms as the server has them; closes the connection on failure, as compareBothSides does. */
+async function readFileRooms(run: ReadRun, options: ReadOptions) {
+  try {
+    return await readRooms(
+      run.connection.client,
+      run.desired.rooms.map((r) => r.key),
+      options.concurrency ?? 8,
+      options.onProgress,
+    );
+  } catch (e) {
+    await run.connection.client.close();
+    throw e;
+  }
 }

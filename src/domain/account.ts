@@ -44,4 +44,22 @@ export interface ActualUser {
   synapseOnly?: boolean;
   /** Under MAS: how MAS and Synapse disagree about the user (deactivated in one, active in the other). */
   disagreement?: string;
+  /** Only for users whose complete erasure is pending or done: what of theirs is still on the server. */
+  residue?: ErasureResidue;
+  /** Suspended (Synapse ≥ 1.122); only the single-user GET says. */
+  suspended?: boolean;
+}
+
+/**
+ * What a complete erasure removes that Synapse's erase leaves: the user's messages (events of theirs
+ * not yet redacted, in the rooms they were ever in) and their uploaded media. Read only for the
+ * users whose file entry asks for a complete erasure.
+ */
+export interface ErasureResidue {
+  /** Every room the user has a membership in (left rooms included): where their events are. */
+  rooms: string[];
+  /** Messages (m.room.message, m.room.encrypted) they sent that are not redacted. */
+  messages: number;
+  /** Media they uploaded that is still stored. */
+  media: number;
 }

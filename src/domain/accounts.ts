@@ -1,7 +1,10 @@
-import type { ActualUser } from "./account.js";
+import type { ActualUser, ErasureResidue } from "./account.js";
 import type { DesiredAttributes } from "./attributes.js";
 
-/** What a write may set on an account: managed attributes, and a password on create or reactivation. */
+/**
+ * What a write may set on an account: managed attributes (`suspended` included: a backend sets it
+ * however its server does), and a password on create or reactivation.
+ */
 export interface UserChanges extends DesiredAttributes {
   password?: string;
 }
@@ -39,4 +42,10 @@ export interface AccountsBackend {
   erase(userId: string): Promise<void>;
   /** Brings a deactivated, not erased, account back, setting `changes` on the way. */
   reactivate(userId: string, changes: UserChanges): Promise<void>;
+  /** What a complete erasure still has to remove of this user: rooms, unredacted messages, media. */
+  erasureResidue(userId: string): Promise<ErasureResidue>;
+  /** Redacts the user's messages in `rooms`, waiting (bounded) for the server; returns how many it could not. */
+  redactMessages(userId: string, rooms: string[]): Promise<number>;
+  /** Deletes every media the user uploaded; returns how many. */
+  deleteMedia(userId: string): Promise<number>;
 }

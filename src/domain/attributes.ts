@@ -83,6 +83,16 @@ export const ATTRIBUTE_SPECS = {
     detail: false,
     exported: (v: boolean) => (v ? true : undefined),
   },
+  suspended: {
+    schema: z.boolean().meta({
+      description:
+        "A suspended account can log in and read, but not send, join, invite or change its profile (moderation without deactivation; Synapse ≥ 1.122). Managed only when given.",
+    }),
+    compare: "value",
+    // Synapse 1.160's user list does not carry it: only the single-user GET does.
+    detail: true,
+    exported: (v: boolean | undefined) => (v ? true : undefined),
+  },
   emails: {
     schema: z
       .array(z.email({ error: (iss) => `${JSON.stringify(iss.input)} is not an email address` }))
@@ -121,4 +131,17 @@ export interface AttributeChange {
   /** `undefined` when the user does not exist yet. */
   from?: AttributeValue;
   to: AttributeValue;
+}
+
+/**
+ * A server user's managed attributes as a users file writes them (`export`, and users accepted into
+ * the file by `drift --format patch`): each registry entry's `exported`, undefined ones left out.
+ */
+export function exportedAttributes(user: { [K in Attribute]?: unknown }): DesiredAttributes {
+  const entry: Record<string, unknown> = {};
+  for (const attribute of ATTRIBUTES) {
+    const value = (ATTRIBUTE_SPECS[attribute].exported as (v: unknown) => unknown)(user[attribute]);
+    if (value !== undefined) entry[attribute] = value;
+  }
+  return entry as DesiredAttributes;
 }

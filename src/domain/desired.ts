@@ -1,5 +1,7 @@
 import type { AccountState } from "./account.js";
 import type { DesiredAttributes } from "./attributes.js";
+import type { ErasureKind } from "./policy.js";
+import type { Schedule } from "./schedule.js";
 
 /** Where something was written: for messages like `users.yaml:14:5 users.bob.state: …`. */
 export interface SourcePosition {
@@ -28,6 +30,8 @@ export interface DesiredUser extends DesiredAttributes {
   state: AccountState;
   allowReactivation: boolean;
   password?: PasswordRef;
+  /** Only on erased users: how much their erasure removes; absent, the policy's `erasure` says. */
+  erasure?: ErasureKind;
   /** The position of the user's key in its file. */
   source: SourcePosition;
   /**
@@ -35,4 +39,11 @@ export interface DesiredUser extends DesiredAttributes {
    * (`@Old.Admin`): such an account can be managed where it exists, never created.
    */
   historical?: true;
+  /** `deactivateOn` / `eraseOn` (see ./schedule.ts): what the file wants is then a function of the clock. */
+  schedule?: Schedule;
+  /**
+   * Set only on the user as the planner sees it at its `now` (dueUser), when a date of the schedule
+   * has passed: that date as written, which made `state` what it is.
+   */
+  due?: string;
 }

@@ -3,6 +3,8 @@ import type { BackendTraits } from "./accounts.js";
 import type { AttributeChange } from "./attributes.js";
 import type { DesiredUser, PasswordRef } from "./desired.js";
 import type { Policy } from "./policy.js";
+import type { RoomChangeResult, RoomPlan } from "./rooms.js";
+import type { ScheduledStep } from "./schedule.js";
 
 /** What apply can do to an account. */
 export const ACTION_KINDS = ["create", "update", "deactivate", "erase", "reactivate"] as const;
@@ -23,6 +25,13 @@ export const REFUSAL_CODES = [
   "synapse-only",
   "password-login-disabled",
   "unknown-provider",
+  // Rooms (src/plan/rooms.ts): what the admin user cannot do, and the removal threshold.
+  "room-not-found",
+  "room-admin-not-member",
+  "room-admin-power",
+  "room-creator",
+  "room-member-inactive",
+  "max-removals",
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
@@ -50,6 +59,20 @@ export interface Action {
   /** Where to read the password sent with a create or reactivate: a reference, never the secret. */
   password?: PasswordRef;
   observed: Observed;
+  /** The file's date (deactivateOn/eraseOn, as written) that made this action due, when one did. */
+  due?: string;
+  /**
+   * A complete erasure: the user's messages are redacted and media deleted before the erase (or,
+   * from `erased`, what an earlier purge left). The counts as the plan saw them; null where not read
+   * (a plan made offline against a snapshot).
+   */
+  purge?: PurgeCounts;
+}
+
+export interface PurgeCounts {
+  rooms: number | null;
+  messages: number | null;
+  media: number | null;
 }
 
 export interface Refusal {
@@ -81,6 +104,17 @@ export interface Plan {
   refusals: Refusal[];
   unmanaged: UnmanagedUser[];
   summary: PlanSummary;
+  /** The clock the plan was made with (PlanContext.now), as an ISO instant; absent in plans saved before it was recorded. */
+  now?: string;
+  /** What the file schedules for later than `now`, by date: not actions yet. */
+  scheduled?: ScheduledStep[];
+  /** Joins, removals and power-level changes in the file's rooms, when the file declares rooms. */
+  rooms?: RoomPlan;
+}
+
+/** Whether applying the plan would change anything: an account or a room. */
+export function planHasChanges(plan: Plan): boolean {
+  return plan.actions.length > 0 || (plan.rooms?.changes.length ?? 0) > 0;
 }
 
 /** What the planner (and drift detection) know besides the server's users. */
@@ -98,6 +132,11 @@ export interface PlanContext {
   passwordProblem?: (ref: PasswordRef) => string | undefined;
   /** The accounts backend that was read, and what it cannot do (see BackendTraits). */
   backend?: BackendTraits & { name: string };
+  /**
+   * The clock, in ms since the epoch: which of the file's scheduled dates (deactivateOn, eraseOn)
+   * have come due. Injected, so that the planner stays a pure function of its inputs.
+   */
+  now: number;
 }
 
 export interface PlanInput extends PlanContext {
@@ -121,4 +160,6 @@ export interface ActionResult {
 export interface ApplyResult {
   results: ActionResult[];
   summary: Record<Outcome, number>;
+  /** How each room change ended, when the plan had any. */
+  rooms?: RoomChangeResult[];
 }

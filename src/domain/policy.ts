@@ -9,6 +9,17 @@ function isUserIdPattern(value: string): boolean {
   return serverNameOf(value.replaceAll("*", "x")) !== undefined;
 }
 
+/** How much an erasure removes (see README "Complete erasure"). */
+export const ERASURE_KINDS = ["standard", "complete"] as const;
+export type ErasureKind = (typeof ERASURE_KINDS)[number];
+
+export const erasureKindSchema = z.enum(ERASURE_KINDS, { error: `must be one of ${ERASURE_KINDS.join(", ")}` }).meta({
+  description:
+    "standard: Synapse's erase (profile gone, messages hidden from later joiners). complete: also redacts every message the user sent and deletes their uploaded media, before the erase.",
+});
+/** policy.maxRemovals when the file does not set it. */
+export const DEFAULT_MAX_REMOVALS = 10;
+
 export const policySchema = z
   .strictObject({
     unmanaged: z
@@ -21,6 +32,19 @@ export const policySchema = z
       .default(10)
       .meta({ description: "Refuse a plan that deactivates more users than this." }),
     maxErasures: z.int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
+    // Optional rather than defaulted: absent means standard, and plans and policies written before
+    // it existed read the same.
+    erasure: erasureKindSchema.optional().meta({
+      description: "The erasure of users whose entry does not say (`erasure:` on the entry wins). Default: standard.",
+    }),
+    // Optional rather than defaulted, so that policies written before rooms existed keep their shape.
+    maxRemovals: z
+      .int()
+      .min(0)
+      .optional()
+      .meta({
+        description: `Refuse a plan that removes (kicks) more members from the file's rooms than this. Default: ${DEFAULT_MAX_REMOVALS}.`,
+      }),
     protected: z
       .array(
         z.string().refine(isUserIdPattern, {

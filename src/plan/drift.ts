@@ -1,10 +1,12 @@
 import type { ActualUser } from "../domain/account.js";
-import type { AttributeChange } from "../domain/attributes.js";
+import { type AttributeChange, type DesiredAttributes, exportedAttributes } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { PlanContext, PlanInput } from "../domain/plan.js";
+import { awaitingDue, dueUser } from "../domain/schedule.js";
 import { isHistoricalUserId } from "../domain/userId.js";
 import { attributeChangesIfAny } from "./attributes.js";
 import { CaseVariants, caseVariantHint } from "./caseVariants.js";
+import { hasResidue, wantsCompleteErasure } from "./erasure.js";
 import { byUserId, Match } from "./match.js";
 import { globMatcher, unmanagedExemption } from "./plan.js";
 
@@ -15,6 +17,9 @@ import { globMatcher, unmanagedExemption } from "./plan.js";
  * - `deactivated-out-of-band`: the file says active and the user is deactivated or erased.
  * - `erasure`: deactivated vs erased disagree (the file says erased and the user is only
  *   deactivated — e.g. a failed reactivation that un-erased it — or the other way round).
+ * - `due`: a deactivation or erasure the file schedules for a date that has passed, not yet
+ *   carried out (the server is still as the file says before that date). A date still to come is
+ *   not drift at all.
  * - `missing`: declared in the file, absent from the server.
  * - `attributes`: an active user whose managed attributes differ (old → new).
  * - `unmanaged`: an active user that is not in the file (under `unmanaged: report`, or under
@@ -30,20 +35,31 @@ export type DriftClass =
   | "deactivated-out-of-band"
   | "erasure"
   | "backends-disagree"
+  | "due"
   | "missing"
   | "attributes"
   | "synapse-only"
-  | "unmanaged";
+  | "unmanaged"
+  // Rooms (src/plan/rooms.ts): a declared member left, someone undeclared was invited or joined, a power level moved.
+  | "member-left"
+  | "member-invited"
+  | "member-joined"
+  | "power-level";
 
 export const DRIFT_ORDER: readonly DriftClass[] = [
   "reactivated",
   "deactivated-out-of-band",
   "erasure",
   "backends-disagree",
+  "due",
   "missing",
   "attributes",
   "synapse-only",
   "unmanaged",
+  "member-left",
+  "member-invited",
+  "member-joined",
+  "power-level",
 ];
 
 export interface DriftItem {
@@ -53,11 +69,18 @@ export interface DriftItem {
   expected: string;
   actual: string;
   changes?: AttributeChange[];
+  /** For rooms' drift: the room (alias or ID, as the file writes it). */
+  room?: string;
   /**
    * More to say, for a `missing` user: the server has it under another case (name it so), or it is
    * a historical ID that apply cannot create.
    */
   hint?: string;
+  /**
+   * An `unmanaged` user's attributes as the server has them, written as `export` would: what
+   * `drift --format patch` adds to the file. Emails and external IDs only where they were read.
+   */
+  attributes?: DesiredAttributes;
 }
 
 export interface DriftReport {
@@ -111,6 +134,7 @@ export class DriftDetector {
                 userId: have.userId,
                 expected: "not in the file",
                 actual: "active",
+                attributes: exportedAttributes(have),
               });
             },
           }),
@@ -136,7 +160,9 @@ export class DriftDetector {
     return this.#match.listed;
   }
 
-  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+  #pair(fileUser: DesiredUser, have: ActualUser | undefined): void {
+    // What the file wants at this run's clock: a date still to come is not drift; one passed is.
+    const want = dueUser(fileUser, this.context.now);
     const { userId } = want;
     if (!have) {
       this.#missing.push(want);
@@ -146,9 +172,19 @@ export class DriftDetector {
     this.#variants.matched(want);
     if (have.synapseOnly) this.#synapseOnly(have, want.state);
     if (have.state === want.state) {
+      if (have.state === "erased" && wantsCompleteErasure(want, this.context.policy) && hasResidue(have.residue)) {
+        const { messages, media } = have.residue!;
+        const actual = `erased, but ${messages} messages and ${media} media are left`;
+        this.#items.push({ class: "erasure", userId, expected: "erased (complete)", actual });
+      }
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
       if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
+      return;
+    }
+    if (awaitingDue(fileUser, want, have.state)) {
+      const hint = `the file schedules it for ${want.due}, and that date has passed; apply carries it out`;
+      this.#items.push({ class: "due", userId, expected: want.state, actual: have.state, hint });
       return;
     }
     const cls: DriftClass =

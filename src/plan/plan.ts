@@ -2,13 +2,15 @@ import type { ActualUser } from "../domain/account.js";
 import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { Action, Plan, PlanContext, PlanInput, Refusal, UnmanagedUser } from "../domain/plan.js";
+import { dueUser, type ScheduledStep, stepsAhead } from "../domain/schedule.js";
 import { attributeChanges, attributeChangesIfAny, managesDetails } from "./attributes.js";
 import { CaseVariants, creationRefusal } from "./caseVariants.js";
-import { LIFECYCLE } from "./lifecycle.js";
+import { hasResidue, purgeCounts, wantsCompleteErasure } from "./erasure.js";
+import { LIFECYCLE, type Transition } from "./lifecycle.js";
 import { byUserId, Match } from "./match.js";
 
 /**
- * desired + actual → Plan. Pure: no network, no clock, no output. Every decision about an account's
+ * desired + actual → Plan. Pure: no network, no clock of its own (`now` is given), no output. Every decision about an account's
  * lifecycle is a lookup in LIFECYCLE; the guards below (own user, protected users, thresholds) only
  * ever add refusals. A plan with any refusal must not be applied at all.
  */
@@ -34,6 +36,8 @@ export class Planner {
   #paired = 0;
   /** The file's users the server does not have, planned once all are known (see #planAbsent). */
   readonly #absent: DesiredUser[] = [];
+  /** The schedule's steps still to come at `context.now`. */
+  readonly #scheduled: ScheduledStep[] = [];
 
   constructor(private readonly context: PlanContext) {
     this.#isProtected = globMatcher(context.policy.protected);
@@ -59,7 +63,10 @@ export class Planner {
     return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : undefined;
   }
 
-  #pair(want: DesiredUser, have: ActualUser | undefined): void {
+  #pair(fileUser: DesiredUser, have: ActualUser | undefined): void {
+    // What the file wants at this plan's clock: its state, or what a date that has passed makes it.
+    const want = dueUser(fileUser, this.context.now);
+    if (fileUser.schedule) this.#scheduled.push(...stepsAhead(fileUser, this.context.now));
     if (!have) {
       this.#absent.push(want);
       return;
@@ -87,7 +94,11 @@ export class Planner {
   #plan(want: DesiredUser, have: ActualUser | undefined): void {
     const { userId } = want;
     const from = have ? have.state : "absent";
-    const cell = LIFECYCLE[from][want.state];
+    const complete = wantsCompleteErasure(want, this.context.policy);
+    let cell = LIFECYCLE[from][want.state];
+    // An erased user a complete erasure has not finished with (media or messages left): the rest of
+    // the purge is an erasure of its own, shown and counted like one.
+    if (cell.do === "nothing" && complete && from === "erased" && hasResidue(have?.residue)) cell = FINISH_PURGE;
     if (cell.do === "nothing") return;
     if (cell.do === "refuse" || ("unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag])) {
       const { code, why } = cell as { code: Refusal["code"]; why: string };
@@ -115,6 +126,9 @@ export class Planner {
       this.#refusals.push(backendRefusal);
       return;
     }
+    if (want.due !== undefined) action.due = want.due;
+    // A new account has nothing to purge.
+    if (complete && action.kind === "erase") action.purge = purgeCounts(have?.residue);
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
       const problem = this.context.passwordProblem?.(want.password);
@@ -221,6 +235,8 @@ export class Planner {
       refusals,
       unmanaged: this.#unmanaged.sort(byUserId),
       summary,
+      now: new Date(this.context.now).toISOString(),
+      scheduled: this.#scheduled.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : byUserId(a, b))),
     };
   }
 }
@@ -269,12 +285,16 @@ export function unmanagedExemption(
   return have.appserviceId !== null ? "appservice" : undefined;
 }
 
+const FINISH_PURGE: Transition = { do: "erase", irreversible: true };
+
 /** What an action would do that own and protected users must be spared, if anything. */
 function harmDone(action: Action): string | undefined {
   if (action.to === "erased") return "erase it";
   if (action.to === "deactivated") return "deactivate it";
   const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
   if (lock) return "lock it";
+  const suspend = action.changes.some((c) => c.attribute === "suspended" && c.to === true && c.from !== true);
+  if (suspend) return "suspend it";
   const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
   if (demote) return "remove its admin rights";
   return undefined;

@@ -1,8 +1,8 @@
-import type { Policy } from "../domain/policy.js";
+import { DEFAULT_MAX_REMOVALS, type Policy } from "../domain/policy.js";
 
 /** One way a policy differs from another, and whether it makes the tool less careful. */
 export interface PolicyChange {
-  setting: "unmanaged" | "maxDeactivations" | "maxErasures" | "protected";
+  setting: "unmanaged" | "maxDeactivations" | "maxErasures" | "maxRemovals" | "protected" | "erasure";
   /** In words: `maxDeactivations 10 → 100000`, `protected no longer lists @root:example.org`. */
   description: string;
   loosens: boolean;
@@ -14,7 +14,8 @@ const UNMANAGED_REACH = { ignore: 0, report: 0, deactivate: 1 } as const;
 /**
  * What changed between the policy of the base branch and the one a pull request proposes. Pure.
  * Loosening: a higher limit, `unmanaged: deactivate` newly on (or `ignore`, which hides users the
- * file does not name from every report), a protected user or pattern removed.
+ * file does not name from every report), a protected user or pattern removed, `erasure: complete`
+ * newly on.
  */
 export function policyChanges(base: Policy, head: Policy): PolicyChange[] {
   const changes: PolicyChange[] = [];
@@ -33,6 +34,22 @@ export function policyChanges(base: Policy, head: Policy): PolicyChange[] {
         loosens: head[setting] > base[setting],
       });
     }
+  }
+  // A complete erasure removes more, irreversibly (every message and upload): turning it on loosens.
+  const [was, now] = [base.erasure ?? "standard", head.erasure ?? "standard"];
+  if (was !== now)
+    changes.push({ setting: "erasure", description: `erasure ${was} → ${now}`, loosens: now === "complete" });
+  // Unset means the default: a file that starts setting it at the default changes nothing.
+  const [baseRemovals, headRemovals] = [
+    base.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+    head.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+  ];
+  if (baseRemovals !== headRemovals) {
+    changes.push({
+      setting: "maxRemovals",
+      description: `maxRemovals ${baseRemovals} → ${headRemovals}`,
+      loosens: headRemovals > baseRemovals,
+    });
   }
   const kept = new Set(head.protected);
   for (const pattern of base.protected) {

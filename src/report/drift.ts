@@ -10,9 +10,14 @@ const TITLE: Record<DriftClass, string> = {
   erasure: "Erasure differs from the file",
   "backends-disagree": "MAS and Synapse disagree",
   "synapse-only": "In Synapse but not in MAS",
+  due: "Scheduled in the file, due, not yet applied",
   missing: "In the file but not on the server",
   attributes: "Attributes changed on the server",
   unmanaged: "On the server but not in the file",
+  "member-left": "Declared room members who left (or never joined)",
+  "member-invited": "Invited to a room that does not declare them",
+  "member-joined": "Joined a room that does not declare them (by hand)",
+  "power-level": "Power levels changed in a room",
 };
 
 /** One line; the server's name is written with `esc`, the sink's escaper (src/report/escape.ts). */
@@ -23,7 +28,7 @@ export function driftSummaryLine(report: DriftReport, esc: Escaper): string {
 }
 
 function itemLines(item: DriftItem, indent: string): string[] {
-  const head = `${indent}${t(item.userId)}: file says ${item.expected}, server has ${item.actual}`;
+  const head = `${indent}${t(item.userId)}${item.room ? ` in ${t(item.room)}` : ""}: file says ${item.expected}, server has ${item.actual}`;
   return [
     head,
     ...(item.changes ?? []).map(
@@ -83,7 +88,7 @@ export function renderDriftMarkdown(report: DriftReport): string {
         .join("; ");
       const hint = item.hint ? ` — _${mdText(item.hint)}_` : "";
       out.push(
-        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`,
+        `- ${mdCode(item.userId)}${item.room ? ` in ${mdCode(item.room)}` : ""}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`,
       );
     }
   }

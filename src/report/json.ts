@@ -1,5 +1,7 @@
+import { planHasChanges } from "../domain/plan.js";
 import { VERSION } from "../version.js";
 import type { Report } from "./model.js";
+import { roomJson } from "./rooms.js";
 
 /**
  * The machine-readable report, `formatVersion: 1`. Documented in the README ("JSON output");
@@ -16,10 +18,14 @@ export function renderJson(report: Report): string {
     summary: plan.summary,
     policy: plan.policy,
     ...(report.snapshot ? { snapshot: report.snapshot } : {}),
-    changes: plan.actions.length > 0,
+    changes: planHasChanges(plan),
     actions: plan.actions,
     refusals: plan.refusals,
     unmanaged: report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged,
+    // The clock the plan was made with, and what the file schedules after it (not actions yet).
+    ...(plan.now === undefined ? {} : { now: plan.now }),
+    scheduled: plan.scheduled ?? [],
+    ...roomJson(plan, report.apply),
     ...(report.apply
       ? {
           apply: {

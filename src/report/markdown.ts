@@ -7,9 +7,12 @@ import {
   formatValue,
   policyLine,
   type Report,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine,
 } from "./model.js";
+import { roomApplyMarkdown, roomPlanMarkdown } from "./rooms.js";
 
 // For pull-request comments, job summaries and the Matrix notice (rendered to HTML by marked).
 // Every value from the users file or the server is written with mdCode (user IDs, attribute
@@ -42,6 +45,12 @@ export function renderMarkdown(report: Report): string {
       out.push(`| ${ICON[a.kind]} | ${mdCode(a.userId)} | ${a.irreversible ? `**${what}**` : what} | ${changes} |`);
     }
   }
+  const scheduled = scheduledEntries(plan, mdCode);
+  if (scheduled.length > 0) {
+    out.push("", `#### 📅 ${scheduledHeading(plan, mdCode)}`, "");
+    for (const s of scheduled) out.push(`- ${s.userId}: ${s.what}`);
+  }
+  out.push(...roomPlanMarkdown(plan));
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
     out.push("", `<details><summary>On the server but not in the file: ${listed.length}</summary>`, "");
@@ -57,6 +66,7 @@ export function renderMarkdown(report: Report): string {
       out.push(
         `- ${r.outcome}: ${r.action.kind} ${mdCode(r.action.userId)}${r.message ? ` — ${mdText(r.message)}` : ""}`,
       );
+    out.push(...roomApplyMarkdown(report.apply));
   }
   return `${out.join("\n")}\n`;
 }

@@ -1,5 +1,6 @@
 import type { AttributeValue } from "../domain/attributes.js";
-import type { Action, ApplyResult, Plan } from "../domain/plan.js";
+import { type Action, type ApplyResult, type Plan, planHasChanges } from "../domain/plan.js";
+import { timeUntil } from "../domain/schedule.js";
 import { CHANGED_MARKER, isDigest } from "../snapshot/digest.js";
 import type { NotCompared } from "../snapshot/snapshot.js";
 import type { Escaper } from "./escape.js";
@@ -34,7 +35,9 @@ export function describeAction(a: Action, esc: Escaper): string {
   if (a.kind === "create" && a.to !== "active") {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
+  if (a.purge) text = purgeText(a);
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
+  if (a.due !== undefined) text += ` (scheduled for ${esc(a.due)}, due)`;
   if (a.password) {
     text +=
       "env" in a.password
@@ -42,6 +45,21 @@ export function describeAction(a: Action, esc: Escaper): string {
         : ` with the password from file ${esc(a.password.file)}`;
   }
   return a.irreversible ? `${text} — IRREVERSIBLE` : text;
+}
+
+/**
+ * A complete erasure, with what it removes: "erase completely: redact 12 messages in 2 rooms, delete
+ * 3 media"; from `erased`, "finish the complete erasure: …" (an earlier purge left these). The counts
+ * are the tool's own numbers.
+ */
+function purgeText(a: Action): string {
+  const p = a.purge!;
+  const head = a.from === "erased" ? "finish the complete erasure" : "erase completely";
+  if (p.rooms === null || p.messages === null || p.media === null) {
+    return `${head}: redact the messages and delete the media (not counted offline)`;
+  }
+  const rooms = `${p.rooms} room${p.rooms === 1 ? "" : "s"}`;
+  return `${head}: redact ${p.messages} message${p.messages === 1 ? "" : "s"} in ${rooms}, delete ${p.media} media`;
 }
 
 /**
@@ -74,7 +92,7 @@ export function formatFrom(value: AttributeValue | undefined, esc: Escaper, repo
 /** The policy the plan was made under, in one line: every plan shows it, so loosening it is seen. */
 export function policyLine(policy: Plan["policy"], esc: Escaper): string {
   const protectedList = policy.protected.length === 0 ? "none" : policy.protected.map(esc).join(", ");
-  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}, protected: ${protectedList}.`;
+  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}${policy.erasure === "complete" ? ", erasure complete" : ""}, protected: ${protectedList}.`;
 }
 
 /** Which accounts backend ran: every live report says it (the tool's own words, no escaping needed). */
@@ -96,9 +114,26 @@ export function snapshotLines(report: Report, esc: Escaper): string[] | undefine
   return lines;
 }
 
+/**
+ * What the file schedules for later, one entry per step: the user (through `esc`) and
+ * "deactivate on 2026-12-31 (in 29 days)" (the date as written, through `esc`). Empty when nothing is.
+ */
+export function scheduledEntries(plan: Plan, esc: Escaper): { userId: string; what: string }[] {
+  const now = plan.now === undefined ? undefined : Date.parse(plan.now);
+  return (plan.scheduled ?? []).map((step) => ({
+    userId: esc(step.userId),
+    what: `${step.kind} on ${esc(step.on)}${now === undefined ? "" : ` (${timeUntil(Date.parse(step.at), now)})`}`,
+  }));
+}
+
+/** The heading of the scheduled steps, with the clock they were judged by. */
+export function scheduledHeading(plan: Plan, esc: Escaper): string {
+  return `Scheduled by the file, not due yet (${plan.scheduled?.length ?? 0}, as of ${esc(plan.now ?? "an unknown time")})`;
+}
+
 export function summaryLine(plan: Plan): string {
   const s = plan.summary;
-  if (plan.actions.length === 0 && plan.refusals.length === 0) return "No changes: the server matches the file.";
+  if (!planHasChanges(plan) && plan.refusals.length === 0) return "No changes: the server matches the file.";
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.deactivate} to deactivate, ${s.erase} to erase, ${s.reactivate} to reactivate.`;
 }
 

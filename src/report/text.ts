@@ -9,9 +9,12 @@ import {
   policyLine,
   type Report,
   SYMBOL,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine,
 } from "./model.js";
+import { roomApplyText, roomPlanText } from "./rooms.js";
 
 // For a terminal (and the plain-text body of a Matrix notice, and the workflow log): every value
 // from the users file or the server goes through escapeTerminal (`t`), so none can hold a newline,
@@ -44,12 +47,18 @@ export function renderPlanText(report: Report): string {
     out.push("");
     for (const a of plan.actions) out.push(...actionLines(a, report));
   }
+  out.push(...roomPlanText(plan));
   if (plan.refusals.length > 0) {
     out.push("", `Refused (${plan.refusals.length}); nothing will be applied until these are resolved:`);
     for (const r of plan.refusals) {
       out.push(`  x ${t(r.message)}`);
       if (r.hint) out.push(`      ${t(r.hint)}`);
     }
+  }
+  const scheduled = scheduledEntries(plan, t);
+  if (scheduled.length > 0) {
+    out.push("", `${scheduledHeading(plan, t)}:`);
+    for (const s of scheduled) out.push(`    ${s.userId}  ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
@@ -68,5 +77,5 @@ export function renderApplyText(report: Report): string {
   if (!report.apply) return "";
   const problems = report.apply.results.filter((r) => r.outcome !== "done");
   const lines = problems.length ? ["", "Not done:", ...problems.map(resultLine)] : [];
-  return `${[...lines, "", applySummaryLine(report.apply)].join("\n")}\n`;
+  return `${[...lines, "", applySummaryLine(report.apply), ...roomApplyText(report.apply)].join("\n")}\n`;
 }

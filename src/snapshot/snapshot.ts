@@ -65,6 +65,7 @@ const userSchema = z.strictObject({
   locked: z.boolean(),
   isGuest: z.boolean(),
   appserviceId: shortText.nullable().optional(),
+  suspended: z.boolean().optional(),
   displayname: digestString.nullable(),
   avatarUrl: digestString.nullable(),
   emails: z.array(digestString).max(1000).optional(),
@@ -94,7 +95,12 @@ export function newSnapshotSalt(): string {
 }
 
 function hasDetails(user: ActualUser): boolean {
-  return user.emails !== undefined || user.externalIds !== undefined || user.appserviceId !== undefined;
+  return (
+    user.emails !== undefined ||
+    user.externalIds !== undefined ||
+    user.appserviceId !== undefined ||
+    user.suspended !== undefined
+  );
 }
 
 /**
@@ -125,6 +131,7 @@ export function writeSnapshot(
         avatarUrl: digester.avatarUrl(user.avatarUrl),
       };
       if (user.appserviceId !== undefined) row.appserviceId = user.appserviceId;
+      if (user.suspended !== undefined) row.suspended = user.suspended;
       if (user.emails !== undefined) row.emails = digester.emails(user.emails);
       if (user.externalIds !== undefined) row.externalIds = digester.externalIds(user.externalIds);
       return `    ${JSON.stringify(row)}`;
@@ -222,6 +229,7 @@ export function readSnapshot(
       creationTs: 0,
     };
     if (row.appserviceId !== undefined) user.appserviceId = row.appserviceId;
+    if (row.suspended !== undefined) user.suspended = row.suspended;
     if (row.emails !== undefined) user.emails = row.emails;
     if (row.externalIds !== undefined) user.externalIds = row.externalIds;
     users.set(row.userId, user);
@@ -272,7 +280,7 @@ export function desiredForSnapshot(
     const have = snapshot.users.get(userId);
     let ready = want;
     if (have && have.state !== "erased") {
-      for (const attribute of ["emails", "externalIds"] as const) {
+      for (const attribute of ["emails", "externalIds", "suspended"] as const) {
         if (ready[attribute] !== undefined && have[attribute] === undefined) {
           ready = { ...ready, [attribute]: undefined };
           notCompared.push({ userId, attribute });
@@ -298,6 +306,7 @@ export function planFromSnapshot(
   snapshot: Snapshot,
   desired: ReadonlyMap<string, DesiredUser>,
   policy: PlanContext["policy"],
+  now: PlanContext["now"],
   passwordProblem?: PlanContext["passwordProblem"],
 ): SnapshotPlan {
   const ready = desiredForSnapshot(desired, snapshot);
@@ -307,6 +316,7 @@ export function planFromSnapshot(
     serverName: snapshot.meta.serverName,
     ownUserId: snapshot.meta.ownUserId,
     policy,
+    now,
     ...(passwordProblem ? { passwordProblem } : {}),
   });
   return { plan: withFileValues(plan, desired), notCompared: ready.notCompared };

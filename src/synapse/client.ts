@@ -300,6 +300,112 @@ export class SynapseClient {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
   }
 
+  // ---- Suspension and complete erasure (issue 15): Synapse-only admin APIs, also under MAS. ----
+
+  /** Suspends or unsuspends a user (Synapse ≥ 1.122). The single-user GET then shows `suspended`. */
+  async setSuspended(userId: string, suspended: boolean): Promise<void> {
+    await this.#call("PUT", `/_synapse/admin/v1/suspend/${encodeUserId(userId)}`, { suspend: suspended });
+  }
+
+  /** Every room the user has a membership in, left ones included (Synapse ≥ 1.145), by room ID. */
+  async userMemberships(userId: string): Promise<Record<string, string>> {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/memberships`;
+    const body = await this.#call<{ memberships?: unknown }>("GET", path);
+    const m = body.memberships;
+    if (
+      typeof m !== "object" ||
+      m === null ||
+      Array.isArray(m) ||
+      Object.values(m).some((v) => typeof v !== "string")
+    ) {
+      throw new SynapseError(
+        "invalid-response",
+        "GET",
+        shortPath(path),
+        "`memberships` is not a map of room IDs to memberships",
+      );
+    }
+    return m as Record<string, string>;
+  }
+
+  /** How many media the user has uploaded that are still stored (local media only). */
+  async countUserMedia(userId: string): Promise<number> {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/media`;
+    return mediaTotal(await this.#call<{ total?: unknown }>("GET", `${path}?limit=1`), "GET", path);
+  }
+
+  /**
+   * Deletes up to one page (100) of the user's media; returns how many this call deleted. Synapse
+   * gives no next page: call it again until it returns 0.
+   */
+  async deleteUserMedia(userId: string): Promise<number> {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/media`;
+    return mediaTotal(await this.#call<{ total?: unknown }>("DELETE", path), "DELETE", path);
+  }
+
+  /**
+   * Starts redacting the user's events in `rooms` (Synapse ≥ 1.116): their messages, encrypted
+   * messages and joins, each at most once (already redacted ones are skipped). `rooms` is passed
+   * explicitly: an empty list would cover only the rooms the user is in now. `limit` is per room,
+   * counted from the newest event (redacted ones included). Returns the task's ID.
+   */
+  async redactUserEvents(userId: string, rooms: string[], limit: number): Promise<string> {
+    const path = `/_synapse/admin/v1/user/${encodeUserId(userId)}/redact`;
+    const body = await this.#call<{ redact_id?: unknown }>("POST", path, { rooms, limit });
+    if (typeof body.redact_id !== "string" || body.redact_id === "") {
+      throw new SynapseError("invalid-response", "POST", shortPath(path), "the answer has no `redact_id`");
+    }
+    return body.redact_id;
+  }
+
+  /**
+   * Where a redaction task is: scheduled, active, complete or failed; undefined once Synapse forgot
+   * it (after 24 h or a restart). Synapse 1.160 answers `complete` (its task status), where its
+   * documentation says `completed` (seen): both read as `complete`.
+   */
+  async redactStatus(redactId: string): Promise<{ status: string; failed: number } | undefined> {
+    const path = `/_synapse/admin/v1/user/redact_status/${encodeURIComponent(redactId)}`;
+    let body: { status?: unknown; failed_redactions?: unknown };
+    try {
+      body = await this.#call("GET", path);
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+    const failed = body.failed_redactions;
+    if (typeof body.status !== "string" || (failed !== undefined && (typeof failed !== "object" || failed === null))) {
+      throw new SynapseError("invalid-response", "GET", shortPath(path), "the answer has no `status`");
+    }
+    const status = body.status === "completed" ? "complete" : body.status;
+    return { status, failed: failed ? Object.keys(failed).length : 0 };
+  }
+
+  /**
+   * How many messages (m.room.message, m.room.encrypted) `userId` sent in `roomId` that are not
+   * redacted: the admin's view of the room's history (every event, whoever may see it), filtered
+   * by sender on the server, newest first, `maxPages` pages of 1,000 at most (a bound, not a loop
+   * a server can keep going).
+   */
+  async countUnredactedMessages(userId: string, roomId: string, maxPages = 100): Promise<number> {
+    const path = `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages`;
+    const filter = JSON.stringify({ senders: [userId], types: ["m.room.message", "m.room.encrypted"] });
+    let count = 0;
+    let from: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const query = new URLSearchParams({ dir: "b", limit: "1000", filter, ...(from ? { from } : {}) });
+      const body = await this.#call<{ chunk?: unknown; end?: unknown }>("GET", `${path}?${query}`);
+      if (!Array.isArray(body.chunk)) {
+        throw new SynapseError("invalid-response", "GET", shortPath(path), "the answer has no `chunk` list");
+      }
+      for (const event of body.chunk as { sender?: unknown; unsigned?: { redacted_because?: unknown } }[]) {
+        if (event?.sender === userId && !event.unsigned?.redacted_because) count++;
+      }
+      if (body.chunk.length === 0 || typeof body.end !== "string" || body.end === from) return count;
+      from = body.end;
+    }
+    return count;
+  }
+
   // ---- Rooms, aliases and registration tokens: what the apply lock (src/apply/lock.ts) needs. ----
   // Room IDs and aliases are percent-encoded in paths: `!`, `#` and `:` must reach Synapse intact.
 
@@ -468,6 +574,48 @@ export class SynapseClient {
       `/_matrix/client/v3/directory/room/${encodeURIComponent(roomIdOrAlias)}`,
     );
     return body.room_id;
+  }
+
+  // ---- Room membership and power levels: what the file's rooms need (src/apply/rooms.ts). ----
+
+  /**
+   * Joins a local user to a room through the Admin API (`POST /_synapse/admin/v1/join/<room>`):
+   * in a room that is not public, Synapse first invites the user as the admin user, who must be
+   * in the room with the power to invite.
+   */
+  async adminJoin(roomId: string, userId: string): Promise<void> {
+    encodeUserId(userId);
+    await this.#call("POST", `/_synapse/admin/v1/join/${encodeURIComponent(roomId)}`, { user_id: userId });
+  }
+
+  /**
+   * Kicks a member (or withdraws an invitation) as the token's user, through the client API: there
+   * is no Admin API to make a user leave a room.
+   */
+  async kick(roomId: string, userId: string, reason: string): Promise<void> {
+    encodeUserId(userId);
+    await this.#call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, {
+      user_id: userId,
+      reason,
+    });
+  }
+
+  /**
+   * One state event's content as the token's user sees it (it must be in the room), or undefined
+   * when the room has no such event (404).
+   */
+  async getStateEvent(roomId: string, type: string, stateKey = ""): Promise<Record<string, unknown> | undefined> {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+    try {
+      const body = await this.#call<unknown>("GET", path);
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new SynapseError("invalid-response", "GET", path, "the answer is not a state event's content");
+      }
+      return body as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return undefined;
+      throw e;
+    }
   }
 
   /** Posts an m.notice (a bot's message: clients do not notify for it as loudly) with plain and HTML bodies. */
@@ -681,6 +829,13 @@ interface ListPage {
  * garbage at once, even for a page asked for ahead that waits its turn. `from`: the offset asked
  * for, which `next_token` must move past (see listAllUsers).
  */
+function mediaTotal(body: { total?: unknown }, method: Method, path: string): number {
+  if (typeof body.total !== "number" || !Number.isInteger(body.total) || body.total < 0) {
+    throw new SynapseError("invalid-response", method, shortPath(path), "the answer has no `total` count");
+  }
+  return body.total;
+}
+
 function listPage(json: unknown, from: string): ListPage {
   const page = json as { users?: unknown; next_token?: unknown; total?: unknown };
   const invalid = (detail: string) => new SynapseError("invalid-response", "GET", LIST_PATH, detail);

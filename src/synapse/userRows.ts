@@ -21,6 +21,7 @@ export interface RawUser {
   threepids?: { medium: string; address: string }[];
   external_ids?: { auth_provider: string; external_id: string }[];
   appservice_id?: string | null;
+  suspended?: boolean | number;
 }
 
 export function stateOf(raw: RawUser): AccountState {
@@ -95,6 +96,12 @@ export function normaliseUser(row: unknown, creationUnit: "s" | "ms", path: stri
     }
     user.externalIds = ids;
   }
+  // Only the single-user GET carries it (Synapse ≥ 1.121); the list does not (1.160).
+  if (raw.suspended !== undefined && raw.suspended !== null) {
+    if (!isFlag(raw.suspended)) invalidField(path, name, "suspended", "a boolean", raw.suspended);
+    user.suspended = Boolean(raw.suspended);
+  } else if (creationUnit === "s") user.suspended = false; // a server older than suspension: no one is
+
   if ("appservice_id" in raw) {
     if (!isOptional(raw.appservice_id, "string"))
       invalidField(path, name, "appservice_id", "a string", raw.appservice_id);

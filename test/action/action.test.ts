@@ -349,6 +349,27 @@ describe("command: apply on push", () => {
 });
 
 describe("command: drift on a schedule", () => {
+  it("someone reactivated bob in an admin UI: the issue says so, and offers both ways (apply, or the patch)", async () => {
+    const bob = uniqueLocalpart("drift-bob");
+    await client.createUser(id(bob), {});
+    await client.deactivate(id(bob), { erase: false });
+    const config = `accounts-${uniqueLocalpart("c")}.yaml`;
+    const dir = tempFiles({ [config]: usersFile(`  ${bob}: deactivated # left in May\n`) });
+    await client.modifyUser(id(bob), { deactivated: false });
+
+    const run = await runAction({ command: "drift", config }, { name: "schedule" }, dir);
+    expect(run.outputs["exit-code"]).toBe("2");
+    const issue = [...gh.issues.values()].find((i) => i.body.includes(`<!-- synapse-gitops:drift:${config} -->`))!;
+    expect(issue.body).toMatch(/🚨 Reactivated behind the file's back/);
+    expect(issue.body).toContain(`\`synapse-gitops apply ${config}\``);
+    const html = await marked.parse(issue.body);
+    const diff = /<pre><code class="language-diff">([\s\S]*?)<\/code><\/pre>/.exec(html)?.[1];
+    expect(diff).toContain(`-  ${bob}: deactivated # left in May`);
+    expect(diff).toContain(`+  ${bob}: active # left in May`);
+    expect(run.summary).toContain("Two ways to end this drift");
+    expectNoToken(run);
+  });
+
   it("opens one issue, updates it while drift persists, closes it when the drift is gone", async () => {
     const [a, b] = [uniqueLocalpart("drift-a"), uniqueLocalpart("drift-b")];
     await client.createUser(id(a), {});

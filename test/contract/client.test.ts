@@ -244,6 +244,47 @@ describeEachServer("SynapseClient contract", (server) => {
     expect(`${e.message} ${e.hint}`).not.toContain(token);
     await plain.close();
   });
+
+  // Issue 15. Synapse 1.160: suspension is in the single-user GET only, never in the list's rows.
+  it("suspends and unsuspends a user: the single-user GET shows it, the list's rows do not carry it", async () => {
+    const u = id(uniqueLocalpart("suspend"));
+    await client.createUser(u, {});
+    expect((await client.getUser(u)).suspended).toBe(false);
+    await client.setSuspended(u, true);
+    expect((await client.getUser(u)).suspended).toBe(true);
+    const listed = (await inventory(client)).users.get(u);
+    expect(listed).toBeDefined();
+    expect(listed!.suspended).toBeUndefined();
+    await client.setSuspended(u, false);
+    expect((await client.getUser(u)).suspended).toBe(false);
+    const e = await expectSynapseError(client.setSuspended(id(uniqueLocalpart("nobody")), true));
+    expect(e).toMatchObject({ kind: "not-found", status: 404 });
+  });
+
+  it("a user with no rooms and no media: no memberships, no media, nothing to delete, a redaction that completes", async () => {
+    const u = id(uniqueLocalpart("clean"));
+    await client.createUser(u, {});
+    expect(await client.userMemberships(u)).toEqual({});
+    expect(await client.countUserMedia(u)).toBe(0);
+    expect(await client.deleteUserMedia(u)).toBe(0);
+    const redactId = await client.redactUserEvents(u, [], 1000);
+    let status: Awaited<ReturnType<SynapseClient["redactStatus"]>>;
+    await until(async () => {
+      status = await client.redactStatus(redactId);
+      return status?.status !== "scheduled" && status?.status !== "active";
+    });
+    // Synapse 1.160 says `complete` (its documentation: `completed`).
+    expect(status!).toEqual({ status: "complete", failed: 0 });
+    expect(await client.redactStatus("no-such-redaction")).toBeUndefined();
+  });
+
+  it("memberships name the rooms a user is in; a room without their messages counts none", async () => {
+    const roomId = await client.createPrivateRoom({ name: "contract memberships", initialState: [] });
+    const memberships = await client.userMemberships(server().adminUserId);
+    expect(memberships[roomId]).toBe("join");
+    expect(await client.countUnredactedMessages(server().adminUserId, roomId)).toBe(0);
+    await client.deleteRoom(roomId);
+  });
 });
 
 describe("SynapseClient without a server", () => {

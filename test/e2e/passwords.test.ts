@@ -36,6 +36,7 @@ async function createWith(
     serverName: server.serverName,
     ownUserId: server.adminUserId,
     policy: desired.policy,
+    now: Date.now(),
   });
   expect(plan.actions).toHaveLength(1);
   const result = await applyPlan(new SynapseAccounts(client), plan, {

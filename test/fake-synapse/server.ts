@@ -22,6 +22,9 @@ interface FakeUser {
   threepids: { medium: string; address: string }[];
   externalIds: { auth_provider: string; external_id: string }[];
   appserviceId: string | null;
+  suspended: boolean;
+  /** IDs of the media the user uploaded (seeded: the fake has no upload). */
+  media: string[];
 }
 
 interface FakeStateEvent {
@@ -84,6 +87,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
   const visibleCache = new Map<string, FakeUser[]>();
   const changed = () => visibleCache.clear();
   const tokens = new Map<string, string>(); // token → user ID
+  const redactions = new Set<string>(); // redaction task IDs: each done at once (the fake has no events)
   const registrationTokens = new Map<string, { uses_allowed: number | null; expiry_time: number | null }>();
   const requests = new Map<string, number>();
   // Rooms, as far as the apply lock uses them: current state, members, and local aliases (unique).
@@ -106,6 +110,8 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
     threepids: [],
     externalIds: [],
     appserviceId: null,
+    suspended: false,
+    media: [],
     ...fields,
   });
   const insert = (u: FakeUser) => {
@@ -159,7 +165,7 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
     consent_server_notice_sent: null,
     consent_version: null,
     consent_ts: null,
-    suspended: false,
+    suspended: u.suspended,
   });
 
   const authenticate = (req: IncomingMessage, admin: boolean): string => {
@@ -346,6 +352,52 @@ export async function startFakeSynapse(options: FakeSynapseOptions = {}): Promis
       for (const [alias, target] of aliases) if (target === roomId) aliases.delete(alias);
       rooms.delete(roomId);
       return [200, { delete_id: randomBytes(8).toString("hex") }]; // unknown rooms too, like Synapse
+    }
+    // Suspension and complete erasure (issue 15). The fake keeps no events: a user's memberships are
+    // the fake rooms they are in, a redaction has nothing to do, and media are seeded IDs.
+    const suspend = path.match(/^\/_synapse\/admin\/v1\/suspend\/([^/]+)$/);
+    if (suspend && m === "PUT") {
+      const id = decodeURIComponent(suspend[1]!);
+      const u = localUser(id);
+      if (!u) throw new HttpError(404, "M_NOT_FOUND", "User not found");
+      if (typeof body.suspend !== "boolean") throw new HttpError(400, "M_BAD_JSON", "suspend must be a boolean");
+      u.suspended = body.suspend;
+      return [200, { [`user_${id}_suspended`]: u.suspended }];
+    }
+    const memberships = path.match(/^\/_synapse\/admin\/v1\/users\/([^/]+)\/memberships$/);
+    if (memberships && m === "GET") {
+      const id = decodeURIComponent(memberships[1]!);
+      const map: Record<string, string> = {};
+      for (const [roomId, room] of rooms) if (room.members.has(id)) map[roomId] = "join";
+      return [200, { memberships: map }];
+    }
+    const media = path.match(/^\/_synapse\/admin\/v1\/users\/([^/]+)\/media$/);
+    if (media && (m === "GET" || m === "DELETE")) {
+      const u = localUser(decodeURIComponent(media[1]!));
+      if (!u) throw new HttpError(404, "M_NOT_FOUND", "Unknown user");
+      const limit = Number(url.searchParams.get("limit") ?? 100);
+      if (m === "GET")
+        return [200, { media: u.media.slice(0, limit).map((media_id) => ({ media_id })), total: u.media.length }];
+      const deleted = u.media.splice(0, limit);
+      return [200, { deleted_media: deleted, total: deleted.length }];
+    }
+    const redact = path.match(/^\/_synapse\/admin\/v1\/user\/([^/]+)\/redact$/);
+    if (redact && m === "POST") {
+      if (!Array.isArray(body.rooms)) throw new HttpError(400, "M_BAD_JSON", "rooms must be a list");
+      const redactId = randomBytes(8).toString("hex");
+      redactions.add(redactId);
+      return [200, { redact_id: redactId }];
+    }
+    const redactStatus = path.match(/^\/_synapse\/admin\/v1\/user\/redact_status\/([^/]+)$/);
+    if (redactStatus && m === "GET") {
+      if (!redactions.has(decodeURIComponent(redactStatus[1]!)))
+        throw new HttpError(404, "M_NOT_FOUND", "redact id not found");
+      return [200, { status: "complete", failed_redactions: {} }];
+    }
+    const roomMessages = path.match(/^\/_synapse\/admin\/v1\/rooms\/([^/]+)\/messages$/);
+    if (roomMessages && m === "GET") {
+      if (!rooms.has(decodeURIComponent(roomMessages[1]!))) throw new HttpError(404, "M_NOT_FOUND", "Room not found");
+      return [200, { chunk: [], start: "t0" }];
     }
     const deact = path.match(/^\/_synapse\/admin\/v1\/deactivate\/([^/]+)$/);
     if (deact && m === "POST") {

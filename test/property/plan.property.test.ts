@@ -215,6 +215,7 @@ function inputOf(world: World): PlanInput {
     serverName: S,
     ownUserId: OWN,
     policy: world.policy,
+    now: 0,
   };
 }
 

@@ -32,7 +32,7 @@ interface Workflow {
   jobs: Record<string, Job>;
 }
 
-const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml", "mas/apply.yml", "mas/drift.yml"];
+const WORKFLOWS = ["plan.yml", "apply.yml", "drift.yml", "nightly-apply.yml", "mas/apply.yml", "mas/drift.yml"];
 const workflow = (name: string) => parse(read(`examples/workflows/${name}`)) as Workflow;
 const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps);
 const ours = (wf: Workflow) => steps(wf).filter((s) => s.uses?.startsWith("synapse-gitops/synapse-gitops@"));
@@ -157,6 +157,19 @@ describe("the MAS variant of the workflows", () => {
       expect(step.env?.MAS_CLIENT_SECRET).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
       expect(JSON.stringify(step.with)).not.toContain("MAS_CLIENT_SECRET");
     }
+  });
+});
+
+describe("the nightly apply (scheduled offboarding)", () => {
+  it("applies the default branch's file every night, at the real time, never beside another apply", () => {
+    const nightly = workflow("nightly-apply.yml");
+    expect(Object.keys(nightly.on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    expect((nightly.on.schedule as { cron: string }[]).length).toBe(1);
+    expect(ours(nightly).map((s) => s.with?.command)).toEqual(["apply"]);
+    // One apply at a time for the server: the same concurrency group as the apply on merge.
+    expect(nightly.concurrency.group).toBe(workflow("apply.yml").concurrency.group);
+    // The clock is never injected outside tests.
+    expect(read("examples/workflows/nightly-apply.yml")).not.toContain("SYNAPSE_GITOPS_NOW");
   });
 });
 

@@ -75,6 +75,7 @@ function input(
     ownUserId: OWN,
     policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
     backend: masBackend,
+    now: Date.UTC(2026, 0, 1),
     ...extra,
   };
 }

@@ -42,6 +42,7 @@ function input(desired: DesiredUser[], actual: ActualUser[], policy: Partial<Pla
     serverName: S,
     ownUserId: OWN,
     policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
+    now: 0,
   };
 }
 

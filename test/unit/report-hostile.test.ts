@@ -78,11 +78,16 @@ function hostileDrift(s: string): DriftReport {
       reactivated: 1,
       "deactivated-out-of-band": 0,
       erasure: 0,
+      "synapse-only": 0,
+      "backends-disagree": 0,
+      due: 0,
       missing: 0,
       attributes: 1,
       unmanaged: 1,
-      "synapse-only": 0,
-      "backends-disagree": 0,
+      "member-left": 0,
+      "member-invited": 0,
+      "member-joined": 0,
+      "power-level": 0,
     },
     items: [
       { class: "reactivated", userId: id, expected: "deactivated", actual: "active" },
@@ -259,6 +264,7 @@ describe("historical user IDs (any printable ASCII but `:`) in every report", ()
     serverName: S,
     ownUserId: `@admin:${S}`,
     policy: { unmanaged: "report", maxDeactivations: 100, maxErasures: 100, protected: [] },
+    now: 0,
   };
   const plan = planUsers(input);
   const report: Report = { command: "plan", plan };

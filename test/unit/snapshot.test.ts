@@ -79,7 +79,7 @@ function snapshotOf(users: ActualUser[], salt = SALT) {
 
 /** The plan of one file user against a snapshot of the server above: its actions, as "kind attribute…". */
 function planned(wanted: DesiredUser, server: ActualUser[] = SERVER): string[] {
-  const { plan } = planFromSnapshot(snapshotOf(server), new Map([[wanted.userId, wanted]]), POLICY);
+  const { plan } = planFromSnapshot(snapshotOf(server), new Map([[wanted.userId, wanted]]), POLICY, 0);
   expect(plan.refusals).toEqual([]);
   return plan.actions.map((a) => [a.kind, ...a.changes.map((c) => c.attribute)].join(" "));
 }
@@ -319,7 +319,7 @@ describe("comparing the file with the snapshot's digests", () => {
 
   it("shows the file's values as the new ones and marks the server's as digests", () => {
     const file = want("alice", "active", { displayname: "Alice", emails: ["new@example.org"] });
-    const { plan } = planFromSnapshot(snapshotOf(SERVER), new Map([[file.userId, file]]), POLICY);
+    const { plan } = planFromSnapshot(snapshotOf(SERVER), new Map([[file.userId, file]]), POLICY, 0);
     const changes = plan.actions[0]!.changes;
     expect(changes.map((c) => [c.attribute, c.to])).toEqual([
       ["displayname", "Alice"],
@@ -384,21 +384,21 @@ describe("comparing the file with the snapshot's digests", () => {
       [`@alice:${S}`, want("alice", "active", { displayname: "Alice Liddell", emails: ["alice@example.org"] })],
     ]);
     expect(desiredForSnapshot(file, snapshot).notCompared).toEqual([{ userId: `@alice:${S}`, attribute: "emails" }]);
-    const { plan, notCompared } = planFromSnapshot(snapshot, file, POLICY);
+    const { plan, notCompared } = planFromSnapshot(snapshot, file, POLICY, 0);
     expect(plan.actions).toEqual([]);
     expect(notCompared).toHaveLength(1);
   });
 
   it("keeps the planner's guards: the snapshot's own user is never deactivated", () => {
     const file = new Map([[OWN, want("admin", "deactivated")]]);
-    const { plan } = planFromSnapshot(snapshotOf(SERVER), file, POLICY);
+    const { plan } = planFromSnapshot(snapshotOf(SERVER), file, POLICY, 0);
     expect(plan.actions).toEqual([]);
     expect(plan.refusals.map((r) => r.code)).toEqual(["own-user"]);
   });
 
   it("plans the unmanaged users of the snapshot under unmanaged: deactivate, sparing guests and bridges", () => {
     const file = new Map([[ALICE.userId, want("alice", "active")]]);
-    const { plan } = planFromSnapshot(snapshotOf(SERVER), file, { ...POLICY, unmanaged: "deactivate" });
+    const { plan } = planFromSnapshot(snapshotOf(SERVER), file, { ...POLICY, unmanaged: "deactivate" }, 0);
     expect(plan.actions).toEqual([]); // admin: own user; guest1: guest; bridge_x: application service
     expect(plan.unmanaged.map((u) => [u.userId, u.exempt])).toEqual([
       [OWN, "own-user"],
