@@ -96,6 +96,11 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
       keep("a room's membership or power level: apply restores it, or edit the room in the file");
       continue;
     }
+    if (item.class === "backends-disagree" || item.class === "synapse-only") {
+      // Between MAS and Synapse, not between the server and the file: nothing the file could say ends it.
+      keep(`${item.actual}: a matter between MAS and Synapse that the file cannot settle`);
+      continue;
+    }
     if (item.class === "unmanaged") {
       // The first file: a directory's root file where it has one (the loader reads it first).
       const target = files[0];

@@ -179,6 +179,30 @@ describe("drift --format patch", () => {
     expect(patch.diff).toBe("");
   });
 
+  it("leaves what the file cannot settle: MAS and Synapse disagreeing, a Synapse-only account, a room's members", () => {
+    const text = "version: 1\nusers:\n  admin: { admin: true }\n  jo: active\n  kim: active\n";
+    const files = [{ name: "u.yaml", text }];
+    const { desired, drift } = driftOf(files, [
+      ADMIN,
+      have("jo", "active", { disagreement: "active in Synapse, deactivated in MAS" }),
+      have("kim", "active", { synapseOnly: true }),
+    ]);
+    drift.items.push({
+      class: "member-left",
+      userId: `@jo:${S}`,
+      room: "#eng:example.org",
+      expected: "joined",
+      actual: "leave",
+    });
+    const patch = driftPatch(files, desired, drift);
+    expect(patch.left.map((l) => `${l.class} ${l.userId}`).sort()).toEqual([
+      `backends-disagree @jo:${S}`,
+      `member-left @jo:${S}`,
+      `synapse-only @kim:${S}`,
+    ]);
+    expect(patch.diff).toBe("");
+  });
+
   it("a user deactivated or erased on the server: the shorthand's word changes, a map gets its state and loses its attributes", () => {
     const text =
       "version: 1\nusers:\n  admin: { admin: true }\n  hal: active # short\n  ivy: { displayname: Ivy, admin: false, allowReactivation: true } # flow\n";
