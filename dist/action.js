@@ -1,39 +1,56 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  ROOT_FILES,
+  BACKEND_CHOICES,
   apply,
   drift,
   plan,
-  require_dist,
   snapshot
-} from "./chunks/chunk-U3GVRZOZ.js";
+} from "./chunks/chunk-OGO2ZM7F.js";
+import "./chunks/chunk-6HHALY7G.js";
 import {
-  policySchema
-} from "./chunks/chunk-IPG5SGLA.js";
+  ROOT_FILES,
+  require_dist
+} from "./chunks/chunk-KKOGH2FD.js";
+import {
+  renderPatchMarkdown
+} from "./chunks/chunk-JH4FJXL7.js";
+import "./chunks/chunk-2IS22656.js";
 import {
   driftSummaryLine,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunks/chunk-DDL2U3WT.js";
+} from "./chunks/chunk-UEGVKI2R.js";
 import {
   VERSION
 } from "./chunks/chunk-CUFBJBJW.js";
-import "./chunks/chunk-5UI2KWUR.js";
+import "./chunks/chunk-TY2JSSN6.js";
+import {
+  renderMarkdown
+} from "./chunks/chunk-DVGEGDS6.js";
+import {
+  renderPlanText
+} from "./chunks/chunk-P7RHSH65.js";
+import {
+  roomSummaryLine
+} from "./chunks/chunk-JO7W4AST.js";
+import {
+  DEFAULT_MAX_REMOVALS,
+  policySchema
+} from "./chunks/chunk-QE3EWGP7.js";
+import {
+  applySummaryLine,
+  summaryLine
+} from "./chunks/chunk-U6LS732R.js";
+import {
+  planHasChanges
+} from "./chunks/chunk-AD742QSL.js";
+import "./chunks/chunk-6HBL5TLA.js";
+import "./chunks/chunk-SVN2WMBC.js";
 import {
   EXIT,
   ToolError
 } from "./chunks/chunk-I7MR6UWU.js";
-import {
-  renderMarkdown
-} from "./chunks/chunk-MSVWU2MY.js";
-import {
-  renderPlanText
-} from "./chunks/chunk-BFFVIZT5.js";
-import {
-  applySummaryLine,
-  summaryLine
-} from "./chunks/chunk-XBO4EKKD.js";
 import {
   escapeTerminal,
   escapeTerminalLines,
@@ -19865,6 +19882,20 @@ function policyChanges(base, head) {
       });
     }
   }
+  const [was, now] = [base.erasure ?? "standard", head.erasure ?? "standard"];
+  if (was !== now)
+    changes.push({ setting: "erasure", description: `erasure ${was} \u2192 ${now}`, loosens: now === "complete" });
+  const [baseRemovals, headRemovals] = [
+    base.maxRemovals ?? DEFAULT_MAX_REMOVALS,
+    head.maxRemovals ?? DEFAULT_MAX_REMOVALS
+  ];
+  if (baseRemovals !== headRemovals) {
+    changes.push({
+      setting: "maxRemovals",
+      description: `maxRemovals ${baseRemovals} \u2192 ${headRemovals}`,
+      loosens: headRemovals > baseRemovals
+    });
+  }
   const kept = new Set(head.protected);
   for (const pattern of base.protected) {
     if (!kept.has(pattern)) {
@@ -19978,6 +20009,12 @@ function readInputs() {
   const onPullRequest = event === "pull_request" || event === "pull_request_target";
   const optional = (name) => getInput(name).trim() || void 0;
   const homeserver = optional("homeserver");
+  const backend = optional("backend") ?? "auto";
+  if (!BACKEND_CHOICES.includes(backend)) {
+    throw new ToolError(`input backend must be ${BACKEND_CHOICES.join(", ")}, not ${JSON.stringify(backend)}`);
+  }
+  const masUrl = optional("mas-url");
+  if (process.env.MAS_CLIENT_SECRET) setSecret(process.env.MAS_CLIENT_SECRET);
   const timeout = intInput("timeout", 1);
   const retries = intInput("retries");
   const inputs = {
@@ -19986,6 +20023,8 @@ function readInputs() {
     config: getInput("config").trim() || "users.yaml",
     server: {
       ...homeserver ? { homeserver } : {},
+      backend,
+      ...masUrl ? { masUrl } : {},
       ...timeout === void 0 ? {} : { timeoutMs: timeout * 1e3 },
       ...retries === void 0 ? {} : { retries }
     },
@@ -20015,6 +20054,8 @@ function readInputs() {
   if (maxDeactivations !== void 0) inputs.maxDeactivations = maxDeactivations;
   const maxErasures = intInput("max-erasures");
   if (maxErasures !== void 0) inputs.maxErasures = maxErasures;
+  const maxRemovals = intInput("max-removals");
+  if (maxRemovals !== void 0) inputs.maxRemovals = maxRemovals;
   return inputs;
 }
 function workflowIo(adminToken) {
@@ -20130,7 +20171,8 @@ async function run() {
   const limits = {
     passwordPolicy: inputs.passwordPolicy,
     ...inputs.maxDeactivations === void 0 ? {} : { maxDeactivations: inputs.maxDeactivations },
-    ...inputs.maxErasures === void 0 ? {} : { maxErasures: inputs.maxErasures }
+    ...inputs.maxErasures === void 0 ? {} : { maxErasures: inputs.maxErasures },
+    ...inputs.maxRemovals === void 0 ? {} : { maxRemovals: inputs.maxRemovals }
   };
   const temp = process.env.RUNNER_TEMP ?? ".";
   if (inputs.command === "snapshot") {
@@ -20141,8 +20183,8 @@ async function run() {
     return exitCode2;
   }
   if (inputs.command === "drift") {
-    const { exitCode: exitCode2, drift: drift2 } = await drift(io, inputs.config, common);
-    const markdown2 = renderDriftMarkdown(drift2);
+    const { exitCode: exitCode2, drift: drift2, patch } = await drift(io, inputs.config, { ...common, patch: true });
+    const markdown2 = renderDriftMarkdown(drift2) + (patch ? renderPatchMarkdown(drift2, patch, inputs.config) : "");
     io.out(renderDriftText(drift2));
     await publish(exitCode2, drift2.drifted, driftSummaryLine(drift2, escapeTerminal), markdown2);
     if (inputs.driftIssue) await driftIssue(inputs, drift2.drifted, markdown2, drift2.serverName);
@@ -20175,6 +20217,7 @@ async function run() {
       auditLog: auditPath
     }));
     summary2 = report.apply ? `${summaryLine(report.plan)} ${applySummaryLine(report.apply)}` : summaryLine(report.plan);
+    if (report.plan.rooms) summary2 += ` ${roomSummaryLine(report.plan.rooms)}`;
     markdown = renderMarkdown(report);
     if (report.apply) {
       const log = await readFile2(auditPath, "utf8");
@@ -20188,7 +20231,7 @@ ${log}${fence}
 `;
     }
   }
-  await publish(exitCode, report.plan.actions.length > 0, summary2, markdown);
+  await publish(exitCode, planHasChanges(report.plan), summary2, markdown);
   if (inputs.command === "plan" && inputs.comment) await stickyComment(inputs, markdown, summary2);
   return exitCode;
 }

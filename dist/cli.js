@@ -3465,12 +3465,13 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-X7E3357K.js"),
-  text: await import("./chunks/text-6ARN7OOB.js"),
-  markdown: await import("./chunks/markdown-YPO6OCXV.js"),
-  json: await import("./chunks/json-65AIY6TL.js"),
-  drift: await import("./chunks/drift-N2QT3EAS.js"),
-  schema: await import("./chunks/schema-E5XOPZIA.js")
+  core: await import("./chunks/commands-ST37SWIP.js"),
+  text: await import("./chunks/text-4KJQV2EV.js"),
+  markdown: await import("./chunks/markdown-MC2WSUCG.js"),
+  json: await import("./chunks/json-AQ3NFANV.js"),
+  drift: await import("./chunks/drift-2H4PEMOJ.js"),
+  patch: await import("./chunks/patch-YI2MSFJX.js"),
+  schema: await import("./chunks/schema-SVCUULCO.js")
 });
 var DEFAULT_FILE = "users.yaml";
 var out = (text) => process.stdout.write(text);
@@ -3547,7 +3548,15 @@ function duration(value) {
   return Number(m[1]) * { h: 36e5, m: 6e4, s: 1e3 }[m[2] ?? "h"];
 }
 function withServerOptions(cmd) {
-  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
+  return cmd.option("--homeserver <url>", "the homeserver's URL (else SYNAPSE_URL); the only place the admin token is sent").option("--token-file <path>", "read the admin token from this file (else SYNAPSE_ADMIN_TOKEN)").option("--allow-insecure-http", "allow http:// to a host that is not loopback (the token travels in clear)").addOption(
+    new Option(
+      "--backend <backend>",
+      "where accounts live: auto asks the homeserver (MAS when auth_metadata answers)"
+    ).choices(["auto", "synapse", "mas"]).default("auto")
+  ).option("--mas-url <url>", "MAS's URL (else MAS_URL); the only place the MAS client secret is sent").option(
+    "--mas-credentials-file <path>",
+    "read MAS_CLIENT_ID=\u2026 and MAS_CLIENT_SECRET=\u2026 lines from this file (else those environment variables)"
+  ).option("--timeout <seconds>", "give up on a request after this long", atLeastOne, 30).option("--retries <n>", "retry a 429, 502, 503, 504 or broken connection this many times", wholeNumber, 3);
 }
 function planningOptions(flags) {
   return {
@@ -3559,6 +3568,7 @@ function planningOptions(flags) {
     }),
     maxDeactivations: flags.maxDeactivations,
     maxErasures: flags.maxErasures,
+    maxRemovals: flags.maxRemovals,
     notifyRoom: flags.notifyRoom,
     notifyAlways: flags.notifyAlways
   };
@@ -3568,6 +3578,9 @@ function serverOptions(flags) {
     ...flags.homeserver ? { homeserver: flags.homeserver } : {},
     ...flags.tokenFile ? { tokenFile: flags.tokenFile } : {},
     ...flags.allowInsecureHttp ? { allowInsecureHttp: true } : {},
+    ...flags.backend ? { backend: flags.backend } : {},
+    ...flags.masUrl ? { masUrl: flags.masUrl } : {},
+    ...flags.masCredentialsFile ? { masCredentialsFile: flags.masCredentialsFile } : {},
     ...flags.timeout === void 0 ? {} : { timeoutMs: flags.timeout * 1e3 },
     ...flags.retries === void 0 ? {} : { retries: flags.retries }
   };
@@ -3580,7 +3593,7 @@ function withPolicyOptions(cmd) {
     "--password-env <name>",
     "password references may read this environment variable (repeatable)",
     (value, previous = []) => [...previous, value]
-  ).option("--password-dir <dir>", "password references may read regular files under this directory").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber).option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber);
+  ).option("--password-dir <dir>", "password references may read regular files under this directory").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber).option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber).option("--max-removals <n>", "override policy.maxRemovals (members removed from rooms) for this run", wholeNumber);
 }
 var formatOption = () => new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text");
 function defined(o) {
@@ -3644,27 +3657,45 @@ function buildProgram(setExit) {
   });
   withNotifyOptions(
     withServerOptions(
-      program2.command("drift").description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(formatOption())
+      program2.command("drift").description("report how the server differs from the file (exit 0: none, 2: drift, 1: error)").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(
+        new Option("--format <format>", "output format; patch: a unified diff that makes the file match the server").choices(["text", "json", "markdown", "patch"]).default("text")
+      ).option("--write", "with --format patch: write the patch to the users file (exit 0 once the file matches)")
     )
   ).action(async (file, flags) => {
+    if (flags.write && flags.format !== "patch") throw new ToolError("--write goes with --format patch");
     const m = await load();
-    const { exitCode, drift } = await m.core.drift(
+    const { exitCode, drift, patch } = await m.core.drift(
       terminalIo(),
       file,
-      defined({ ...serverOptions(flags), notifyRoom: flags.notifyRoom, notifyAlways: flags.notifyAlways })
+      defined({
+        ...serverOptions(flags),
+        notifyRoom: flags.notifyRoom,
+        notifyAlways: flags.notifyAlways,
+        patch: flags.format === "patch" || void 0,
+        write: flags.write
+      })
     );
-    out(
-      flags.format === "json" ? m.drift.renderDriftJson(drift) : flags.format === "markdown" ? m.drift.renderDriftMarkdown(drift) : m.drift.renderDriftText(drift)
-    );
+    if (patch) {
+      out(m.patch.renderPatchText(patch));
+      err(`${m.drift.driftSummaryLine(drift, escapeTerminalLines)}
+${m.patch.renderPatchSummaryText(patch)}`);
+    } else
+      out(
+        flags.format === "json" ? m.drift.renderDriftJson(drift) : flags.format === "markdown" ? m.drift.renderDriftMarkdown(drift) : m.drift.renderDriftText(drift)
+      );
     setExit(exitCode);
   });
   withServerOptions(
-    program2.command("export").description("write the server's users as a users file").option("--out <file>", "write to this file instead of standard output").option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8)
+    program2.command("export").description("write the server's users as a users file").option("--out <file>", "write to this file instead of standard output").option("--concurrency <n>", "parallel requests for user details", atLeastOne, 8).option(
+      "--room <room>",
+      "also write this room or space (alias or ID) with its members and power levels (repeatable)",
+      (value, previous = []) => [...previous, value]
+    )
   ).action(async (flags) => {
     setExit(
       await (await load()).core.exportUsers(
         terminalIo(),
-        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency })
+        defined({ ...serverOptions(flags), out: flags.out, concurrency: flags.concurrency, rooms: flags.room })
       )
     );
   });

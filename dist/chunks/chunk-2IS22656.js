@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  ATTRIBUTE_SPECS,
-  ZodISODate,
-  ZodISODateTime,
-  ZodISODuration,
-  ZodISOTime,
+  ATTRIBUTE_SPECS
+} from "./chunk-TY2JSSN6.js";
+import {
+  erasureKindSchema,
+  policySchema
+} from "./chunk-QE3EWGP7.js";
+import {
+  scheduleDateSchema
+} from "./chunk-6HBL5TLA.js";
+import {
   _enum,
-  _isoDate,
-  _isoDateTime,
-  _isoDuration,
-  _isoTime,
   array,
   boolean,
   int,
@@ -22,60 +23,13 @@ import {
   toJSONSchema,
   union,
   url
-} from "./chunk-5UI2KWUR.js";
-import {
-  __export
-} from "./chunk-4CJPJK2Z.js";
-
-// node_modules/zod/v4/classic/iso.js
-var iso_exports = {};
-__export(iso_exports, {
-  ZodISODate: () => ZodISODate,
-  ZodISODateTime: () => ZodISODateTime,
-  ZodISODuration: () => ZodISODuration,
-  ZodISOTime: () => ZodISOTime,
-  date: () => date,
-  datetime: () => datetime,
-  duration: () => duration,
-  time: () => time
-});
-function datetime(params) {
-  return _isoDateTime(ZodISODateTime, params);
-}
-function date(params) {
-  return _isoDate(ZodISODate, params);
-}
-function time(params) {
-  return _isoTime(ZodISOTime, params);
-}
-function duration(params) {
-  return _isoDuration(ZodISODuration, params);
-}
+} from "./chunk-SVN2WMBC.js";
 
 // src/domain/account.ts
 var ACCOUNT_STATES = ["active", "deactivated", "erased"];
 var accountStateSchema = _enum(ACCOUNT_STATES, { error: `must be one of ${ACCOUNT_STATES.join(", ")}` }).meta({
   description: "active: the account exists and can log in. deactivated: it cannot log in (reversible only with allowReactivation). erased: deactivated and its data erased (irreversible)."
 });
-
-// src/domain/policy.ts
-var UNMANAGED_POLICIES = ["ignore", "report", "deactivate"];
-function isUserIdPattern(value) {
-  return serverNameOf(value.replaceAll("*", "x")) !== void 0;
-}
-var policySchema = strictObject({
-  unmanaged: _enum(UNMANAGED_POLICIES, { error: `must be one of ${UNMANAGED_POLICIES.join(", ")}` }).default("report").meta({ description: "What to do with users on the server that are not in the file." }),
-  maxDeactivations: int().min(0).default(10).meta({ description: "Refuse a plan that deactivates more users than this." }),
-  maxErasures: int().min(0).default(5).meta({ description: "Refuse a plan that erases more users than this." }),
-  protected: array(
-    string().refine(isUserIdPattern, {
-      error: (iss) => `${JSON.stringify(iss.input)} is not a full user ID: write @localpart:server (with * for any characters)`
-    })
-  ).default([]).meta({
-    description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".'
-  })
-}).meta({ description: "Safety limits and what to do with users that are not in the file." });
-var DEFAULT_POLICY = policySchema.parse({});
 
 // src/config/schema.ts
 function isServerName(value) {
@@ -113,11 +67,31 @@ var userMapSchema = strictObject({
   state: accountStateSchema.default("active"),
   ...attributeFields,
   password: passwordRefSchema.optional(),
-  allowReactivation: boolean().optional().meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." })
+  allowReactivation: boolean().optional().meta({ description: "Allow reactivating this user if it is deactivated on the server. Default: false." }),
+  deactivateOn: scheduleDateSchema.optional().meta({ description: "Deactivate the user from this date (UTC) or date-time on; not on a deactivated user." }),
+  eraseOn: scheduleDateSchema.optional().meta({
+    description: "Erase the user from this date (UTC) or date-time on: irreversible. Not before deactivateOn."
+  }),
+  erasure: erasureKindSchema.optional().meta({ description: "Only with state: erased. How much the erasure removes; default: policy.erasure." }),
+  groups: array(string().min(1)).optional().meta({ description: "Groups (declared under groups) this user is in, besides the groups' own lists." })
 }).meta({ description: "The user's state and managed attributes; attributes only on active users." });
 var userValueSchema = union([accountStateSchema, userMapSchema], {
   error: (iss) => `expected a state (${ACCOUNT_STATES.join(", ")}) or a map of attributes, got ${describeValue(iss.input)}`
 }).meta({ description: "A state (active, deactivated, erased), or a map with the state and attributes." });
+var memberRef = string().min(1).meta({ description: "A user of this file: its localpart or full user ID." });
+var roomKeySchema = {
+  type: "string",
+  // An alias (#name:server) or a room ID (!opaque:server, or !opaque in room version 12).
+  pattern: "^(?:#[^:\\s]+:[^\\s]+|![^:\\s]+(?::[^\\s]+)?)$"
+};
+var roomSchema = strictObject({
+  groups: array(string().min(1)).optional().meta({ description: "Groups whose users must all be members." }),
+  users: array(memberRef).optional().meta({ description: "Users who must be members, besides the groups'." }),
+  powerLevels: record(string(), int().min(-1e9).max(1e9)).optional().meta({
+    description: "Power levels of members of this room (keys as in users). Members not listed keep theirs. Room version 12 creators cannot be listed."
+  }),
+  removeUndeclared: boolean().optional().meta({ description: "Remove (kick) joined and invited members this room does not declare. Default: false." })
+}).meta({ description: "Who must be in this room or space, and with which power levels." });
 var usersFileSchema = strictObject({
   version: literal(1, {
     // A missing version (input undefined) gets the common "is required".
@@ -131,6 +105,14 @@ var usersFileSchema = strictObject({
     // What the loader accepts (it also checks the length of the whole ID: 255 at most). A localpart
     // key cannot start with `@`: such a localpart is written as a full ID.
     propertyNames: { type: "string", pattern: "^(?:@[!-9;-~]+:[^\\s]+|[!-9;-?A-~][!-9;-~]*)$", maxLength: 255 }
+  }),
+  groups: record(string(), array(memberRef)).optional().meta({
+    description: "Named groups of users (keys of users), for rooms: `engineering: [alice, bob]`.",
+    propertyNames: { type: "string", pattern: "^[A-Za-z0-9._-]+$" }
+  }),
+  rooms: record(string(), roomSchema).optional().meta({
+    description: "Rooms and spaces by alias or room ID (quoted: '#eng:example.org'), with the groups and users that must be members.",
+    propertyNames: roomKeySchema
   })
 }).meta({ title: "synapse-gitops users file", description: "Matrix Synapse user accounts, managed as code." });
 function usersFileJsonSchema() {
@@ -144,14 +126,12 @@ function usersFileJsonSchema() {
 }
 
 export {
-  iso_exports,
-  policySchema,
-  DEFAULT_POLICY,
   ACCOUNT_STATES,
   describeValue,
   passwordRefSchema,
   userMapSchema,
   userValueSchema,
+  roomSchema,
   usersFileSchema,
   usersFileJsonSchema
 };

@@ -2,8 +2,14 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   renderMarkdown
-} from "./chunk-MSVWU2MY.js";
-import "./chunk-XBO4EKKD.js";
+} from "./chunk-DVGEGDS6.js";
+import "./chunk-JO7W4AST.js";
+import "./chunk-QE3EWGP7.js";
+import "./chunk-U6LS732R.js";
+import "./chunk-AD742QSL.js";
+import "./chunk-6HBL5TLA.js";
+import "./chunk-SVN2WMBC.js";
+import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {

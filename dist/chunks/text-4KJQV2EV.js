@@ -5,8 +5,14 @@ import {
   renderApplyText,
   renderPlanText,
   resultLine
-} from "./chunk-BFFVIZT5.js";
-import "./chunk-XBO4EKKD.js";
+} from "./chunk-P7RHSH65.js";
+import "./chunk-JO7W4AST.js";
+import "./chunk-QE3EWGP7.js";
+import "./chunk-U6LS732R.js";
+import "./chunk-AD742QSL.js";
+import "./chunk-6HBL5TLA.js";
+import "./chunk-SVN2WMBC.js";
+import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {

@@ -3,17 +3,22 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   describeValue,
   passwordRefSchema,
+  roomSchema,
   userMapSchema,
   userValueSchema,
   usersFileJsonSchema,
   usersFileSchema
-} from "./chunk-IPG5SGLA.js";
-import "./chunk-5UI2KWUR.js";
+} from "./chunk-2IS22656.js";
+import "./chunk-TY2JSSN6.js";
+import "./chunk-QE3EWGP7.js";
+import "./chunk-6HBL5TLA.js";
+import "./chunk-SVN2WMBC.js";
 import "./chunk-I7MR6UWU.js";
 import "./chunk-4CJPJK2Z.js";
 export {
   describeValue,
   passwordRefSchema,
+  roomSchema,
   userMapSchema,
   userValueSchema,
   usersFileJsonSchema,

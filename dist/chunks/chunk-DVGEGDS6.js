@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  roomApplyMarkdown,
+  roomPlanMarkdown
+} from "./chunk-JO7W4AST.js";
+import {
   applySummaryLine,
+  backendLine,
   describeAction,
   formatFrom,
   formatValue,
   policyLine,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine
-} from "./chunk-XBO4EKKD.js";
+} from "./chunk-U6LS732R.js";
 import {
   mdCode,
   mdText
@@ -35,6 +42,12 @@ function renderMarkdown(report) {
       out.push(`| ${ICON[a.kind]} | ${mdCode(a.userId)} | ${a.irreversible ? `**${what}**` : what} | ${changes} |`);
     }
   }
+  const scheduled = scheduledEntries(plan, mdCode);
+  if (scheduled.length > 0) {
+    out.push("", `#### \u{1F4C5} ${scheduledHeading(plan, mdCode)}`, "");
+    for (const s of scheduled) out.push(`- ${s.userId}: ${s.what}`);
+  }
+  out.push(...roomPlanMarkdown(plan));
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
     out.push("", `<details><summary>On the server but not in the file: ${listed.length}</summary>`, "");
@@ -42,6 +55,7 @@ function renderMarkdown(report) {
     out.push("", "</details>");
   }
   out.push("", policyLine(plan.policy, mdCode));
+  if (plan.backend) out.push(backendLine(plan.backend));
   if (report.apply) {
     out.push("", `**${applySummaryLine(report.apply)}**`);
     const problems = report.apply.results.filter((r) => r.outcome !== "done");
@@ -49,6 +63,7 @@ function renderMarkdown(report) {
       out.push(
         `- ${r.outcome}: ${r.action.kind} ${mdCode(r.action.userId)}${r.message ? ` \u2014 ${mdText(r.message)}` : ""}`
       );
+    out.push(...roomApplyMarkdown(report.apply));
   }
   return `${out.join("\n")}
 `;

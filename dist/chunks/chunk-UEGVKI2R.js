@@ -7,12 +7,21 @@ import {
   ATTRIBUTES,
   ATTRIBUTE_SPECS,
   DETAIL_ATTRIBUTES,
+  exportedAttributes
+} from "./chunk-TY2JSSN6.js";
+import {
+  backendLine,
+  formatValue
+} from "./chunk-U6LS732R.js";
+import {
+  awaitingDue,
+  dueUser,
+  stepsAhead
+} from "./chunk-6HBL5TLA.js";
+import {
   NEW_LOCALPART_CHARACTERS,
   isHistoricalUserId
-} from "./chunk-5UI2KWUR.js";
-import {
-  formatValue
-} from "./chunk-XBO4EKKD.js";
+} from "./chunk-SVN2WMBC.js";
 import {
   escapeTerminal,
   mdCode,
@@ -133,6 +142,23 @@ function creationRefusal(want, existing) {
 }
 function caseVariantHint(existing) {
   return `to manage the existing account, name it exactly as the server does: ${existing.join(" or ")}`;
+}
+
+// src/plan/erasure.ts
+function wantsCompleteErasure(want, policy) {
+  return want.state === "erased" && (want.erasure ?? policy.erasure ?? "standard") === "complete";
+}
+function hasResidue(residue) {
+  return residue !== void 0 && (residue.messages > 0 || residue.media > 0);
+}
+function purgeCounts(residue) {
+  return residue ? { rooms: residue.rooms.length, messages: residue.messages, media: residue.media } : { rooms: null, messages: null, media: null };
+}
+function needsResidue(desired, policy, now) {
+  const complete = /* @__PURE__ */ new Set();
+  for (const want of desired.values()) if (wantsCompleteErasure(dueUser(want, now), policy)) complete.add(want.userId);
+  if (complete.size === 0) return () => false;
+  return (user) => complete.has(user.userId);
 }
 
 // src/plan/match.ts
@@ -256,6 +282,8 @@ var Planner = class {
   #paired = 0;
   /** The file's users the server does not have, planned once all are known (see #planAbsent). */
   #absent = [];
+  /** The schedule's steps still to come at `context.now`. */
+  #scheduled = [];
   observe(have) {
     const paired = this.#paired;
     this.#match.observe(have);
@@ -268,7 +296,9 @@ var Planner = class {
   #guard(userId) {
     return userId === this.context.ownUserId ? "own-user" : this.#isProtected(userId) ? "protected-user" : void 0;
   }
-  #pair(want, have) {
+  #pair(fileUser, have) {
+    const want = dueUser(fileUser, this.context.now);
+    if (fileUser.schedule) this.#scheduled.push(...stepsAhead(fileUser, this.context.now));
     if (!have) {
       this.#absent.push(want);
       return;
@@ -294,7 +324,9 @@ var Planner = class {
   #plan(want, have) {
     const { userId } = want;
     const from = have ? have.state : "absent";
-    const cell = LIFECYCLE[from][want.state];
+    const complete = wantsCompleteErasure(want, this.context.policy);
+    let cell = LIFECYCLE[from][want.state];
+    if (cell.do === "nothing" && complete && from === "erased" && hasResidue(have?.residue)) cell = FINISH_PURGE;
     if (cell.do === "nothing") return;
     if (cell.do === "refuse" || "unlessFlag" in cell && cell.unlessFlag && !want[cell.unlessFlag]) {
       const { code, why } = cell;
@@ -316,6 +348,13 @@ var Planner = class {
       irreversible: "irreversible" in cell && cell.irreversible === true,
       observed: have ? { admin: have.admin, locked: have.locked } : {}
     };
+    const backendRefusal = this.#backendRefusal(want, have, action);
+    if (backendRefusal) {
+      this.#refusals.push(backendRefusal);
+      return;
+    }
+    if (want.due !== void 0) action.due = want.due;
+    if (complete && action.kind === "erase") action.purge = purgeCounts(have?.residue);
     if (want.password && want.state === "active" && (cell.do === "create" || cell.do === "reactivate")) {
       action.password = want.password;
       const problem = this.context.passwordProblem?.(want.password);
@@ -340,6 +379,45 @@ var Planner = class {
       return;
     }
     this.#actions.push(action);
+  }
+  /**
+   * What the accounts backend cannot do (MAS): write a user that lives only in Synapse, set a
+   * password when password login is off, link an identity at a provider it does not know.
+   */
+  #backendRefusal(want, have, action) {
+    const backend = this.context.backend;
+    if (!backend) return void 0;
+    const { userId } = want;
+    if (have?.synapseOnly) {
+      return {
+        code: "synapse-only",
+        userId,
+        message: `${userId} lives only in Synapse, not in ${backend.name.toUpperCase()}; refusing to ${action.kind} it through ${backend.name.toUpperCase()}`,
+        hint: "an application-service (bridge) user is its bridge's to manage; migrate other accounts to MAS (syn2mas), or remove the entry"
+      };
+    }
+    const setsPassword = want.password && want.state === "active" && (action.kind === "create" || action.kind === "reactivate");
+    if (setsPassword && backend.passwordLogin === false) {
+      return {
+        code: "password-login-disabled",
+        userId,
+        message: `${userId}: a password is given, but password login is off in MAS (site-config password_login_enabled: false)`,
+        hint: "remove the password from the entry, or enable passwords in MAS's config (passwords.enabled: true)"
+      };
+    }
+    const ext = action.changes.find((c) => c.attribute === "externalIds");
+    for (const e of ext?.to ?? []) {
+      const problem = backend.providerProblem?.(e.provider);
+      if (problem) {
+        return {
+          code: "unknown-provider",
+          userId,
+          message: `${userId}: externalIds: ${problem}`,
+          hint: "write the MAS upstream provider's ID (a ULID; GET /api/admin/v1/upstream-oauth-providers), or its exact human_name or issuer"
+        };
+      }
+    }
+    return void 0;
   }
   #unmanagedUser(have) {
     const { policy, ownUserId } = this.context;
@@ -371,11 +449,14 @@ var Planner = class {
     for (const a of actions) summary[a.kind]++;
     return {
       serverName: this.context.serverName,
+      ...this.context.backend ? { backend: this.context.backend.name } : {},
       policy: this.context.policy,
       actions,
       refusals,
       unmanaged: this.#unmanaged.sort(byUserId),
-      summary
+      summary,
+      now: new Date(this.context.now).toISOString(),
+      scheduled: this.#scheduled.sort((a, b) => a.at < b.at ? -1 : a.at > b.at ? 1 : byUserId(a, b))
     };
   }
 };
@@ -404,15 +485,19 @@ function limitRefusals(actions, policy) {
 function unmanagedExemption(have, ownUserId, isProtected) {
   if (have.userId === ownUserId) return "own-user";
   if (isProtected(have.userId)) return "protected";
+  if (have.synapseOnly) return "synapse-only";
   if (have.isGuest) return "guest";
   if (have.appserviceId === void 0) return "appservice-unknown";
   return have.appserviceId !== null ? "appservice" : void 0;
 }
+var FINISH_PURGE = { do: "erase", irreversible: true };
 function harmDone(action) {
   if (action.to === "erased") return "erase it";
   if (action.to === "deactivated") return "deactivate it";
   const lock = action.changes.some((c) => c.attribute === "locked" && c.to === true && c.from !== true);
   if (lock) return "lock it";
+  const suspend = action.changes.some((c) => c.attribute === "suspended" && c.to === true && c.from !== true);
+  if (suspend) return "suspend it";
   const demote = action.changes.some((c) => c.attribute === "admin" && c.to === false && c.from === true);
   if (demote) return "remove its admin rights";
   return void 0;
@@ -467,9 +552,16 @@ var DRIFT_ORDER = [
   "reactivated",
   "deactivated-out-of-band",
   "erasure",
+  "backends-disagree",
+  "due",
   "missing",
   "attributes",
-  "unmanaged"
+  "synapse-only",
+  "unmanaged",
+  "member-left",
+  "member-invited",
+  "member-joined",
+  "power-level"
 ];
 var DriftDetector = class {
   constructor(context) {
@@ -481,12 +573,18 @@ var DriftDetector = class {
       pair: (want, have) => this.#pair(want, have),
       ...unmanaged === "ignore" ? {} : {
         unmanaged: (have) => {
+          if (have.synapseOnly) {
+            if (have.state === "active" && !have.appserviceId && !have.isGuest)
+              this.#synapseOnly(have, "not in the file");
+            return;
+          }
           if (unmanaged === "deactivate" && unmanagedExemption(have, context.ownUserId, isProtected)) return;
           this.#items.push({
             class: "unmanaged",
             userId: have.userId,
             expected: "not in the file",
-            actual: "active"
+            actual: "active",
+            attributes: exportedAttributes(have)
           });
         }
       }
@@ -501,6 +599,14 @@ var DriftDetector = class {
   /** The file's users the server does not have: `missing`, with a hint once all are known. */
   #missing = [];
   observe(have) {
+    if (have.disagreement) {
+      this.#items.push({
+        class: "backends-disagree",
+        userId: have.userId,
+        expected: "MAS and Synapse agree",
+        actual: have.disagreement
+      });
+    }
     const paired = this.#paired;
     this.#match.observe(have);
     if (this.#paired === paired) this.#variants.unmatched(have.userId);
@@ -509,7 +615,8 @@ var DriftDetector = class {
   get listed() {
     return this.#match.listed;
   }
-  #pair(want, have) {
+  #pair(fileUser, have) {
+    const want = dueUser(fileUser, this.context.now);
     const { userId } = want;
     if (!have) {
       this.#missing.push(want);
@@ -517,14 +624,34 @@ var DriftDetector = class {
     }
     this.#paired++;
     this.#variants.matched(want);
+    if (have.synapseOnly) this.#synapseOnly(have, want.state);
     if (have.state === want.state) {
+      if (have.state === "erased" && wantsCompleteErasure(want, this.context.policy) && hasResidue(have.residue)) {
+        const { messages, media } = have.residue;
+        const actual = `erased, but ${messages} messages and ${media} media are left`;
+        this.#items.push({ class: "erasure", userId, expected: "erased (complete)", actual });
+      }
       if (have.state !== "active") return;
       const changes = attributeChangesIfAny(want, have);
       if (changes) this.#items.push({ class: "attributes", userId, expected: "active", actual: "active", changes });
       return;
     }
+    if (awaitingDue(fileUser, want, have.state)) {
+      const hint = `the file schedules it for ${want.due}, and that date has passed; apply carries it out`;
+      this.#items.push({ class: "due", userId, expected: want.state, actual: have.state, hint });
+      return;
+    }
     const cls = have.state === "active" ? "reactivated" : want.state === "active" ? "deactivated-out-of-band" : "erasure";
     this.#items.push({ class: cls, userId, expected: want.state, actual: have.state });
+  }
+  #synapseOnly(have, expected) {
+    this.#items.push({
+      class: "synapse-only",
+      userId: have.userId,
+      expected,
+      actual: `${have.state}, in Synapse only`,
+      hint: "MAS does not know this user: it cannot log in through MAS, and is never written through it"
+    });
   }
   finish() {
     this.#match.finish();
@@ -543,7 +670,13 @@ var DriftDetector = class {
     const items = this.#items.sort((a, b) => rank.get(a.class) - rank.get(b.class) || byUserId(a, b));
     const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
     for (const item of items) counts[item.class]++;
-    return { serverName: this.context.serverName, drifted: items.length > 0, counts, items };
+    return {
+      serverName: this.context.serverName,
+      ...this.context.backend ? { backend: this.context.backend.name } : {},
+      drifted: items.length > 0,
+      counts,
+      items
+    };
   }
 };
 
@@ -552,9 +685,16 @@ var TITLE = {
   reactivated: "Reactivated behind the file's back (the file says deactivated or erased)",
   "deactivated-out-of-band": "Deactivated or erased, but active in the file",
   erasure: "Erasure differs from the file",
+  "backends-disagree": "MAS and Synapse disagree",
+  "synapse-only": "In Synapse but not in MAS",
+  due: "Scheduled in the file, due, not yet applied",
   missing: "In the file but not on the server",
   attributes: "Attributes changed on the server",
-  unmanaged: "On the server but not in the file"
+  unmanaged: "On the server but not in the file",
+  "member-left": "Declared room members who left (or never joined)",
+  "member-invited": "Invited to a room that does not declare them",
+  "member-joined": "Joined a room that does not declare them (by hand)",
+  "power-level": "Power levels changed in a room"
 };
 function driftSummaryLine(report, esc) {
   if (!report.drifted) return `No drift: ${esc(report.serverName)} matches the file.`;
@@ -562,7 +702,7 @@ function driftSummaryLine(report, esc) {
   return `Drift on ${esc(report.serverName)}: ${parts.join(", ")}.`;
 }
 function itemLines(item, indent) {
-  const head = `${indent}${escapeTerminal(item.userId)}: file says ${item.expected}, server has ${item.actual}`;
+  const head = `${indent}${escapeTerminal(item.userId)}${item.room ? ` in ${escapeTerminal(item.room)}` : ""}: file says ${item.expected}, server has ${item.actual}`;
   return [
     head,
     ...(item.changes ?? []).map(
@@ -573,6 +713,7 @@ function itemLines(item, indent) {
 }
 function renderDriftText(report) {
   const out = [driftSummaryLine(report, escapeTerminal)];
+  if (report.backend) out.push(backendLine(report.backend));
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);
     if (items.length === 0) continue;
@@ -589,6 +730,7 @@ function renderDriftJson(report) {
       tool: { name: "synapse-gitops", version: VERSION },
       command: "drift",
       serverName: report.serverName,
+      ...report.backend ? { backend: report.backend } : {},
       drifted: report.drifted,
       counts: report.counts,
       items: report.items
@@ -602,7 +744,8 @@ function renderDriftMarkdown(report) {
   const out = [
     `### synapse-gitops drift for ${mdCode(report.serverName)}`,
     "",
-    `**${driftSummaryLine(report, mdText)}**`
+    `**${driftSummaryLine(report, mdText)}**`,
+    ...report.backend ? ["", backendLine(report.backend)] : []
   ];
   for (const cls of DRIFT_ORDER) {
     const items = report.items.filter((i) => i.class === cls);
@@ -612,7 +755,7 @@ function renderDriftMarkdown(report) {
       const changes = (item.changes ?? []).map((c) => `${c.attribute}: ${formatValue(c.from, mdCode)} \u2192 ${formatValue(c.to, mdCode)}`).join("; ");
       const hint = item.hint ? ` \u2014 _${mdText(item.hint)}_` : "";
       out.push(
-        `- ${mdCode(item.userId)}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`
+        `- ${mdCode(item.userId)}${item.room ? ` in ${mdCode(item.room)}` : ""}: file says ${item.expected}, server has ${item.actual}${changes ? ` (${changes})` : ""}${hint}`
       );
     }
   }
@@ -623,10 +766,13 @@ function renderDriftMarkdown(report) {
 export {
   sameValue,
   actualValue,
+  hasResidue,
+  needsResidue,
   planUsers,
   Planner,
   limitRefusals,
   needsDetails,
+  DRIFT_ORDER,
   DriftDetector,
   driftSummaryLine,
   renderDriftText,

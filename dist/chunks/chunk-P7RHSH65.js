@@ -1,15 +1,22 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
+  roomApplyText,
+  roomPlanText
+} from "./chunk-JO7W4AST.js";
+import {
   SYMBOL,
   applySummaryLine,
+  backendLine,
   describeAction,
   formatFrom,
   formatValue,
   policyLine,
+  scheduledEntries,
+  scheduledHeading,
   snapshotLines,
   summaryLine
-} from "./chunk-XBO4EKKD.js";
+} from "./chunk-U6LS732R.js";
 import {
   escapeTerminal
 } from "./chunk-5J3ZCMMJ.js";
@@ -35,12 +42,18 @@ function renderPlanText(report) {
     out.push("");
     for (const a of plan.actions) out.push(...actionLines(a, report));
   }
+  out.push(...roomPlanText(plan));
   if (plan.refusals.length > 0) {
     out.push("", `Refused (${plan.refusals.length}); nothing will be applied until these are resolved:`);
     for (const r of plan.refusals) {
       out.push(`  x ${escapeTerminal(r.message)}`);
       if (r.hint) out.push(`      ${escapeTerminal(r.hint)}`);
     }
+  }
+  const scheduled = scheduledEntries(plan, escapeTerminal);
+  if (scheduled.length > 0) {
+    out.push("", `${scheduledHeading(plan, escapeTerminal)}:`);
+    for (const s of scheduled) out.push(`    ${s.userId}  ${s.what}`);
   }
   const listed = report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged;
   if (listed.length > 0) {
@@ -51,6 +64,7 @@ function renderPlanText(report) {
     for (const u of listed) out.push(`    ${escapeTerminal(u.userId)}${u.exempt ? `  (left alone: ${u.exempt})` : ""}`);
   }
   out.push("", policyLine(plan.policy, escapeTerminal));
+  if (plan.backend) out.push(backendLine(plan.backend));
   return `${out.join("\n")}
 `;
 }
@@ -58,7 +72,7 @@ function renderApplyText(report) {
   if (!report.apply) return "";
   const problems = report.apply.results.filter((r) => r.outcome !== "done");
   const lines = problems.length ? ["", "Not done:", ...problems.map(resultLine)] : [];
-  return `${[...lines, "", applySummaryLine(report.apply)].join("\n")}
+  return `${[...lines, "", applySummaryLine(report.apply), ...roomApplyText(report.apply)].join("\n")}
 `;
 }
 

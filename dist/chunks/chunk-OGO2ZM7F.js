@@ -1,41 +1,80 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  ACCOUNT_STATES,
-  DEFAULT_POLICY,
-  describeValue,
-  iso_exports,
-  policySchema,
-  userMapSchema,
-  userValueSchema,
-  usersFileSchema
-} from "./chunk-IPG5SGLA.js";
+  exportUsersFile
+} from "./chunk-6HHALY7G.js";
 import {
+  isInside,
+  loadDesiredState,
+  parseDesiredState,
+  readCapped,
+  readDesiredFiles,
+  readHandedFile,
+  specialKind,
+  writePrivateFile
+} from "./chunk-KKOGH2FD.js";
+import {
+  ACCOUNT_STATES
+} from "./chunk-2IS22656.js";
+import {
+  DRIFT_ORDER,
   DriftDetector,
   Planner,
   actualValue,
+  hasResidue,
   limitRefusals,
   needsDetails,
+  needsResidue,
   planUsers,
   renderDriftMarkdown,
   renderDriftText,
   sameValue
-} from "./chunk-DDL2U3WT.js";
+} from "./chunk-UEGVKI2R.js";
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
 import {
   ATTRIBUTES,
-  ATTRIBUTE_SPECS,
-  DETAIL_ATTRIBUTES,
-  NEW_LOCALPART_CHARACTERS,
+  DETAIL_ATTRIBUTES
+} from "./chunk-TY2JSSN6.js";
+import {
+  renderMarkdown
+} from "./chunk-DVGEGDS6.js";
+import {
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
+} from "./chunk-P7RHSH65.js";
+import {
+  roomResultLine
+} from "./chunk-JO7W4AST.js";
+import {
+  DEFAULT_MAX_REMOVALS,
+  policySchema
+} from "./chunk-QE3EWGP7.js";
+import {
+  Digester,
+  SALT,
+  digestDesired,
+  isDigestString,
+  withFileValues
+} from "./chunk-U6LS732R.js";
+import {
+  ACTION_KINDS,
+  REFUSAL_CODES,
+  planHasChanges
+} from "./chunk-AD742QSL.js";
+import {
+  dueUser,
+  iso_exports
+} from "./chunk-6HBL5TLA.js";
+import {
   _enum,
   _null,
   array,
   boolean,
   encodeUserId,
-  isHistoricalLocalpart,
-  isValidNewLocalpart,
   literal,
   localpartOf,
   number,
@@ -44,27 +83,11 @@ import {
   string,
   union,
   url
-} from "./chunk-5UI2KWUR.js";
+} from "./chunk-SVN2WMBC.js";
 import {
   EXIT,
   ToolError
 } from "./chunk-I7MR6UWU.js";
-import {
-  renderMarkdown
-} from "./chunk-MSVWU2MY.js";
-import {
-  actionLines,
-  renderApplyText,
-  renderPlanText,
-  resultLine
-} from "./chunk-BFFVIZT5.js";
-import {
-  Digester,
-  SALT,
-  digestDesired,
-  isDigestString,
-  withFileValues
-} from "./chunk-XBO4EKKD.js";
 import {
   escapeTerminal,
   neutralizeRoomMention
@@ -2121,7 +2144,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve2, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -2135,11 +2158,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve3(null);
+                resolve2(null);
               }
             });
           } else {
-            this.on("close", resolve3);
+            this.on("close", resolve2);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -2167,7 +2190,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert(!stream[kConsume]);
-      return new Promise((resolve3, reject) => {
+      return new Promise((resolve2, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -2182,7 +2205,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve3,
+              resolve: resolve2,
               reject,
               length: 0,
               body: []
@@ -2256,18 +2279,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve: resolve3, stream, length } = consume2;
+      const { type, body, resolve: resolve2, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve3(chunksDecode(body, length, encoding));
+          resolve2(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve3(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve2(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve3(chunksConcat(body, length).buffer);
+          resolve2(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve3(new Blob(body, { type: stream[kContentType] }));
+          resolve2(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve3(chunksConcat(body, length));
+          resolve2(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -2457,9 +2480,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve3, reject) => {
+        return new Promise((resolve2, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve3(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -2754,9 +2777,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve2, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve3(data);
+              return err ? reject(err) : resolve2(data);
             });
           });
         }
@@ -2794,9 +2817,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve3, reject) => {
+          return new Promise((resolve2, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve3(data);
+              return err2 ? reject(err2) : resolve2(data);
             });
           });
         }
@@ -3072,8 +3095,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve3) => {
-            this[kClosedResolve] = resolve3;
+          return new Promise((resolve2) => {
+            this[kClosedResolve] = resolve2;
           });
         }
       }
@@ -3684,11 +3707,11 @@ var require_request = __commonJS({
           } else if (typeof val[i] === "object") {
             throw new InvalidArgumentError(`invalid ${key} header`);
           } else {
-            const str = `${val[i]}`;
-            if (!isValidHeaderValue(str)) {
+            const str2 = `${val[i]}`;
+            if (!isValidHeaderValue(str2)) {
               throw new InvalidArgumentError(`invalid ${key} header`);
             }
-            arr.push(str);
+            arr.push(str2);
           }
         }
         val = arr;
@@ -4835,28 +4858,28 @@ var require_infra = __commonJS({
     "use strict";
     var assert = __require("node:assert");
     var { utf8DecodeBytes } = require_encoding();
-    function collectASequenceOfCodePoints(condition, input, position2) {
+    function collectASequenceOfCodePoints(condition, input, position) {
       let result = "";
-      while (position2.position < input.length && condition(input[position2.position])) {
-        result += input[position2.position];
-        position2.position++;
+      while (position.position < input.length && condition(input[position.position])) {
+        result += input[position.position];
+        position.position++;
       }
       return result;
     }
-    function collectASequenceOfCodePointsFast(char, input, position2) {
-      const idx = input.indexOf(char, position2.position);
-      const start = position2.position;
+    function collectASequenceOfCodePointsFast(char, input, position) {
+      const idx = input.indexOf(char, position.position);
+      const start = position.position;
       if (idx === -1) {
-        position2.position = input.length;
+        position.position = input.length;
         return input.slice(start);
       }
-      position2.position = idx;
-      return input.slice(start, position2.position);
+      position.position = idx;
+      return input.slice(start, position.position);
     }
     var ASCII_WHITESPACE_REPLACE_REGEX = /[\u0009\u000A\u000C\u000D\u0020]/g;
     var nonASCIIRegex = /[^\x00-\x7F]/;
-    function asciiLowercase(str) {
-      return nonASCIIRegex.test(str) ? str.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str.toLowerCase();
+    function asciiLowercase(str2) {
+      return nonASCIIRegex.test(str2) ? str2.replace(/[A-Z]+/g, (upper) => upper.toLowerCase()) : str2.toLowerCase();
     }
     function forgivingBase64(data) {
       data = data.replace(ASCII_WHITESPACE_REPLACE_REGEX, "");
@@ -4909,19 +4932,19 @@ var require_infra = __commonJS({
     function parseJSONFromBytes(bytes) {
       return JSON.parse(utf8DecodeBytes(bytes));
     }
-    function removeASCIIWhitespace(str, leading = true, trailing = true) {
-      return removeChars(str, leading, trailing, isASCIIWhitespace);
+    function removeASCIIWhitespace(str2, leading = true, trailing = true) {
+      return removeChars(str2, leading, trailing, isASCIIWhitespace);
     }
-    function removeChars(str, leading, trailing, predicate) {
+    function removeChars(str2, leading, trailing, predicate) {
       let lead = 0;
-      let trail = str.length - 1;
+      let trail = str2.length - 1;
       if (leading) {
-        while (lead < str.length && predicate(str.charCodeAt(lead))) lead++;
+        while (lead < str2.length && predicate(str2.charCodeAt(lead))) lead++;
       }
       if (trailing) {
-        while (trail > 0 && predicate(str.charCodeAt(trail))) trail--;
+        while (trail > 0 && predicate(str2.charCodeAt(trail))) trail--;
       }
-      return lead === 0 && trail === str.length - 1 ? str : str.slice(lead, trail + 1);
+      return lead === 0 && trail === str2.length - 1 ? str2 : str2.slice(lead, trail + 1);
     }
     function serializeJavascriptValueToJSONString(value) {
       const result = JSON.stringify(value);
@@ -4961,18 +4984,18 @@ var require_data_url = __commonJS({
       assert(dataURL.protocol === "data:");
       let input = URLSerializer(dataURL, true);
       input = input.slice(5);
-      const position2 = { position: 0 };
+      const position = { position: 0 };
       let mimeType = collectASequenceOfCodePointsFast(
         ",",
         input,
-        position2
+        position
       );
       const mimeTypeLength = mimeType.length;
       mimeType = removeASCIIWhitespace(mimeType, true, true);
-      if (position2.position >= input.length) {
+      if (position.position >= input.length) {
         return "failure";
       }
-      position2.position++;
+      position.position++;
       const encodedBody = input.slice(mimeTypeLength + 1);
       let body = stringPercentDecode(encodedBody);
       if (/;(?:\u0020*)base64$/ui.test(mimeType)) {
@@ -5040,23 +5063,23 @@ var require_data_url = __commonJS({
     }
     function parseMIMEType(input) {
       input = removeHTTPWhitespace(input, true, true);
-      const position2 = { position: 0 };
+      const position = { position: 0 };
       const type = collectASequenceOfCodePointsFast(
         "/",
         input,
-        position2
+        position
       );
       if (type.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(type)) {
         return "failure";
       }
-      if (position2.position >= input.length) {
+      if (position.position >= input.length) {
         return "failure";
       }
-      position2.position++;
+      position.position++;
       let subtype = collectASequenceOfCodePointsFast(
         ";",
         input,
-        position2
+        position
       );
       subtype = removeHTTPWhitespace(subtype, false, true);
       if (subtype.length === 0 || !HTTP_TOKEN_CODEPOINTS.test(subtype)) {
@@ -5072,42 +5095,42 @@ var require_data_url = __commonJS({
         // https://mimesniff.spec.whatwg.org/#mime-type-essence
         essence: `${typeLowercase}/${subtypeLowercase}`
       };
-      while (position2.position < input.length) {
-        position2.position++;
+      while (position.position < input.length) {
+        position.position++;
         collectASequenceOfCodePoints(
           // https://fetch.spec.whatwg.org/#http-whitespace
           (char) => HTTP_WHITESPACE_REGEX.test(char),
           input,
-          position2
+          position
         );
         let parameterName = collectASequenceOfCodePoints(
           (char) => char !== ";" && char !== "=",
           input,
-          position2
+          position
         );
         parameterName = parameterName.toLowerCase();
-        if (position2.position < input.length) {
-          if (input[position2.position] === ";") {
+        if (position.position < input.length) {
+          if (input[position.position] === ";") {
             continue;
           }
-          position2.position++;
+          position.position++;
         }
-        if (position2.position >= input.length) {
+        if (position.position >= input.length) {
           break;
         }
         let parameterValue = null;
-        if (input[position2.position] === '"') {
-          parameterValue = collectAnHTTPQuotedString(input, position2, true);
+        if (input[position.position] === '"') {
+          parameterValue = collectAnHTTPQuotedString(input, position, true);
           collectASequenceOfCodePointsFast(
             ";",
             input,
-            position2
+            position
           );
         } else {
           parameterValue = collectASequenceOfCodePointsFast(
             ";",
             input,
-            position2
+            position
           );
           parameterValue = removeHTTPWhitespace(parameterValue, false, true);
           if (parameterValue.length === 0) {
@@ -5120,29 +5143,29 @@ var require_data_url = __commonJS({
       }
       return mimeType;
     }
-    function collectAnHTTPQuotedString(input, position2, extractValue = false) {
-      const positionStart = position2.position;
+    function collectAnHTTPQuotedString(input, position, extractValue = false) {
+      const positionStart = position.position;
       let value = "";
-      assert(input[position2.position] === '"');
-      position2.position++;
+      assert(input[position.position] === '"');
+      position.position++;
       while (true) {
         value += collectASequenceOfCodePoints(
           (char) => char !== '"' && char !== "\\",
           input,
-          position2
+          position
         );
-        if (position2.position >= input.length) {
+        if (position.position >= input.length) {
           break;
         }
-        const quoteOrBackslash = input[position2.position];
-        position2.position++;
+        const quoteOrBackslash = input[position.position];
+        position.position++;
         if (quoteOrBackslash === "\\") {
-          if (position2.position >= input.length) {
+          if (position.position >= input.length) {
             value += "\\";
             break;
           }
-          value += input[position2.position];
-          position2.position++;
+          value += input[position.position];
+          position.position++;
         } else {
           assert(quoteOrBackslash === '"');
           break;
@@ -5151,7 +5174,7 @@ var require_data_url = __commonJS({
       if (extractValue) {
         return value;
       }
-      return input.slice(positionStart, position2.position);
+      return input.slice(positionStart, position.position);
     }
     function serializeAMimeType(mimeType) {
       assert(mimeType !== "failure");
@@ -5173,8 +5196,8 @@ var require_data_url = __commonJS({
     function isHTTPWhiteSpace(char) {
       return char === 13 || char === 10 || char === 9 || char === 32;
     }
-    function removeHTTPWhitespace(str, leading = true, trailing = true) {
-      return removeChars(str, leading, trailing, isHTTPWhiteSpace);
+    function removeHTTPWhitespace(str2, leading = true, trailing = true) {
+      return removeChars(str2, leading, trailing, isHTTPWhiteSpace);
     }
     function minimizeSupportedMimeType(mimeType) {
       switch (mimeType.essence) {
@@ -6450,23 +6473,23 @@ var require_util2 = __commonJS({
       if (!data.startsWith("bytes")) {
         return "failure";
       }
-      const position2 = { position: 5 };
+      const position = { position: 5 };
       if (allowWhitespace) {
         collectASequenceOfCodePoints(
           (char) => char === "	" || char === " ",
           data,
-          position2
+          position
         );
       }
-      if (data.charCodeAt(position2.position) !== 61) {
+      if (data.charCodeAt(position.position) !== 61) {
         return "failure";
       }
-      position2.position++;
+      position.position++;
       if (allowWhitespace) {
         collectASequenceOfCodePoints(
           (char) => char === "	" || char === " ",
           data,
-          position2
+          position
         );
       }
       const rangeStart = collectASequenceOfCodePoints(
@@ -6475,25 +6498,25 @@ var require_util2 = __commonJS({
           return code >= 48 && code <= 57;
         },
         data,
-        position2
+        position
       );
       const rangeStartValue = rangeStart.length ? Number(rangeStart) : null;
       if (allowWhitespace) {
         collectASequenceOfCodePoints(
           (char) => char === "	" || char === " ",
           data,
-          position2
+          position
         );
       }
-      if (data.charCodeAt(position2.position) !== 45) {
+      if (data.charCodeAt(position.position) !== 45) {
         return "failure";
       }
-      position2.position++;
+      position.position++;
       if (allowWhitespace) {
         collectASequenceOfCodePoints(
           (char) => char === "	" || char === " ",
           data,
-          position2
+          position
         );
       }
       const rangeEnd = collectASequenceOfCodePoints(
@@ -6502,10 +6525,10 @@ var require_util2 = __commonJS({
           return code >= 48 && code <= 57;
         },
         data,
-        position2
+        position
       );
       const rangeEndValue = rangeEnd.length ? Number(rangeEnd) : null;
-      if (position2.position < data.length) {
+      if (position.position < data.length) {
         return "failure";
       }
       if (rangeEndValue === null && rangeStartValue === null) {
@@ -6587,27 +6610,27 @@ var require_util2 = __commonJS({
     }
     function gettingDecodingSplitting(value) {
       const input = value;
-      const position2 = { position: 0 };
+      const position = { position: 0 };
       const values = [];
       let temporaryValue = "";
-      while (position2.position < input.length) {
+      while (position.position < input.length) {
         temporaryValue += collectASequenceOfCodePoints(
           (char) => char !== '"' && char !== ",",
           input,
-          position2
+          position
         );
-        if (position2.position < input.length) {
-          if (input.charCodeAt(position2.position) === 34) {
+        if (position.position < input.length) {
+          if (input.charCodeAt(position.position) === 34) {
             temporaryValue += collectAnHTTPQuotedString(
               input,
-              position2
+              position
             );
-            if (position2.position < input.length) {
+            if (position.position < input.length) {
               continue;
             }
           } else {
-            assert(input.charCodeAt(position2.position) === 44);
-            position2.position++;
+            assert(input.charCodeAt(position.position) === 44);
+            position.position++;
           }
         }
         temporaryValue = removeChars(temporaryValue, true, true, (char) => char === 9 || char === 32);
@@ -6901,44 +6924,44 @@ var require_formdata_parser = __commonJS({
       }
       const boundary = Buffer.from(`--${boundaryString}`, "utf8");
       const entryList = [];
-      const position2 = { position: 0 };
+      const position = { position: 0 };
       const firstBoundaryIndex = input.indexOf(boundary);
       if (firstBoundaryIndex === -1) {
         throw parsingError("no boundary found in multipart body");
       }
-      position2.position = firstBoundaryIndex;
+      position.position = firstBoundaryIndex;
       while (true) {
-        if (input.subarray(position2.position, position2.position + boundary.length).equals(boundary)) {
-          position2.position += boundary.length;
+        if (input.subarray(position.position, position.position + boundary.length).equals(boundary)) {
+          position.position += boundary.length;
         } else {
           throw parsingError("expected a value starting with -- and the boundary");
         }
-        if (bufferStartsWith(input, dd, position2)) {
+        if (bufferStartsWith(input, dd, position)) {
           return entryList;
         }
-        if (input[position2.position] !== 13 || input[position2.position + 1] !== 10) {
+        if (input[position.position] !== 13 || input[position.position + 1] !== 10) {
           throw parsingError("expected CRLF");
         }
-        position2.position += 2;
-        const result = parseMultipartFormDataHeaders(input, position2);
+        position.position += 2;
+        const result = parseMultipartFormDataHeaders(input, position);
         let { name, filename, contentType, encoding } = result;
-        position2.position += 2;
+        position.position += 2;
         let body;
         {
-          const boundaryIndex = input.indexOf(boundary.subarray(2), position2.position);
+          const boundaryIndex = input.indexOf(boundary.subarray(2), position.position);
           if (boundaryIndex === -1) {
             throw parsingError("expected boundary after body");
           }
-          body = input.subarray(position2.position, boundaryIndex - 4);
-          position2.position += body.length;
+          body = input.subarray(position.position, boundaryIndex - 4);
+          position.position += body.length;
           if (encoding === "base64") {
             body = Buffer.from(body.toString(), "base64");
           }
         }
-        if (input[position2.position] !== 13 || input[position2.position + 1] !== 10) {
+        if (input[position.position] !== 13 || input[position.position + 1] !== 10) {
           throw parsingError("expected CRLF");
         } else {
-          position2.position += 2;
+          position.position += 2;
         }
         let value;
         if (filename !== null) {
@@ -6955,37 +6978,37 @@ var require_formdata_parser = __commonJS({
         entryList.push(makeEntry(name, value, filename));
       }
     }
-    function parseContentDispositionAttribute(input, position2) {
-      if (input[position2.position] === 59) {
-        position2.position++;
+    function parseContentDispositionAttribute(input, position) {
+      if (input[position.position] === 59) {
+        position.position++;
       }
       collectASequenceOfBytes(
         (char) => char === 32 || char === 9,
         input,
-        position2
+        position
       );
       const attributeName = collectASequenceOfBytes(
         (char) => isToken(char) && char !== 61 && char !== 42,
         // not = or *
         input,
-        position2
+        position
       );
       if (attributeName.length === 0) {
         return null;
       }
       const attrNameStr = attributeName.toString("ascii").toLowerCase();
-      const isExtended = input[position2.position] === 42;
+      const isExtended = input[position.position] === 42;
       if (isExtended) {
-        position2.position++;
+        position.position++;
       }
-      if (input[position2.position] !== 61) {
+      if (input[position.position] !== 61) {
         return null;
       }
-      position2.position++;
+      position.position++;
       collectASequenceOfBytes(
         (char) => char === 32 || char === 9,
         input,
-        position2
+        position
       );
       let value;
       if (isExtended) {
@@ -6993,7 +7016,7 @@ var require_formdata_parser = __commonJS({
           (char) => char !== 32 && char !== 13 && char !== 10 && char !== 59,
           // not space, CRLF, or ;
           input,
-          position2
+          position
         );
         if (headerValue[0] !== 117 && headerValue[0] !== 85 || // u or U
         headerValue[1] !== 116 && headerValue[1] !== 84 || // t or T
@@ -7003,37 +7026,37 @@ var require_formdata_parser = __commonJS({
           throw parsingError("unknown encoding, expected utf-8''");
         }
         value = decodeURIComponent(decoder.decode(headerValue.subarray(7)));
-      } else if (input[position2.position] === 34) {
-        position2.position++;
+      } else if (input[position.position] === 34) {
+        position.position++;
         const quotedValue = collectASequenceOfBytes(
           (char) => char !== 10 && char !== 13 && char !== 34,
           // not LF, CR, or "
           input,
-          position2
+          position
         );
-        if (input[position2.position] !== 34) {
+        if (input[position.position] !== 34) {
           throw parsingError("Closing quote not found");
         }
-        position2.position++;
+        position.position++;
         value = decoder.decode(quotedValue).replace(/%0A/ig, "\n").replace(/%0D/ig, "\r").replace(/%22/g, '"');
       } else {
         const tokenValue = collectASequenceOfBytes(
           (char) => isToken(char) && char !== 59,
           // not ;
           input,
-          position2
+          position
         );
         value = decoder.decode(tokenValue);
       }
       return { name: attrNameStr, value, extended: isExtended };
     }
-    function parseMultipartFormDataHeaders(input, position2) {
+    function parseMultipartFormDataHeaders(input, position) {
       let name = null;
       let filename = null;
       let contentType = null;
       let encoding = null;
       while (true) {
-        if (input[position2.position] === 13 && input[position2.position + 1] === 10) {
+        if (input[position.position] === 13 && input[position.position + 1] === 10) {
           if (name === null) {
             throw parsingError("header name is null");
           }
@@ -7042,20 +7065,20 @@ var require_formdata_parser = __commonJS({
         let headerName = collectASequenceOfBytes(
           (char) => char !== 10 && char !== 13 && char !== 58,
           input,
-          position2
+          position
         );
         headerName = removeChars(headerName, true, true, (char) => char === 9 || char === 32);
         if (!HTTP_TOKEN_CODEPOINTS.test(headerName.toString())) {
           throw parsingError("header name does not match the field-name token production");
         }
-        if (input[position2.position] !== 58) {
+        if (input[position.position] !== 58) {
           throw parsingError("expected :");
         }
-        position2.position++;
+        position.position++;
         collectASequenceOfBytes(
           (char) => char === 32 || char === 9,
           input,
-          position2
+          position
         );
         switch (bufferToLowerCasedHeaderName(headerName)) {
           case "content-disposition": {
@@ -7064,13 +7087,13 @@ var require_formdata_parser = __commonJS({
             const dispositionType = collectASequenceOfBytes(
               (char) => isToken(char),
               input,
-              position2
+              position
             );
             if (dispositionType.toString("ascii").toLowerCase() !== "form-data") {
               throw parsingError("expected form-data for content-disposition header");
             }
-            while (position2.position < input.length && (input[position2.position] !== 13 || input[position2.position + 1] !== 10)) {
-              const attribute = parseContentDispositionAttribute(input, position2);
+            while (position.position < input.length && (input[position.position] !== 13 || input[position.position + 1] !== 10)) {
+              const attribute = parseContentDispositionAttribute(input, position);
               if (!attribute) {
                 break;
               }
@@ -7094,7 +7117,7 @@ var require_formdata_parser = __commonJS({
             let headerValue = collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
               input,
-              position2
+              position
             );
             headerValue = removeChars(headerValue, false, true, (char) => char === 9 || char === 32);
             contentType = isomorphicDecode(headerValue);
@@ -7104,7 +7127,7 @@ var require_formdata_parser = __commonJS({
             let headerValue = collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
               input,
-              position2
+              position
             );
             headerValue = removeChars(headerValue, false, true, (char) => char === 9 || char === 32);
             encoding = isomorphicDecode(headerValue);
@@ -7114,23 +7137,23 @@ var require_formdata_parser = __commonJS({
             collectASequenceOfBytes(
               (char) => char !== 10 && char !== 13,
               input,
-              position2
+              position
             );
           }
         }
-        if (input[position2.position] !== 13 || input[position2.position + 1] !== 10) {
+        if (input[position.position] !== 13 || input[position.position + 1] !== 10) {
           throw parsingError("expected CRLF");
         } else {
-          position2.position += 2;
+          position.position += 2;
         }
       }
     }
-    function collectASequenceOfBytes(condition, input, position2) {
-      let start = position2.position;
+    function collectASequenceOfBytes(condition, input, position) {
+      let start = position.position;
       while (start < input.length && condition(input[start])) {
         ++start;
       }
-      return input.subarray(position2.position, position2.position = start);
+      return input.subarray(position.position, position.position = start);
     }
     function removeChars(buf, leading, trailing, predicate) {
       let lead = 0;
@@ -7143,12 +7166,12 @@ var require_formdata_parser = __commonJS({
       }
       return lead === 0 && trail === buf.length - 1 ? buf : buf.subarray(lead, trail + 1);
     }
-    function bufferStartsWith(buffer, start, position2) {
+    function bufferStartsWith(buffer, start, position) {
       if (buffer.length < start.length) {
         return false;
       }
       for (let i = 0; i < start.length; i++) {
-        if (start[i] !== buffer[position2.position + i]) {
+        if (start[i] !== buffer[position.position + i]) {
           return false;
         }
       }
@@ -7196,8 +7219,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise = new Promise((resolve3, reject) => {
-        res = resolve3;
+      const promise = new Promise((resolve2, reject) => {
+        res = resolve2;
         rej = reject;
       });
       return { promise, resolve: res, reject: rej };
@@ -7295,7 +7318,7 @@ var require_body = __commonJS({
         const boundary = `----formdata-undici-0${`${random(1e11)}`.padStart(11, "0")}`;
         const prefix = `--${boundary}\r
 Content-Disposition: form-data`;
-        const formdataEscape = (str) => str.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
+        const formdataEscape = (str2) => str2.replace(/\n/g, "%0A").replace(/\r/g, "%0D").replace(/"/g, "%22");
         const normalizeLinefeeds = (value) => value.replace(/\r?\n|\r/g, "\r\n");
         const blobParts = [];
         const rn = new Uint8Array([13, 10]);
@@ -7546,7 +7569,7 @@ var require_client_h1 = __commonJS({
       kHTTPContext,
       kClosed
     } = require_symbols();
-    var constants4 = require_constants2();
+    var constants2 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var removeAllListeners = util.removeAllListeners;
@@ -7682,7 +7705,7 @@ var require_client_h1 = __commonJS({
          */
       constructor(client, socket, { exports: exports2 }) {
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants4.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants2.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -7778,11 +7801,11 @@ var require_client_h1 = __commonJS({
             currentParser = null;
             currentBufferRef = null;
           }
-          if (ret !== constants4.ERROR.OK) {
+          if (ret !== constants2.ERROR.OK) {
             const data = chunk.subarray(llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr);
-            if (ret === constants4.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants2.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(data);
-            } else if (ret === constants4.ERROR.PAUSED) {
+            } else if (ret === constants2.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(data);
             } else {
@@ -7805,10 +7828,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants4.ERROR.OK) {
+        if (ret === constants2.ERROR.OK) {
           return null;
         }
-        if (ret === constants4.ERROR.PAUSED || ret === constants4.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants2.ERROR.PAUSED || ret === constants2.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -7825,7 +7848,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants4.ERROR[ret], data);
+        return new HTTPParserError(message, constants2.ERROR[ret], data);
       }
       destroy() {
         assert(currentParser === null);
@@ -8036,7 +8059,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants4.ERROR.PAUSED : 0;
+        return pause ? constants2.ERROR.PAUSED : 0;
       }
       /**
        * @param {Buffer} buf
@@ -8062,7 +8085,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants4.ERROR.PAUSED;
+          return constants2.ERROR.PAUSED;
         }
         return 0;
       }
@@ -8102,13 +8125,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants2.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants2.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants4.ERROR.PAUSED;
+          return constants2.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(client[kResume]);
         } else {
@@ -8623,12 +8646,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve2;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -9512,12 +9535,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve3, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve3;
+          callback = resolve2;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -9834,16 +9857,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve3) => {
+        return new Promise((resolve2) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve3;
+            this[kClosedResolve] = resolve2;
           } else {
-            resolve3(null);
+            resolve2(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve3) => {
+        return new Promise((resolve2) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -9856,7 +9879,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve3(null);
+            resolve2(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -10318,7336 +10341,6 @@ var require_agent = __commonJS({
   }
 });
 
-// node_modules/yaml/dist/nodes/identity.js
-var require_identity = __commonJS({
-  "node_modules/yaml/dist/nodes/identity.js"(exports) {
-    "use strict";
-    var ALIAS = Symbol.for("yaml.alias");
-    var DOC = Symbol.for("yaml.document");
-    var MAP = Symbol.for("yaml.map");
-    var PAIR = Symbol.for("yaml.pair");
-    var SCALAR = Symbol.for("yaml.scalar");
-    var SEQ = Symbol.for("yaml.seq");
-    var NODE_TYPE = Symbol.for("yaml.node.type");
-    var isAlias2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === ALIAS;
-    var isDocument = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === DOC;
-    var isMap2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === MAP;
-    var isPair = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === PAIR;
-    var isScalar3 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SCALAR;
-    var isSeq2 = (node) => !!node && typeof node === "object" && node[NODE_TYPE] === SEQ;
-    function isCollection(node) {
-      if (node && typeof node === "object")
-        switch (node[NODE_TYPE]) {
-          case MAP:
-          case SEQ:
-            return true;
-        }
-      return false;
-    }
-    function isNode(node) {
-      if (node && typeof node === "object")
-        switch (node[NODE_TYPE]) {
-          case ALIAS:
-          case MAP:
-          case SCALAR:
-          case SEQ:
-            return true;
-        }
-      return false;
-    }
-    var hasAnchor = (node) => (isScalar3(node) || isCollection(node)) && !!node.anchor;
-    exports.ALIAS = ALIAS;
-    exports.DOC = DOC;
-    exports.MAP = MAP;
-    exports.NODE_TYPE = NODE_TYPE;
-    exports.PAIR = PAIR;
-    exports.SCALAR = SCALAR;
-    exports.SEQ = SEQ;
-    exports.hasAnchor = hasAnchor;
-    exports.isAlias = isAlias2;
-    exports.isCollection = isCollection;
-    exports.isDocument = isDocument;
-    exports.isMap = isMap2;
-    exports.isNode = isNode;
-    exports.isPair = isPair;
-    exports.isScalar = isScalar3;
-    exports.isSeq = isSeq2;
-  }
-});
-
-// node_modules/yaml/dist/visit.js
-var require_visit = __commonJS({
-  "node_modules/yaml/dist/visit.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var BREAK = Symbol("break visit");
-    var SKIP = Symbol("skip children");
-    var REMOVE = Symbol("remove node");
-    function visit(node, visitor) {
-      const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node)) {
-        const cd = visit_(null, node.contents, visitor_, Object.freeze([node]));
-        if (cd === REMOVE)
-          node.contents = null;
-      } else
-        visit_(null, node, visitor_, Object.freeze([]));
-    }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
-    function visit_(key, node, visitor, path) {
-      const ctrl = callVisitor(key, node, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visit_(key, ctrl, visitor, path);
-      }
-      if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node)) {
-          path = Object.freeze(path.concat(node));
-          for (let i = 0; i < node.items.length; ++i) {
-            const ci = visit_(i, node.items[i], visitor, path);
-            if (typeof ci === "number")
-              i = ci - 1;
-            else if (ci === BREAK)
-              return BREAK;
-            else if (ci === REMOVE) {
-              node.items.splice(i, 1);
-              i -= 1;
-            }
-          }
-        } else if (identity.isPair(node)) {
-          path = Object.freeze(path.concat(node));
-          const ck = visit_("key", node.key, visitor, path);
-          if (ck === BREAK)
-            return BREAK;
-          else if (ck === REMOVE)
-            node.key = null;
-          const cv = visit_("value", node.value, visitor, path);
-          if (cv === BREAK)
-            return BREAK;
-          else if (cv === REMOVE)
-            node.value = null;
-        }
-      }
-      return ctrl;
-    }
-    async function visitAsync(node, visitor) {
-      const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node)) {
-        const cd = await visitAsync_(null, node.contents, visitor_, Object.freeze([node]));
-        if (cd === REMOVE)
-          node.contents = null;
-      } else
-        await visitAsync_(null, node, visitor_, Object.freeze([]));
-    }
-    visitAsync.BREAK = BREAK;
-    visitAsync.SKIP = SKIP;
-    visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node, visitor, path) {
-      const ctrl = await callVisitor(key, node, visitor, path);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path, ctrl);
-        return visitAsync_(key, ctrl, visitor, path);
-      }
-      if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node)) {
-          path = Object.freeze(path.concat(node));
-          for (let i = 0; i < node.items.length; ++i) {
-            const ci = await visitAsync_(i, node.items[i], visitor, path);
-            if (typeof ci === "number")
-              i = ci - 1;
-            else if (ci === BREAK)
-              return BREAK;
-            else if (ci === REMOVE) {
-              node.items.splice(i, 1);
-              i -= 1;
-            }
-          }
-        } else if (identity.isPair(node)) {
-          path = Object.freeze(path.concat(node));
-          const ck = await visitAsync_("key", node.key, visitor, path);
-          if (ck === BREAK)
-            return BREAK;
-          else if (ck === REMOVE)
-            node.key = null;
-          const cv = await visitAsync_("value", node.value, visitor, path);
-          if (cv === BREAK)
-            return BREAK;
-          else if (cv === REMOVE)
-            node.value = null;
-        }
-      }
-      return ctrl;
-    }
-    function initVisitor(visitor) {
-      if (typeof visitor === "object" && (visitor.Collection || visitor.Node || visitor.Value)) {
-        return Object.assign({
-          Alias: visitor.Node,
-          Map: visitor.Node,
-          Scalar: visitor.Node,
-          Seq: visitor.Node
-        }, visitor.Value && {
-          Map: visitor.Value,
-          Scalar: visitor.Value,
-          Seq: visitor.Value
-        }, visitor.Collection && {
-          Map: visitor.Collection,
-          Seq: visitor.Collection
-        }, visitor);
-      }
-      return visitor;
-    }
-    function callVisitor(key, node, visitor, path) {
-      if (typeof visitor === "function")
-        return visitor(key, node, path);
-      if (identity.isMap(node))
-        return visitor.Map?.(key, node, path);
-      if (identity.isSeq(node))
-        return visitor.Seq?.(key, node, path);
-      if (identity.isPair(node))
-        return visitor.Pair?.(key, node, path);
-      if (identity.isScalar(node))
-        return visitor.Scalar?.(key, node, path);
-      if (identity.isAlias(node))
-        return visitor.Alias?.(key, node, path);
-      return void 0;
-    }
-    function replaceNode(key, path, node) {
-      const parent = path[path.length - 1];
-      if (identity.isCollection(parent)) {
-        parent.items[key] = node;
-      } else if (identity.isPair(parent)) {
-        if (key === "key")
-          parent.key = node;
-        else
-          parent.value = node;
-      } else if (identity.isDocument(parent)) {
-        parent.contents = node;
-      } else {
-        const pt = identity.isAlias(parent) ? "alias" : "scalar";
-        throw new Error(`Cannot replace node with ${pt} parent`);
-      }
-    }
-    exports.visit = visit;
-    exports.visitAsync = visitAsync;
-  }
-});
-
-// node_modules/yaml/dist/doc/directives.js
-var require_directives = __commonJS({
-  "node_modules/yaml/dist/doc/directives.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var visit = require_visit();
-    var escapeChars = {
-      "!": "%21",
-      ",": "%2C",
-      "[": "%5B",
-      "]": "%5D",
-      "{": "%7B",
-      "}": "%7D"
-    };
-    var escapeTagName = (tn) => tn.replace(/[!,[\]{}]/g, (ch) => escapeChars[ch]);
-    var Directives = class _Directives {
-      constructor(yaml, tags) {
-        this.docStart = null;
-        this.docEnd = false;
-        this.yaml = Object.assign({}, _Directives.defaultYaml, yaml);
-        this.tags = Object.assign({}, _Directives.defaultTags, tags);
-      }
-      clone() {
-        const copy = new _Directives(this.yaml, this.tags);
-        copy.docStart = this.docStart;
-        return copy;
-      }
-      /**
-       * During parsing, get a Directives instance for the current document and
-       * update the stream state according to the current version's spec.
-       */
-      atDocument() {
-        const res = new _Directives(this.yaml, this.tags);
-        switch (this.yaml.version) {
-          case "1.1":
-            this.atNextDocument = true;
-            break;
-          case "1.2":
-            this.atNextDocument = false;
-            this.yaml = {
-              explicit: _Directives.defaultYaml.explicit,
-              version: "1.2"
-            };
-            this.tags = Object.assign({}, _Directives.defaultTags);
-            break;
-        }
-        return res;
-      }
-      /**
-       * @param onError - May be called even if the action was successful
-       * @returns `true` on success
-       */
-      add(line, onError) {
-        if (this.atNextDocument) {
-          this.yaml = { explicit: _Directives.defaultYaml.explicit, version: "1.1" };
-          this.tags = Object.assign({}, _Directives.defaultTags);
-          this.atNextDocument = false;
-        }
-        const parts = line.trim().split(/[ \t]+/);
-        const name = parts.shift();
-        switch (name) {
-          case "%TAG": {
-            if (parts.length !== 2) {
-              onError(0, "%TAG directive should contain exactly two parts");
-              if (parts.length < 2)
-                return false;
-            }
-            const [handle, prefix] = parts;
-            this.tags[handle] = prefix;
-            return true;
-          }
-          case "%YAML": {
-            this.yaml.explicit = true;
-            if (parts.length !== 1) {
-              onError(0, "%YAML directive should contain exactly one part");
-              return false;
-            }
-            const [version] = parts;
-            if (version === "1.1" || version === "1.2") {
-              this.yaml.version = version;
-              return true;
-            } else {
-              const isValid = /^\d+\.\d+$/.test(version);
-              onError(6, `Unsupported YAML version ${version}`, isValid);
-              return false;
-            }
-          }
-          default:
-            onError(0, `Unknown directive ${name}`, true);
-            return false;
-        }
-      }
-      /**
-       * Resolves a tag, matching handles to those defined in %TAG directives.
-       *
-       * @returns Resolved tag, which may also be the non-specific tag `'!'` or a
-       *   `'!local'` tag, or `null` if unresolvable.
-       */
-      tagName(source, onError) {
-        if (source === "!")
-          return "!";
-        if (source[0] !== "!") {
-          onError(`Not a valid tag: ${source}`);
-          return null;
-        }
-        if (source[1] === "<") {
-          const verbatim = source.slice(2, -1);
-          if (verbatim === "!" || verbatim === "!!") {
-            onError(`Verbatim tags aren't resolved, so ${source} is invalid.`);
-            return null;
-          }
-          if (source[source.length - 1] !== ">")
-            onError("Verbatim tags must end with a >");
-          return verbatim;
-        }
-        const [, handle, suffix] = source.match(/^(.*!)([^!]*)$/s);
-        if (!suffix)
-          onError(`The ${source} tag has no suffix`);
-        const prefix = this.tags[handle];
-        if (prefix) {
-          try {
-            return prefix + decodeURIComponent(suffix);
-          } catch (error) {
-            onError(String(error));
-            return null;
-          }
-        }
-        if (handle === "!")
-          return source;
-        onError(`Could not resolve tag: ${source}`);
-        return null;
-      }
-      /**
-       * Given a fully resolved tag, returns its printable string form,
-       * taking into account current tag prefixes and defaults.
-       */
-      tagString(tag) {
-        for (const [handle, prefix] of Object.entries(this.tags)) {
-          if (tag.startsWith(prefix))
-            return handle + escapeTagName(tag.substring(prefix.length));
-        }
-        return tag[0] === "!" ? tag : `!<${tag}>`;
-      }
-      toString(doc) {
-        const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
-        const tagEntries = Object.entries(this.tags);
-        let tagNames;
-        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
-          const tags = {};
-          visit.visit(doc.contents, (_key, node) => {
-            if (identity.isNode(node) && node.tag)
-              tags[node.tag] = true;
-          });
-          tagNames = Object.keys(tags);
-        } else
-          tagNames = [];
-        for (const [handle, prefix] of tagEntries) {
-          if (handle === "!!" && prefix === "tag:yaml.org,2002:")
-            continue;
-          if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
-            lines.push(`%TAG ${handle} ${prefix}`);
-        }
-        return lines.join("\n");
-      }
-    };
-    Directives.defaultYaml = { explicit: false, version: "1.2" };
-    Directives.defaultTags = { "!!": "tag:yaml.org,2002:" };
-    exports.Directives = Directives;
-  }
-});
-
-// node_modules/yaml/dist/doc/anchors.js
-var require_anchors = __commonJS({
-  "node_modules/yaml/dist/doc/anchors.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var visit = require_visit();
-    function anchorIsValid(anchor) {
-      if (/[\x00-\x19\s,[\]{}]/.test(anchor)) {
-        const sa = JSON.stringify(anchor);
-        const msg = `Anchor must not contain whitespace or control characters: ${sa}`;
-        throw new Error(msg);
-      }
-      return true;
-    }
-    function anchorNames(root) {
-      const anchors = /* @__PURE__ */ new Set();
-      visit.visit(root, {
-        Value(_key, node) {
-          if (node.anchor)
-            anchors.add(node.anchor);
-        }
-      });
-      return anchors;
-    }
-    function findNewAnchor(prefix, exclude) {
-      for (let i = 1; true; ++i) {
-        const name = `${prefix}${i}`;
-        if (!exclude.has(name))
-          return name;
-      }
-    }
-    function createNodeAnchors(doc, prefix) {
-      const aliasObjects = [];
-      const sourceObjects = /* @__PURE__ */ new Map();
-      let prevAnchors = null;
-      return {
-        onAnchor: (source) => {
-          aliasObjects.push(source);
-          prevAnchors ?? (prevAnchors = anchorNames(doc));
-          const anchor = findNewAnchor(prefix, prevAnchors);
-          prevAnchors.add(anchor);
-          return anchor;
-        },
-        /**
-         * With circular references, the source node is only resolved after all
-         * of its child nodes are. This is why anchors are set only after all of
-         * the nodes have been created.
-         */
-        setAnchors: () => {
-          for (const source of aliasObjects) {
-            const ref = sourceObjects.get(source);
-            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
-              ref.node.anchor = ref.anchor;
-            } else {
-              const error = new Error("Failed to resolve repeated object (this should not happen)");
-              error.source = source;
-              throw error;
-            }
-          }
-        },
-        sourceObjects
-      };
-    }
-    exports.anchorIsValid = anchorIsValid;
-    exports.anchorNames = anchorNames;
-    exports.createNodeAnchors = createNodeAnchors;
-    exports.findNewAnchor = findNewAnchor;
-  }
-});
-
-// node_modules/yaml/dist/doc/applyReviver.js
-var require_applyReviver = __commonJS({
-  "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
-    "use strict";
-    function applyReviver(reviver, obj, key, val) {
-      if (val && typeof val === "object") {
-        if (Array.isArray(val)) {
-          for (let i = 0, len = val.length; i < len; ++i) {
-            const v0 = val[i];
-            const v1 = applyReviver(reviver, val, String(i), v0);
-            if (v1 === void 0)
-              delete val[i];
-            else if (v1 !== v0)
-              val[i] = v1;
-          }
-        } else if (val instanceof Map) {
-          for (const k of Array.from(val.keys())) {
-            const v0 = val.get(k);
-            const v1 = applyReviver(reviver, val, k, v0);
-            if (v1 === void 0)
-              val.delete(k);
-            else if (v1 !== v0)
-              val.set(k, v1);
-          }
-        } else if (val instanceof Set) {
-          for (const v0 of Array.from(val)) {
-            const v1 = applyReviver(reviver, val, v0, v0);
-            if (v1 === void 0)
-              val.delete(v0);
-            else if (v1 !== v0) {
-              val.delete(v0);
-              val.add(v1);
-            }
-          }
-        } else {
-          for (const [k, v0] of Object.entries(val)) {
-            const v1 = applyReviver(reviver, val, k, v0);
-            if (v1 === void 0)
-              delete val[k];
-            else if (v1 !== v0)
-              val[k] = v1;
-          }
-        }
-      }
-      return reviver.call(obj, key, val);
-    }
-    exports.applyReviver = applyReviver;
-  }
-});
-
-// node_modules/yaml/dist/nodes/toJS.js
-var require_toJS = __commonJS({
-  "node_modules/yaml/dist/nodes/toJS.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    function toJS(value, arg, ctx) {
-      if (Array.isArray(value))
-        return value.map((v, i) => toJS(v, String(i), ctx));
-      if (value && typeof value.toJSON === "function") {
-        if (!ctx || !identity.hasAnchor(value))
-          return value.toJSON(arg, ctx);
-        const data = { aliasCount: 0, count: 1, res: void 0 };
-        ctx.anchors.set(value, data);
-        ctx.onCreate = (res2) => {
-          data.res = res2;
-          delete ctx.onCreate;
-        };
-        const res = value.toJSON(arg, ctx);
-        if (ctx.onCreate)
-          ctx.onCreate(res);
-        return res;
-      }
-      if (typeof value === "bigint" && !ctx?.keep)
-        return Number(value);
-      return value;
-    }
-    exports.toJS = toJS;
-  }
-});
-
-// node_modules/yaml/dist/nodes/Node.js
-var require_Node = __commonJS({
-  "node_modules/yaml/dist/nodes/Node.js"(exports) {
-    "use strict";
-    var applyReviver = require_applyReviver();
-    var identity = require_identity();
-    var toJS = require_toJS();
-    var NodeBase = class {
-      constructor(type) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
-      }
-      /** Create a copy of this node.  */
-      clone() {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
-        if (this.range)
-          copy.range = this.range.slice();
-        return copy;
-      }
-      /** A plain JavaScript representation of this node. */
-      toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        if (!identity.isDocument(doc))
-          throw new TypeError("A document argument is required");
-        const ctx = {
-          anchors: /* @__PURE__ */ new Map(),
-          doc,
-          keep: true,
-          mapAsMap: mapAsMap === true,
-          mapKeyWarned: false,
-          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
-        };
-        const res = toJS.toJS(this, "", ctx);
-        if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
-        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
-      }
-    };
-    exports.NodeBase = NodeBase;
-  }
-});
-
-// node_modules/yaml/dist/nodes/Alias.js
-var require_Alias = __commonJS({
-  "node_modules/yaml/dist/nodes/Alias.js"(exports) {
-    "use strict";
-    var anchors = require_anchors();
-    var visit = require_visit();
-    var identity = require_identity();
-    var Node = require_Node();
-    var toJS = require_toJS();
-    var Alias = class extends Node.NodeBase {
-      constructor(source) {
-        super(identity.ALIAS);
-        this.source = source;
-        Object.defineProperty(this, "tag", {
-          set() {
-            throw new Error("Alias nodes cannot have tags");
-          }
-        });
-      }
-      /**
-       * Resolve the value of this alias within `doc`, finding the last
-       * instance of the `source` anchor before this node.
-       */
-      resolve(doc, ctx) {
-        if (ctx?.maxAliasCount === 0)
-          throw new ReferenceError("Alias resolution is disabled");
-        let nodes;
-        if (ctx?.aliasResolveCache) {
-          nodes = ctx.aliasResolveCache;
-        } else {
-          nodes = [];
-          visit.visit(doc, {
-            Node: (_key, node) => {
-              if (identity.isAlias(node) || identity.hasAnchor(node))
-                nodes.push(node);
-            }
-          });
-          if (ctx)
-            ctx.aliasResolveCache = nodes;
-        }
-        let found = void 0;
-        for (const node of nodes) {
-          if (node === this)
-            break;
-          if (node.anchor === this.source)
-            found = node;
-        }
-        if (found && ctx) {
-          const { anchors: anchors2, doc: doc2, maxAliasCount } = ctx;
-          let data = anchors2.get(found);
-          if (!data) {
-            toJS.toJS(found, null, ctx);
-            data = anchors2.get(found);
-          }
-          if (data?.res === void 0) {
-            const msg = "This should not happen: Alias anchor was not resolved?";
-            throw new ReferenceError(msg);
-          }
-          if (maxAliasCount >= 0) {
-            data.count += 1;
-            if (data.aliasCount === 0)
-              data.aliasCount = getAliasCount(doc2, found, anchors2);
-            if (data.count * data.aliasCount > maxAliasCount) {
-              const msg = "Excessive alias count indicates a resource exhaustion attack";
-              throw new ReferenceError(msg);
-            }
-          }
-        }
-        return found;
-      }
-      toJSON(_arg, ctx) {
-        if (!ctx)
-          return { source: this.source };
-        const source = this.resolve(ctx.doc, ctx);
-        if (!source) {
-          const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
-          throw new ReferenceError(msg);
-        }
-        return ctx.anchors.get(source).res;
-      }
-      toString(ctx, _onComment, _onChompKeep) {
-        const src = `*${this.source}`;
-        if (ctx) {
-          anchors.anchorIsValid(this.source);
-          if (ctx.options.verifyAliasOrder && !ctx.anchors.has(this.source)) {
-            const msg = `Unresolved alias (the anchor must be set before the alias): ${this.source}`;
-            throw new Error(msg);
-          }
-          if (ctx.implicitKey)
-            return `${src} `;
-        }
-        return src;
-      }
-    };
-    function getAliasCount(doc, node, anchors2) {
-      if (identity.isAlias(node)) {
-        const source = node.resolve(doc);
-        const anchor = anchors2 && source && anchors2.get(source);
-        return anchor ? anchor.count * anchor.aliasCount : 0;
-      } else if (identity.isCollection(node)) {
-        let count = 0;
-        for (const item of node.items) {
-          const c = getAliasCount(doc, item, anchors2);
-          if (c > count)
-            count = c;
-        }
-        return count;
-      } else if (identity.isPair(node)) {
-        const kc = getAliasCount(doc, node.key, anchors2);
-        const vc = getAliasCount(doc, node.value, anchors2);
-        return Math.max(kc, vc);
-      }
-      return 1;
-    }
-    exports.Alias = Alias;
-  }
-});
-
-// node_modules/yaml/dist/nodes/Scalar.js
-var require_Scalar = __commonJS({
-  "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Node = require_Node();
-    var toJS = require_toJS();
-    var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
-    var Scalar = class extends Node.NodeBase {
-      constructor(value) {
-        super(identity.SCALAR);
-        this.value = value;
-      }
-      toJSON(arg, ctx) {
-        return ctx?.keep ? this.value : toJS.toJS(this.value, arg, ctx);
-      }
-      toString() {
-        return String(this.value);
-      }
-    };
-    Scalar.BLOCK_FOLDED = "BLOCK_FOLDED";
-    Scalar.BLOCK_LITERAL = "BLOCK_LITERAL";
-    Scalar.PLAIN = "PLAIN";
-    Scalar.QUOTE_DOUBLE = "QUOTE_DOUBLE";
-    Scalar.QUOTE_SINGLE = "QUOTE_SINGLE";
-    exports.Scalar = Scalar;
-    exports.isScalarValue = isScalarValue;
-  }
-});
-
-// node_modules/yaml/dist/doc/createNode.js
-var require_createNode = __commonJS({
-  "node_modules/yaml/dist/doc/createNode.js"(exports) {
-    "use strict";
-    var Alias = require_Alias();
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var defaultTagPrefix = "tag:yaml.org,2002:";
-    function findTagObject(value, tagName, tags) {
-      if (tagName) {
-        const match = tags.filter((t) => t.tag === tagName);
-        const tagObj = match.find((t) => !t.format) ?? match[0];
-        if (!tagObj)
-          throw new Error(`Tag ${tagName} not found`);
-        return tagObj;
-      }
-      return tags.find((t) => t.identify?.(value) && !t.format);
-    }
-    function createNode(value, tagName, ctx) {
-      if (identity.isDocument(value))
-        value = value.contents;
-      if (identity.isNode(value))
-        return value;
-      if (identity.isPair(value)) {
-        const map = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
-        map.items.push(value);
-        return map;
-      }
-      if (value instanceof String || value instanceof Number || value instanceof Boolean || typeof BigInt !== "undefined" && value instanceof BigInt) {
-        value = value.valueOf();
-      }
-      const { aliasDuplicateObjects, onAnchor, onTagObj, schema, sourceObjects } = ctx;
-      let ref = void 0;
-      if (aliasDuplicateObjects && value && typeof value === "object") {
-        ref = sourceObjects.get(value);
-        if (ref) {
-          ref.anchor ?? (ref.anchor = onAnchor(value));
-          return new Alias.Alias(ref.anchor);
-        } else {
-          ref = { anchor: null, node: null };
-          sourceObjects.set(value, ref);
-        }
-      }
-      if (tagName?.startsWith("!!"))
-        tagName = defaultTagPrefix + tagName.slice(2);
-      let tagObj = findTagObject(value, tagName, schema.tags);
-      if (!tagObj) {
-        if (value && typeof value.toJSON === "function") {
-          value = value.toJSON();
-        }
-        if (!value || typeof value !== "object") {
-          const node2 = new Scalar.Scalar(value);
-          if (ref)
-            ref.node = node2;
-          return node2;
-        }
-        tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
-      }
-      if (onTagObj) {
-        onTagObj(tagObj);
-        delete ctx.onTagObj;
-      }
-      const node = tagObj?.createNode ? tagObj.createNode(ctx.schema, value, ctx) : typeof tagObj?.nodeClass?.from === "function" ? tagObj.nodeClass.from(ctx.schema, value, ctx) : new Scalar.Scalar(value);
-      if (tagName)
-        node.tag = tagName;
-      else if (!tagObj.default)
-        node.tag = tagObj.tag;
-      if (ref)
-        ref.node = node;
-      return node;
-    }
-    exports.createNode = createNode;
-  }
-});
-
-// node_modules/yaml/dist/nodes/Collection.js
-var require_Collection = __commonJS({
-  "node_modules/yaml/dist/nodes/Collection.js"(exports) {
-    "use strict";
-    var createNode = require_createNode();
-    var identity = require_identity();
-    var Node = require_Node();
-    function collectionFromPath(schema, path, value) {
-      let v = value;
-      for (let i = path.length - 1; i >= 0; --i) {
-        const k = path[i];
-        if (typeof k === "number" && Number.isInteger(k) && k >= 0) {
-          const a = [];
-          a[k] = v;
-          v = a;
-        } else {
-          v = /* @__PURE__ */ new Map([[k, v]]);
-        }
-      }
-      return createNode.createNode(v, void 0, {
-        aliasDuplicateObjects: false,
-        keepUndefined: false,
-        onAnchor: () => {
-          throw new Error("This should not happen, please report a bug.");
-        },
-        schema,
-        sourceObjects: /* @__PURE__ */ new Map()
-      });
-    }
-    var isEmptyPath = (path) => path == null || typeof path === "object" && !!path[Symbol.iterator]().next().done;
-    var Collection = class extends Node.NodeBase {
-      constructor(type, schema) {
-        super(type);
-        Object.defineProperty(this, "schema", {
-          value: schema,
-          configurable: true,
-          enumerable: false,
-          writable: true
-        });
-      }
-      /**
-       * Create a copy of this collection.
-       *
-       * @param schema - If defined, overwrites the original's schema
-       */
-      clone(schema) {
-        const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
-        if (schema)
-          copy.schema = schema;
-        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
-        if (this.range)
-          copy.range = this.range.slice();
-        return copy;
-      }
-      /**
-       * Adds a value to the collection. For `!!map` and `!!omap` the value must
-       * be a Pair instance or a `{ key, value }` object, which may not have a key
-       * that already exists in the map.
-       */
-      addIn(path, value) {
-        if (isEmptyPath(path))
-          this.add(value);
-        else {
-          const [key, ...rest] = path;
-          const node = this.get(key, true);
-          if (identity.isCollection(node))
-            node.addIn(rest, value);
-          else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
-          else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-        }
-      }
-      /**
-       * Removes a value from the collection.
-       * @returns `true` if the item was found and removed.
-       */
-      deleteIn(path) {
-        const [key, ...rest] = path;
-        if (rest.length === 0)
-          return this.delete(key);
-        const node = this.get(key, true);
-        if (identity.isCollection(node))
-          return node.deleteIn(rest);
-        else
-          throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-      }
-      /**
-       * Returns item at `key`, or `undefined` if not found. By default unwraps
-       * scalar values from their surrounding node; to disable set `keepScalar` to
-       * `true` (collections are always returned intact).
-       */
-      getIn(path, keepScalar) {
-        const [key, ...rest] = path;
-        const node = this.get(key, true);
-        if (rest.length === 0)
-          return !keepScalar && identity.isScalar(node) ? node.value : node;
-        else
-          return identity.isCollection(node) ? node.getIn(rest, keepScalar) : void 0;
-      }
-      hasAllNullValues(allowScalar) {
-        return this.items.every((node) => {
-          if (!identity.isPair(node))
-            return false;
-          const n = node.value;
-          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
-        });
-      }
-      /**
-       * Checks if the collection includes a value with the key `key`.
-       */
-      hasIn(path) {
-        const [key, ...rest] = path;
-        if (rest.length === 0)
-          return this.has(key);
-        const node = this.get(key, true);
-        return identity.isCollection(node) ? node.hasIn(rest) : false;
-      }
-      /**
-       * Sets a value in this collection. For `!!set`, `value` needs to be a
-       * boolean to add/remove the item from the set.
-       */
-      setIn(path, value) {
-        const [key, ...rest] = path;
-        if (rest.length === 0) {
-          this.set(key, value);
-        } else {
-          const node = this.get(key, true);
-          if (identity.isCollection(node))
-            node.setIn(rest, value);
-          else if (node === void 0 && this.schema)
-            this.set(key, collectionFromPath(this.schema, rest, value));
-          else
-            throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
-        }
-      }
-    };
-    exports.Collection = Collection;
-    exports.collectionFromPath = collectionFromPath;
-    exports.isEmptyPath = isEmptyPath;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyComment.js
-var require_stringifyComment = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
-    "use strict";
-    var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
-    function indentComment(comment, indent) {
-      if (/^\n+$/.test(comment))
-        return comment.substring(1);
-      return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
-    }
-    var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
-    exports.indentComment = indentComment;
-    exports.lineComment = lineComment;
-    exports.stringifyComment = stringifyComment;
-  }
-});
-
-// node_modules/yaml/dist/stringify/foldFlowLines.js
-var require_foldFlowLines = __commonJS({
-  "node_modules/yaml/dist/stringify/foldFlowLines.js"(exports) {
-    "use strict";
-    var FOLD_FLOW = "flow";
-    var FOLD_BLOCK = "block";
-    var FOLD_QUOTED = "quoted";
-    function foldFlowLines(text, indent, mode = "flow", { indentAtStart, lineWidth = 80, minContentWidth = 20, onFold, onOverflow } = {}) {
-      if (!lineWidth || lineWidth < 0)
-        return text;
-      if (lineWidth < minContentWidth)
-        minContentWidth = 0;
-      const endStep = Math.max(1 + minContentWidth, 1 + lineWidth - indent.length);
-      if (text.length <= endStep)
-        return text;
-      const folds = [];
-      const escapedFolds = {};
-      let end = lineWidth - indent.length;
-      if (typeof indentAtStart === "number") {
-        if (indentAtStart > lineWidth - Math.max(2, minContentWidth))
-          folds.push(0);
-        else
-          end = lineWidth - indentAtStart;
-      }
-      let split = void 0;
-      let prev = void 0;
-      let overflow = false;
-      let i = -1;
-      let escStart = -1;
-      let escEnd = -1;
-      if (mode === FOLD_BLOCK) {
-        i = consumeMoreIndentedLines(text, i, indent.length);
-        if (i !== -1)
-          end = i + endStep;
-      }
-      for (let ch; ch = text[i += 1]; ) {
-        if (mode === FOLD_QUOTED && ch === "\\") {
-          escStart = i;
-          switch (text[i + 1]) {
-            case "x":
-              i += 3;
-              break;
-            case "u":
-              i += 5;
-              break;
-            case "U":
-              i += 9;
-              break;
-            default:
-              i += 1;
-          }
-          escEnd = i;
-        }
-        if (ch === "\n") {
-          if (mode === FOLD_BLOCK)
-            i = consumeMoreIndentedLines(text, i, indent.length);
-          end = i + indent.length + endStep;
-          split = void 0;
-        } else {
-          if (ch === " " && prev && prev !== " " && prev !== "\n" && prev !== "	") {
-            const next = text[i + 1];
-            if (next && next !== " " && next !== "\n" && next !== "	")
-              split = i;
-          }
-          if (i >= end) {
-            if (split) {
-              folds.push(split);
-              end = split + endStep;
-              split = void 0;
-            } else if (mode === FOLD_QUOTED) {
-              while (prev === " " || prev === "	") {
-                prev = ch;
-                ch = text[i += 1];
-                overflow = true;
-              }
-              const j = i > escEnd + 1 ? i - 2 : escStart - 1;
-              if (escapedFolds[j])
-                return text;
-              folds.push(j);
-              escapedFolds[j] = true;
-              end = j + endStep;
-              split = void 0;
-            } else {
-              overflow = true;
-            }
-          }
-        }
-        prev = ch;
-      }
-      if (overflow && onOverflow)
-        onOverflow();
-      if (folds.length === 0)
-        return text;
-      if (onFold)
-        onFold();
-      let res = text.slice(0, folds[0]);
-      for (let i2 = 0; i2 < folds.length; ++i2) {
-        const fold = folds[i2];
-        const end2 = folds[i2 + 1] || text.length;
-        if (fold === 0)
-          res = `
-${indent}${text.slice(0, end2)}`;
-        else {
-          if (mode === FOLD_QUOTED && escapedFolds[fold])
-            res += `${text[fold]}\\`;
-          res += `
-${indent}${text.slice(fold + 1, end2)}`;
-        }
-      }
-      return res;
-    }
-    function consumeMoreIndentedLines(text, i, indent) {
-      let end = i;
-      let start = i + 1;
-      let ch = text[start];
-      while (ch === " " || ch === "	") {
-        if (i < start + indent) {
-          ch = text[++i];
-        } else {
-          do {
-            ch = text[++i];
-          } while (ch && ch !== "\n");
-          end = i;
-          start = i + 1;
-          ch = text[start];
-        }
-      }
-      return end;
-    }
-    exports.FOLD_BLOCK = FOLD_BLOCK;
-    exports.FOLD_FLOW = FOLD_FLOW;
-    exports.FOLD_QUOTED = FOLD_QUOTED;
-    exports.foldFlowLines = foldFlowLines;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyString.js
-var require_stringifyString = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyString.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var foldFlowLines = require_foldFlowLines();
-    var getFoldOptions = (ctx, isBlock) => ({
-      indentAtStart: isBlock ? ctx.indent.length : ctx.indentAtStart,
-      lineWidth: ctx.options.lineWidth,
-      minContentWidth: ctx.options.minContentWidth
-    });
-    var containsDocumentMarker = (str) => /^(%|---|\.\.\.)/m.test(str);
-    function lineLengthOverLimit(str, lineWidth, indentLength) {
-      if (!lineWidth || lineWidth < 0)
-        return false;
-      const limit = lineWidth - indentLength;
-      const strLen = str.length;
-      if (strLen <= limit)
-        return false;
-      for (let i = 0, start = 0; i < strLen; ++i) {
-        if (str[i] === "\n") {
-          if (i - start > limit)
-            return true;
-          start = i + 1;
-          if (strLen - start <= limit)
-            return false;
-        }
-      }
-      return true;
-    }
-    function doubleQuotedString(value, ctx) {
-      const json = JSON.stringify(value);
-      if (ctx.options.doubleQuotedAsJSON)
-        return json;
-      const { implicitKey } = ctx;
-      const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
-      let str = "";
-      let start = 0;
-      for (let i = 0, ch = json[i]; ch; ch = json[++i]) {
-        if (ch === " " && json[i + 1] === "\\" && json[i + 2] === "n") {
-          str += json.slice(start, i) + "\\ ";
-          i += 1;
-          start = i;
-          ch = "\\";
-        }
-        if (ch === "\\")
-          switch (json[i + 1]) {
-            case "u":
-              {
-                str += json.slice(start, i);
-                const code = json.substr(i + 2, 4);
-                switch (code) {
-                  case "0000":
-                    str += "\\0";
-                    break;
-                  case "0007":
-                    str += "\\a";
-                    break;
-                  case "000b":
-                    str += "\\v";
-                    break;
-                  case "001b":
-                    str += "\\e";
-                    break;
-                  case "0085":
-                    str += "\\N";
-                    break;
-                  case "00a0":
-                    str += "\\_";
-                    break;
-                  case "2028":
-                    str += "\\L";
-                    break;
-                  case "2029":
-                    str += "\\P";
-                    break;
-                  default:
-                    if (code.substr(0, 2) === "00")
-                      str += "\\x" + code.substr(2);
-                    else
-                      str += json.substr(i, 6);
-                }
-                i += 5;
-                start = i + 1;
-              }
-              break;
-            case "n":
-              if (implicitKey || json[i + 2] === '"' || json.length < minMultiLineLength) {
-                i += 1;
-              } else {
-                str += json.slice(start, i) + "\n\n";
-                while (json[i + 2] === "\\" && json[i + 3] === "n" && json[i + 4] !== '"') {
-                  str += "\n";
-                  i += 2;
-                }
-                str += indent;
-                if (json[i + 2] === " ")
-                  str += "\\";
-                i += 1;
-                start = i + 1;
-              }
-              break;
-            default:
-              i += 1;
-          }
-      }
-      str = start ? str + json.slice(start) : json;
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
-    }
-    function singleQuotedString(value, ctx) {
-      if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
-        return doubleQuotedString(value, ctx);
-      const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
-      const res = "'" + value.replace(/'/g, "''").replace(/\n+/g, `$&
-${indent}`) + "'";
-      return ctx.implicitKey ? res : foldFlowLines.foldFlowLines(res, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
-    }
-    function quotedString(value, ctx) {
-      const { singleQuote } = ctx.options;
-      let qs;
-      if (singleQuote === false)
-        qs = doubleQuotedString;
-      else {
-        const hasDouble = value.includes('"');
-        const hasSingle = value.includes("'");
-        if (hasDouble && !hasSingle)
-          qs = singleQuotedString;
-        else if (hasSingle && !hasDouble)
-          qs = doubleQuotedString;
-        else
-          qs = singleQuote ? singleQuotedString : doubleQuotedString;
-      }
-      return qs(value, ctx);
-    }
-    var blockEndNewlines;
-    try {
-      blockEndNewlines = new RegExp("(^|(?<!\n))\n+(?!\n|$)", "g");
-    } catch {
-      blockEndNewlines = /\n+(?!\n|$)/g;
-    }
-    function blockString({ comment, type, value }, ctx, onComment, onChompKeep) {
-      const { blockQuote, commentString, lineWidth } = ctx.options;
-      if (!blockQuote || /\n[\t ]+$/.test(value)) {
-        return quotedString(value, ctx);
-      }
-      const indent = ctx.indent || (ctx.forceBlockIndent || containsDocumentMarker(value) ? "  " : "");
-      const literal2 = blockQuote === "literal" ? true : blockQuote === "folded" || type === Scalar.Scalar.BLOCK_FOLDED ? false : type === Scalar.Scalar.BLOCK_LITERAL ? true : !lineLengthOverLimit(value, lineWidth, indent.length);
-      if (!value)
-        return literal2 ? "|\n" : ">\n";
-      let chomp;
-      let endStart;
-      for (endStart = value.length; endStart > 0; --endStart) {
-        const ch = value[endStart - 1];
-        if (ch !== "\n" && ch !== "	" && ch !== " ")
-          break;
-      }
-      let end = value.substring(endStart);
-      const endNlPos = end.indexOf("\n");
-      if (endNlPos === -1) {
-        chomp = "-";
-      } else if (value === end || endNlPos !== end.length - 1) {
-        chomp = "+";
-        if (onChompKeep)
-          onChompKeep();
-      } else {
-        chomp = "";
-      }
-      if (end) {
-        value = value.slice(0, -end.length);
-        if (end[end.length - 1] === "\n")
-          end = end.slice(0, -1);
-        end = end.replace(blockEndNewlines, `$&${indent}`);
-      }
-      let startWithSpace = false;
-      let startEnd;
-      let startNlPos = -1;
-      for (startEnd = 0; startEnd < value.length; ++startEnd) {
-        const ch = value[startEnd];
-        if (ch === " ")
-          startWithSpace = true;
-        else if (ch === "\n")
-          startNlPos = startEnd;
-        else
-          break;
-      }
-      let start = value.substring(0, startNlPos < startEnd ? startNlPos + 1 : startEnd);
-      if (start) {
-        value = value.substring(start.length);
-        start = start.replace(/\n+/g, `$&${indent}`);
-      }
-      const indentSize = indent ? "2" : "1";
-      let header = (startWithSpace ? indentSize : "") + chomp;
-      if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
-        if (onComment)
-          onComment();
-      }
-      if (!literal2) {
-        const foldedValue = value.replace(/\n+/g, "\n$&").replace(/(?:^|\n)([\t ].*)(?:([\n\t ]*)\n(?![\n\t ]))?/g, "$1$2").replace(/\n+/g, `$&${indent}`);
-        let literalFallback = false;
-        const foldOptions = getFoldOptions(ctx, true);
-        if (blockQuote !== "folded" && type !== Scalar.Scalar.BLOCK_FOLDED) {
-          foldOptions.onOverflow = () => {
-            literalFallback = true;
-          };
-        }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
-        if (!literalFallback)
-          return `>${header}
-${indent}${body}`;
-      }
-      value = value.replace(/\n+/g, `$&${indent}`);
-      return `|${header}
-${indent}${start}${value}${end}`;
-    }
-    function plainString(item, ctx, onComment, onChompKeep) {
-      const { type, value } = item;
-      const { actualString, implicitKey, indent, indentStep, inFlow } = ctx;
-      if (implicitKey && value.includes("\n") || inFlow && /[[\]{},]/.test(value)) {
-        return quotedString(value, ctx);
-      }
-      if (/^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/.test(value)) {
-        return implicitKey || inFlow || !value.includes("\n") ? quotedString(value, ctx) : blockString(item, ctx, onComment, onChompKeep);
-      }
-      if (!implicitKey && !inFlow && type !== Scalar.Scalar.PLAIN && value.includes("\n")) {
-        return blockString(item, ctx, onComment, onChompKeep);
-      }
-      if (containsDocumentMarker(value)) {
-        if (indent === "") {
-          ctx.forceBlockIndent = true;
-          return blockString(item, ctx, onComment, onChompKeep);
-        } else if (implicitKey && indent === indentStep) {
-          return quotedString(value, ctx);
-        }
-      }
-      const str = value.replace(/\n+/g, `$&
-${indent}`);
-      if (actualString) {
-        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str);
-        const { compat, tags } = ctx.doc.schema;
-        if (tags.some(test) || compat?.some(test))
-          return quotedString(value, ctx);
-      }
-      return implicitKey ? str : foldFlowLines.foldFlowLines(str, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
-    }
-    function stringifyString(item, ctx, onComment, onChompKeep) {
-      const { implicitKey, inFlow } = ctx;
-      const ss = typeof item.value === "string" ? item : Object.assign({}, item, { value: String(item.value) });
-      let { type } = item;
-      if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
-        if (/[\x00-\x08\x0b-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u.test(ss.value))
-          type = Scalar.Scalar.QUOTE_DOUBLE;
-      }
-      const _stringify = (_type) => {
-        switch (_type) {
-          case Scalar.Scalar.BLOCK_FOLDED:
-          case Scalar.Scalar.BLOCK_LITERAL:
-            return implicitKey || inFlow ? quotedString(ss.value, ctx) : blockString(ss, ctx, onComment, onChompKeep);
-          case Scalar.Scalar.QUOTE_DOUBLE:
-            return doubleQuotedString(ss.value, ctx);
-          case Scalar.Scalar.QUOTE_SINGLE:
-            return singleQuotedString(ss.value, ctx);
-          case Scalar.Scalar.PLAIN:
-            return plainString(ss, ctx, onComment, onChompKeep);
-          default:
-            return null;
-        }
-      };
-      let res = _stringify(type);
-      if (res === null) {
-        const { defaultKeyType, defaultStringType } = ctx.options;
-        const t = implicitKey && defaultKeyType || defaultStringType;
-        res = _stringify(t);
-        if (res === null)
-          throw new Error(`Unsupported default string type ${t}`);
-      }
-      return res;
-    }
-    exports.stringifyString = stringifyString;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringify.js
-var require_stringify = __commonJS({
-  "node_modules/yaml/dist/stringify/stringify.js"(exports) {
-    "use strict";
-    var anchors = require_anchors();
-    var identity = require_identity();
-    var stringifyComment = require_stringifyComment();
-    var stringifyString = require_stringifyString();
-    function createStringifyContext(doc, options) {
-      const opt = Object.assign({
-        blockQuote: true,
-        commentString: stringifyComment.stringifyComment,
-        defaultKeyType: null,
-        defaultStringType: "PLAIN",
-        directives: null,
-        doubleQuotedAsJSON: false,
-        doubleQuotedMinMultiLineLength: 40,
-        falseStr: "false",
-        flowCollectionPadding: true,
-        indentSeq: true,
-        lineWidth: 80,
-        minContentWidth: 20,
-        nullStr: "null",
-        simpleKeys: false,
-        singleQuote: null,
-        trailingComma: false,
-        trueStr: "true",
-        verifyAliasOrder: true
-      }, doc.schema.toStringOptions, options);
-      let inFlow;
-      switch (opt.collectionStyle) {
-        case "block":
-          inFlow = false;
-          break;
-        case "flow":
-          inFlow = true;
-          break;
-        default:
-          inFlow = null;
-      }
-      return {
-        anchors: /* @__PURE__ */ new Set(),
-        doc,
-        flowCollectionPadding: opt.flowCollectionPadding ? " " : "",
-        indent: "",
-        indentStep: typeof opt.indent === "number" ? " ".repeat(opt.indent) : "  ",
-        inFlow,
-        options: opt
-      };
-    }
-    function getTagObject(tags, item) {
-      if (item.tag) {
-        const match = tags.filter((t) => t.tag === item.tag);
-        if (match.length > 0)
-          return match.find((t) => t.format === item.format) ?? match[0];
-      }
-      let tagObj = void 0;
-      let obj;
-      if (identity.isScalar(item)) {
-        obj = item.value;
-        let match = tags.filter((t) => t.identify?.(obj));
-        if (match.length > 1) {
-          const testMatch = match.filter((t) => t.test);
-          if (testMatch.length > 0)
-            match = testMatch;
-        }
-        tagObj = match.find((t) => t.format === item.format) ?? match.find((t) => !t.format);
-      } else {
-        obj = item;
-        tagObj = tags.find((t) => t.nodeClass && obj instanceof t.nodeClass);
-      }
-      if (!tagObj) {
-        const name = obj?.constructor?.name ?? (obj === null ? "null" : typeof obj);
-        throw new Error(`Tag not resolved for ${name} value`);
-      }
-      return tagObj;
-    }
-    function stringifyProps(node, tagObj, { anchors: anchors$1, doc }) {
-      if (!doc.directives)
-        return "";
-      const props = [];
-      const anchor = (identity.isScalar(node) || identity.isCollection(node)) && node.anchor;
-      if (anchor && anchors.anchorIsValid(anchor)) {
-        anchors$1.add(anchor);
-        props.push(`&${anchor}`);
-      }
-      const tag = node.tag ?? (tagObj.default ? null : tagObj.tag);
-      if (tag)
-        props.push(doc.directives.tagString(tag));
-      return props.join(" ");
-    }
-    function stringify(item, ctx, onComment, onChompKeep) {
-      if (identity.isPair(item))
-        return item.toString(ctx, onComment, onChompKeep);
-      if (identity.isAlias(item)) {
-        if (ctx.doc.directives)
-          return item.toString(ctx);
-        if (ctx.resolvedAliases?.has(item)) {
-          throw new TypeError(`Cannot stringify circular structure without alias nodes`);
-        } else {
-          if (ctx.resolvedAliases)
-            ctx.resolvedAliases.add(item);
-          else
-            ctx.resolvedAliases = /* @__PURE__ */ new Set([item]);
-          item = item.resolve(ctx.doc);
-        }
-      }
-      let tagObj = void 0;
-      const node = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o) => tagObj = o });
-      tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node));
-      const props = stringifyProps(node, tagObj, ctx);
-      if (props.length > 0)
-        ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node, ctx, onComment, onChompKeep) : identity.isScalar(node) ? stringifyString.stringifyString(node, ctx, onComment, onChompKeep) : node.toString(ctx, onComment, onChompKeep);
-      if (!props)
-        return str;
-      return identity.isScalar(node) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
-${ctx.indent}${str}`;
-    }
-    exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyPair.js
-var require_stringifyPair = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var stringify = require_stringify();
-    var stringifyComment = require_stringifyComment();
-    function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
-      const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
-      if (simpleKeys) {
-        if (keyComment) {
-          throw new Error("With simple keys, key nodes cannot have comments");
-        }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
-          const msg = "With simple keys, collection cannot be used as a key value";
-          throw new Error(msg);
-        }
-      }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
-      ctx = Object.assign({}, ctx, {
-        allNullValues: false,
-        implicitKey: !explicitKey && (simpleKeys || !allNullValues),
-        indent: indent + indentStep
-      });
-      let keyCommentDone = false;
-      let chompKeep = false;
-      let str = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
-      if (!explicitKey && !ctx.inFlow && str.length > 1024) {
-        if (simpleKeys)
-          throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
-        explicitKey = true;
-      }
-      if (ctx.inFlow) {
-        if (allNullValues || value == null) {
-          if (keyCommentDone && onComment)
-            onComment();
-          return str === "" ? "?" : explicitKey ? `? ${str}` : str;
-        }
-      } else if (allNullValues && !simpleKeys || value == null && explicitKey) {
-        str = `? ${str}`;
-        if (keyComment && !keyCommentDone) {
-          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-        } else if (chompKeep && onChompKeep)
-          onChompKeep();
-        return str;
-      }
-      if (keyCommentDone)
-        keyComment = null;
-      if (explicitKey) {
-        if (keyComment)
-          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-        str = `? ${str}
-${indent}:`;
-      } else {
-        str = `${str}:`;
-        if (keyComment)
-          str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
-      }
-      let vsb, vcb, valueComment;
-      if (identity.isNode(value)) {
-        vsb = !!value.spaceBefore;
-        vcb = value.commentBefore;
-        valueComment = value.comment;
-      } else {
-        vsb = false;
-        vcb = null;
-        valueComment = null;
-        if (value && typeof value === "object")
-          value = doc.createNode(value);
-      }
-      ctx.implicitKey = false;
-      if (!explicitKey && !keyComment && identity.isScalar(value))
-        ctx.indentAtStart = str.length + 1;
-      chompKeep = false;
-      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
-        ctx.indent = ctx.indent.substring(2);
-      }
-      let valueCommentDone = false;
-      const valueStr = stringify.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
-      let ws = " ";
-      if (keyComment || vsb || vcb) {
-        ws = vsb ? "\n" : "";
-        if (vcb) {
-          const cs = commentString(vcb);
-          ws += `
-${stringifyComment.indentComment(cs, ctx.indent)}`;
-        }
-        if (valueStr === "" && !ctx.inFlow) {
-          if (ws === "\n" && valueComment)
-            ws = "\n\n";
-        } else {
-          ws += `
-${ctx.indent}`;
-        }
-      } else if (!explicitKey && identity.isCollection(value)) {
-        const vs0 = valueStr[0];
-        const nl0 = valueStr.indexOf("\n");
-        const hasNewline = nl0 !== -1;
-        const flow = ctx.inFlow ?? value.flow ?? value.items.length === 0;
-        if (hasNewline || !flow) {
-          let hasPropsLine = false;
-          if (hasNewline && (vs0 === "&" || vs0 === "!")) {
-            let sp0 = valueStr.indexOf(" ");
-            if (vs0 === "&" && sp0 !== -1 && sp0 < nl0 && valueStr[sp0 + 1] === "!") {
-              sp0 = valueStr.indexOf(" ", sp0 + 1);
-            }
-            if (sp0 === -1 || nl0 < sp0)
-              hasPropsLine = true;
-          }
-          if (!hasPropsLine)
-            ws = `
-${ctx.indent}`;
-        }
-      } else if (valueStr === "" || valueStr[0] === "\n") {
-        ws = "";
-      }
-      str += ws + valueStr;
-      if (ctx.inFlow) {
-        if (valueCommentDone && onComment)
-          onComment();
-      } else if (valueComment && !valueCommentDone) {
-        str += stringifyComment.lineComment(str, ctx.indent, commentString(valueComment));
-      } else if (chompKeep && onChompKeep) {
-        onChompKeep();
-      }
-      return str;
-    }
-    exports.stringifyPair = stringifyPair;
-  }
-});
-
-// node_modules/yaml/dist/log.js
-var require_log = __commonJS({
-  "node_modules/yaml/dist/log.js"(exports) {
-    "use strict";
-    var node_process = __require("process");
-    function debug(logLevel, ...messages) {
-      if (logLevel === "debug")
-        console.log(...messages);
-    }
-    function warn(logLevel, warning) {
-      if (logLevel === "debug" || logLevel === "warn") {
-        if (typeof node_process.emitWarning === "function")
-          node_process.emitWarning(warning);
-        else
-          console.warn(warning);
-      }
-    }
-    exports.debug = debug;
-    exports.warn = warn;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/merge.js
-var require_merge = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var MERGE_KEY = "<<";
-    var merge = {
-      identify: (value) => value === MERGE_KEY || typeof value === "symbol" && value.description === MERGE_KEY,
-      default: "key",
-      tag: "tag:yaml.org,2002:merge",
-      test: /^<<$/,
-      resolve: () => Object.assign(new Scalar.Scalar(Symbol(MERGE_KEY)), {
-        addToJSMap: addMergeToJSMap
-      }),
-      stringify: () => MERGE_KEY
-    };
-    var isMergeKey = (ctx, key) => (merge.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge.tag && tag.default);
-    function addMergeToJSMap(ctx, map, value) {
-      const source = resolveAliasValue(ctx, value);
-      if (identity.isSeq(source))
-        for (const it of source.items)
-          mergeValue(ctx, map, it);
-      else if (Array.isArray(source))
-        for (const it of source)
-          mergeValue(ctx, map, it);
-      else
-        mergeValue(ctx, map, source);
-    }
-    function mergeValue(ctx, map, value) {
-      const source = resolveAliasValue(ctx, value);
-      if (!identity.isMap(source))
-        throw new Error("Merge sources must be maps or map aliases");
-      const srcMap = source.toJSON(null, ctx, Map);
-      for (const [key, value2] of srcMap) {
-        if (map instanceof Map) {
-          if (!map.has(key))
-            map.set(key, value2);
-        } else if (map instanceof Set) {
-          map.add(key);
-        } else if (!Object.prototype.hasOwnProperty.call(map, key)) {
-          Object.defineProperty(map, key, {
-            value: value2,
-            writable: true,
-            enumerable: true,
-            configurable: true
-          });
-        }
-      }
-      return map;
-    }
-    function resolveAliasValue(ctx, value) {
-      return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
-    }
-    exports.addMergeToJSMap = addMergeToJSMap;
-    exports.isMergeKey = isMergeKey;
-    exports.merge = merge;
-  }
-});
-
-// node_modules/yaml/dist/nodes/addPairToJSMap.js
-var require_addPairToJSMap = __commonJS({
-  "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
-    "use strict";
-    var log = require_log();
-    var merge = require_merge();
-    var stringify = require_stringify();
-    var identity = require_identity();
-    var toJS = require_toJS();
-    function addPairToJSMap(ctx, map, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
-        key.addToJSMap(ctx, map, value);
-      else if (merge.isMergeKey(ctx, key))
-        merge.addMergeToJSMap(ctx, map, value);
-      else {
-        const jsKey = toJS.toJS(key, "", ctx);
-        if (map instanceof Map) {
-          map.set(jsKey, toJS.toJS(value, jsKey, ctx));
-        } else if (map instanceof Set) {
-          map.add(jsKey);
-        } else {
-          const stringKey = stringifyKey(key, jsKey, ctx);
-          const jsValue = toJS.toJS(value, stringKey, ctx);
-          if (stringKey in map)
-            Object.defineProperty(map, stringKey, {
-              value: jsValue,
-              writable: true,
-              enumerable: true,
-              configurable: true
-            });
-          else
-            map[stringKey] = jsValue;
-        }
-      }
-      return map;
-    }
-    function stringifyKey(key, jsKey, ctx) {
-      if (jsKey === null)
-        return "";
-      if (typeof jsKey !== "object")
-        return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify.createStringifyContext(ctx.doc, {});
-        strCtx.anchors = /* @__PURE__ */ new Set();
-        for (const node of ctx.anchors.keys())
-          strCtx.anchors.add(node.anchor);
-        strCtx.inFlow = true;
-        strCtx.inStringifyKey = true;
-        const strKey = key.toString(strCtx);
-        if (!ctx.mapKeyWarned) {
-          let jsonStr = JSON.stringify(strKey);
-          if (jsonStr.length > 40)
-            jsonStr = jsonStr.substring(0, 36) + '..."';
-          log.warn(ctx.doc.options.logLevel, `Keys with collection values will be stringified due to JS Object restrictions: ${jsonStr}. Set mapAsMap: true to use object keys.`);
-          ctx.mapKeyWarned = true;
-        }
-        return strKey;
-      }
-      return JSON.stringify(jsKey);
-    }
-    exports.addPairToJSMap = addPairToJSMap;
-  }
-});
-
-// node_modules/yaml/dist/nodes/Pair.js
-var require_Pair = __commonJS({
-  "node_modules/yaml/dist/nodes/Pair.js"(exports) {
-    "use strict";
-    var createNode = require_createNode();
-    var stringifyPair = require_stringifyPair();
-    var addPairToJSMap = require_addPairToJSMap();
-    var identity = require_identity();
-    function createPair(key, value, ctx) {
-      const k = createNode.createNode(key, void 0, ctx);
-      const v = createNode.createNode(value, void 0, ctx);
-      return new Pair(k, v);
-    }
-    var Pair = class _Pair {
-      constructor(key, value = null) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
-        this.key = key;
-        this.value = value;
-      }
-      clone(schema) {
-        let { key, value } = this;
-        if (identity.isNode(key))
-          key = key.clone(schema);
-        if (identity.isNode(value))
-          value = value.clone(schema);
-        return new _Pair(key, value);
-      }
-      toJSON(_, ctx) {
-        const pair = ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
-        return addPairToJSMap.addPairToJSMap(ctx, pair, this);
-      }
-      toString(ctx, onComment, onChompKeep) {
-        return ctx?.doc ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep) : JSON.stringify(this);
-      }
-    };
-    exports.Pair = Pair;
-    exports.createPair = createPair;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyCollection.js
-var require_stringifyCollection = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var stringify = require_stringify();
-    var stringifyComment = require_stringifyComment();
-    function stringifyCollection(collection, ctx, options) {
-      const flow = ctx.inFlow ?? collection.flow;
-      const stringify2 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify2(collection, ctx, options);
-    }
-    function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
-      const { indent, options: { commentString } } = ctx;
-      const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
-      let chompKeep = false;
-      const lines = [];
-      for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
-        let comment2 = null;
-        if (identity.isNode(item)) {
-          if (!chompKeep && item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
-          if (item.comment)
-            comment2 = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
-          if (ik) {
-            if (!chompKeep && ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
-          }
-        }
-        chompKeep = false;
-        let str2 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
-        if (comment2)
-          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
-        if (chompKeep && comment2)
-          chompKeep = false;
-        lines.push(blockItemPrefix + str2);
-      }
-      let str;
-      if (lines.length === 0) {
-        str = flowChars.start + flowChars.end;
-      } else {
-        str = lines[0];
-        for (let i = 1; i < lines.length; ++i) {
-          const line = lines[i];
-          str += line ? `
-${indent}${line}` : "\n";
-        }
-      }
-      if (comment) {
-        str += "\n" + stringifyComment.indentComment(commentString(comment), indent);
-        if (onComment)
-          onComment();
-      } else if (chompKeep && onChompKeep)
-        onChompKeep();
-      return str;
-    }
-    function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
-      const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
-      itemIndent += indentStep;
-      const itemCtx = Object.assign({}, ctx, {
-        indent: itemIndent,
-        inFlow: true,
-        type: null
-      });
-      let reqNewline = false;
-      let linesAtValue = 0;
-      const lines = [];
-      for (let i = 0; i < items.length; ++i) {
-        const item = items[i];
-        let comment = null;
-        if (identity.isNode(item)) {
-          if (item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, false);
-          if (item.comment)
-            comment = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
-          if (ik) {
-            if (ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, false);
-            if (ik.comment)
-              reqNewline = true;
-          }
-          const iv = identity.isNode(item.value) ? item.value : null;
-          if (iv) {
-            if (iv.comment)
-              comment = iv.comment;
-            if (iv.commentBefore)
-              reqNewline = true;
-          } else if (item.value == null && ik?.comment) {
-            comment = ik.comment;
-          }
-        }
-        if (comment)
-          reqNewline = true;
-        let str = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
-        if (i < items.length - 1) {
-          str += ",";
-        } else if (ctx.options.trailingComma) {
-          if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
-          }
-          if (reqNewline) {
-            str += ",";
-          }
-        }
-        if (comment)
-          str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
-        lines.push(str);
-        linesAtValue = lines.length;
-      }
-      const { start, end } = flowChars;
-      if (lines.length === 0) {
-        return start + end;
-      } else {
-        if (!reqNewline) {
-          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
-          reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
-        }
-        if (reqNewline) {
-          let str = start;
-          for (const line of lines)
-            str += line ? `
-${indentStep}${indent}${line}` : "\n";
-          return `${str}
-${indent}${end}`;
-        } else {
-          return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
-        }
-      }
-    }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
-      if (comment && chompKeep)
-        comment = comment.replace(/^\n+/, "");
-      if (comment) {
-        const ic = stringifyComment.indentComment(commentString(comment), indent);
-        lines.push(ic.trimStart());
-      }
-    }
-    exports.stringifyCollection = stringifyCollection;
-  }
-});
-
-// node_modules/yaml/dist/nodes/YAMLMap.js
-var require_YAMLMap = __commonJS({
-  "node_modules/yaml/dist/nodes/YAMLMap.js"(exports) {
-    "use strict";
-    var stringifyCollection = require_stringifyCollection();
-    var addPairToJSMap = require_addPairToJSMap();
-    var Collection = require_Collection();
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var Scalar = require_Scalar();
-    function findPair(items, key) {
-      const k = identity.isScalar(key) ? key.value : key;
-      for (const it of items) {
-        if (identity.isPair(it)) {
-          if (it.key === key || it.key === k)
-            return it;
-          if (identity.isScalar(it.key) && it.key.value === k)
-            return it;
-        }
-      }
-      return void 0;
-    }
-    var YAMLMap = class extends Collection.Collection {
-      static get tagName() {
-        return "tag:yaml.org,2002:map";
-      }
-      constructor(schema) {
-        super(identity.MAP, schema);
-        this.items = [];
-      }
-      /**
-       * A generic collection parsing method that can be extended
-       * to other node classes that inherit from YAMLMap
-       */
-      static from(schema, obj, ctx) {
-        const { keepUndefined, replacer } = ctx;
-        const map = new this(schema);
-        const add = (key, value) => {
-          if (typeof replacer === "function")
-            value = replacer.call(obj, key, value);
-          else if (Array.isArray(replacer) && !replacer.includes(key))
-            return;
-          if (value !== void 0 || keepUndefined)
-            map.items.push(Pair.createPair(key, value, ctx));
-        };
-        if (obj instanceof Map) {
-          for (const [key, value] of obj)
-            add(key, value);
-        } else if (obj && typeof obj === "object") {
-          for (const key of Object.keys(obj))
-            add(key, obj[key]);
-        }
-        if (typeof schema.sortMapEntries === "function") {
-          map.items.sort(schema.sortMapEntries);
-        }
-        return map;
-      }
-      /**
-       * Adds a value to the collection.
-       *
-       * @param overwrite - If not set `true`, using a key that is already in the
-       *   collection will throw. Otherwise, overwrites the previous value.
-       */
-      add(pair, overwrite) {
-        let _pair;
-        if (identity.isPair(pair))
-          _pair = pair;
-        else if (!pair || typeof pair !== "object" || !("key" in pair)) {
-          _pair = new Pair.Pair(pair, pair?.value);
-        } else
-          _pair = new Pair.Pair(pair.key, pair.value);
-        const prev = findPair(this.items, _pair.key);
-        const sortEntries = this.schema?.sortMapEntries;
-        if (prev) {
-          if (!overwrite)
-            throw new Error(`Key ${_pair.key} already set`);
-          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
-            prev.value.value = _pair.value;
-          else
-            prev.value = _pair.value;
-        } else if (sortEntries) {
-          const i = this.items.findIndex((item) => sortEntries(_pair, item) < 0);
-          if (i === -1)
-            this.items.push(_pair);
-          else
-            this.items.splice(i, 0, _pair);
-        } else {
-          this.items.push(_pair);
-        }
-      }
-      delete(key) {
-        const it = findPair(this.items, key);
-        if (!it)
-          return false;
-        const del = this.items.splice(this.items.indexOf(it), 1);
-        return del.length > 0;
-      }
-      get(key, keepScalar) {
-        const it = findPair(this.items, key);
-        const node = it?.value;
-        return (!keepScalar && identity.isScalar(node) ? node.value : node) ?? void 0;
-      }
-      has(key) {
-        return !!findPair(this.items, key);
-      }
-      set(key, value) {
-        this.add(new Pair.Pair(key, value), true);
-      }
-      /**
-       * @param ctx - Conversion context, originally set in Document#toJS()
-       * @param {Class} Type - If set, forces the returned collection type
-       * @returns Instance of Type, Map, or Object
-       */
-      toJSON(_, ctx, Type) {
-        const map = Type ? new Type() : ctx?.mapAsMap ? /* @__PURE__ */ new Map() : {};
-        if (ctx?.onCreate)
-          ctx.onCreate(map);
-        for (const item of this.items)
-          addPairToJSMap.addPairToJSMap(ctx, map, item);
-        return map;
-      }
-      toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-          return JSON.stringify(this);
-        for (const item of this.items) {
-          if (!identity.isPair(item))
-            throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
-        }
-        if (!ctx.allNullValues && this.hasAllNullValues(false))
-          ctx = Object.assign({}, ctx, { allNullValues: true });
-        return stringifyCollection.stringifyCollection(this, ctx, {
-          blockItemPrefix: "",
-          flowChars: { start: "{", end: "}" },
-          itemIndent: ctx.indent || "",
-          onChompKeep,
-          onComment
-        });
-      }
-    };
-    exports.YAMLMap = YAMLMap;
-    exports.findPair = findPair;
-  }
-});
-
-// node_modules/yaml/dist/schema/common/map.js
-var require_map = __commonJS({
-  "node_modules/yaml/dist/schema/common/map.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var YAMLMap = require_YAMLMap();
-    var map = {
-      collection: "map",
-      default: true,
-      nodeClass: YAMLMap.YAMLMap,
-      tag: "tag:yaml.org,2002:map",
-      resolve(map2, onError) {
-        if (!identity.isMap(map2))
-          onError("Expected a mapping for this tag");
-        return map2;
-      },
-      createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
-    };
-    exports.map = map;
-  }
-});
-
-// node_modules/yaml/dist/nodes/YAMLSeq.js
-var require_YAMLSeq = __commonJS({
-  "node_modules/yaml/dist/nodes/YAMLSeq.js"(exports) {
-    "use strict";
-    var createNode = require_createNode();
-    var stringifyCollection = require_stringifyCollection();
-    var Collection = require_Collection();
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var toJS = require_toJS();
-    var YAMLSeq = class extends Collection.Collection {
-      static get tagName() {
-        return "tag:yaml.org,2002:seq";
-      }
-      constructor(schema) {
-        super(identity.SEQ, schema);
-        this.items = [];
-      }
-      add(value) {
-        this.items.push(value);
-      }
-      /**
-       * Removes a value from the collection.
-       *
-       * `key` must contain a representation of an integer for this to succeed.
-       * It may be wrapped in a `Scalar`.
-       *
-       * @returns `true` if the item was found and removed.
-       */
-      delete(key) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== "number")
-          return false;
-        const del = this.items.splice(idx, 1);
-        return del.length > 0;
-      }
-      get(key, keepScalar) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== "number")
-          return void 0;
-        const it = this.items[idx];
-        return !keepScalar && identity.isScalar(it) ? it.value : it;
-      }
-      /**
-       * Checks if the collection includes a value with the key `key`.
-       *
-       * `key` must contain a representation of an integer for this to succeed.
-       * It may be wrapped in a `Scalar`.
-       */
-      has(key) {
-        const idx = asItemIndex(key);
-        return typeof idx === "number" && idx < this.items.length;
-      }
-      /**
-       * Sets a value in this collection. For `!!set`, `value` needs to be a
-       * boolean to add/remove the item from the set.
-       *
-       * If `key` does not contain a representation of an integer, this will throw.
-       * It may be wrapped in a `Scalar`.
-       */
-      set(key, value) {
-        const idx = asItemIndex(key);
-        if (typeof idx !== "number")
-          throw new Error(`Expected a valid index, not ${key}.`);
-        const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
-          prev.value = value;
-        else
-          this.items[idx] = value;
-      }
-      toJSON(_, ctx) {
-        const seq = [];
-        if (ctx?.onCreate)
-          ctx.onCreate(seq);
-        let i = 0;
-        for (const item of this.items)
-          seq.push(toJS.toJS(item, String(i++), ctx));
-        return seq;
-      }
-      toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-          return JSON.stringify(this);
-        return stringifyCollection.stringifyCollection(this, ctx, {
-          blockItemPrefix: "- ",
-          flowChars: { start: "[", end: "]" },
-          itemIndent: (ctx.indent || "") + "  ",
-          onChompKeep,
-          onComment
-        });
-      }
-      static from(schema, obj, ctx) {
-        const { replacer } = ctx;
-        const seq = new this(schema);
-        if (obj && Symbol.iterator in Object(obj)) {
-          let i = 0;
-          for (let it of obj) {
-            if (typeof replacer === "function") {
-              const key = obj instanceof Set ? it : String(i++);
-              it = replacer.call(obj, key, it);
-            }
-            seq.items.push(createNode.createNode(it, void 0, ctx));
-          }
-        }
-        return seq;
-      }
-    };
-    function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
-      if (idx && typeof idx === "string")
-        idx = Number(idx);
-      return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
-    }
-    exports.YAMLSeq = YAMLSeq;
-  }
-});
-
-// node_modules/yaml/dist/schema/common/seq.js
-var require_seq = __commonJS({
-  "node_modules/yaml/dist/schema/common/seq.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var YAMLSeq = require_YAMLSeq();
-    var seq = {
-      collection: "seq",
-      default: true,
-      nodeClass: YAMLSeq.YAMLSeq,
-      tag: "tag:yaml.org,2002:seq",
-      resolve(seq2, onError) {
-        if (!identity.isSeq(seq2))
-          onError("Expected a sequence for this tag");
-        return seq2;
-      },
-      createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
-    };
-    exports.seq = seq;
-  }
-});
-
-// node_modules/yaml/dist/schema/common/string.js
-var require_string = __commonJS({
-  "node_modules/yaml/dist/schema/common/string.js"(exports) {
-    "use strict";
-    var stringifyString = require_stringifyString();
-    var string2 = {
-      identify: (value) => typeof value === "string",
-      default: true,
-      tag: "tag:yaml.org,2002:str",
-      resolve: (str) => str,
-      stringify(item, ctx, onComment, onChompKeep) {
-        ctx = Object.assign({ actualString: true }, ctx);
-        return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
-      }
-    };
-    exports.string = string2;
-  }
-});
-
-// node_modules/yaml/dist/schema/common/null.js
-var require_null = __commonJS({
-  "node_modules/yaml/dist/schema/common/null.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var nullTag = {
-      identify: (value) => value == null,
-      createNode: () => new Scalar.Scalar(null),
-      default: true,
-      tag: "tag:yaml.org,2002:null",
-      test: /^(?:~|[Nn]ull|NULL)?$/,
-      resolve: () => new Scalar.Scalar(null),
-      stringify: ({ source }, ctx) => typeof source === "string" && nullTag.test.test(source) ? source : ctx.options.nullStr
-    };
-    exports.nullTag = nullTag;
-  }
-});
-
-// node_modules/yaml/dist/schema/core/bool.js
-var require_bool = __commonJS({
-  "node_modules/yaml/dist/schema/core/bool.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var boolTag = {
-      identify: (value) => typeof value === "boolean",
-      default: true,
-      tag: "tag:yaml.org,2002:bool",
-      test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      resolve: (str) => new Scalar.Scalar(str[0] === "t" || str[0] === "T"),
-      stringify({ source, value }, ctx) {
-        if (source && boolTag.test.test(source)) {
-          const sv = source[0] === "t" || source[0] === "T";
-          if (value === sv)
-            return source;
-        }
-        return value ? ctx.options.trueStr : ctx.options.falseStr;
-      }
-    };
-    exports.boolTag = boolTag;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyNumber.js
-var require_stringifyNumber = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports) {
-    "use strict";
-    function stringifyNumber({ format, minFractionDigits, tag, value }) {
-      if (typeof value === "bigint")
-        return String(value);
-      const num = typeof value === "number" ? value : Number(value);
-      if (!isFinite(num))
-        return isNaN(num) ? ".nan" : num < 0 ? "-.inf" : ".inf";
-      let n = Object.is(value, -0) ? "-0" : JSON.stringify(value);
-      if (!format && minFractionDigits && (!tag || tag === "tag:yaml.org,2002:float") && /^-?\d/.test(n) && !n.includes("e")) {
-        let i = n.indexOf(".");
-        if (i < 0) {
-          i = n.length;
-          n += ".";
-        }
-        let d = minFractionDigits - (n.length - i - 1);
-        while (d-- > 0)
-          n += "0";
-      }
-      return n;
-    }
-    exports.stringifyNumber = stringifyNumber;
-  }
-});
-
-// node_modules/yaml/dist/schema/core/float.js
-var require_float = __commonJS({
-  "node_modules/yaml/dist/schema/core/float.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var stringifyNumber = require_stringifyNumber();
-    var floatNaN = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
-      stringify: stringifyNumber.stringifyNumber
-    };
-    var floatExp = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      format: "EXP",
-      test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
-      resolve: (str) => parseFloat(str),
-      stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
-      }
-    };
-    var float = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
-      resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str));
-        const dot = str.indexOf(".");
-        if (dot !== -1 && str[str.length - 1] === "0")
-          node.minFractionDigits = str.length - dot - 1;
-        return node;
-      },
-      stringify: stringifyNumber.stringifyNumber
-    };
-    exports.float = float;
-    exports.floatExp = floatExp;
-    exports.floatNaN = floatNaN;
-  }
-});
-
-// node_modules/yaml/dist/schema/core/int.js
-var require_int = __commonJS({
-  "node_modules/yaml/dist/schema/core/int.js"(exports) {
-    "use strict";
-    var stringifyNumber = require_stringifyNumber();
-    var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    var intResolve = (str, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str.substring(offset), radix);
-    function intStringify(node, radix, prefix) {
-      const { value } = node;
-      if (intIdentify(value) && value >= 0)
-        return prefix + value.toString(radix);
-      return stringifyNumber.stringifyNumber(node);
-    }
-    var intOct = {
-      identify: (value) => intIdentify(value) && value >= 0,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "OCT",
-      test: /^0o[0-7]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 2, 8, opt),
-      stringify: (node) => intStringify(node, 8, "0o")
-    };
-    var int = {
-      identify: intIdentify,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      test: /^[-+]?[0-9]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
-      stringify: stringifyNumber.stringifyNumber
-    };
-    var intHex = {
-      identify: (value) => intIdentify(value) && value >= 0,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "HEX",
-      test: /^0x[0-9a-fA-F]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-      stringify: (node) => intStringify(node, 16, "0x")
-    };
-    exports.int = int;
-    exports.intHex = intHex;
-    exports.intOct = intOct;
-  }
-});
-
-// node_modules/yaml/dist/schema/core/schema.js
-var require_schema = __commonJS({
-  "node_modules/yaml/dist/schema/core/schema.js"(exports) {
-    "use strict";
-    var map = require_map();
-    var _null2 = require_null();
-    var seq = require_seq();
-    var string2 = require_string();
-    var bool = require_bool();
-    var float = require_float();
-    var int = require_int();
-    var schema = [
-      map.map,
-      seq.seq,
-      string2.string,
-      _null2.nullTag,
-      bool.boolTag,
-      int.intOct,
-      int.int,
-      int.intHex,
-      float.floatNaN,
-      float.floatExp,
-      float.float
-    ];
-    exports.schema = schema;
-  }
-});
-
-// node_modules/yaml/dist/schema/json/schema.js
-var require_schema2 = __commonJS({
-  "node_modules/yaml/dist/schema/json/schema.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var map = require_map();
-    var seq = require_seq();
-    function intIdentify(value) {
-      return typeof value === "bigint" || Number.isInteger(value);
-    }
-    var stringifyJSON = ({ value }) => JSON.stringify(value);
-    var jsonScalars = [
-      {
-        identify: (value) => typeof value === "string",
-        default: true,
-        tag: "tag:yaml.org,2002:str",
-        resolve: (str) => str,
-        stringify: stringifyJSON
-      },
-      {
-        identify: (value) => value == null,
-        createNode: () => new Scalar.Scalar(null),
-        default: true,
-        tag: "tag:yaml.org,2002:null",
-        test: /^null$/,
-        resolve: () => null,
-        stringify: stringifyJSON
-      },
-      {
-        identify: (value) => typeof value === "boolean",
-        default: true,
-        tag: "tag:yaml.org,2002:bool",
-        test: /^true$|^false$/,
-        resolve: (str) => str === "true",
-        stringify: stringifyJSON
-      },
-      {
-        identify: intIdentify,
-        default: true,
-        tag: "tag:yaml.org,2002:int",
-        test: /^-?(?:0|[1-9][0-9]*)$/,
-        resolve: (str, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str) : parseInt(str, 10),
-        stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
-      },
-      {
-        identify: (value) => typeof value === "number",
-        default: true,
-        tag: "tag:yaml.org,2002:float",
-        test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
-        resolve: (str) => parseFloat(str),
-        stringify: stringifyJSON
-      }
-    ];
-    var jsonError = {
-      default: true,
-      tag: "",
-      test: /^/,
-      resolve(str, onError) {
-        onError(`Unresolved plain scalar ${JSON.stringify(str)}`);
-        return str;
-      }
-    };
-    var schema = [map.map, seq.seq].concat(jsonScalars, jsonError);
-    exports.schema = schema;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/binary.js
-var require_binary = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports) {
-    "use strict";
-    var node_buffer = __require("buffer");
-    var Scalar = require_Scalar();
-    var stringifyString = require_stringifyString();
-    var binary = {
-      identify: (value) => value instanceof Uint8Array,
-      // Buffer inherits from Uint8Array
-      default: false,
-      tag: "tag:yaml.org,2002:binary",
-      /**
-       * Returns a Buffer in node and an Uint8Array in browsers
-       *
-       * To use the resulting buffer as an image, you'll want to do something like:
-       *
-       *   const blob = new Blob([buffer], { type: 'image/jpeg' })
-       *   document.querySelector('#photo').src = URL.createObjectURL(blob)
-       */
-      resolve(src, onError) {
-        if (typeof node_buffer.Buffer === "function") {
-          return node_buffer.Buffer.from(src, "base64");
-        } else if (typeof atob === "function") {
-          const str = atob(src.replace(/[\n\r]/g, ""));
-          const buffer = new Uint8Array(str.length);
-          for (let i = 0; i < str.length; ++i)
-            buffer[i] = str.charCodeAt(i);
-          return buffer;
-        } else {
-          onError("This environment does not support reading binary tags; either Buffer or atob is required");
-          return src;
-        }
-      },
-      stringify({ comment, type, value }, ctx, onComment, onChompKeep) {
-        if (!value)
-          return "";
-        const buf = value;
-        let str;
-        if (typeof node_buffer.Buffer === "function") {
-          str = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
-        } else if (typeof btoa === "function") {
-          let s = "";
-          for (let i = 0; i < buf.length; ++i)
-            s += String.fromCharCode(buf[i]);
-          str = btoa(s);
-        } else {
-          throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
-        }
-        type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
-        if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
-          const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
-          const n = Math.ceil(str.length / lineWidth);
-          const lines = new Array(n);
-          for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str.substr(o, lineWidth);
-          }
-          str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
-        }
-        return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
-      }
-    };
-    exports.binary = binary;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/pairs.js
-var require_pairs = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var Scalar = require_Scalar();
-    var YAMLSeq = require_YAMLSeq();
-    function resolvePairs(seq, onError) {
-      if (identity.isSeq(seq)) {
-        for (let i = 0; i < seq.items.length; ++i) {
-          let item = seq.items[i];
-          if (identity.isPair(item))
-            continue;
-          else if (identity.isMap(item)) {
-            if (item.items.length > 1)
-              onError("Each pair must have its own sequence indicator");
-            const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
-            if (item.commentBefore)
-              pair.key.commentBefore = pair.key.commentBefore ? `${item.commentBefore}
-${pair.key.commentBefore}` : item.commentBefore;
-            if (item.comment) {
-              const cn = pair.value ?? pair.key;
-              cn.comment = cn.comment ? `${item.comment}
-${cn.comment}` : item.comment;
-            }
-            item = pair;
-          }
-          seq.items[i] = identity.isPair(item) ? item : new Pair.Pair(item);
-        }
-      } else
-        onError("Expected a sequence for this tag");
-      return seq;
-    }
-    function createPairs(schema, iterable, ctx) {
-      const { replacer } = ctx;
-      const pairs2 = new YAMLSeq.YAMLSeq(schema);
-      pairs2.tag = "tag:yaml.org,2002:pairs";
-      let i = 0;
-      if (iterable && Symbol.iterator in Object(iterable))
-        for (let it of iterable) {
-          if (typeof replacer === "function")
-            it = replacer.call(iterable, String(i++), it);
-          let key, value;
-          if (Array.isArray(it)) {
-            if (it.length === 2) {
-              key = it[0];
-              value = it[1];
-            } else
-              throw new TypeError(`Expected [key, value] tuple: ${it}`);
-          } else if (it && it instanceof Object) {
-            const keys = Object.keys(it);
-            if (keys.length === 1) {
-              key = keys[0];
-              value = it[key];
-            } else {
-              throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
-            }
-          } else {
-            key = it;
-          }
-          pairs2.items.push(Pair.createPair(key, value, ctx));
-        }
-      return pairs2;
-    }
-    var pairs = {
-      collection: "seq",
-      default: false,
-      tag: "tag:yaml.org,2002:pairs",
-      resolve: resolvePairs,
-      createNode: createPairs
-    };
-    exports.createPairs = createPairs;
-    exports.pairs = pairs;
-    exports.resolvePairs = resolvePairs;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/omap.js
-var require_omap = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var toJS = require_toJS();
-    var YAMLMap = require_YAMLMap();
-    var YAMLSeq = require_YAMLSeq();
-    var pairs = require_pairs();
-    var YAMLOMap = class _YAMLOMap extends YAMLSeq.YAMLSeq {
-      constructor() {
-        super();
-        this.add = YAMLMap.YAMLMap.prototype.add.bind(this);
-        this.delete = YAMLMap.YAMLMap.prototype.delete.bind(this);
-        this.get = YAMLMap.YAMLMap.prototype.get.bind(this);
-        this.has = YAMLMap.YAMLMap.prototype.has.bind(this);
-        this.set = YAMLMap.YAMLMap.prototype.set.bind(this);
-        this.tag = _YAMLOMap.tag;
-      }
-      /**
-       * If `ctx` is given, the return type is actually `Map<unknown, unknown>`,
-       * but TypeScript won't allow widening the signature of a child method.
-       */
-      toJSON(_, ctx) {
-        if (!ctx)
-          return super.toJSON(_);
-        const map = /* @__PURE__ */ new Map();
-        if (ctx?.onCreate)
-          ctx.onCreate(map);
-        for (const pair of this.items) {
-          let key, value;
-          if (identity.isPair(pair)) {
-            key = toJS.toJS(pair.key, "", ctx);
-            value = toJS.toJS(pair.value, key, ctx);
-          } else {
-            key = toJS.toJS(pair, "", ctx);
-          }
-          if (map.has(key))
-            throw new Error("Ordered maps must not include duplicate keys");
-          map.set(key, value);
-        }
-        return map;
-      }
-      static from(schema, iterable, ctx) {
-        const pairs$1 = pairs.createPairs(schema, iterable, ctx);
-        const omap2 = new this();
-        omap2.items = pairs$1.items;
-        return omap2;
-      }
-    };
-    YAMLOMap.tag = "tag:yaml.org,2002:omap";
-    var omap = {
-      collection: "seq",
-      identify: (value) => value instanceof Map,
-      nodeClass: YAMLOMap,
-      default: false,
-      tag: "tag:yaml.org,2002:omap",
-      resolve(seq, onError) {
-        const pairs$1 = pairs.resolvePairs(seq, onError);
-        const seenKeys = [];
-        for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
-            if (seenKeys.includes(key.value)) {
-              onError(`Ordered maps must not include duplicate keys: ${key.value}`);
-            } else {
-              seenKeys.push(key.value);
-            }
-          }
-        }
-        return Object.assign(new YAMLOMap(), pairs$1);
-      },
-      createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
-    };
-    exports.YAMLOMap = YAMLOMap;
-    exports.omap = omap;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/bool.js
-var require_bool2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    function boolStringify({ value, source }, ctx) {
-      const boolObj = value ? trueTag : falseTag;
-      if (source && boolObj.test.test(source))
-        return source;
-      return value ? ctx.options.trueStr : ctx.options.falseStr;
-    }
-    var trueTag = {
-      identify: (value) => value === true,
-      default: true,
-      tag: "tag:yaml.org,2002:bool",
-      test: /^(?:Y|y|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/,
-      resolve: () => new Scalar.Scalar(true),
-      stringify: boolStringify
-    };
-    var falseTag = {
-      identify: (value) => value === false,
-      default: true,
-      tag: "tag:yaml.org,2002:bool",
-      test: /^(?:N|n|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/,
-      resolve: () => new Scalar.Scalar(false),
-      stringify: boolStringify
-    };
-    exports.falseTag = falseTag;
-    exports.trueTag = trueTag;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/float.js
-var require_float2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var stringifyNumber = require_stringifyNumber();
-    var floatNaN = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str) => str.slice(-3).toLowerCase() === "nan" ? NaN : str[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
-      stringify: stringifyNumber.stringifyNumber
-    };
-    var floatExp = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      format: "EXP",
-      test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-      resolve: (str) => parseFloat(str.replace(/_/g, "")),
-      stringify(node) {
-        const num = Number(node.value);
-        return isFinite(num) ? num.toExponential() : stringifyNumber.stringifyNumber(node);
-      }
-    };
-    var float = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-      resolve(str) {
-        const node = new Scalar.Scalar(parseFloat(str.replace(/_/g, "")));
-        const dot = str.indexOf(".");
-        if (dot !== -1) {
-          const f = str.substring(dot + 1).replace(/_/g, "");
-          if (f[f.length - 1] === "0")
-            node.minFractionDigits = f.length;
-        }
-        return node;
-      },
-      stringify: stringifyNumber.stringifyNumber
-    };
-    exports.float = float;
-    exports.floatExp = floatExp;
-    exports.floatNaN = floatNaN;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/int.js
-var require_int2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/int.js"(exports) {
-    "use strict";
-    var stringifyNumber = require_stringifyNumber();
-    var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    function intResolve(str, offset, radix, { intAsBigInt }) {
-      const sign = str[0];
-      if (sign === "-" || sign === "+")
-        offset += 1;
-      str = str.substring(offset).replace(/_/g, "");
-      if (intAsBigInt) {
-        switch (radix) {
-          case 2:
-            str = `0b${str}`;
-            break;
-          case 8:
-            str = `0o${str}`;
-            break;
-          case 16:
-            str = `0x${str}`;
-            break;
-        }
-        const n2 = BigInt(str);
-        return sign === "-" ? BigInt(-1) * n2 : n2;
-      }
-      const n = parseInt(str, radix);
-      return sign === "-" ? -1 * n : n;
-    }
-    function intStringify(node, radix, prefix) {
-      const { value } = node;
-      if (intIdentify(value)) {
-        const str = value.toString(radix);
-        return value < 0 ? "-" + prefix + str.substr(1) : prefix + str;
-      }
-      return stringifyNumber.stringifyNumber(node);
-    }
-    var intBin = {
-      identify: intIdentify,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "BIN",
-      test: /^[-+]?0b[0-1_]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 2, 2, opt),
-      stringify: (node) => intStringify(node, 2, "0b")
-    };
-    var intOct = {
-      identify: intIdentify,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "OCT",
-      test: /^[-+]?0[0-7_]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 1, 8, opt),
-      stringify: (node) => intStringify(node, 8, "0")
-    };
-    var int = {
-      identify: intIdentify,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      test: /^[-+]?[0-9][0-9_]*$/,
-      resolve: (str, _onError, opt) => intResolve(str, 0, 10, opt),
-      stringify: stringifyNumber.stringifyNumber
-    };
-    var intHex = {
-      identify: intIdentify,
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "HEX",
-      test: /^[-+]?0x[0-9a-fA-F_]+$/,
-      resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
-      stringify: (node) => intStringify(node, 16, "0x")
-    };
-    exports.int = int;
-    exports.intBin = intBin;
-    exports.intHex = intHex;
-    exports.intOct = intOct;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/set.js
-var require_set = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var YAMLMap = require_YAMLMap();
-    var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
-      constructor(schema) {
-        super(schema);
-        this.tag = _YAMLSet.tag;
-      }
-      add(key) {
-        let pair;
-        if (identity.isPair(key))
-          pair = key;
-        else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
-          pair = new Pair.Pair(key.key, null);
-        else
-          pair = new Pair.Pair(key, null);
-        const prev = YAMLMap.findPair(this.items, pair.key);
-        if (!prev)
-          this.items.push(pair);
-      }
-      /**
-       * If `keepPair` is `true`, returns the Pair matching `key`.
-       * Otherwise, returns the value of that Pair's key.
-       */
-      get(key, keepPair) {
-        const pair = YAMLMap.findPair(this.items, key);
-        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
-      }
-      set(key, value) {
-        if (typeof value !== "boolean")
-          throw new Error(`Expected boolean value for set(key, value) in a YAML set, not ${typeof value}`);
-        const prev = YAMLMap.findPair(this.items, key);
-        if (prev && !value) {
-          this.items.splice(this.items.indexOf(prev), 1);
-        } else if (!prev && value) {
-          this.items.push(new Pair.Pair(key));
-        }
-      }
-      toJSON(_, ctx) {
-        return super.toJSON(_, ctx, Set);
-      }
-      toString(ctx, onComment, onChompKeep) {
-        if (!ctx)
-          return JSON.stringify(this);
-        if (this.hasAllNullValues(true))
-          return super.toString(Object.assign({}, ctx, { allNullValues: true }), onComment, onChompKeep);
-        else
-          throw new Error("Set items must all have null values");
-      }
-      static from(schema, iterable, ctx) {
-        const { replacer } = ctx;
-        const set2 = new this(schema);
-        if (iterable && Symbol.iterator in Object(iterable))
-          for (let value of iterable) {
-            if (typeof replacer === "function")
-              value = replacer.call(iterable, value, value);
-            set2.items.push(Pair.createPair(value, null, ctx));
-          }
-        return set2;
-      }
-    };
-    YAMLSet.tag = "tag:yaml.org,2002:set";
-    var set = {
-      collection: "map",
-      identify: (value) => value instanceof Set,
-      nodeClass: YAMLSet,
-      default: false,
-      tag: "tag:yaml.org,2002:set",
-      createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
-      resolve(map, onError) {
-        if (identity.isMap(map)) {
-          if (map.hasAllNullValues(true))
-            return Object.assign(new YAMLSet(), map);
-          else
-            onError("Set items must all have null values");
-        } else
-          onError("Expected a mapping for this tag");
-        return map;
-      }
-    };
-    exports.YAMLSet = YAMLSet;
-    exports.set = set;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/timestamp.js
-var require_timestamp = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
-    "use strict";
-    var stringifyNumber = require_stringifyNumber();
-    function parseSexagesimal(str, asBigInt) {
-      const sign = str[0];
-      const parts = sign === "-" || sign === "+" ? str.substring(1) : str;
-      const num = (n) => asBigInt ? BigInt(n) : Number(n);
-      const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num(60) + num(p), num(0));
-      return sign === "-" ? num(-1) * res : res;
-    }
-    function stringifySexagesimal(node) {
-      let { value } = node;
-      let num = (n) => n;
-      if (typeof value === "bigint")
-        num = (n) => BigInt(n);
-      else if (isNaN(value) || !isFinite(value))
-        return stringifyNumber.stringifyNumber(node);
-      let sign = "";
-      if (value < 0) {
-        sign = "-";
-        value *= num(-1);
-      }
-      const _60 = num(60);
-      const parts = [value % _60];
-      if (value < 60) {
-        parts.unshift(0);
-      } else {
-        value = (value - parts[0]) / _60;
-        parts.unshift(value % _60);
-        if (value >= 60) {
-          value = (value - parts[0]) / _60;
-          parts.unshift(value);
-        }
-      }
-      return sign + parts.map((n) => String(n).padStart(2, "0")).join(":").replace(/000000\d*$/, "");
-    }
-    var intTime = {
-      identify: (value) => typeof value === "bigint" || Number.isInteger(value),
-      default: true,
-      tag: "tag:yaml.org,2002:int",
-      format: "TIME",
-      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-      resolve: (str, _onError, { intAsBigInt }) => parseSexagesimal(str, intAsBigInt),
-      stringify: stringifySexagesimal
-    };
-    var floatTime = {
-      identify: (value) => typeof value === "number",
-      default: true,
-      tag: "tag:yaml.org,2002:float",
-      format: "TIME",
-      test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-      resolve: (str) => parseSexagesimal(str, false),
-      stringify: stringifySexagesimal
-    };
-    var timestamp = {
-      identify: (value) => value instanceof Date,
-      default: true,
-      tag: "tag:yaml.org,2002:timestamp",
-      // If the time zone is omitted, the timestamp is assumed to be specified in UTC. The time part
-      // may be omitted altogether, resulting in a date format. In such a case, the time part is
-      // assumed to be 00:00:00Z (start of day, UTC).
-      test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
-      resolve(str) {
-        const match = str.match(timestamp.test);
-        if (!match)
-          throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
-        const [, year, month, day, hour, minute, second] = match.map(Number);
-        const millisec = match[7] ? Number((match[7] + "00").substr(1, 3)) : 0;
-        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
-        const tz = match[8];
-        if (tz && tz !== "Z") {
-          let d = parseSexagesimal(tz, false);
-          if (Math.abs(d) < 30)
-            d *= 60;
-          date -= 6e4 * d;
-        }
-        return new Date(date);
-      },
-      stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
-    };
-    exports.floatTime = floatTime;
-    exports.intTime = intTime;
-    exports.timestamp = timestamp;
-  }
-});
-
-// node_modules/yaml/dist/schema/yaml-1.1/schema.js
-var require_schema3 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
-    "use strict";
-    var map = require_map();
-    var _null2 = require_null();
-    var seq = require_seq();
-    var string2 = require_string();
-    var binary = require_binary();
-    var bool = require_bool2();
-    var float = require_float2();
-    var int = require_int2();
-    var merge = require_merge();
-    var omap = require_omap();
-    var pairs = require_pairs();
-    var set = require_set();
-    var timestamp = require_timestamp();
-    var schema = [
-      map.map,
-      seq.seq,
-      string2.string,
-      _null2.nullTag,
-      bool.trueTag,
-      bool.falseTag,
-      int.intBin,
-      int.intOct,
-      int.int,
-      int.intHex,
-      float.floatNaN,
-      float.floatExp,
-      float.float,
-      binary.binary,
-      merge.merge,
-      omap.omap,
-      pairs.pairs,
-      set.set,
-      timestamp.intTime,
-      timestamp.floatTime,
-      timestamp.timestamp
-    ];
-    exports.schema = schema;
-  }
-});
-
-// node_modules/yaml/dist/schema/tags.js
-var require_tags = __commonJS({
-  "node_modules/yaml/dist/schema/tags.js"(exports) {
-    "use strict";
-    var map = require_map();
-    var _null2 = require_null();
-    var seq = require_seq();
-    var string2 = require_string();
-    var bool = require_bool();
-    var float = require_float();
-    var int = require_int();
-    var schema = require_schema();
-    var schema$1 = require_schema2();
-    var binary = require_binary();
-    var merge = require_merge();
-    var omap = require_omap();
-    var pairs = require_pairs();
-    var schema$2 = require_schema3();
-    var set = require_set();
-    var timestamp = require_timestamp();
-    var schemas = /* @__PURE__ */ new Map([
-      ["core", schema.schema],
-      ["failsafe", [map.map, seq.seq, string2.string]],
-      ["json", schema$1.schema],
-      ["yaml11", schema$2.schema],
-      ["yaml-1.1", schema$2.schema]
-    ]);
-    var tagsByName = {
-      binary: binary.binary,
-      bool: bool.boolTag,
-      float: float.float,
-      floatExp: float.floatExp,
-      floatNaN: float.floatNaN,
-      floatTime: timestamp.floatTime,
-      int: int.int,
-      intHex: int.intHex,
-      intOct: int.intOct,
-      intTime: timestamp.intTime,
-      map: map.map,
-      merge: merge.merge,
-      null: _null2.nullTag,
-      omap: omap.omap,
-      pairs: pairs.pairs,
-      seq: seq.seq,
-      set: set.set,
-      timestamp: timestamp.timestamp
-    };
-    var coreKnownTags = {
-      "tag:yaml.org,2002:binary": binary.binary,
-      "tag:yaml.org,2002:merge": merge.merge,
-      "tag:yaml.org,2002:omap": omap.omap,
-      "tag:yaml.org,2002:pairs": pairs.pairs,
-      "tag:yaml.org,2002:set": set.set,
-      "tag:yaml.org,2002:timestamp": timestamp.timestamp
-    };
-    function getTags(customTags, schemaName, addMergeTag) {
-      const schemaTags = schemas.get(schemaName);
-      if (schemaTags && !customTags) {
-        return addMergeTag && !schemaTags.includes(merge.merge) ? schemaTags.concat(merge.merge) : schemaTags.slice();
-      }
-      let tags = schemaTags;
-      if (!tags) {
-        if (Array.isArray(customTags))
-          tags = [];
-        else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
-          throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
-        }
-      }
-      if (Array.isArray(customTags)) {
-        for (const tag of customTags)
-          tags = tags.concat(tag);
-      } else if (typeof customTags === "function") {
-        tags = customTags(tags.slice());
-      }
-      if (addMergeTag)
-        tags = tags.concat(merge.merge);
-      return tags.reduce((tags2, tag) => {
-        const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
-        if (!tagObj) {
-          const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
-          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
-        }
-        if (!tags2.includes(tagObj))
-          tags2.push(tagObj);
-        return tags2;
-      }, []);
-    }
-    exports.coreKnownTags = coreKnownTags;
-    exports.getTags = getTags;
-  }
-});
-
-// node_modules/yaml/dist/schema/Schema.js
-var require_Schema = __commonJS({
-  "node_modules/yaml/dist/schema/Schema.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var map = require_map();
-    var seq = require_seq();
-    var string2 = require_string();
-    var tags = require_tags();
-    var sortMapEntriesByKey = (a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-    var Schema = class _Schema {
-      constructor({ compat, customTags, merge, resolveKnownTags, schema, sortMapEntries, toStringDefaults }) {
-        this.compat = Array.isArray(compat) ? tags.getTags(compat, "compat") : compat ? tags.getTags(null, compat) : null;
-        this.name = typeof schema === "string" && schema || "core";
-        this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
-        this.tags = tags.getTags(customTags, this.name, merge);
-        this.toStringOptions = toStringDefaults ?? null;
-        Object.defineProperty(this, identity.MAP, { value: map.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string2.string });
-        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
-        this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
-      }
-      clone() {
-        const copy = Object.create(_Schema.prototype, Object.getOwnPropertyDescriptors(this));
-        copy.tags = this.tags.slice();
-        return copy;
-      }
-    };
-    exports.Schema = Schema;
-  }
-});
-
-// node_modules/yaml/dist/stringify/stringifyDocument.js
-var require_stringifyDocument = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var stringify = require_stringify();
-    var stringifyComment = require_stringifyComment();
-    function stringifyDocument(doc, options) {
-      const lines = [];
-      let hasDirectives = options.directives === true;
-      if (options.directives !== false && doc.directives) {
-        const dir = doc.directives.toString(doc);
-        if (dir) {
-          lines.push(dir);
-          hasDirectives = true;
-        } else if (doc.directives.docStart)
-          hasDirectives = true;
-      }
-      if (hasDirectives)
-        lines.push("---");
-      const ctx = stringify.createStringifyContext(doc, options);
-      const { commentString } = ctx.options;
-      if (doc.commentBefore) {
-        if (lines.length !== 1)
-          lines.unshift("");
-        const cs = commentString(doc.commentBefore);
-        lines.unshift(stringifyComment.indentComment(cs, ""));
-      }
-      let chompKeep = false;
-      let contentComment = null;
-      if (doc.contents) {
-        if (identity.isNode(doc.contents)) {
-          if (doc.contents.spaceBefore && hasDirectives)
-            lines.push("");
-          if (doc.contents.commentBefore) {
-            const cs = commentString(doc.contents.commentBefore);
-            lines.push(stringifyComment.indentComment(cs, ""));
-          }
-          ctx.forceBlockIndent = !!doc.comment;
-          contentComment = doc.contents.comment;
-        }
-        const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
-        if (contentComment)
-          body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
-          lines[lines.length - 1] = `--- ${body}`;
-        } else
-          lines.push(body);
-      } else {
-        lines.push(stringify.stringify(doc.contents, ctx));
-      }
-      if (doc.directives?.docEnd) {
-        if (doc.comment) {
-          const cs = commentString(doc.comment);
-          if (cs.includes("\n")) {
-            lines.push("...");
-            lines.push(stringifyComment.indentComment(cs, ""));
-          } else {
-            lines.push(`... ${cs}`);
-          }
-        } else {
-          lines.push("...");
-        }
-      } else {
-        let dc = doc.comment;
-        if (dc && chompKeep)
-          dc = dc.replace(/^\n+/, "");
-        if (dc) {
-          if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "")
-            lines.push("");
-          lines.push(stringifyComment.indentComment(commentString(dc), ""));
-        }
-      }
-      return lines.join("\n") + "\n";
-    }
-    exports.stringifyDocument = stringifyDocument;
-  }
-});
-
-// node_modules/yaml/dist/doc/Document.js
-var require_Document = __commonJS({
-  "node_modules/yaml/dist/doc/Document.js"(exports) {
-    "use strict";
-    var Alias = require_Alias();
-    var Collection = require_Collection();
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var toJS = require_toJS();
-    var Schema = require_Schema();
-    var stringifyDocument = require_stringifyDocument();
-    var anchors = require_anchors();
-    var applyReviver = require_applyReviver();
-    var createNode = require_createNode();
-    var directives = require_directives();
-    var Document2 = class _Document {
-      constructor(value, replacer, options) {
-        this.commentBefore = null;
-        this.comment = null;
-        this.errors = [];
-        this.warnings = [];
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
-        let _replacer = null;
-        if (typeof replacer === "function" || Array.isArray(replacer)) {
-          _replacer = replacer;
-        } else if (options === void 0 && replacer) {
-          options = replacer;
-          replacer = void 0;
-        }
-        const opt = Object.assign({
-          intAsBigInt: false,
-          keepSourceTokens: false,
-          logLevel: "warn",
-          prettyErrors: true,
-          strict: true,
-          stringKeys: false,
-          uniqueKeys: true,
-          version: "1.2"
-        }, options);
-        this.options = opt;
-        let { version } = opt;
-        if (options?._directives) {
-          this.directives = options._directives.atDocument();
-          if (this.directives.yaml.explicit)
-            version = this.directives.yaml.version;
-        } else
-          this.directives = new directives.Directives({ version });
-        this.setSchema(version, options);
-        this.contents = value === void 0 ? null : this.createNode(value, _replacer, options);
-      }
-      /**
-       * Create a deep copy of this Document and its contents.
-       *
-       * Custom Node values that inherit from `Object` still refer to their original instances.
-       */
-      clone() {
-        const copy = Object.create(_Document.prototype, {
-          [identity.NODE_TYPE]: { value: identity.DOC }
-        });
-        copy.commentBefore = this.commentBefore;
-        copy.comment = this.comment;
-        copy.errors = this.errors.slice();
-        copy.warnings = this.warnings.slice();
-        copy.options = Object.assign({}, this.options);
-        if (this.directives)
-          copy.directives = this.directives.clone();
-        copy.schema = this.schema.clone();
-        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
-        if (this.range)
-          copy.range = this.range.slice();
-        return copy;
-      }
-      /** Adds a value to the document. */
-      add(value) {
-        if (assertCollection(this.contents))
-          this.contents.add(value);
-      }
-      /** Adds a value to the document. */
-      addIn(path, value) {
-        if (assertCollection(this.contents))
-          this.contents.addIn(path, value);
-      }
-      /**
-       * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
-       *
-       * If `node` already has an anchor, `name` is ignored.
-       * Otherwise, the `node.anchor` value will be set to `name`,
-       * or if an anchor with that name is already present in the document,
-       * `name` will be used as a prefix for a new unique anchor.
-       * If `name` is undefined, the generated anchor will use 'a' as a prefix.
-       */
-      createAlias(node, name) {
-        if (!node.anchor) {
-          const prev = anchors.anchorNames(this);
-          node.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-          !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
-        }
-        return new Alias.Alias(node.anchor);
-      }
-      createNode(value, replacer, options) {
-        let _replacer = void 0;
-        if (typeof replacer === "function") {
-          value = replacer.call({ "": value }, "", value);
-          _replacer = replacer;
-        } else if (Array.isArray(replacer)) {
-          const keyToStr = (v) => typeof v === "number" || v instanceof String || v instanceof Number;
-          const asStr = replacer.filter(keyToStr).map(String);
-          if (asStr.length > 0)
-            replacer = replacer.concat(asStr);
-          _replacer = replacer;
-        } else if (options === void 0 && replacer) {
-          options = replacer;
-          replacer = void 0;
-        }
-        const { aliasDuplicateObjects, anchorPrefix, flow, keepUndefined, onTagObj, tag } = options ?? {};
-        const { onAnchor, setAnchors, sourceObjects } = anchors.createNodeAnchors(
-          this,
-          // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-          anchorPrefix || "a"
-        );
-        const ctx = {
-          aliasDuplicateObjects: aliasDuplicateObjects ?? true,
-          keepUndefined: keepUndefined ?? false,
-          onAnchor,
-          onTagObj,
-          replacer: _replacer,
-          schema: this.schema,
-          sourceObjects
-        };
-        const node = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node))
-          node.flow = true;
-        setAnchors();
-        return node;
-      }
-      /**
-       * Convert a key and a value into a `Pair` using the current schema,
-       * recursively wrapping all values as `Scalar` or `Collection` nodes.
-       */
-      createPair(key, value, options = {}) {
-        const k = this.createNode(key, null, options);
-        const v = this.createNode(value, null, options);
-        return new Pair.Pair(k, v);
-      }
-      /**
-       * Removes a value from the document.
-       * @returns `true` if the item was found and removed.
-       */
-      delete(key) {
-        return assertCollection(this.contents) ? this.contents.delete(key) : false;
-      }
-      /**
-       * Removes a value from the document.
-       * @returns `true` if the item was found and removed.
-       */
-      deleteIn(path) {
-        if (Collection.isEmptyPath(path)) {
-          if (this.contents == null)
-            return false;
-          this.contents = null;
-          return true;
-        }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path) : false;
-      }
-      /**
-       * Returns item at `key`, or `undefined` if not found. By default unwraps
-       * scalar values from their surrounding node; to disable set `keepScalar` to
-       * `true` (collections are always returned intact).
-       */
-      get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
-      }
-      /**
-       * Returns item at `path`, or `undefined` if not found. By default unwraps
-       * scalar values from their surrounding node; to disable set `keepScalar` to
-       * `true` (collections are always returned intact).
-       */
-      getIn(path, keepScalar) {
-        if (Collection.isEmptyPath(path))
-          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path, keepScalar) : void 0;
-      }
-      /**
-       * Checks if the document includes a value with the key `key`.
-       */
-      has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
-      }
-      /**
-       * Checks if the document includes a value at `path`.
-       */
-      hasIn(path) {
-        if (Collection.isEmptyPath(path))
-          return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path) : false;
-      }
-      /**
-       * Sets a value in this document. For `!!set`, `value` needs to be a
-       * boolean to add/remove the item from the set.
-       */
-      set(key, value) {
-        if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, [key], value);
-        } else if (assertCollection(this.contents)) {
-          this.contents.set(key, value);
-        }
-      }
-      /**
-       * Sets a value in this document. For `!!set`, `value` needs to be a
-       * boolean to add/remove the item from the set.
-       */
-      setIn(path, value) {
-        if (Collection.isEmptyPath(path)) {
-          this.contents = value;
-        } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path), value);
-        } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path, value);
-        }
-      }
-      /**
-       * Change the YAML version and schema used by the document.
-       * A `null` version disables support for directives, explicit tags, anchors, and aliases.
-       * It also requires the `schema` option to be given as a `Schema` instance value.
-       *
-       * Overrides all previously set schema options.
-       */
-      setSchema(version, options = {}) {
-        if (typeof version === "number")
-          version = String(version);
-        let opt;
-        switch (version) {
-          case "1.1":
-            if (this.directives)
-              this.directives.yaml.version = "1.1";
-            else
-              this.directives = new directives.Directives({ version: "1.1" });
-            opt = { resolveKnownTags: false, schema: "yaml-1.1" };
-            break;
-          case "1.2":
-          case "next":
-            if (this.directives)
-              this.directives.yaml.version = version;
-            else
-              this.directives = new directives.Directives({ version });
-            opt = { resolveKnownTags: true, schema: "core" };
-            break;
-          case null:
-            if (this.directives)
-              delete this.directives;
-            opt = null;
-            break;
-          default: {
-            const sv = JSON.stringify(version);
-            throw new Error(`Expected '1.1', '1.2' or null as first argument, but found: ${sv}`);
-          }
-        }
-        if (options.schema instanceof Object)
-          this.schema = options.schema;
-        else if (opt)
-          this.schema = new Schema.Schema(Object.assign(opt, options));
-        else
-          throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
-      }
-      // json & jsonArg are only used from toJSON()
-      toJS({ json, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        const ctx = {
-          anchors: /* @__PURE__ */ new Map(),
-          doc: this,
-          keep: !json,
-          mapAsMap: mapAsMap === true,
-          mapKeyWarned: false,
-          maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
-        };
-        const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
-        if (typeof onAnchor === "function")
-          for (const { count, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count);
-        return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
-      }
-      /**
-       * A JSON representation of the document `contents`.
-       *
-       * @param jsonArg Used by `JSON.stringify` to indicate the array index or
-       *   property name.
-       */
-      toJSON(jsonArg, onAnchor) {
-        return this.toJS({ json: true, jsonArg, mapAsMap: false, onAnchor });
-      }
-      /** A YAML representation of the document. */
-      toString(options = {}) {
-        if (this.errors.length > 0)
-          throw new Error("Document with errors cannot be stringified");
-        if ("indent" in options && (!Number.isInteger(options.indent) || Number(options.indent) <= 0)) {
-          const s = JSON.stringify(options.indent);
-          throw new Error(`"indent" option must be a positive integer, not ${s}`);
-        }
-        return stringifyDocument.stringifyDocument(this, options);
-      }
-    };
-    function assertCollection(contents) {
-      if (identity.isCollection(contents))
-        return true;
-      throw new Error("Expected a YAML collection as document contents");
-    }
-    exports.Document = Document2;
-  }
-});
-
-// node_modules/yaml/dist/errors.js
-var require_errors2 = __commonJS({
-  "node_modules/yaml/dist/errors.js"(exports) {
-    "use strict";
-    var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
-        super();
-        this.name = name;
-        this.code = code;
-        this.message = message;
-        this.pos = pos;
-      }
-    };
-    var YAMLParseError = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLParseError", pos, code, message);
-      }
-    };
-    var YAMLWarning = class extends YAMLError {
-      constructor(pos, code, message) {
-        super("YAMLWarning", pos, code, message);
-      }
-    };
-    var prettifyError = (src, lc) => (error) => {
-      if (error.pos[0] === -1)
-        return;
-      error.linePos = error.pos.map((pos) => lc.linePos(pos));
-      const { line, col } = error.linePos[0];
-      error.message += ` at line ${line}, column ${col}`;
-      let ci = col - 1;
-      let lineStr = src.substring(lc.lineStarts[line - 1], lc.lineStarts[line]).replace(/[\n\r]+$/, "");
-      if (ci >= 60 && lineStr.length > 80) {
-        const trimStart = Math.min(ci - 39, lineStr.length - 79);
-        lineStr = "\u2026" + lineStr.substring(trimStart);
-        ci -= trimStart - 1;
-      }
-      if (lineStr.length > 80)
-        lineStr = lineStr.substring(0, 79) + "\u2026";
-      if (line > 1 && /^ *$/.test(lineStr.substring(0, ci))) {
-        let prev = src.substring(lc.lineStarts[line - 2], lc.lineStarts[line - 1]);
-        if (prev.length > 80)
-          prev = prev.substring(0, 79) + "\u2026\n";
-        lineStr = prev + lineStr;
-      }
-      if (/[^ ]/.test(lineStr)) {
-        let count = 1;
-        const end = error.linePos[1];
-        if (end?.line === line && end.col > col) {
-          count = Math.max(1, Math.min(end.col - col, 80 - ci));
-        }
-        const pointer = " ".repeat(ci) + "^".repeat(count);
-        error.message += `:
-
-${lineStr}
-${pointer}
-`;
-      }
-    };
-    exports.YAMLError = YAMLError;
-    exports.YAMLParseError = YAMLParseError;
-    exports.YAMLWarning = YAMLWarning;
-    exports.prettifyError = prettifyError;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-props.js
-var require_resolve_props = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-props.js"(exports) {
-    "use strict";
-    function resolveProps(tokens, { flow, indicator, next, offset, onError, parentIndent, startOnNewline }) {
-      let spaceBefore = false;
-      let atNewline = startOnNewline;
-      let hasSpace = startOnNewline;
-      let comment = "";
-      let commentSep = "";
-      let hasNewline = false;
-      let reqSpace = false;
-      let tab = null;
-      let anchor = null;
-      let tag = null;
-      let newlineAfterProp = null;
-      let comma = null;
-      let found = null;
-      let start = null;
-      for (const token of tokens) {
-        if (reqSpace) {
-          if (token.type !== "space" && token.type !== "newline" && token.type !== "comma")
-            onError(token.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
-          reqSpace = false;
-        }
-        if (tab) {
-          if (atNewline && token.type !== "comment" && token.type !== "newline") {
-            onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
-          }
-          tab = null;
-        }
-        switch (token.type) {
-          case "space":
-            if (!flow && (indicator !== "doc-start" || next?.type !== "flow-collection") && token.source.includes("	")) {
-              tab = token;
-            }
-            hasSpace = true;
-            break;
-          case "comment": {
-            if (!hasSpace)
-              onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
-            const cb = token.source.substring(1) || " ";
-            if (!comment)
-              comment = cb;
-            else
-              comment += commentSep + cb;
-            commentSep = "";
-            atNewline = false;
-            break;
-          }
-          case "newline":
-            if (atNewline) {
-              if (comment)
-                comment += token.source;
-              else if (!found || indicator !== "seq-item-ind")
-                spaceBefore = true;
-            } else
-              commentSep += token.source;
-            atNewline = true;
-            hasNewline = true;
-            if (anchor || tag)
-              newlineAfterProp = token;
-            hasSpace = true;
-            break;
-          case "anchor":
-            if (anchor)
-              onError(token, "MULTIPLE_ANCHORS", "A node can have at most one anchor");
-            if (token.source.endsWith(":"))
-              onError(token.offset + token.source.length - 1, "BAD_ALIAS", "Anchor ending in : is ambiguous", true);
-            anchor = token;
-            start ?? (start = token.offset);
-            atNewline = false;
-            hasSpace = false;
-            reqSpace = true;
-            break;
-          case "tag": {
-            if (tag)
-              onError(token, "MULTIPLE_TAGS", "A node can have at most one tag");
-            tag = token;
-            start ?? (start = token.offset);
-            atNewline = false;
-            hasSpace = false;
-            reqSpace = true;
-            break;
-          }
-          case indicator:
-            if (anchor || tag)
-              onError(token, "BAD_PROP_ORDER", `Anchors and tags must be after the ${token.source} indicator`);
-            if (found)
-              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.source} in ${flow ?? "collection"}`);
-            found = token;
-            atNewline = indicator === "seq-item-ind" || indicator === "explicit-key-ind";
-            hasSpace = false;
-            break;
-          case "comma":
-            if (flow) {
-              if (comma)
-                onError(token, "UNEXPECTED_TOKEN", `Unexpected , in ${flow}`);
-              comma = token;
-              atNewline = false;
-              hasSpace = false;
-              break;
-            }
-          // else fallthrough
-          default:
-            onError(token, "UNEXPECTED_TOKEN", `Unexpected ${token.type} token`);
-            atNewline = false;
-            hasSpace = false;
-        }
-      }
-      const last = tokens[tokens.length - 1];
-      const end = last ? last.offset + last.source.length : offset;
-      if (reqSpace && next && next.type !== "space" && next.type !== "newline" && next.type !== "comma" && (next.type !== "scalar" || next.source !== "")) {
-        onError(next.offset, "MISSING_CHAR", "Tags and anchors must be separated from the next token by white space");
-      }
-      if (tab && (atNewline && tab.indent <= parentIndent || next?.type === "block-map" || next?.type === "block-seq"))
-        onError(tab, "TAB_AS_INDENT", "Tabs are not allowed as indentation");
-      return {
-        comma,
-        found,
-        spaceBefore,
-        comment,
-        hasNewline,
-        anchor,
-        tag,
-        newlineAfterProp,
-        end,
-        start: start ?? end
-      };
-    }
-    exports.resolveProps = resolveProps;
-  }
-});
-
-// node_modules/yaml/dist/compose/util-contains-newline.js
-var require_util_contains_newline = __commonJS({
-  "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
-    "use strict";
-    function containsNewline(key) {
-      if (!key)
-        return null;
-      switch (key.type) {
-        case "alias":
-        case "scalar":
-        case "double-quoted-scalar":
-        case "single-quoted-scalar":
-          if (key.source.includes("\n"))
-            return true;
-          if (key.end) {
-            for (const st of key.end)
-              if (st.type === "newline")
-                return true;
-          }
-          return false;
-        case "flow-collection":
-          for (const it of key.items) {
-            for (const st of it.start)
-              if (st.type === "newline")
-                return true;
-            if (it.sep) {
-              for (const st of it.sep)
-                if (st.type === "newline")
-                  return true;
-            }
-            if (containsNewline(it.key) || containsNewline(it.value))
-              return true;
-          }
-          return false;
-        default:
-          return true;
-      }
-    }
-    exports.containsNewline = containsNewline;
-  }
-});
-
-// node_modules/yaml/dist/compose/util-flow-indent-check.js
-var require_util_flow_indent_check = __commonJS({
-  "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
-    "use strict";
-    var utilContainsNewline = require_util_contains_newline();
-    function flowIndentCheck(indent, fc, onError) {
-      if (fc?.type === "flow-collection") {
-        const end = fc.end[0];
-        if (end.indent === indent && (end.source === "]" || end.source === "}") && utilContainsNewline.containsNewline(fc)) {
-          const msg = "Flow end indicator should be more indented than parent";
-          onError(end, "BAD_INDENT", msg, true);
-        }
-      }
-    }
-    exports.flowIndentCheck = flowIndentCheck;
-  }
-});
-
-// node_modules/yaml/dist/compose/util-map-includes.js
-var require_util_map_includes = __commonJS({
-  "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    function mapIncludes(ctx, items, search) {
-      const { uniqueKeys } = ctx.options;
-      if (uniqueKeys === false)
-        return false;
-      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b) => a === b || identity.isScalar(a) && identity.isScalar(b) && a.value === b.value;
-      return items.some((pair) => isEqual(pair.key, search));
-    }
-    exports.mapIncludes = mapIncludes;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-block-map.js
-var require_resolve_block_map = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-map.js"(exports) {
-    "use strict";
-    var Pair = require_Pair();
-    var YAMLMap = require_YAMLMap();
-    var resolveProps = require_resolve_props();
-    var utilContainsNewline = require_util_contains_newline();
-    var utilFlowIndentCheck = require_util_flow_indent_check();
-    var utilMapIncludes = require_util_map_includes();
-    var startColMsg = "All mapping items must start at the same column";
-    function resolveBlockMap({ composeNode, composeEmptyNode }, ctx, bm, onError, tag) {
-      const NodeClass = tag?.nodeClass ?? YAMLMap.YAMLMap;
-      const map = new NodeClass(ctx.schema);
-      if (ctx.atRoot)
-        ctx.atRoot = false;
-      let offset = bm.offset;
-      let commentEnd = null;
-      for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
-        const keyProps = resolveProps.resolveProps(start, {
-          indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
-          offset,
-          onError,
-          parentIndent: bm.indent,
-          startOnNewline: true
-        });
-        const implicitKey = !keyProps.found;
-        if (implicitKey) {
-          if (key) {
-            if (key.type === "block-seq")
-              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "A block sequence may not be used as an implicit map key");
-            else if ("indent" in key && key.indent !== bm.indent)
-              onError(offset, "BAD_INDENT", startColMsg);
-          }
-          if (!keyProps.anchor && !keyProps.tag && !sep2) {
-            commentEnd = keyProps.end;
-            if (keyProps.comment) {
-              if (map.comment)
-                map.comment += "\n" + keyProps.comment;
-              else
-                map.comment = keyProps.comment;
-            }
-            continue;
-          }
-          if (keyProps.newlineAfterProp || utilContainsNewline.containsNewline(key)) {
-            onError(key ?? start[start.length - 1], "MULTILINE_IMPLICIT_KEY", "Implicit keys need to be on a single line");
-          }
-        } else if (keyProps.found?.indent !== bm.indent) {
-          onError(offset, "BAD_INDENT", startColMsg);
-        }
-        ctx.atKey = true;
-        const keyStart = keyProps.end;
-        const keyNode = key ? composeNode(ctx, key, keyProps, onError) : composeEmptyNode(ctx, keyStart, start, null, keyProps, onError);
-        if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bm.indent, key, onError);
-        ctx.atKey = false;
-        if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
-          onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
-          indicator: "map-value-ind",
-          next: value,
-          offset: keyNode.range[2],
-          onError,
-          parentIndent: bm.indent,
-          startOnNewline: !key || key.type === "block-scalar"
-        });
-        offset = valueProps.end;
-        if (valueProps.found) {
-          if (implicitKey) {
-            if (value?.type === "block-map" && !valueProps.hasNewline)
-              onError(offset, "BLOCK_AS_IMPLICIT_KEY", "Nested mappings are not allowed in compact mappings");
-            if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
-              onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
-          }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
-          if (ctx.schema.compat)
-            utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
-          offset = valueNode.range[2];
-          const pair = new Pair.Pair(keyNode, valueNode);
-          if (ctx.options.keepSourceTokens)
-            pair.srcToken = collItem;
-          map.items.push(pair);
-        } else {
-          if (implicitKey)
-            onError(keyNode.range, "MISSING_CHAR", "Implicit map keys need to be followed by map values");
-          if (valueProps.comment) {
-            if (keyNode.comment)
-              keyNode.comment += "\n" + valueProps.comment;
-            else
-              keyNode.comment = valueProps.comment;
-          }
-          const pair = new Pair.Pair(keyNode);
-          if (ctx.options.keepSourceTokens)
-            pair.srcToken = collItem;
-          map.items.push(pair);
-        }
-      }
-      if (commentEnd && commentEnd < offset)
-        onError(commentEnd, "IMPOSSIBLE", "Map comment with trailing content");
-      map.range = [bm.offset, offset, commentEnd ?? offset];
-      return map;
-    }
-    exports.resolveBlockMap = resolveBlockMap;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-block-seq.js
-var require_resolve_block_seq = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-seq.js"(exports) {
-    "use strict";
-    var YAMLSeq = require_YAMLSeq();
-    var resolveProps = require_resolve_props();
-    var utilFlowIndentCheck = require_util_flow_indent_check();
-    function resolveBlockSeq({ composeNode, composeEmptyNode }, ctx, bs, onError, tag) {
-      const NodeClass = tag?.nodeClass ?? YAMLSeq.YAMLSeq;
-      const seq = new NodeClass(ctx.schema);
-      if (ctx.atRoot)
-        ctx.atRoot = false;
-      if (ctx.atKey)
-        ctx.atKey = false;
-      let offset = bs.offset;
-      let commentEnd = null;
-      for (const { start, value } of bs.items) {
-        const props = resolveProps.resolveProps(start, {
-          indicator: "seq-item-ind",
-          next: value,
-          offset,
-          onError,
-          parentIndent: bs.indent,
-          startOnNewline: true
-        });
-        if (!props.found) {
-          if (props.anchor || props.tag || value) {
-            if (value?.type === "block-seq")
-              onError(props.end, "BAD_INDENT", "All sequence items must start at the same column");
-            else
-              onError(offset, "MISSING_CHAR", "Sequence item without - indicator");
-          } else {
-            commentEnd = props.end;
-            if (props.comment)
-              seq.comment = props.comment;
-            continue;
-          }
-        }
-        const node = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, start, null, props, onError);
-        if (ctx.schema.compat)
-          utilFlowIndentCheck.flowIndentCheck(bs.indent, value, onError);
-        offset = node.range[2];
-        seq.items.push(node);
-      }
-      seq.range = [bs.offset, offset, commentEnd ?? offset];
-      return seq;
-    }
-    exports.resolveBlockSeq = resolveBlockSeq;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-end.js
-var require_resolve_end = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-end.js"(exports) {
-    "use strict";
-    function resolveEnd(end, offset, reqSpace, onError) {
-      let comment = "";
-      if (end) {
-        let hasSpace = false;
-        let sep2 = "";
-        for (const token of end) {
-          const { source, type } = token;
-          switch (type) {
-            case "space":
-              hasSpace = true;
-              break;
-            case "comment": {
-              if (reqSpace && !hasSpace)
-                onError(token, "MISSING_CHAR", "Comments must be separated from other tokens by white space characters");
-              const cb = source.substring(1) || " ";
-              if (!comment)
-                comment = cb;
-              else
-                comment += sep2 + cb;
-              sep2 = "";
-              break;
-            }
-            case "newline":
-              if (comment)
-                sep2 += source;
-              hasSpace = true;
-              break;
-            default:
-              onError(token, "UNEXPECTED_TOKEN", `Unexpected ${type} at node end`);
-          }
-          offset += source.length;
-        }
-      }
-      return { comment, offset };
-    }
-    exports.resolveEnd = resolveEnd;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-flow-collection.js
-var require_resolve_flow_collection = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var YAMLMap = require_YAMLMap();
-    var YAMLSeq = require_YAMLSeq();
-    var resolveEnd = require_resolve_end();
-    var resolveProps = require_resolve_props();
-    var utilContainsNewline = require_util_contains_newline();
-    var utilMapIncludes = require_util_map_includes();
-    var blockMsg = "Block collections are not allowed within flow collections";
-    var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
-    function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
-      const coll = new NodeClass(ctx.schema);
-      coll.flow = true;
-      const atRoot = ctx.atRoot;
-      if (atRoot)
-        ctx.atRoot = false;
-      if (ctx.atKey)
-        ctx.atKey = false;
-      let offset = fc.offset + fc.start.source.length;
-      for (let i = 0; i < fc.items.length; ++i) {
-        const collItem = fc.items[i];
-        const { start, key, sep: sep2, value } = collItem;
-        const props = resolveProps.resolveProps(start, {
-          flow: fcName,
-          indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
-          offset,
-          onError,
-          parentIndent: fc.indent,
-          startOnNewline: false
-        });
-        if (!props.found) {
-          if (!props.anchor && !props.tag && !sep2 && !value) {
-            if (i === 0 && props.comma)
-              onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
-            else if (i < fc.items.length - 1)
-              onError(props.start, "UNEXPECTED_TOKEN", `Unexpected empty item in ${fcName}`);
-            if (props.comment) {
-              if (coll.comment)
-                coll.comment += "\n" + props.comment;
-              else
-                coll.comment = props.comment;
-            }
-            offset = props.end;
-            continue;
-          }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
-            onError(
-              key,
-              // checked by containsNewline()
-              "MULTILINE_IMPLICIT_KEY",
-              "Implicit keys of flow sequence pairs need to be on a single line"
-            );
-        }
-        if (i === 0) {
-          if (props.comma)
-            onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
-        } else {
-          if (!props.comma)
-            onError(props.start, "MISSING_CHAR", `Missing , between ${fcName} items`);
-          if (props.comment) {
-            let prevItemComment = "";
-            loop: for (const st of start) {
-              switch (st.type) {
-                case "comma":
-                case "space":
-                  break;
-                case "comment":
-                  prevItemComment = st.source.substring(1);
-                  break loop;
-                default:
-                  break loop;
-              }
-            }
-            if (prevItemComment) {
-              let prev = coll.items[coll.items.length - 1];
-              if (identity.isPair(prev))
-                prev = prev.value ?? prev.key;
-              if (prev.comment)
-                prev.comment += "\n" + prevItemComment;
-              else
-                prev.comment = prevItemComment;
-              props.comment = props.comment.substring(prevItemComment.length + 1);
-            }
-          }
-        }
-        if (!isMap2 && !sep2 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
-          coll.items.push(valueNode);
-          offset = valueNode.range[2];
-          if (isBlock(value))
-            onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
-        } else {
-          ctx.atKey = true;
-          const keyStart = props.end;
-          const keyNode = key ? composeNode(ctx, key, props, onError) : composeEmptyNode(ctx, keyStart, start, null, props, onError);
-          if (isBlock(key))
-            onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
-          ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
-            flow: fcName,
-            indicator: "map-value-ind",
-            next: value,
-            offset: keyNode.range[2],
-            onError,
-            parentIndent: fc.indent,
-            startOnNewline: false
-          });
-          if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep2)
-                for (const st of sep2) {
-                  if (st === valueProps.found)
-                    break;
-                  if (st.type === "newline") {
-                    onError(st, "MULTILINE_IMPLICIT_KEY", "Implicit keys of flow sequence pairs need to be on a single line");
-                    break;
-                  }
-                }
-              if (props.start < valueProps.found.offset - 1024)
-                onError(valueProps.found, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit flow sequence key");
-            }
-          } else if (value) {
-            if ("source" in value && value.source?.[0] === ":")
-              onError(value, "MISSING_CHAR", `Missing space after : in ${fcName}`);
-            else
-              onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
-          }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
-          if (valueNode) {
-            if (isBlock(value))
-              onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
-          } else if (valueProps.comment) {
-            if (keyNode.comment)
-              keyNode.comment += "\n" + valueProps.comment;
-            else
-              keyNode.comment = valueProps.comment;
-          }
-          const pair = new Pair.Pair(keyNode, valueNode);
-          if (ctx.options.keepSourceTokens)
-            pair.srcToken = collItem;
-          if (isMap2) {
-            const map = coll;
-            if (utilMapIncludes.mapIncludes(ctx, map.items, keyNode))
-              onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-            map.items.push(pair);
-          } else {
-            const map = new YAMLMap.YAMLMap(ctx.schema);
-            map.flow = true;
-            map.items.push(pair);
-            const endRange = (valueNode ?? keyNode).range;
-            map.range = [keyNode.range[0], endRange[1], endRange[2]];
-            coll.items.push(map);
-          }
-          offset = valueNode ? valueNode.range[2] : valueProps.end;
-        }
-      }
-      const expectedEnd = isMap2 ? "}" : "]";
-      const [ce, ...ee] = fc.end;
-      let cePos = offset;
-      if (ce?.source === expectedEnd)
-        cePos = ce.offset + ce.source.length;
-      else {
-        const name = fcName[0].toUpperCase() + fcName.substring(1);
-        const msg = atRoot ? `${name} must end with a ${expectedEnd}` : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
-        onError(offset, atRoot ? "MISSING_CHAR" : "BAD_INDENT", msg);
-        if (ce && ce.source.length !== 1)
-          ee.unshift(ce);
-      }
-      if (ee.length > 0) {
-        const end = resolveEnd.resolveEnd(ee, cePos, ctx.options.strict, onError);
-        if (end.comment) {
-          if (coll.comment)
-            coll.comment += "\n" + end.comment;
-          else
-            coll.comment = end.comment;
-        }
-        coll.range = [fc.offset, cePos, end.offset];
-      } else {
-        coll.range = [fc.offset, cePos, cePos];
-      }
-      return coll;
-    }
-    exports.resolveFlowCollection = resolveFlowCollection;
-  }
-});
-
-// node_modules/yaml/dist/compose/compose-collection.js
-var require_compose_collection = __commonJS({
-  "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var YAMLMap = require_YAMLMap();
-    var YAMLSeq = require_YAMLSeq();
-    var resolveBlockMap = require_resolve_block_map();
-    var resolveBlockSeq = require_resolve_block_seq();
-    var resolveFlowCollection = require_resolve_flow_collection();
-    function resolveCollection(CN, ctx, token, onError, tagName, tag) {
-      const coll = token.type === "block-map" ? resolveBlockMap.resolveBlockMap(CN, ctx, token, onError, tag) : token.type === "block-seq" ? resolveBlockSeq.resolveBlockSeq(CN, ctx, token, onError, tag) : resolveFlowCollection.resolveFlowCollection(CN, ctx, token, onError, tag);
-      const Coll = coll.constructor;
-      if (tagName === "!" || tagName === Coll.tagName) {
-        coll.tag = Coll.tagName;
-        return coll;
-      }
-      if (tagName)
-        coll.tag = tagName;
-      return coll;
-    }
-    function composeCollection(CN, ctx, token, props, onError) {
-      const tagToken = props.tag;
-      const tagName = !tagToken ? null : ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg));
-      if (token.type === "block-seq") {
-        const { anchor, newlineAfterProp: nl } = props;
-        const lastProp = anchor && tagToken ? anchor.offset > tagToken.offset ? anchor : tagToken : anchor ?? tagToken;
-        if (lastProp && (!nl || nl.offset < lastProp.offset)) {
-          const message = "Missing newline after block sequence props";
-          onError(lastProp, "MISSING_CHAR", message);
-        }
-      }
-      const expType = token.type === "block-map" ? "map" : token.type === "block-seq" ? "seq" : token.start.source === "{" ? "map" : "seq";
-      if (!tagToken || !tagName || tagName === "!" || tagName === YAMLMap.YAMLMap.tagName && expType === "map" || tagName === YAMLSeq.YAMLSeq.tagName && expType === "seq") {
-        return resolveCollection(CN, ctx, token, onError, tagName);
-      }
-      let tag = ctx.schema.tags.find((t) => t.tag === tagName && t.collection === expType);
-      if (!tag) {
-        const kt = ctx.schema.knownTags[tagName];
-        if (kt?.collection === expType) {
-          ctx.schema.tags.push(Object.assign({}, kt, { default: false }));
-          tag = kt;
-        } else {
-          if (kt) {
-            onError(tagToken, "BAD_COLLECTION_TYPE", `${kt.tag} used for ${expType} collection, but expects ${kt.collection ?? "scalar"}`, true);
-          } else {
-            onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, true);
-          }
-          return resolveCollection(CN, ctx, token, onError, tagName);
-        }
-      }
-      const coll = resolveCollection(CN, ctx, token, onError, tagName, tag);
-      const res = tag.resolve?.(coll, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node = identity.isNode(res) ? res : new Scalar.Scalar(res);
-      node.range = coll.range;
-      node.tag = tagName;
-      if (tag?.format)
-        node.format = tag.format;
-      return node;
-    }
-    exports.composeCollection = composeCollection;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-block-scalar.js
-var require_resolve_block_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    function resolveBlockScalar(ctx, scalar, onError) {
-      const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError);
-      if (!header)
-        return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar.source ? splitLines(scalar.source) : [];
-      let chompStart = lines.length;
-      for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
-        if (content === "" || content === "\r")
-          chompStart = i;
-        else
-          break;
-      }
-      if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
-        let end2 = start + header.length;
-        if (scalar.source)
-          end2 += scalar.source.length;
-        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
-      }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
-      let contentStart = 0;
-      for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
-        if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
-            trimIndent = indent.length;
-        } else {
-          if (indent.length < trimIndent) {
-            const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
-            onError(offset + indent.length, "MISSING_CHAR", message);
-          }
-          if (header.indent === 0)
-            trimIndent = indent.length;
-          contentStart = i;
-          if (trimIndent === 0 && !ctx.atRoot) {
-            const message = "Block scalar values in collections must be indented";
-            onError(offset, "BAD_INDENT", message);
-          }
-          break;
-        }
-        offset += indent.length + content.length + 1;
-      }
-      for (let i = lines.length - 1; i >= chompStart; --i) {
-        if (lines[i][0].length > trimIndent)
-          chompStart = i + 1;
-      }
-      let value = "";
-      let sep2 = "";
-      let prevMoreIndented = false;
-      for (let i = 0; i < contentStart; ++i)
-        value += lines[i][0].slice(trimIndent) + "\n";
-      for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
-        offset += indent.length + content.length + 1;
-        const crlf = content[content.length - 1] === "\r";
-        if (crlf)
-          content = content.slice(0, -1);
-        if (content && indent.length < trimIndent) {
-          const src = header.indent ? "explicit indentation indicator" : "first line";
-          const message = `Block scalar lines must not be less indented than their ${src}`;
-          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
-          indent = "";
-        }
-        if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
-        } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep2 === " ")
-            sep2 = "\n";
-          else if (!prevMoreIndented && sep2 === "\n")
-            sep2 = "\n\n";
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
-          prevMoreIndented = true;
-        } else if (content === "") {
-          if (sep2 === "\n")
-            value += "\n";
-          else
-            sep2 = "\n";
-        } else {
-          value += sep2 + content;
-          sep2 = " ";
-          prevMoreIndented = false;
-        }
-      }
-      switch (header.chomp) {
-        case "-":
-          break;
-        case "+":
-          for (let i = chompStart; i < lines.length; ++i)
-            value += "\n" + lines[i][0].slice(trimIndent);
-          if (value[value.length - 1] !== "\n")
-            value += "\n";
-          break;
-        default:
-          value += "\n";
-      }
-      const end = start + header.length + scalar.source.length;
-      return { value, type, comment: header.comment, range: [start, end, end] };
-    }
-    function parseBlockScalarHeader({ offset, props }, strict, onError) {
-      if (props[0].type !== "block-scalar-header") {
-        onError(props[0], "IMPOSSIBLE", "Block scalar header not found");
-        return null;
-      }
-      const { source } = props[0];
-      const mode = source[0];
-      let indent = 0;
-      let chomp = "";
-      let error = -1;
-      for (let i = 1; i < source.length; ++i) {
-        const ch = source[i];
-        if (!chomp && (ch === "-" || ch === "+"))
-          chomp = ch;
-        else {
-          const n = Number(ch);
-          if (!indent && n)
-            indent = n;
-          else if (error === -1)
-            error = offset + i;
-        }
-      }
-      if (error !== -1)
-        onError(error, "UNEXPECTED_TOKEN", `Block scalar header includes extra characters: ${source}`);
-      let hasSpace = false;
-      let comment = "";
-      let length = source.length;
-      for (let i = 1; i < props.length; ++i) {
-        const token = props[i];
-        switch (token.type) {
-          case "space":
-            hasSpace = true;
-          // fallthrough
-          case "newline":
-            length += token.source.length;
-            break;
-          case "comment":
-            if (strict && !hasSpace) {
-              const message = "Comments must be separated from other tokens by white space characters";
-              onError(token, "MISSING_CHAR", message);
-            }
-            length += token.source.length;
-            comment = token.source.substring(1);
-            break;
-          case "error":
-            onError(token, "UNEXPECTED_TOKEN", token.message);
-            length += token.source.length;
-            break;
-          /* istanbul ignore next should not happen */
-          default: {
-            const message = `Unexpected token in block scalar header: ${token.type}`;
-            onError(token, "UNEXPECTED_TOKEN", message);
-            const ts = token.source;
-            if (ts && typeof ts === "string")
-              length += ts.length;
-          }
-        }
-      }
-      return { mode, indent, chomp, comment, length };
-    }
-    function splitLines(source) {
-      const split = source.split(/\n( *)/);
-      const first = split[0];
-      const m = first.match(/^( *)/);
-      const line0 = m?.[1] ? [m[1], first.slice(m[1].length)] : ["", first];
-      const lines = [line0];
-      for (let i = 1; i < split.length; i += 2)
-        lines.push([split[i], split[i + 1]]);
-      return lines;
-    }
-    exports.resolveBlockScalar = resolveBlockScalar;
-  }
-});
-
-// node_modules/yaml/dist/compose/resolve-flow-scalar.js
-var require_resolve_flow_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports) {
-    "use strict";
-    var Scalar = require_Scalar();
-    var resolveEnd = require_resolve_end();
-    function resolveFlowScalar(scalar, strict, onError) {
-      const { offset, type, source, end } = scalar;
-      let _type;
-      let value;
-      const _onError = (rel, code, msg) => onError(offset + rel, code, msg);
-      switch (type) {
-        case "scalar":
-          _type = Scalar.Scalar.PLAIN;
-          value = plainValue(source, _onError);
-          break;
-        case "single-quoted-scalar":
-          _type = Scalar.Scalar.QUOTE_SINGLE;
-          value = singleQuotedValue(source, _onError);
-          break;
-        case "double-quoted-scalar":
-          _type = Scalar.Scalar.QUOTE_DOUBLE;
-          value = doubleQuotedValue(source, _onError);
-          break;
-        /* istanbul ignore next should not happen */
-        default:
-          onError(scalar, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
-          return {
-            value: "",
-            type: null,
-            comment: "",
-            range: [offset, offset + source.length, offset + source.length]
-          };
-      }
-      const valueEnd = offset + source.length;
-      const re = resolveEnd.resolveEnd(end, valueEnd, strict, onError);
-      return {
-        value,
-        type: _type,
-        comment: re.comment,
-        range: [offset, valueEnd, re.offset]
-      };
-    }
-    function plainValue(source, onError) {
-      let badChar = "";
-      switch (source[0]) {
-        /* istanbul ignore next should not happen */
-        case "	":
-          badChar = "a tab character";
-          break;
-        case ",":
-          badChar = "flow indicator character ,";
-          break;
-        case "%":
-          badChar = "directive indicator character %";
-          break;
-        case "|":
-        case ">": {
-          badChar = `block scalar indicator ${source[0]}`;
-          break;
-        }
-        case "@":
-        case "`": {
-          badChar = `reserved character ${source[0]}`;
-          break;
-        }
-      }
-      if (badChar)
-        onError(0, "BAD_SCALAR_START", `Plain value cannot start with ${badChar}`);
-      return unfoldLines(source);
-    }
-    function singleQuotedValue(source, onError) {
-      if (source[source.length - 1] !== "'" || source.length === 1)
-        onError(source.length, "MISSING_CHAR", "Missing closing 'quote");
-      return unfoldLines(source.slice(1, -1)).replace(/''/g, "'");
-    }
-    function unfoldLines(source) {
-      const line = /(.*?)\r?\n/sy;
-      let match = line.exec(source);
-      if (!match)
-        return source;
-      let trimEnd, trimBoth;
-      try {
-        trimEnd = new RegExp("(?<![ 	])[ 	]+$");
-        trimBoth = new RegExp("^[ 	]+|(?<![ 	])[ 	]+$", "g");
-      } catch {
-        trimEnd = /[ \t]+$/;
-        trimBoth = /^[ \t]+|[ \t]+$/g;
-      }
-      let res = match[1].replace(trimEnd, "");
-      let sep2 = " ";
-      let pos = line.lastIndex;
-      while (match = line.exec(source)) {
-        const lm = match[1].replace(trimBoth, "");
-        if (lm === "") {
-          if (sep2 === "\n")
-            res += sep2;
-          else
-            sep2 = "\n";
-        } else {
-          res += sep2 + lm;
-          sep2 = " ";
-        }
-        pos = line.lastIndex;
-      }
-      const last = /[ \t]*(.*)/sy;
-      last.lastIndex = pos;
-      match = last.exec(source);
-      return res + sep2 + (match?.[1] ?? "");
-    }
-    function doubleQuotedValue(source, onError) {
-      let res = "";
-      for (let i = 1; i < source.length - 1; ++i) {
-        const ch = source[i];
-        if (ch === "\r" && source[i + 1] === "\n")
-          continue;
-        if (ch === "\n") {
-          const { fold, offset } = foldNewline(source, i);
-          res += fold;
-          i = offset;
-        } else if (ch === "\\") {
-          let next = source[++i];
-          const cc = escapeCodes[next];
-          if (cc)
-            res += cc;
-          else if (next === "\n") {
-            next = source[i + 1];
-            while (next === " " || next === "	")
-              next = source[++i + 1];
-          } else if (next === "\r" && source[i + 1] === "\n") {
-            next = source[++i + 1];
-            while (next === " " || next === "	")
-              next = source[++i + 1];
-          } else if (next === "x" || next === "u" || next === "U") {
-            const length = next === "x" ? 2 : next === "u" ? 4 : 8;
-            res += parseCharCode(source, i + 1, length, onError);
-            i += length;
-          } else {
-            const raw = source.substr(i - 1, 2);
-            onError(i - 1, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
-            res += raw;
-          }
-        } else if (ch === " " || ch === "	") {
-          const wsStart = i;
-          let next = source[i + 1];
-          while (next === " " || next === "	")
-            next = source[++i + 1];
-          if (next !== "\n" && !(next === "\r" && source[i + 2] === "\n"))
-            res += i > wsStart ? source.slice(wsStart, i + 1) : ch;
-        } else {
-          res += ch;
-        }
-      }
-      if (source[source.length - 1] !== '"' || source.length === 1)
-        onError(source.length, "MISSING_CHAR", 'Missing closing "quote');
-      return res;
-    }
-    function foldNewline(source, offset) {
-      let fold = "";
-      let ch = source[offset + 1];
-      while (ch === " " || ch === "	" || ch === "\n" || ch === "\r") {
-        if (ch === "\r" && source[offset + 2] !== "\n")
-          break;
-        if (ch === "\n")
-          fold += "\n";
-        offset += 1;
-        ch = source[offset + 1];
-      }
-      if (!fold)
-        fold = " ";
-      return { fold, offset };
-    }
-    var escapeCodes = {
-      "0": "\0",
-      // null character
-      a: "\x07",
-      // bell character
-      b: "\b",
-      // backspace
-      e: "\x1B",
-      // escape character
-      f: "\f",
-      // form feed
-      n: "\n",
-      // line feed
-      r: "\r",
-      // carriage return
-      t: "	",
-      // horizontal tab
-      v: "\v",
-      // vertical tab
-      N: "\x85",
-      // Unicode next line
-      _: "\xA0",
-      // Unicode non-breaking space
-      L: "\u2028",
-      // Unicode line separator
-      P: "\u2029",
-      // Unicode paragraph separator
-      " ": " ",
-      '"': '"',
-      "/": "/",
-      "\\": "\\",
-      "	": "	"
-    };
-    function parseCharCode(source, offset, length, onError) {
-      const cc = source.substr(offset, length);
-      const ok = cc.length === length && /^[0-9a-fA-F]+$/.test(cc);
-      const code = ok ? parseInt(cc, 16) : NaN;
-      try {
-        return String.fromCodePoint(code);
-      } catch {
-        const raw = source.substr(offset - 2, length + 2);
-        onError(offset - 2, "BAD_DQ_ESCAPE", `Invalid escape sequence ${raw}`);
-        return raw;
-      }
-    }
-    exports.resolveFlowScalar = resolveFlowScalar;
-  }
-});
-
-// node_modules/yaml/dist/compose/compose-scalar.js
-var require_compose_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
-    "use strict";
-    var identity = require_identity();
-    var Scalar = require_Scalar();
-    var resolveBlockScalar = require_resolve_block_scalar();
-    var resolveFlowScalar = require_resolve_flow_scalar();
-    function composeScalar(ctx, token, tagToken, onError) {
-      const { value, type, comment, range } = token.type === "block-scalar" ? resolveBlockScalar.resolveBlockScalar(ctx, token, onError) : resolveFlowScalar.resolveFlowScalar(token, ctx.options.strict, onError);
-      const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
-      let tag;
-      if (ctx.options.stringKeys && ctx.atKey) {
-        tag = ctx.schema[identity.SCALAR];
-      } else if (tagName)
-        tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError);
-      else if (token.type === "scalar")
-        tag = findScalarTagByTest(ctx, value, token, onError);
-      else
-        tag = ctx.schema[identity.SCALAR];
-      let scalar;
-      try {
-        const res = tag.resolve(value, (msg) => onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
-      } catch (error) {
-        const msg = error instanceof Error ? error.message : String(error);
-        onError(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
-        scalar = new Scalar.Scalar(value);
-      }
-      scalar.range = range;
-      scalar.source = value;
-      if (type)
-        scalar.type = type;
-      if (tagName)
-        scalar.tag = tagName;
-      if (tag.format)
-        scalar.format = tag.format;
-      if (comment)
-        scalar.comment = comment;
-      return scalar;
-    }
-    function findScalarTagByName(schema, value, tagName, tagToken, onError) {
-      if (tagName === "!")
-        return schema[identity.SCALAR];
-      const matchWithTest = [];
-      for (const tag of schema.tags) {
-        if (!tag.collection && tag.tag === tagName) {
-          if (tag.default && tag.test)
-            matchWithTest.push(tag);
-          else
-            return tag;
-        }
-      }
-      for (const tag of matchWithTest)
-        if (tag.test?.test(value))
-          return tag;
-      const kt = schema.knownTags[tagName];
-      if (kt && !kt.collection) {
-        schema.tags.push(Object.assign({}, kt, { default: false, test: void 0 }));
-        return kt;
-      }
-      onError(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
-      return schema[identity.SCALAR];
-    }
-    function findScalarTagByTest({ atKey, directives, schema }, value, token, onError) {
-      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity.SCALAR];
-      if (schema.compat) {
-        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity.SCALAR];
-        if (tag.tag !== compat.tag) {
-          const ts = directives.tagString(tag.tag);
-          const cs = directives.tagString(compat.tag);
-          const msg = `Value may be parsed as either ${ts} or ${cs}`;
-          onError(token, "TAG_RESOLVE_FAILED", msg, true);
-        }
-      }
-      return tag;
-    }
-    exports.composeScalar = composeScalar;
-  }
-});
-
-// node_modules/yaml/dist/compose/util-empty-scalar-position.js
-var require_util_empty_scalar_position = __commonJS({
-  "node_modules/yaml/dist/compose/util-empty-scalar-position.js"(exports) {
-    "use strict";
-    function emptyScalarPosition(offset, before, pos) {
-      if (before) {
-        pos ?? (pos = before.length);
-        for (let i = pos - 1; i >= 0; --i) {
-          let st = before[i];
-          switch (st.type) {
-            case "space":
-            case "comment":
-            case "newline":
-              offset -= st.source.length;
-              continue;
-          }
-          st = before[++i];
-          while (st?.type === "space") {
-            offset += st.source.length;
-            st = before[++i];
-          }
-          break;
-        }
-      }
-      return offset;
-    }
-    exports.emptyScalarPosition = emptyScalarPosition;
-  }
-});
-
-// node_modules/yaml/dist/compose/compose-node.js
-var require_compose_node = __commonJS({
-  "node_modules/yaml/dist/compose/compose-node.js"(exports) {
-    "use strict";
-    var Alias = require_Alias();
-    var identity = require_identity();
-    var composeCollection = require_compose_collection();
-    var composeScalar = require_compose_scalar();
-    var resolveEnd = require_resolve_end();
-    var utilEmptyScalarPosition = require_util_empty_scalar_position();
-    var CN = { composeNode, composeEmptyNode };
-    function composeNode(ctx, token, props, onError) {
-      const atKey = ctx.atKey;
-      const { spaceBefore, comment, anchor, tag } = props;
-      let node;
-      let isSrcToken = true;
-      switch (token.type) {
-        case "alias":
-          node = composeAlias(ctx, token, onError);
-          if (anchor || tag)
-            onError(token, "ALIAS_PROPS", "An alias node must not specify any properties");
-          break;
-        case "scalar":
-        case "single-quoted-scalar":
-        case "double-quoted-scalar":
-        case "block-scalar":
-          node = composeScalar.composeScalar(ctx, token, tag, onError);
-          if (anchor)
-            node.anchor = anchor.source.substring(1);
-          break;
-        case "block-map":
-        case "block-seq":
-        case "flow-collection":
-          try {
-            node = composeCollection.composeCollection(CN, ctx, token, props, onError);
-            if (anchor)
-              node.anchor = anchor.source.substring(1);
-          } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            onError(token, "RESOURCE_EXHAUSTION", message);
-          }
-          break;
-        default: {
-          const message = token.type === "error" ? token.message : `Unsupported token (type: ${token.type})`;
-          onError(token, "UNEXPECTED_TOKEN", message);
-          isSrcToken = false;
-        }
-      }
-      node ?? (node = composeEmptyNode(ctx, token.offset, void 0, null, props, onError));
-      if (anchor && node.anchor === "")
-        onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
-      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node) || typeof node.value !== "string" || node.tag && node.tag !== "tag:yaml.org,2002:str")) {
-        const msg = "With stringKeys, all keys must be strings";
-        onError(tag ?? token, "NON_STRING_KEY", msg);
-      }
-      if (spaceBefore)
-        node.spaceBefore = true;
-      if (comment) {
-        if (token.type === "scalar" && token.source === "")
-          node.comment = comment;
-        else
-          node.commentBefore = comment;
-      }
-      if (ctx.options.keepSourceTokens && isSrcToken)
-        node.srcToken = token;
-      return node;
-    }
-    function composeEmptyNode(ctx, offset, before, pos, { spaceBefore, comment, anchor, tag, end }, onError) {
-      const token = {
-        type: "scalar",
-        offset: utilEmptyScalarPosition.emptyScalarPosition(offset, before, pos),
-        indent: -1,
-        source: ""
-      };
-      const node = composeScalar.composeScalar(ctx, token, tag, onError);
-      if (anchor) {
-        node.anchor = anchor.source.substring(1);
-        if (node.anchor === "")
-          onError(anchor, "BAD_ALIAS", "Anchor cannot be an empty string");
-      }
-      if (spaceBefore)
-        node.spaceBefore = true;
-      if (comment) {
-        node.comment = comment;
-        node.range[2] = end;
-      }
-      return node;
-    }
-    function composeAlias({ options }, { offset, source, end }, onError) {
-      const alias = new Alias.Alias(source.substring(1));
-      if (alias.source === "")
-        onError(offset, "BAD_ALIAS", "Alias cannot be an empty string");
-      if (alias.source.endsWith(":"))
-        onError(offset + source.length - 1, "BAD_ALIAS", "Alias ending in : is ambiguous", true);
-      const valueEnd = offset + source.length;
-      const re = resolveEnd.resolveEnd(end, valueEnd, options.strict, onError);
-      alias.range = [offset, valueEnd, re.offset];
-      if (re.comment)
-        alias.comment = re.comment;
-      return alias;
-    }
-    exports.composeEmptyNode = composeEmptyNode;
-    exports.composeNode = composeNode;
-  }
-});
-
-// node_modules/yaml/dist/compose/compose-doc.js
-var require_compose_doc = __commonJS({
-  "node_modules/yaml/dist/compose/compose-doc.js"(exports) {
-    "use strict";
-    var Document2 = require_Document();
-    var composeNode = require_compose_node();
-    var resolveEnd = require_resolve_end();
-    var resolveProps = require_resolve_props();
-    function composeDoc(options, directives, { offset, start, value, end }, onError) {
-      const opts = Object.assign({ _directives: directives }, options);
-      const doc = new Document2.Document(void 0, opts);
-      const ctx = {
-        atKey: false,
-        atRoot: true,
-        directives: doc.directives,
-        options: doc.options,
-        schema: doc.schema
-      };
-      const props = resolveProps.resolveProps(start, {
-        indicator: "doc-start",
-        next: value ?? end?.[0],
-        offset,
-        onError,
-        parentIndent: 0,
-        startOnNewline: true
-      });
-      if (props.found) {
-        doc.directives.docStart = true;
-        if (value && (value.type === "block-map" || value.type === "block-seq") && !props.hasNewline)
-          onError(props.end, "MISSING_CHAR", "Block collection cannot start on same line with directives-end marker");
-      }
-      doc.contents = value ? composeNode.composeNode(ctx, value, props, onError) : composeNode.composeEmptyNode(ctx, props.end, start, null, props, onError);
-      const contentEnd = doc.contents.range[2];
-      const re = resolveEnd.resolveEnd(end, contentEnd, false, onError);
-      if (re.comment)
-        doc.comment = re.comment;
-      doc.range = [offset, contentEnd, re.offset];
-      return doc;
-    }
-    exports.composeDoc = composeDoc;
-  }
-});
-
-// node_modules/yaml/dist/compose/composer.js
-var require_composer = __commonJS({
-  "node_modules/yaml/dist/compose/composer.js"(exports) {
-    "use strict";
-    var node_process = __require("process");
-    var directives = require_directives();
-    var Document2 = require_Document();
-    var errors = require_errors2();
-    var identity = require_identity();
-    var composeDoc = require_compose_doc();
-    var resolveEnd = require_resolve_end();
-    function getErrorPos(src) {
-      if (typeof src === "number")
-        return [src, src + 1];
-      if (Array.isArray(src))
-        return src.length === 2 ? src : [src[0], src[1]];
-      const { offset, source } = src;
-      return [offset, offset + (typeof source === "string" ? source.length : 1)];
-    }
-    function parsePrelude(prelude) {
-      let comment = "";
-      let atComment = false;
-      let afterEmptyLine = false;
-      for (let i = 0; i < prelude.length; ++i) {
-        const source = prelude[i];
-        switch (source[0]) {
-          case "#":
-            comment += (comment === "" ? "" : afterEmptyLine ? "\n\n" : "\n") + (source.substring(1) || " ");
-            atComment = true;
-            afterEmptyLine = false;
-            break;
-          case "%":
-            if (prelude[i + 1]?.[0] !== "#")
-              i += 1;
-            atComment = false;
-            break;
-          default:
-            if (!atComment)
-              afterEmptyLine = true;
-            atComment = false;
-        }
-      }
-      return { comment, afterEmptyLine };
-    }
-    var Composer = class {
-      constructor(options = {}) {
-        this.doc = null;
-        this.atDirectives = false;
-        this.prelude = [];
-        this.errors = [];
-        this.warnings = [];
-        this.onError = (source, code, message, warning) => {
-          const pos = getErrorPos(source);
-          if (warning)
-            this.warnings.push(new errors.YAMLWarning(pos, code, message));
-          else
-            this.errors.push(new errors.YAMLParseError(pos, code, message));
-        };
-        this.directives = new directives.Directives({ version: options.version || "1.2" });
-        this.options = options;
-      }
-      decorate(doc, afterDoc) {
-        const { comment, afterEmptyLine } = parsePrelude(this.prelude);
-        if (comment) {
-          const dc = doc.contents;
-          if (afterDoc) {
-            doc.comment = doc.comment ? `${doc.comment}
-${comment}` : comment;
-          } else if (afterEmptyLine || doc.directives.docStart || !dc) {
-            doc.commentBefore = comment;
-          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
-            let it = dc.items[0];
-            if (identity.isPair(it))
-              it = it.key;
-            const cb = it.commentBefore;
-            it.commentBefore = cb ? `${comment}
-${cb}` : comment;
-          } else {
-            const cb = dc.commentBefore;
-            dc.commentBefore = cb ? `${comment}
-${cb}` : comment;
-          }
-        }
-        if (afterDoc) {
-          for (let i = 0; i < this.errors.length; ++i)
-            doc.errors.push(this.errors[i]);
-          for (let i = 0; i < this.warnings.length; ++i)
-            doc.warnings.push(this.warnings[i]);
-        } else {
-          doc.errors = this.errors;
-          doc.warnings = this.warnings;
-        }
-        this.prelude = [];
-        this.errors = [];
-        this.warnings = [];
-      }
-      /**
-       * Current stream status information.
-       *
-       * Mostly useful at the end of input for an empty stream.
-       */
-      streamInfo() {
-        return {
-          comment: parsePrelude(this.prelude).comment,
-          directives: this.directives,
-          errors: this.errors,
-          warnings: this.warnings
-        };
-      }
-      /**
-       * Compose tokens into documents.
-       *
-       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
-       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
-       */
-      *compose(tokens, forceDoc = false, endOffset = -1) {
-        for (const token of tokens)
-          yield* this.next(token);
-        yield* this.end(forceDoc, endOffset);
-      }
-      /** Advance the composer by one CST token. */
-      *next(token) {
-        if (node_process.env.LOG_STREAM)
-          console.dir(token, { depth: null });
-        switch (token.type) {
-          case "directive":
-            this.directives.add(token.source, (offset, message, warning) => {
-              const pos = getErrorPos(token);
-              pos[0] += offset;
-              this.onError(pos, "BAD_DIRECTIVE", message, warning);
-            });
-            this.prelude.push(token.source);
-            this.atDirectives = true;
-            break;
-          case "document": {
-            const doc = composeDoc.composeDoc(this.options, this.directives, token, this.onError);
-            if (this.atDirectives && !doc.directives.docStart)
-              this.onError(token, "MISSING_CHAR", "Missing directives-end/doc-start indicator line");
-            this.decorate(doc, false);
-            if (this.doc)
-              yield this.doc;
-            this.doc = doc;
-            this.atDirectives = false;
-            break;
-          }
-          case "byte-order-mark":
-          case "space":
-            break;
-          case "comment":
-          case "newline":
-            this.prelude.push(token.source);
-            break;
-          case "error": {
-            const msg = token.source ? `${token.message}: ${JSON.stringify(token.source)}` : token.message;
-            const error = new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg);
-            if (this.atDirectives || !this.doc)
-              this.errors.push(error);
-            else
-              this.doc.errors.push(error);
-            break;
-          }
-          case "doc-end": {
-            if (!this.doc) {
-              const msg = "Unexpected doc-end without preceding document";
-              this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", msg));
-              break;
-            }
-            this.doc.directives.docEnd = true;
-            const end = resolveEnd.resolveEnd(token.end, token.offset + token.source.length, this.doc.options.strict, this.onError);
-            this.decorate(this.doc, true);
-            if (end.comment) {
-              const dc = this.doc.comment;
-              this.doc.comment = dc ? `${dc}
-${end.comment}` : end.comment;
-            }
-            this.doc.range[2] = end.offset;
-            break;
-          }
-          default:
-            this.errors.push(new errors.YAMLParseError(getErrorPos(token), "UNEXPECTED_TOKEN", `Unsupported token ${token.type}`));
-        }
-      }
-      /**
-       * Call at end of input to yield any remaining document.
-       *
-       * @param forceDoc - If the stream contains no document, still emit a final document including any comments and directives that would be applied to a subsequent document.
-       * @param endOffset - Should be set if `forceDoc` is also set, to set the document range end and to indicate errors correctly.
-       */
-      *end(forceDoc = false, endOffset = -1) {
-        if (this.doc) {
-          this.decorate(this.doc, true);
-          yield this.doc;
-          this.doc = null;
-        } else if (forceDoc) {
-          const opts = Object.assign({ _directives: this.directives }, this.options);
-          const doc = new Document2.Document(void 0, opts);
-          if (this.atDirectives)
-            this.onError(endOffset, "MISSING_CHAR", "Missing directives-end indicator line");
-          doc.range = [0, endOffset, endOffset];
-          this.decorate(doc, false);
-          yield doc;
-        }
-      }
-    };
-    exports.Composer = Composer;
-  }
-});
-
-// node_modules/yaml/dist/parse/cst-scalar.js
-var require_cst_scalar = __commonJS({
-  "node_modules/yaml/dist/parse/cst-scalar.js"(exports) {
-    "use strict";
-    var resolveBlockScalar = require_resolve_block_scalar();
-    var resolveFlowScalar = require_resolve_flow_scalar();
-    var errors = require_errors2();
-    var stringifyString = require_stringifyString();
-    function resolveAsScalar(token, strict = true, onError) {
-      if (token) {
-        const _onError = (pos, code, message) => {
-          const offset = typeof pos === "number" ? pos : Array.isArray(pos) ? pos[0] : pos.offset;
-          if (onError)
-            onError(offset, code, message);
-          else
-            throw new errors.YAMLParseError([offset, offset + 1], code, message);
-        };
-        switch (token.type) {
-          case "scalar":
-          case "single-quoted-scalar":
-          case "double-quoted-scalar":
-            return resolveFlowScalar.resolveFlowScalar(token, strict, _onError);
-          case "block-scalar":
-            return resolveBlockScalar.resolveBlockScalar({ options: { strict } }, token, _onError);
-        }
-      }
-      return null;
-    }
-    function createScalarToken(value, context) {
-      const { implicitKey = false, indent, inFlow = false, offset = -1, type = "PLAIN" } = context;
-      const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey,
-        indent: indent > 0 ? " ".repeat(indent) : "",
-        inFlow,
-        options: { blockQuote: true, lineWidth: -1 }
-      });
-      const end = context.end ?? [
-        { type: "newline", offset: -1, indent, source: "\n" }
-      ];
-      switch (source[0]) {
-        case "|":
-        case ">": {
-          const he = source.indexOf("\n");
-          const head = source.substring(0, he);
-          const body = source.substring(he + 1) + "\n";
-          const props = [
-            { type: "block-scalar-header", offset, indent, source: head }
-          ];
-          if (!addEndtoBlockProps(props, end))
-            props.push({ type: "newline", offset: -1, indent, source: "\n" });
-          return { type: "block-scalar", offset, indent, props, source: body };
-        }
-        case '"':
-          return { type: "double-quoted-scalar", offset, indent, source, end };
-        case "'":
-          return { type: "single-quoted-scalar", offset, indent, source, end };
-        default:
-          return { type: "scalar", offset, indent, source, end };
-      }
-    }
-    function setScalarValue(token, value, context = {}) {
-      let { afterKey = false, implicitKey = false, inFlow = false, type } = context;
-      let indent = "indent" in token ? token.indent : null;
-      if (afterKey && typeof indent === "number")
-        indent += 2;
-      if (!type)
-        switch (token.type) {
-          case "single-quoted-scalar":
-            type = "QUOTE_SINGLE";
-            break;
-          case "double-quoted-scalar":
-            type = "QUOTE_DOUBLE";
-            break;
-          case "block-scalar": {
-            const header = token.props[0];
-            if (header.type !== "block-scalar-header")
-              throw new Error("Invalid block scalar header");
-            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
-            break;
-          }
-          default:
-            type = "PLAIN";
-        }
-      const source = stringifyString.stringifyString({ type, value }, {
-        implicitKey: implicitKey || indent === null,
-        indent: indent !== null && indent > 0 ? " ".repeat(indent) : "",
-        inFlow,
-        options: { blockQuote: true, lineWidth: -1 }
-      });
-      switch (source[0]) {
-        case "|":
-        case ">":
-          setBlockScalarValue(token, source);
-          break;
-        case '"':
-          setFlowScalarValue(token, source, "double-quoted-scalar");
-          break;
-        case "'":
-          setFlowScalarValue(token, source, "single-quoted-scalar");
-          break;
-        default:
-          setFlowScalarValue(token, source, "scalar");
-      }
-    }
-    function setBlockScalarValue(token, source) {
-      const he = source.indexOf("\n");
-      const head = source.substring(0, he);
-      const body = source.substring(he + 1) + "\n";
-      if (token.type === "block-scalar") {
-        const header = token.props[0];
-        if (header.type !== "block-scalar-header")
-          throw new Error("Invalid block scalar header");
-        header.source = head;
-        token.source = body;
-      } else {
-        const { offset } = token;
-        const indent = "indent" in token ? token.indent : -1;
-        const props = [
-          { type: "block-scalar-header", offset, indent, source: head }
-        ];
-        if (!addEndtoBlockProps(props, "end" in token ? token.end : void 0))
-          props.push({ type: "newline", offset: -1, indent, source: "\n" });
-        for (const key of Object.keys(token))
-          if (key !== "type" && key !== "offset")
-            delete token[key];
-        Object.assign(token, { type: "block-scalar", indent, props, source: body });
-      }
-    }
-    function addEndtoBlockProps(props, end) {
-      if (end)
-        for (const st of end)
-          switch (st.type) {
-            case "space":
-            case "comment":
-              props.push(st);
-              break;
-            case "newline":
-              props.push(st);
-              return true;
-          }
-      return false;
-    }
-    function setFlowScalarValue(token, source, type) {
-      switch (token.type) {
-        case "scalar":
-        case "double-quoted-scalar":
-        case "single-quoted-scalar":
-          token.type = type;
-          token.source = source;
-          break;
-        case "block-scalar": {
-          const end = token.props.slice(1);
-          let oa = source.length;
-          if (token.props[0].type === "block-scalar-header")
-            oa -= token.props[0].source.length;
-          for (const tok of end)
-            tok.offset += oa;
-          delete token.props;
-          Object.assign(token, { type, source, end });
-          break;
-        }
-        case "block-map":
-        case "block-seq": {
-          const offset = token.offset + source.length;
-          const nl = { type: "newline", offset, indent: token.indent, source: "\n" };
-          delete token.items;
-          Object.assign(token, { type, source, end: [nl] });
-          break;
-        }
-        default: {
-          const indent = "indent" in token ? token.indent : -1;
-          const end = "end" in token && Array.isArray(token.end) ? token.end.filter((st) => st.type === "space" || st.type === "comment" || st.type === "newline") : [];
-          for (const key of Object.keys(token))
-            if (key !== "type" && key !== "offset")
-              delete token[key];
-          Object.assign(token, { type, indent, source, end });
-        }
-      }
-    }
-    exports.createScalarToken = createScalarToken;
-    exports.resolveAsScalar = resolveAsScalar;
-    exports.setScalarValue = setScalarValue;
-  }
-});
-
-// node_modules/yaml/dist/parse/cst-stringify.js
-var require_cst_stringify = __commonJS({
-  "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
-    "use strict";
-    var stringify = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
-    function stringifyToken(token) {
-      switch (token.type) {
-        case "block-scalar": {
-          let res = "";
-          for (const tok of token.props)
-            res += stringifyToken(tok);
-          return res + token.source;
-        }
-        case "block-map":
-        case "block-seq": {
-          let res = "";
-          for (const item of token.items)
-            res += stringifyItem(item);
-          return res;
-        }
-        case "flow-collection": {
-          let res = token.start.source;
-          for (const item of token.items)
-            res += stringifyItem(item);
-          for (const st of token.end)
-            res += st.source;
-          return res;
-        }
-        case "document": {
-          let res = stringifyItem(token);
-          if (token.end)
-            for (const st of token.end)
-              res += st.source;
-          return res;
-        }
-        default: {
-          let res = token.source;
-          if ("end" in token && token.end)
-            for (const st of token.end)
-              res += st.source;
-          return res;
-        }
-      }
-    }
-    function stringifyItem({ start, key, sep: sep2, value }) {
-      let res = "";
-      for (const st of start)
-        res += st.source;
-      if (key)
-        res += stringifyToken(key);
-      if (sep2)
-        for (const st of sep2)
-          res += st.source;
-      if (value)
-        res += stringifyToken(value);
-      return res;
-    }
-    exports.stringify = stringify;
-  }
-});
-
-// node_modules/yaml/dist/parse/cst-visit.js
-var require_cst_visit = __commonJS({
-  "node_modules/yaml/dist/parse/cst-visit.js"(exports) {
-    "use strict";
-    var BREAK = Symbol("break visit");
-    var SKIP = Symbol("skip children");
-    var REMOVE = Symbol("remove item");
-    function visit(cst, visitor) {
-      if ("type" in cst && cst.type === "document")
-        cst = { start: cst.start, value: cst.value };
-      _visit(Object.freeze([]), cst, visitor);
-    }
-    visit.BREAK = BREAK;
-    visit.SKIP = SKIP;
-    visit.REMOVE = REMOVE;
-    visit.itemAtPath = (cst, path) => {
-      let item = cst;
-      for (const [field, index] of path) {
-        const tok = item?.[field];
-        if (tok && "items" in tok) {
-          item = tok.items[index];
-        } else
-          return void 0;
-      }
-      return item;
-    };
-    visit.parentCollection = (cst, path) => {
-      const parent = visit.itemAtPath(cst, path.slice(0, -1));
-      const field = path[path.length - 1][0];
-      const coll = parent?.[field];
-      if (coll && "items" in coll)
-        return coll;
-      throw new Error("Parent collection not found");
-    };
-    function _visit(path, item, visitor) {
-      let ctrl = visitor(item, path);
-      if (typeof ctrl === "symbol")
-        return ctrl;
-      for (const field of ["key", "value"]) {
-        const token = item[field];
-        if (token && "items" in token) {
-          for (let i = 0; i < token.items.length; ++i) {
-            const ci = _visit(Object.freeze(path.concat([[field, i]])), token.items[i], visitor);
-            if (typeof ci === "number")
-              i = ci - 1;
-            else if (ci === BREAK)
-              return BREAK;
-            else if (ci === REMOVE) {
-              token.items.splice(i, 1);
-              i -= 1;
-            }
-          }
-          if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path);
-        }
-      }
-      return typeof ctrl === "function" ? ctrl(item, path) : ctrl;
-    }
-    exports.visit = visit;
-  }
-});
-
-// node_modules/yaml/dist/parse/cst.js
-var require_cst = __commonJS({
-  "node_modules/yaml/dist/parse/cst.js"(exports) {
-    "use strict";
-    var cstScalar = require_cst_scalar();
-    var cstStringify = require_cst_stringify();
-    var cstVisit = require_cst_visit();
-    var BOM = "\uFEFF";
-    var DOCUMENT = "";
-    var FLOW_END = "";
-    var SCALAR = "";
-    var isCollection = (token) => !!token && "items" in token;
-    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
-    function prettyToken(token) {
-      switch (token) {
-        case BOM:
-          return "<BOM>";
-        case DOCUMENT:
-          return "<DOC>";
-        case FLOW_END:
-          return "<FLOW_END>";
-        case SCALAR:
-          return "<SCALAR>";
-        default:
-          return JSON.stringify(token);
-      }
-    }
-    function tokenType(source) {
-      switch (source) {
-        case BOM:
-          return "byte-order-mark";
-        case DOCUMENT:
-          return "doc-mode";
-        case FLOW_END:
-          return "flow-error-end";
-        case SCALAR:
-          return "scalar";
-        case "---":
-          return "doc-start";
-        case "...":
-          return "doc-end";
-        case "":
-        case "\n":
-        case "\r\n":
-          return "newline";
-        case "-":
-          return "seq-item-ind";
-        case "?":
-          return "explicit-key-ind";
-        case ":":
-          return "map-value-ind";
-        case "{":
-          return "flow-map-start";
-        case "}":
-          return "flow-map-end";
-        case "[":
-          return "flow-seq-start";
-        case "]":
-          return "flow-seq-end";
-        case ",":
-          return "comma";
-      }
-      switch (source[0]) {
-        case " ":
-        case "	":
-          return "space";
-        case "#":
-          return "comment";
-        case "%":
-          return "directive-line";
-        case "*":
-          return "alias";
-        case "&":
-          return "anchor";
-        case "!":
-          return "tag";
-        case "'":
-          return "single-quoted-scalar";
-        case '"':
-          return "double-quoted-scalar";
-        case "|":
-        case ">":
-          return "block-scalar-header";
-      }
-      return null;
-    }
-    exports.createScalarToken = cstScalar.createScalarToken;
-    exports.resolveAsScalar = cstScalar.resolveAsScalar;
-    exports.setScalarValue = cstScalar.setScalarValue;
-    exports.stringify = cstStringify.stringify;
-    exports.visit = cstVisit.visit;
-    exports.BOM = BOM;
-    exports.DOCUMENT = DOCUMENT;
-    exports.FLOW_END = FLOW_END;
-    exports.SCALAR = SCALAR;
-    exports.isCollection = isCollection;
-    exports.isScalar = isScalar3;
-    exports.prettyToken = prettyToken;
-    exports.tokenType = tokenType;
-  }
-});
-
-// node_modules/yaml/dist/parse/lexer.js
-var require_lexer = __commonJS({
-  "node_modules/yaml/dist/parse/lexer.js"(exports) {
-    "use strict";
-    var cst = require_cst();
-    function isEmpty(ch) {
-      switch (ch) {
-        case void 0:
-        case " ":
-        case "\n":
-        case "\r":
-        case "	":
-          return true;
-        default:
-          return false;
-      }
-    }
-    var hexDigits = new Set("0123456789ABCDEFabcdef");
-    var tagChars = new Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-#;/?:@&=+$_.!~*'()");
-    var flowIndicatorChars = new Set(",[]{}");
-    var invalidAnchorChars = new Set(" ,[]{}\n\r	");
-    var isNotAnchorChar = (ch) => !ch || invalidAnchorChars.has(ch);
-    var Lexer = class {
-      constructor() {
-        this.atEnd = false;
-        this.blockScalarIndent = -1;
-        this.blockScalarKeep = false;
-        this.buffer = "";
-        this.flowKey = false;
-        this.flowLevel = 0;
-        this.indentNext = 0;
-        this.indentValue = 0;
-        this.lineEndPos = null;
-        this.next = null;
-        this.pos = 0;
-      }
-      /**
-       * Generate YAML tokens from the `source` string. If `incomplete`,
-       * a part of the last line may be left as a buffer for the next call.
-       *
-       * @returns A generator of lexical tokens
-       */
-      *lex(source, incomplete = false) {
-        if (source) {
-          if (typeof source !== "string")
-            throw TypeError("source is not a string");
-          this.buffer = this.buffer ? this.buffer + source : source;
-          this.lineEndPos = null;
-        }
-        this.atEnd = !incomplete;
-        let next = this.next ?? "stream";
-        while (next && (incomplete || this.hasChars(1)))
-          next = yield* this.parseNext(next);
-      }
-      atLineEnd() {
-        let i = this.pos;
-        let ch = this.buffer[i];
-        while (ch === " " || ch === "	")
-          ch = this.buffer[++i];
-        if (!ch || ch === "#" || ch === "\n")
-          return true;
-        if (ch === "\r")
-          return this.buffer[i + 1] === "\n";
-        return false;
-      }
-      charAt(n) {
-        return this.buffer[this.pos + n];
-      }
-      continueScalar(offset) {
-        let ch = this.buffer[offset];
-        if (this.indentNext > 0) {
-          let indent = 0;
-          while (ch === " ")
-            ch = this.buffer[++indent + offset];
-          if (ch === "\r") {
-            const next = this.buffer[indent + offset + 1];
-            if (next === "\n" || !next && !this.atEnd)
-              return offset + indent + 1;
-          }
-          return ch === "\n" || indent >= this.indentNext || !ch && !this.atEnd ? offset + indent : -1;
-        }
-        if (ch === "-" || ch === ".") {
-          const dt = this.buffer.substr(offset, 3);
-          if ((dt === "---" || dt === "...") && isEmpty(this.buffer[offset + 3]))
-            return -1;
-        }
-        return offset;
-      }
-      getLine() {
-        let end = this.lineEndPos;
-        if (typeof end !== "number" || end !== -1 && end < this.pos) {
-          end = this.buffer.indexOf("\n", this.pos);
-          this.lineEndPos = end;
-        }
-        if (end === -1)
-          return this.atEnd ? this.buffer.substring(this.pos) : null;
-        if (this.buffer[end - 1] === "\r")
-          end -= 1;
-        return this.buffer.substring(this.pos, end);
-      }
-      hasChars(n) {
-        return this.pos + n <= this.buffer.length;
-      }
-      setNext(state2) {
-        this.buffer = this.buffer.substring(this.pos);
-        this.pos = 0;
-        this.lineEndPos = null;
-        this.next = state2;
-        return null;
-      }
-      peek(n) {
-        return this.buffer.substr(this.pos, n);
-      }
-      *parseNext(next) {
-        switch (next) {
-          case "stream":
-            return yield* this.parseStream();
-          case "line-start":
-            return yield* this.parseLineStart();
-          case "block-start":
-            return yield* this.parseBlockStart();
-          case "doc":
-            return yield* this.parseDocument();
-          case "flow":
-            return yield* this.parseFlowCollection();
-          case "quoted-scalar":
-            return yield* this.parseQuotedScalar();
-          case "block-scalar":
-            return yield* this.parseBlockScalar();
-          case "plain-scalar":
-            return yield* this.parsePlainScalar();
-        }
-      }
-      *parseStream() {
-        let line = this.getLine();
-        if (line === null)
-          return this.setNext("stream");
-        if (line[0] === cst.BOM) {
-          yield* this.pushCount(1);
-          line = line.substring(1);
-        }
-        if (line[0] === "%") {
-          let dirEnd = line.length;
-          let cs = line.indexOf("#");
-          while (cs !== -1) {
-            const ch = line[cs - 1];
-            if (ch === " " || ch === "	") {
-              dirEnd = cs - 1;
-              break;
-            } else {
-              cs = line.indexOf("#", cs + 1);
-            }
-          }
-          while (true) {
-            const ch = line[dirEnd - 1];
-            if (ch === " " || ch === "	")
-              dirEnd -= 1;
-            else
-              break;
-          }
-          const n = (yield* this.pushCount(dirEnd)) + (yield* this.pushSpaces(true));
-          yield* this.pushCount(line.length - n);
-          this.pushNewline();
-          return "stream";
-        }
-        if (this.atLineEnd()) {
-          const sp = yield* this.pushSpaces(true);
-          yield* this.pushCount(line.length - sp);
-          yield* this.pushNewline();
-          return "stream";
-        }
-        yield cst.DOCUMENT;
-        return yield* this.parseLineStart();
-      }
-      *parseLineStart() {
-        const ch = this.charAt(0);
-        if (!ch && !this.atEnd)
-          return this.setNext("line-start");
-        if (ch === "-" || ch === ".") {
-          if (!this.atEnd && !this.hasChars(4))
-            return this.setNext("line-start");
-          const s = this.peek(3);
-          if ((s === "---" || s === "...") && isEmpty(this.charAt(3))) {
-            yield* this.pushCount(3);
-            this.indentValue = 0;
-            this.indentNext = 0;
-            return s === "---" ? "doc" : "stream";
-          }
-        }
-        this.indentValue = yield* this.pushSpaces(false);
-        if (this.indentNext > this.indentValue && !isEmpty(this.charAt(1)))
-          this.indentNext = this.indentValue;
-        return yield* this.parseBlockStart();
-      }
-      *parseBlockStart() {
-        const [ch0, ch1] = this.peek(2);
-        if (!ch1 && !this.atEnd)
-          return this.setNext("block-start");
-        if ((ch0 === "-" || ch0 === "?" || ch0 === ":") && isEmpty(ch1)) {
-          const n = (yield* this.pushCount(1)) + (yield* this.pushSpaces(true));
-          this.indentNext = this.indentValue + 1;
-          this.indentValue += n;
-          return "block-start";
-        }
-        return "doc";
-      }
-      *parseDocument() {
-        yield* this.pushSpaces(true);
-        const line = this.getLine();
-        if (line === null)
-          return this.setNext("doc");
-        let n = yield* this.pushIndicators();
-        switch (line[n]) {
-          case "#":
-            yield* this.pushCount(line.length - n);
-          // fallthrough
-          case void 0:
-            yield* this.pushNewline();
-            return yield* this.parseLineStart();
-          case "{":
-          case "[":
-            yield* this.pushCount(1);
-            this.flowKey = false;
-            this.flowLevel = 1;
-            return "flow";
-          case "}":
-          case "]":
-            yield* this.pushCount(1);
-            return "doc";
-          case "*":
-            yield* this.pushUntil(isNotAnchorChar);
-            return "doc";
-          case '"':
-          case "'":
-            return yield* this.parseQuotedScalar();
-          case "|":
-          case ">":
-            n += yield* this.parseBlockScalarHeader();
-            n += yield* this.pushSpaces(true);
-            yield* this.pushCount(line.length - n);
-            yield* this.pushNewline();
-            return yield* this.parseBlockScalar();
-          default:
-            return yield* this.parsePlainScalar();
-        }
-      }
-      *parseFlowCollection() {
-        let nl, sp;
-        let indent = -1;
-        do {
-          nl = yield* this.pushNewline();
-          if (nl > 0) {
-            sp = yield* this.pushSpaces(false);
-            this.indentValue = indent = sp;
-          } else {
-            sp = 0;
-          }
-          sp += yield* this.pushSpaces(true);
-        } while (nl + sp > 0);
-        const line = this.getLine();
-        if (line === null)
-          return this.setNext("flow");
-        if (indent !== -1 && indent < this.indentNext && line[0] !== "#" || indent === 0 && (line.startsWith("---") || line.startsWith("...")) && isEmpty(line[3])) {
-          const atFlowEndMarker = indent === this.indentNext - 1 && this.flowLevel === 1 && (line[0] === "]" || line[0] === "}");
-          if (!atFlowEndMarker) {
-            this.flowLevel = 0;
-            yield cst.FLOW_END;
-            return yield* this.parseLineStart();
-          }
-        }
-        let n = 0;
-        while (line[n] === ",") {
-          n += yield* this.pushCount(1);
-          n += yield* this.pushSpaces(true);
-          this.flowKey = false;
-        }
-        n += yield* this.pushIndicators();
-        switch (line[n]) {
-          case void 0:
-            return "flow";
-          case "#":
-            yield* this.pushCount(line.length - n);
-            return "flow";
-          case "{":
-          case "[":
-            yield* this.pushCount(1);
-            this.flowKey = false;
-            this.flowLevel += 1;
-            return "flow";
-          case "}":
-          case "]":
-            yield* this.pushCount(1);
-            this.flowKey = true;
-            this.flowLevel -= 1;
-            return this.flowLevel ? "flow" : "doc";
-          case "*":
-            yield* this.pushUntil(isNotAnchorChar);
-            return "flow";
-          case '"':
-          case "'":
-            this.flowKey = true;
-            return yield* this.parseQuotedScalar();
-          case ":": {
-            const next = this.charAt(1);
-            if (this.flowKey || isEmpty(next) || next === ",") {
-              this.flowKey = false;
-              yield* this.pushCount(1);
-              yield* this.pushSpaces(true);
-              return "flow";
-            }
-          }
-          // fallthrough
-          default:
-            this.flowKey = false;
-            return yield* this.parsePlainScalar();
-        }
-      }
-      *parseQuotedScalar() {
-        const quote2 = this.charAt(0);
-        let end = this.buffer.indexOf(quote2, this.pos + 1);
-        if (quote2 === "'") {
-          while (end !== -1 && this.buffer[end + 1] === "'")
-            end = this.buffer.indexOf("'", end + 2);
-        } else {
-          while (end !== -1) {
-            let n = 0;
-            while (this.buffer[end - 1 - n] === "\\")
-              n += 1;
-            if (n % 2 === 0)
-              break;
-            end = this.buffer.indexOf('"', end + 1);
-          }
-        }
-        const qb = this.buffer.substring(0, end);
-        let nl = qb.indexOf("\n", this.pos);
-        if (nl !== -1) {
-          while (nl !== -1) {
-            const cs = this.continueScalar(nl + 1);
-            if (cs === -1)
-              break;
-            nl = qb.indexOf("\n", cs);
-          }
-          if (nl !== -1) {
-            end = nl - (qb[nl - 1] === "\r" ? 2 : 1);
-          }
-        }
-        if (end === -1) {
-          if (!this.atEnd)
-            return this.setNext("quoted-scalar");
-          end = this.buffer.length;
-        }
-        yield* this.pushToIndex(end + 1, false);
-        return this.flowLevel ? "flow" : "doc";
-      }
-      *parseBlockScalarHeader() {
-        this.blockScalarIndent = -1;
-        this.blockScalarKeep = false;
-        let i = this.pos;
-        while (true) {
-          const ch = this.buffer[++i];
-          if (ch === "+")
-            this.blockScalarKeep = true;
-          else if (ch > "0" && ch <= "9")
-            this.blockScalarIndent = Number(ch) - 1;
-          else if (ch !== "-")
-            break;
-        }
-        return yield* this.pushUntil((ch) => isEmpty(ch) || ch === "#");
-      }
-      *parseBlockScalar() {
-        let nl = this.pos - 1;
-        let indent = 0;
-        let ch;
-        loop: for (let i2 = this.pos; ch = this.buffer[i2]; ++i2) {
-          switch (ch) {
-            case " ":
-              indent += 1;
-              break;
-            case "\n":
-              nl = i2;
-              indent = 0;
-              break;
-            case "\r": {
-              const next = this.buffer[i2 + 1];
-              if (!next && !this.atEnd)
-                return this.setNext("block-scalar");
-              if (next === "\n")
-                break;
-            }
-            // fallthrough
-            default:
-              break loop;
-          }
-        }
-        if (!ch && !this.atEnd)
-          return this.setNext("block-scalar");
-        if (indent >= this.indentNext) {
-          if (this.blockScalarIndent === -1)
-            this.indentNext = indent;
-          else {
-            this.indentNext = this.blockScalarIndent + (this.indentNext === 0 ? 1 : this.indentNext);
-          }
-          do {
-            const cs = this.continueScalar(nl + 1);
-            if (cs === -1)
-              break;
-            nl = this.buffer.indexOf("\n", cs);
-          } while (nl !== -1);
-          if (nl === -1) {
-            if (!this.atEnd)
-              return this.setNext("block-scalar");
-            nl = this.buffer.length;
-          }
-        }
-        let i = nl + 1;
-        ch = this.buffer[i];
-        while (ch === " ")
-          ch = this.buffer[++i];
-        if (ch === "	") {
-          while (ch === "	" || ch === " " || ch === "\r" || ch === "\n")
-            ch = this.buffer[++i];
-          nl = i - 1;
-        } else if (!this.blockScalarKeep) {
-          do {
-            let i2 = nl - 1;
-            let ch2 = this.buffer[i2];
-            if (ch2 === "\r")
-              ch2 = this.buffer[--i2];
-            const lastChar = i2;
-            while (ch2 === " ")
-              ch2 = this.buffer[--i2];
-            if (ch2 === "\n" && i2 >= this.pos && i2 + 1 + indent > lastChar)
-              nl = i2;
-            else
-              break;
-          } while (true);
-        }
-        yield cst.SCALAR;
-        yield* this.pushToIndex(nl + 1, true);
-        return yield* this.parseLineStart();
-      }
-      *parsePlainScalar() {
-        const inFlow = this.flowLevel > 0;
-        let end = this.pos - 1;
-        let i = this.pos - 1;
-        let ch;
-        while (ch = this.buffer[++i]) {
-          if (ch === ":") {
-            const next = this.buffer[i + 1];
-            if (isEmpty(next) || inFlow && flowIndicatorChars.has(next))
-              break;
-            end = i;
-          } else if (isEmpty(ch)) {
-            let next = this.buffer[i + 1];
-            if (ch === "\r") {
-              if (next === "\n") {
-                i += 1;
-                ch = "\n";
-                next = this.buffer[i + 1];
-              } else
-                end = i;
-            }
-            if (next === "#" || inFlow && flowIndicatorChars.has(next))
-              break;
-            if (ch === "\n") {
-              const cs = this.continueScalar(i + 1);
-              if (cs === -1)
-                break;
-              i = Math.max(i, cs - 2);
-            }
-          } else {
-            if (inFlow && flowIndicatorChars.has(ch))
-              break;
-            end = i;
-          }
-        }
-        if (!ch && !this.atEnd)
-          return this.setNext("plain-scalar");
-        yield cst.SCALAR;
-        yield* this.pushToIndex(end + 1, true);
-        return inFlow ? "flow" : "doc";
-      }
-      *pushCount(n) {
-        if (n > 0) {
-          yield this.buffer.substr(this.pos, n);
-          this.pos += n;
-          return n;
-        }
-        return 0;
-      }
-      *pushToIndex(i, allowEmpty) {
-        const s = this.buffer.slice(this.pos, i);
-        if (s) {
-          yield s;
-          this.pos += s.length;
-          return s.length;
-        } else if (allowEmpty)
-          yield "";
-        return 0;
-      }
-      *pushIndicators() {
-        let n = 0;
-        loop: while (true) {
-          switch (this.charAt(0)) {
-            case "!":
-              n += yield* this.pushTag();
-              n += yield* this.pushSpaces(true);
-              continue loop;
-            case "&":
-              n += yield* this.pushUntil(isNotAnchorChar);
-              n += yield* this.pushSpaces(true);
-              continue loop;
-            case "-":
-            // this is an error
-            case "?":
-            // this is an error outside flow collections
-            case ":": {
-              const inFlow = this.flowLevel > 0;
-              const ch1 = this.charAt(1);
-              if (isEmpty(ch1) || inFlow && flowIndicatorChars.has(ch1)) {
-                if (!inFlow)
-                  this.indentNext = this.indentValue + 1;
-                else if (this.flowKey)
-                  this.flowKey = false;
-                n += yield* this.pushCount(1);
-                n += yield* this.pushSpaces(true);
-                continue loop;
-              }
-            }
-          }
-          break loop;
-        }
-        return n;
-      }
-      *pushTag() {
-        if (this.charAt(1) === "<") {
-          let i = this.pos + 2;
-          let ch = this.buffer[i];
-          while (!isEmpty(ch) && ch !== ">")
-            ch = this.buffer[++i];
-          return yield* this.pushToIndex(ch === ">" ? i + 1 : i, false);
-        } else {
-          let i = this.pos + 1;
-          let ch = this.buffer[i];
-          while (ch) {
-            if (tagChars.has(ch))
-              ch = this.buffer[++i];
-            else if (ch === "%" && hexDigits.has(this.buffer[i + 1]) && hexDigits.has(this.buffer[i + 2])) {
-              ch = this.buffer[i += 3];
-            } else
-              break;
-          }
-          return yield* this.pushToIndex(i, false);
-        }
-      }
-      *pushNewline() {
-        const ch = this.buffer[this.pos];
-        if (ch === "\n")
-          return yield* this.pushCount(1);
-        else if (ch === "\r" && this.charAt(1) === "\n")
-          return yield* this.pushCount(2);
-        else
-          return 0;
-      }
-      *pushSpaces(allowTabs) {
-        let i = this.pos - 1;
-        let ch;
-        do {
-          ch = this.buffer[++i];
-        } while (ch === " " || allowTabs && ch === "	");
-        const n = i - this.pos;
-        if (n > 0) {
-          yield this.buffer.substr(this.pos, n);
-          this.pos = i;
-        }
-        return n;
-      }
-      *pushUntil(test) {
-        let i = this.pos;
-        let ch = this.buffer[i];
-        while (!test(ch))
-          ch = this.buffer[++i];
-        return yield* this.pushToIndex(i, false);
-      }
-    };
-    exports.Lexer = Lexer;
-  }
-});
-
-// node_modules/yaml/dist/parse/line-counter.js
-var require_line_counter = __commonJS({
-  "node_modules/yaml/dist/parse/line-counter.js"(exports) {
-    "use strict";
-    var LineCounter = class {
-      constructor() {
-        this.lineStarts = [];
-        this.addNewLine = (offset) => this.lineStarts.push(offset);
-        this.linePos = (offset) => {
-          let low = 0;
-          let high = this.lineStarts.length;
-          while (low < high) {
-            const mid = low + high >> 1;
-            if (this.lineStarts[mid] < offset)
-              low = mid + 1;
-            else
-              high = mid;
-          }
-          if (this.lineStarts[low] === offset)
-            return { line: low + 1, col: 1 };
-          if (low === 0)
-            return { line: 0, col: offset };
-          const start = this.lineStarts[low - 1];
-          return { line: low, col: offset - start + 1 };
-        };
-      }
-    };
-    exports.LineCounter = LineCounter;
-  }
-});
-
-// node_modules/yaml/dist/parse/parser.js
-var require_parser = __commonJS({
-  "node_modules/yaml/dist/parse/parser.js"(exports) {
-    "use strict";
-    var node_process = __require("process");
-    var cst = require_cst();
-    var lexer = require_lexer();
-    function includesToken(list, type) {
-      for (let i = 0; i < list.length; ++i)
-        if (list[i].type === type)
-          return true;
-      return false;
-    }
-    function findNonEmptyIndex(list) {
-      for (let i = 0; i < list.length; ++i) {
-        switch (list[i].type) {
-          case "space":
-          case "comment":
-          case "newline":
-            break;
-          default:
-            return i;
-        }
-      }
-      return -1;
-    }
-    function isFlowToken(token) {
-      switch (token?.type) {
-        case "alias":
-        case "scalar":
-        case "single-quoted-scalar":
-        case "double-quoted-scalar":
-        case "flow-collection":
-          return true;
-        default:
-          return false;
-      }
-    }
-    function getPrevProps(parent) {
-      switch (parent.type) {
-        case "document":
-          return parent.start;
-        case "block-map": {
-          const it = parent.items[parent.items.length - 1];
-          return it.sep ?? it.start;
-        }
-        case "block-seq":
-          return parent.items[parent.items.length - 1].start;
-        /* istanbul ignore next should not happen */
-        default:
-          return [];
-      }
-    }
-    function getFirstKeyStartProps(prev) {
-      if (prev.length === 0)
-        return [];
-      let i = prev.length;
-      loop: while (--i >= 0) {
-        switch (prev[i].type) {
-          case "doc-start":
-          case "explicit-key-ind":
-          case "map-value-ind":
-          case "seq-item-ind":
-          case "newline":
-            break loop;
-        }
-      }
-      while (prev[++i]?.type === "space") {
-      }
-      return prev.splice(i, prev.length);
-    }
-    function arrayPushArray(target, source) {
-      if (source.length < 1e5)
-        Array.prototype.push.apply(target, source);
-      else
-        for (let i = 0; i < source.length; ++i)
-          target.push(source[i]);
-    }
-    function fixFlowSeqItems(fc) {
-      if (fc.start.type === "flow-seq-start") {
-        for (const it of fc.items) {
-          if (it.sep && !it.value && !includesToken(it.start, "explicit-key-ind") && !includesToken(it.sep, "map-value-ind")) {
-            if (it.key)
-              it.value = it.key;
-            delete it.key;
-            if (isFlowToken(it.value)) {
-              if (it.value.end)
-                arrayPushArray(it.value.end, it.sep);
-              else
-                it.value.end = it.sep;
-            } else
-              arrayPushArray(it.start, it.sep);
-            delete it.sep;
-          }
-        }
-      }
-    }
-    var Parser = class {
-      /**
-       * @param onNewLine - If defined, called separately with the start position of
-       *   each new line (in `parse()`, including the start of input).
-       */
-      constructor(onNewLine) {
-        this.atNewLine = true;
-        this.atScalar = false;
-        this.indent = 0;
-        this.offset = 0;
-        this.onKeyLine = false;
-        this.stack = [];
-        this.source = "";
-        this.type = "";
-        this.lexer = new lexer.Lexer();
-        this.onNewLine = onNewLine;
-      }
-      /**
-       * Parse `source` as a YAML stream.
-       * If `incomplete`, a part of the last line may be left as a buffer for the next call.
-       *
-       * Errors are not thrown, but yielded as `{ type: 'error', message }` tokens.
-       *
-       * @returns A generator of tokens representing each directive, document, and other structure.
-       */
-      *parse(source, incomplete = false) {
-        if (this.onNewLine && this.offset === 0)
-          this.onNewLine(0);
-        for (const lexeme of this.lexer.lex(source, incomplete))
-          yield* this.next(lexeme);
-        if (!incomplete)
-          yield* this.end();
-      }
-      /**
-       * Advance the parser by the `source` of one lexical token.
-       */
-      *next(source) {
-        this.source = source;
-        if (node_process.env.LOG_TOKENS)
-          console.log("|", cst.prettyToken(source));
-        if (this.atScalar) {
-          this.atScalar = false;
-          yield* this.step();
-          this.offset += source.length;
-          return;
-        }
-        const type = cst.tokenType(source);
-        if (!type) {
-          const message = `Not a YAML token: ${source}`;
-          yield* this.pop({ type: "error", offset: this.offset, message, source });
-          this.offset += source.length;
-        } else if (type === "scalar") {
-          this.atNewLine = false;
-          this.atScalar = true;
-          this.type = "scalar";
-        } else {
-          this.type = type;
-          yield* this.step();
-          switch (type) {
-            case "newline":
-              this.atNewLine = true;
-              this.indent = 0;
-              if (this.onNewLine)
-                this.onNewLine(this.offset + source.length);
-              break;
-            case "space":
-              if (this.atNewLine && source[0] === " ")
-                this.indent += source.length;
-              break;
-            case "explicit-key-ind":
-            case "map-value-ind":
-            case "seq-item-ind":
-              if (this.atNewLine)
-                this.indent += source.length;
-              break;
-            case "doc-mode":
-            case "flow-error-end":
-              return;
-            default:
-              this.atNewLine = false;
-          }
-          this.offset += source.length;
-        }
-      }
-      /** Call at end of input to push out any remaining constructions */
-      *end() {
-        while (this.stack.length > 0)
-          yield* this.pop();
-      }
-      get sourceToken() {
-        const st = {
-          type: this.type,
-          offset: this.offset,
-          indent: this.indent,
-          source: this.source
-        };
-        return st;
-      }
-      *step() {
-        const top = this.peek(1);
-        if (this.type === "doc-end" && top?.type !== "doc-end") {
-          while (this.stack.length > 0)
-            yield* this.pop();
-          this.stack.push({
-            type: "doc-end",
-            offset: this.offset,
-            source: this.source
-          });
-          return;
-        }
-        if (!top)
-          return yield* this.stream();
-        switch (top.type) {
-          case "document":
-            return yield* this.document(top);
-          case "alias":
-          case "scalar":
-          case "single-quoted-scalar":
-          case "double-quoted-scalar":
-            return yield* this.scalar(top);
-          case "block-scalar":
-            return yield* this.blockScalar(top);
-          case "block-map":
-            return yield* this.blockMap(top);
-          case "block-seq":
-            return yield* this.blockSequence(top);
-          case "flow-collection":
-            return yield* this.flowCollection(top);
-          case "doc-end":
-            return yield* this.documentEnd(top);
-        }
-        yield* this.pop();
-      }
-      peek(n) {
-        return this.stack[this.stack.length - n];
-      }
-      *pop(error) {
-        const token = error ?? this.stack.pop();
-        if (!token) {
-          const message = "Tried to pop an empty stack";
-          yield { type: "error", offset: this.offset, source: "", message };
-        } else if (this.stack.length === 0) {
-          yield token;
-        } else {
-          const top = this.peek(1);
-          if (token.type === "block-scalar") {
-            token.indent = "indent" in top ? top.indent : 0;
-          } else if (token.type === "flow-collection" && top.type === "document") {
-            token.indent = 0;
-          }
-          if (token.type === "flow-collection")
-            fixFlowSeqItems(token);
-          switch (top.type) {
-            case "document":
-              top.value = token;
-              break;
-            case "block-scalar":
-              top.props.push(token);
-              break;
-            case "block-map": {
-              const it = top.items[top.items.length - 1];
-              if (it.value) {
-                top.items.push({ start: [], key: token, sep: [] });
-                this.onKeyLine = true;
-                return;
-              } else if (it.sep) {
-                it.value = token;
-              } else {
-                Object.assign(it, { key: token, sep: [] });
-                this.onKeyLine = !it.explicitKey;
-                return;
-              }
-              break;
-            }
-            case "block-seq": {
-              const it = top.items[top.items.length - 1];
-              if (it.value)
-                top.items.push({ start: [], value: token });
-              else
-                it.value = token;
-              break;
-            }
-            case "flow-collection": {
-              const it = top.items[top.items.length - 1];
-              if (!it || it.value)
-                top.items.push({ start: [], key: token, sep: [] });
-              else if (it.sep)
-                it.value = token;
-              else
-                Object.assign(it, { key: token, sep: [] });
-              return;
-            }
-            /* istanbul ignore next should not happen */
-            default:
-              yield* this.pop();
-              yield* this.pop(token);
-          }
-          if ((top.type === "document" || top.type === "block-map" || top.type === "block-seq") && (token.type === "block-map" || token.type === "block-seq")) {
-            const last = token.items[token.items.length - 1];
-            if (last && !last.sep && !last.value && last.start.length > 0 && findNonEmptyIndex(last.start) === -1 && (token.indent === 0 || last.start.every((st) => st.type !== "comment" || st.indent < token.indent))) {
-              if (top.type === "document")
-                top.end = last.start;
-              else
-                top.items.push({ start: last.start });
-              token.items.splice(-1, 1);
-            }
-          }
-        }
-      }
-      *stream() {
-        switch (this.type) {
-          case "directive-line":
-            yield { type: "directive", offset: this.offset, source: this.source };
-            return;
-          case "byte-order-mark":
-          case "space":
-          case "comment":
-          case "newline":
-            yield this.sourceToken;
-            return;
-          case "doc-mode":
-          case "doc-start": {
-            const doc = {
-              type: "document",
-              offset: this.offset,
-              start: []
-            };
-            if (this.type === "doc-start")
-              doc.start.push(this.sourceToken);
-            this.stack.push(doc);
-            return;
-          }
-        }
-        yield {
-          type: "error",
-          offset: this.offset,
-          message: `Unexpected ${this.type} token in YAML stream`,
-          source: this.source
-        };
-      }
-      *document(doc) {
-        if (doc.value)
-          return yield* this.lineEnd(doc);
-        switch (this.type) {
-          case "doc-start": {
-            if (findNonEmptyIndex(doc.start) !== -1) {
-              yield* this.pop();
-              yield* this.step();
-            } else
-              doc.start.push(this.sourceToken);
-            return;
-          }
-          case "anchor":
-          case "tag":
-          case "space":
-          case "comment":
-          case "newline":
-            doc.start.push(this.sourceToken);
-            return;
-        }
-        const bv = this.startBlockValue(doc);
-        if (bv)
-          this.stack.push(bv);
-        else {
-          yield {
-            type: "error",
-            offset: this.offset,
-            message: `Unexpected ${this.type} token in YAML document`,
-            source: this.source
-          };
-        }
-      }
-      *scalar(scalar) {
-        if (this.type === "map-value-ind") {
-          const prev = getPrevProps(this.peek(2));
-          const start = getFirstKeyStartProps(prev);
-          let sep2;
-          if (scalar.end) {
-            sep2 = scalar.end;
-            sep2.push(this.sourceToken);
-            delete scalar.end;
-          } else
-            sep2 = [this.sourceToken];
-          const map = {
-            type: "block-map",
-            offset: scalar.offset,
-            indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep2 }]
-          };
-          this.onKeyLine = true;
-          this.stack[this.stack.length - 1] = map;
-        } else
-          yield* this.lineEnd(scalar);
-      }
-      *blockScalar(scalar) {
-        switch (this.type) {
-          case "space":
-          case "comment":
-          case "newline":
-            scalar.props.push(this.sourceToken);
-            return;
-          case "scalar":
-            scalar.source = this.source;
-            this.atNewLine = true;
-            this.indent = 0;
-            if (this.onNewLine) {
-              let nl = this.source.indexOf("\n") + 1;
-              while (nl !== 0) {
-                this.onNewLine(this.offset + nl);
-                nl = this.source.indexOf("\n", nl) + 1;
-              }
-            }
-            yield* this.pop();
-            break;
-          /* istanbul ignore next should not happen */
-          default:
-            yield* this.pop();
-            yield* this.step();
-        }
-      }
-      *blockMap(map) {
-        const it = map.items[map.items.length - 1];
-        switch (this.type) {
-          case "newline":
-            this.onKeyLine = false;
-            if (it.value) {
-              const end = "end" in it.value ? it.value.end : void 0;
-              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
-              if (last?.type === "comment")
-                end?.push(this.sourceToken);
-              else
-                map.items.push({ start: [this.sourceToken] });
-            } else if (it.sep) {
-              it.sep.push(this.sourceToken);
-            } else {
-              it.start.push(this.sourceToken);
-            }
-            return;
-          case "space":
-          case "comment":
-            if (it.value) {
-              map.items.push({ start: [this.sourceToken] });
-            } else if (it.sep) {
-              it.sep.push(this.sourceToken);
-            } else {
-              if (this.atIndentedComment(it.start, map.indent)) {
-                const prev = map.items[map.items.length - 2];
-                const end = prev?.value?.end;
-                if (Array.isArray(end)) {
-                  arrayPushArray(end, it.start);
-                  end.push(this.sourceToken);
-                  map.items.pop();
-                  return;
-                }
-              }
-              it.start.push(this.sourceToken);
-            }
-            return;
-        }
-        if (this.indent >= map.indent) {
-          const atMapIndent = !this.onKeyLine && this.indent === map.indent;
-          const atNextItem = atMapIndent && (it.sep || it.explicitKey) && this.type !== "seq-item-ind";
-          let start = [];
-          if (atNextItem && it.sep && !it.value) {
-            const nl = [];
-            for (let i = 0; i < it.sep.length; ++i) {
-              const st = it.sep[i];
-              switch (st.type) {
-                case "newline":
-                  nl.push(i);
-                  break;
-                case "space":
-                  break;
-                case "comment":
-                  if (st.indent > map.indent)
-                    nl.length = 0;
-                  break;
-                default:
-                  nl.length = 0;
-              }
-            }
-            if (nl.length >= 2)
-              start = it.sep.splice(nl[1]);
-          }
-          switch (this.type) {
-            case "anchor":
-            case "tag":
-              if (atNextItem || it.value) {
-                start.push(this.sourceToken);
-                map.items.push({ start });
-                this.onKeyLine = true;
-              } else if (it.sep) {
-                it.sep.push(this.sourceToken);
-              } else {
-                it.start.push(this.sourceToken);
-              }
-              return;
-            case "explicit-key-ind":
-              if (!it.sep && !it.explicitKey) {
-                it.start.push(this.sourceToken);
-                it.explicitKey = true;
-              } else if (atNextItem || it.value) {
-                start.push(this.sourceToken);
-                map.items.push({ start, explicitKey: true });
-              } else {
-                this.stack.push({
-                  type: "block-map",
-                  offset: this.offset,
-                  indent: this.indent,
-                  items: [{ start: [this.sourceToken], explicitKey: true }]
-                });
-              }
-              this.onKeyLine = true;
-              return;
-            case "map-value-ind":
-              if (it.explicitKey) {
-                if (!it.sep) {
-                  if (includesToken(it.start, "newline")) {
-                    Object.assign(it, { key: null, sep: [this.sourceToken] });
-                  } else {
-                    const start2 = getFirstKeyStartProps(it.start);
-                    this.stack.push({
-                      type: "block-map",
-                      offset: this.offset,
-                      indent: this.indent,
-                      items: [{ start: start2, key: null, sep: [this.sourceToken] }]
-                    });
-                  }
-                } else if (it.value) {
-                  map.items.push({ start: [], key: null, sep: [this.sourceToken] });
-                } else if (includesToken(it.sep, "map-value-ind")) {
-                  this.stack.push({
-                    type: "block-map",
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start, key: null, sep: [this.sourceToken] }]
-                  });
-                } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
-                  const start2 = getFirstKeyStartProps(it.start);
-                  const key = it.key;
-                  const sep2 = it.sep;
-                  sep2.push(this.sourceToken);
-                  delete it.key;
-                  delete it.sep;
-                  this.stack.push({
-                    type: "block-map",
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
-                  });
-                } else if (start.length > 0) {
-                  it.sep = it.sep.concat(start, this.sourceToken);
-                } else {
-                  it.sep.push(this.sourceToken);
-                }
-              } else {
-                if (!it.sep) {
-                  Object.assign(it, { key: null, sep: [this.sourceToken] });
-                } else if (it.value || atNextItem) {
-                  map.items.push({ start, key: null, sep: [this.sourceToken] });
-                } else if (includesToken(it.sep, "map-value-ind")) {
-                  this.stack.push({
-                    type: "block-map",
-                    offset: this.offset,
-                    indent: this.indent,
-                    items: [{ start: [], key: null, sep: [this.sourceToken] }]
-                  });
-                } else {
-                  it.sep.push(this.sourceToken);
-                }
-              }
-              this.onKeyLine = true;
-              return;
-            case "alias":
-            case "scalar":
-            case "single-quoted-scalar":
-            case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
-              if (atNextItem || it.value) {
-                map.items.push({ start, key: fs, sep: [] });
-                this.onKeyLine = true;
-              } else if (it.sep) {
-                this.stack.push(fs);
-              } else {
-                Object.assign(it, { key: fs, sep: [] });
-                this.onKeyLine = true;
-              }
-              return;
-            }
-            default: {
-              const bv = this.startBlockValue(map);
-              if (bv) {
-                if (bv.type === "block-seq") {
-                  if (!it.explicitKey && it.sep && !includesToken(it.sep, "newline")) {
-                    yield* this.pop({
-                      type: "error",
-                      offset: this.offset,
-                      message: "Unexpected block-seq-ind on same line with key",
-                      source: this.source
-                    });
-                    return;
-                  }
-                } else if (atMapIndent) {
-                  map.items.push({ start });
-                }
-                this.stack.push(bv);
-                return;
-              }
-            }
-          }
-        }
-        yield* this.pop();
-        yield* this.step();
-      }
-      *blockSequence(seq) {
-        const it = seq.items[seq.items.length - 1];
-        switch (this.type) {
-          case "newline":
-            if (it.value) {
-              const end = "end" in it.value ? it.value.end : void 0;
-              const last = Array.isArray(end) ? end[end.length - 1] : void 0;
-              if (last?.type === "comment")
-                end?.push(this.sourceToken);
-              else
-                seq.items.push({ start: [this.sourceToken] });
-            } else
-              it.start.push(this.sourceToken);
-            return;
-          case "space":
-          case "comment":
-            if (it.value)
-              seq.items.push({ start: [this.sourceToken] });
-            else {
-              if (this.atIndentedComment(it.start, seq.indent)) {
-                const prev = seq.items[seq.items.length - 2];
-                const end = prev?.value?.end;
-                if (Array.isArray(end)) {
-                  arrayPushArray(end, it.start);
-                  end.push(this.sourceToken);
-                  seq.items.pop();
-                  return;
-                }
-              }
-              it.start.push(this.sourceToken);
-            }
-            return;
-          case "anchor":
-          case "tag":
-            if (it.value || this.indent <= seq.indent)
-              break;
-            it.start.push(this.sourceToken);
-            return;
-          case "seq-item-ind":
-            if (this.indent !== seq.indent)
-              break;
-            if (it.value || includesToken(it.start, "seq-item-ind"))
-              seq.items.push({ start: [this.sourceToken] });
-            else
-              it.start.push(this.sourceToken);
-            return;
-        }
-        if (this.indent > seq.indent) {
-          const bv = this.startBlockValue(seq);
-          if (bv) {
-            this.stack.push(bv);
-            return;
-          }
-        }
-        yield* this.pop();
-        yield* this.step();
-      }
-      *flowCollection(fc) {
-        const it = fc.items[fc.items.length - 1];
-        if (this.type === "flow-error-end") {
-          let top;
-          do {
-            yield* this.pop();
-            top = this.peek(1);
-          } while (top?.type === "flow-collection");
-        } else if (fc.end.length === 0) {
-          switch (this.type) {
-            case "comma":
-            case "explicit-key-ind":
-              if (!it || it.sep)
-                fc.items.push({ start: [this.sourceToken] });
-              else
-                it.start.push(this.sourceToken);
-              return;
-            case "map-value-ind":
-              if (!it || it.value)
-                fc.items.push({ start: [], key: null, sep: [this.sourceToken] });
-              else if (it.sep)
-                it.sep.push(this.sourceToken);
-              else
-                Object.assign(it, { key: null, sep: [this.sourceToken] });
-              return;
-            case "space":
-            case "comment":
-            case "newline":
-            case "anchor":
-            case "tag":
-              if (!it || it.value)
-                fc.items.push({ start: [this.sourceToken] });
-              else if (it.sep)
-                it.sep.push(this.sourceToken);
-              else
-                it.start.push(this.sourceToken);
-              return;
-            case "alias":
-            case "scalar":
-            case "single-quoted-scalar":
-            case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
-              if (!it || it.value)
-                fc.items.push({ start: [], key: fs, sep: [] });
-              else if (it.sep)
-                this.stack.push(fs);
-              else
-                Object.assign(it, { key: fs, sep: [] });
-              return;
-            }
-            case "flow-map-end":
-            case "flow-seq-end":
-              fc.end.push(this.sourceToken);
-              return;
-          }
-          const bv = this.startBlockValue(fc);
-          if (bv)
-            this.stack.push(bv);
-          else {
-            yield* this.pop();
-            yield* this.step();
-          }
-        } else {
-          const parent = this.peek(2);
-          if (parent.type === "block-map" && (this.type === "map-value-ind" && parent.indent === fc.indent || this.type === "newline" && !parent.items[parent.items.length - 1].sep)) {
-            yield* this.pop();
-            yield* this.step();
-          } else if (this.type === "map-value-ind" && parent.type !== "flow-collection") {
-            const prev = getPrevProps(parent);
-            const start = getFirstKeyStartProps(prev);
-            fixFlowSeqItems(fc);
-            const sep2 = fc.end.splice(1, fc.end.length);
-            sep2.push(this.sourceToken);
-            const map = {
-              type: "block-map",
-              offset: fc.offset,
-              indent: fc.indent,
-              items: [{ start, key: fc, sep: sep2 }]
-            };
-            this.onKeyLine = true;
-            this.stack[this.stack.length - 1] = map;
-          } else {
-            yield* this.lineEnd(fc);
-          }
-        }
-      }
-      flowScalar(type) {
-        if (this.onNewLine) {
-          let nl = this.source.indexOf("\n") + 1;
-          while (nl !== 0) {
-            this.onNewLine(this.offset + nl);
-            nl = this.source.indexOf("\n", nl) + 1;
-          }
-        }
-        return {
-          type,
-          offset: this.offset,
-          indent: this.indent,
-          source: this.source
-        };
-      }
-      startBlockValue(parent) {
-        switch (this.type) {
-          case "alias":
-          case "scalar":
-          case "single-quoted-scalar":
-          case "double-quoted-scalar":
-            return this.flowScalar(this.type);
-          case "block-scalar-header":
-            return {
-              type: "block-scalar",
-              offset: this.offset,
-              indent: this.indent,
-              props: [this.sourceToken],
-              source: ""
-            };
-          case "flow-map-start":
-          case "flow-seq-start":
-            return {
-              type: "flow-collection",
-              offset: this.offset,
-              indent: this.indent,
-              start: this.sourceToken,
-              items: [],
-              end: []
-            };
-          case "seq-item-ind":
-            return {
-              type: "block-seq",
-              offset: this.offset,
-              indent: this.indent,
-              items: [{ start: [this.sourceToken] }]
-            };
-          case "explicit-key-ind": {
-            this.onKeyLine = true;
-            const prev = getPrevProps(parent);
-            const start = getFirstKeyStartProps(prev);
-            start.push(this.sourceToken);
-            return {
-              type: "block-map",
-              offset: this.offset,
-              indent: this.indent,
-              items: [{ start, explicitKey: true }]
-            };
-          }
-          case "map-value-ind": {
-            this.onKeyLine = true;
-            const prev = getPrevProps(parent);
-            const start = getFirstKeyStartProps(prev);
-            return {
-              type: "block-map",
-              offset: this.offset,
-              indent: this.indent,
-              items: [{ start, key: null, sep: [this.sourceToken] }]
-            };
-          }
-        }
-        return null;
-      }
-      atIndentedComment(start, indent) {
-        if (this.type !== "comment")
-          return false;
-        if (this.indent <= indent)
-          return false;
-        return start.every((st) => st.type === "newline" || st.type === "space");
-      }
-      *documentEnd(docEnd) {
-        if (this.type !== "doc-mode") {
-          if (docEnd.end)
-            docEnd.end.push(this.sourceToken);
-          else
-            docEnd.end = [this.sourceToken];
-          if (this.type === "newline")
-            yield* this.pop();
-        }
-      }
-      *lineEnd(token) {
-        switch (this.type) {
-          case "comma":
-          case "doc-start":
-          case "doc-end":
-          case "flow-seq-end":
-          case "flow-map-end":
-          case "map-value-ind":
-            yield* this.pop();
-            yield* this.step();
-            break;
-          case "newline":
-            this.onKeyLine = false;
-          // fallthrough
-          case "space":
-          case "comment":
-          default:
-            if (token.end)
-              token.end.push(this.sourceToken);
-            else
-              token.end = [this.sourceToken];
-            if (this.type === "newline")
-              yield* this.pop();
-        }
-      }
-    };
-    exports.Parser = Parser;
-  }
-});
-
-// node_modules/yaml/dist/public-api.js
-var require_public_api = __commonJS({
-  "node_modules/yaml/dist/public-api.js"(exports) {
-    "use strict";
-    var composer = require_composer();
-    var Document2 = require_Document();
-    var errors = require_errors2();
-    var log = require_log();
-    var identity = require_identity();
-    var lineCounter = require_line_counter();
-    var parser = require_parser();
-    function parseOptions(options) {
-      const prettyErrors = options.prettyErrors !== false;
-      const lineCounter$1 = options.lineCounter || prettyErrors && new lineCounter.LineCounter() || null;
-      return { lineCounter: lineCounter$1, prettyErrors };
-    }
-    function parseAllDocuments(source, options = {}) {
-      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
-      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
-      const composer$1 = new composer.Composer(options);
-      const docs = Array.from(composer$1.compose(parser$1.parse(source)));
-      if (prettyErrors && lineCounter2)
-        for (const doc of docs) {
-          doc.errors.forEach(errors.prettifyError(source, lineCounter2));
-          doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
-        }
-      if (docs.length > 0)
-        return docs;
-      return Object.assign([], { empty: true }, composer$1.streamInfo());
-    }
-    function parseDocument2(source, options = {}) {
-      const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
-      const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
-      const composer$1 = new composer.Composer(options);
-      let doc = null;
-      for (const _doc of composer$1.compose(parser$1.parse(source), true, source.length)) {
-        if (!doc)
-          doc = _doc;
-        else if (doc.options.logLevel !== "silent") {
-          doc.errors.push(new errors.YAMLParseError(_doc.range.slice(0, 2), "MULTIPLE_DOCS", "Source contains multiple documents; please use YAML.parseAllDocuments()"));
-          break;
-        }
-      }
-      if (prettyErrors && lineCounter2) {
-        doc.errors.forEach(errors.prettifyError(source, lineCounter2));
-        doc.warnings.forEach(errors.prettifyError(source, lineCounter2));
-      }
-      return doc;
-    }
-    function parse(src, reviver, options) {
-      let _reviver = void 0;
-      if (typeof reviver === "function") {
-        _reviver = reviver;
-      } else if (options === void 0 && reviver && typeof reviver === "object") {
-        options = reviver;
-      }
-      const doc = parseDocument2(src, options);
-      if (!doc)
-        return null;
-      doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
-      if (doc.errors.length > 0) {
-        if (doc.options.logLevel !== "silent")
-          throw doc.errors[0];
-        else
-          doc.errors = [];
-      }
-      return doc.toJS(Object.assign({ reviver: _reviver }, options));
-    }
-    function stringify(value, replacer, options) {
-      let _replacer = null;
-      if (typeof replacer === "function" || Array.isArray(replacer)) {
-        _replacer = replacer;
-      } else if (options === void 0 && replacer) {
-        options = replacer;
-      }
-      if (typeof options === "string")
-        options = options.length;
-      if (typeof options === "number") {
-        const indent = Math.round(options);
-        options = indent < 1 ? void 0 : indent > 8 ? { indent: 8 } : { indent };
-      }
-      if (value === void 0) {
-        const { keepUndefined } = options ?? replacer ?? {};
-        if (!keepUndefined)
-          return void 0;
-      }
-      if (identity.isDocument(value) && !_replacer)
-        return value.toString(options);
-      return new Document2.Document(value, _replacer, options).toString(options);
-    }
-    exports.parse = parse;
-    exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
-    exports.stringify = stringify;
-  }
-});
-
-// node_modules/yaml/dist/index.js
-var require_dist = __commonJS({
-  "node_modules/yaml/dist/index.js"(exports) {
-    "use strict";
-    var composer = require_composer();
-    var Document2 = require_Document();
-    var Schema = require_Schema();
-    var errors = require_errors2();
-    var Alias = require_Alias();
-    var identity = require_identity();
-    var Pair = require_Pair();
-    var Scalar = require_Scalar();
-    var YAMLMap = require_YAMLMap();
-    var YAMLSeq = require_YAMLSeq();
-    var cst = require_cst();
-    var lexer = require_lexer();
-    var lineCounter = require_line_counter();
-    var parser = require_parser();
-    var publicApi = require_public_api();
-    var visit = require_visit();
-    exports.Composer = composer.Composer;
-    exports.Document = Document2.Document;
-    exports.Schema = Schema.Schema;
-    exports.YAMLError = errors.YAMLError;
-    exports.YAMLParseError = errors.YAMLParseError;
-    exports.YAMLWarning = errors.YAMLWarning;
-    exports.Alias = Alias.Alias;
-    exports.isAlias = identity.isAlias;
-    exports.isCollection = identity.isCollection;
-    exports.isDocument = identity.isDocument;
-    exports.isMap = identity.isMap;
-    exports.isNode = identity.isNode;
-    exports.isPair = identity.isPair;
-    exports.isScalar = identity.isScalar;
-    exports.isSeq = identity.isSeq;
-    exports.Pair = Pair.Pair;
-    exports.Scalar = Scalar.Scalar;
-    exports.YAMLMap = YAMLMap.YAMLMap;
-    exports.YAMLSeq = YAMLSeq.YAMLSeq;
-    exports.CST = cst;
-    exports.Lexer = lexer.Lexer;
-    exports.LineCounter = lineCounter.LineCounter;
-    exports.Parser = parser.Parser;
-    exports.parse = publicApi.parse;
-    exports.parseAllDocuments = publicApi.parseAllDocuments;
-    exports.parseDocument = publicApi.parseDocument;
-    exports.stringify = publicApi.stringify;
-    exports.visit = visit.visit;
-    exports.visitAsync = visit.visitAsync;
-  }
-});
-
 // src/util/concurrency.ts
 async function mapConcurrent(items, limit, work, shouldStart = () => true) {
   let next = 0;
@@ -17663,11 +10356,11 @@ async function mapConcurrent(items, limit, work, shouldStart = () => true) {
 // src/accounts/inventory.ts
 async function streamInventory(accounts, onUser, options = {}) {
   const detailed = [];
-  const { needsDetails: needsDetails2 } = options;
+  const { needsDetails: needsDetails2, needsResidue: needsResidue2 } = options;
   let listed = 0;
   for await (const page of accounts.listUsers()) {
     for (const user of page) {
-      if (needsDetails2?.(user)) detailed.push(user);
+      if (needsDetails2?.(user) && !knownInFull(user) || needsResidue2?.(user)) detailed.push(user);
       else onUser(user);
     }
     listed += page.length;
@@ -17675,12 +10368,16 @@ async function streamInventory(accounts, onUser, options = {}) {
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    onUser(await fullUser(accounts, user.userId));
+    const full = needsDetails2?.(user) ? await fullUser(accounts, user.userId) : user;
+    onUser(needsResidue2?.(user) ? { ...full, residue: await accounts.erasureResidue(user.userId) } : full);
     done++;
     if (done % 100 === 0 || done === detailed.length) {
       options.onProgress?.({ listed, detailed: done, detailsNeeded: detailed.length });
     }
   });
+}
+function knownInFull(user) {
+  return user.emails !== void 0 && user.externalIds !== void 0 && user.appserviceId !== void 0;
 }
 async function readInventory(accounts, options = {}) {
   const users = /* @__PURE__ */ new Map();
@@ -17694,68 +10391,9 @@ async function fullUser(accounts, userId) {
 }
 
 // src/config/passwords.ts
-import { constants as constants2 } from "node:fs";
-import { lstat as lstat2, open as open2, realpath } from "node:fs/promises";
-import { resolve } from "node:path";
-
-// src/util/files.ts
 import { constants } from "node:fs";
-import { lstat, open } from "node:fs/promises";
-import { isAbsolute, relative, sep } from "node:path";
-function specialKind(info) {
-  if (info.isCharacterDevice() || info.isBlockDevice()) return "is a device";
-  if (info.isFIFO()) return "is a FIFO (named pipe)";
-  if (info.isSocket()) return "is a socket";
-  return void 0;
-}
-function isInside(path, dir) {
-  const rel = relative(dir, path);
-  return rel === "" || rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
-async function readCapped(handle, sizeHint, limit) {
-  let buffer = Buffer.allocUnsafe(Math.min(Math.max(sizeHint + 1, 16 * 1024), limit + 1));
-  let length = 0;
-  for (; ; ) {
-    if (length === buffer.length) {
-      if (length > limit) return void 0;
-      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
-      buffer.copy(bigger, 0, 0, length);
-      buffer = bigger;
-    }
-    const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-    if (bytesRead === 0) return buffer.subarray(0, length);
-    length += bytesRead;
-  }
-}
-async function readHandedFile(path, limit) {
-  try {
-    const kind = specialKind(await lstat(path));
-    if (kind) return { problem: kind };
-    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) return { problem: specialKind(info) ?? "is not a regular file" };
-      const bytes = await readCapped(handle, info.size, limit);
-      if (bytes === void 0) return { problem: `is larger than ${Math.round(limit / 1024 / 1024)} MB` };
-      return { text: bytes.toString("utf8") };
-    } finally {
-      await handle.close();
-    }
-  } catch (cause) {
-    return { problem: String(cause.code ?? cause) };
-  }
-}
-async function writePrivateFile(path, text) {
-  const handle = await open(path, "w", 384);
-  try {
-    await handle.chmod(384);
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-}
-
-// src/config/passwords.ts
+import { lstat, open, realpath } from "node:fs/promises";
+import { resolve } from "node:path";
 var DENIED_PASSWORD_ENV = {
   names: ["SYNAPSE_ADMIN_TOKEN", "GITHUB_TOKEN", "GH_TOKEN"],
   prefixes: ["INPUT_", "ACTIONS_", "GITHUB_", "RUNNER_"]
@@ -17802,7 +10440,7 @@ async function readPasswordRef(ref, policy, env) {
       `the password directory ${policy.dir} cannot be read: ${error.code ?? error}`
     );
   });
-  const link = await lstat2(file).catch((error) => {
+  const link = await lstat(file).catch((error) => {
     throw fsFail(error);
   });
   const kind = specialKind(link);
@@ -17812,13 +10450,13 @@ async function readPasswordRef(ref, policy, env) {
   });
   if (!isInside(real, dir)) throw fail(`leads to ${real}, outside the password directory ${policy.dir}`);
   if (link.isSymbolicLink()) {
-    const target = await lstat2(real).catch((error) => {
+    const target = await lstat(real).catch((error) => {
       throw fsFail(error);
     });
     const targetKind = specialKind(target);
     if (targetKind) throw fail(`leads to ${real}, which ${targetKind}: only a regular file can hold a password`);
   }
-  const handle = await open2(real, constants2.O_RDONLY | constants2.O_NOFOLLOW | constants2.O_NONBLOCK).catch(
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
     (error) => {
       throw fsFail(error);
     }
@@ -17961,6 +10599,10 @@ function normaliseUser(row, creationUnit, path) {
     }
     user.externalIds = ids;
   }
+  if (raw.suspended !== void 0 && raw.suspended !== null) {
+    if (!isFlag(raw.suspended)) invalidField(path, name, "suspended", "a boolean", raw.suspended);
+    user.suspended = Boolean(raw.suspended);
+  } else if (creationUnit === "s") user.suspended = false;
   if ("appservice_id" in raw) {
     if (!isOptional(raw.appservice_id, "string"))
       invalidField(path, name, "appservice_id", "a string", raw.appservice_id);
@@ -18025,8 +10667,14 @@ var SynapseClient = class {
     this.#retryBudgetMs = options.retryBudgetMs ?? 6e4;
     this.#onMutation = options.onMutation;
   }
+  #alsoClosed = [];
   async close() {
+    await Promise.all(this.#alsoClosed.splice(0).map((close) => close()));
     if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+  /** Closed with this client: a client of another service used alongside it (MAS's), whose owner closes this one. */
+  alsoClose(close) {
+    this.#alsoClosed.push(close);
   }
   /** The token's own user, e.g. `@admin:example.org`, and that user's server name. */
   async whoami() {
@@ -18038,6 +10686,21 @@ var SynapseClient = class {
       throw new SynapseError("invalid-response", "GET", path, "the answer has no valid `user_id` (@user:server)");
     }
     return { userId, serverName };
+  }
+  /**
+   * The homeserver's OAuth 2.0 server metadata when it delegates authentication to MAS (200), or
+   * undefined when it does not (the servlet is not registered: 404, or 400/405 on older servers; an
+   * answer that is not JSON, from a proxy in front). A MAS server misread as plain Synapse writes
+   * nothing: its user list refuses the plain Synapse backend's request (400, `guests`).
+   */
+  async authMetadata() {
+    try {
+      const body = await this.#call("GET", "/_matrix/client/v1/auth_metadata");
+      return typeof body.issuer === "string" ? { issuer: body.issuer } : {};
+    } catch (e) {
+      if (e instanceof SynapseError && ["not-found", "rejected", "invalid-response"].includes(e.kind)) return void 0;
+      throw e;
+    }
   }
   async serverVersion() {
     const body = await this.#call("GET", "/_synapse/admin/v1/server_version");
@@ -18083,7 +10746,8 @@ var SynapseClient = class {
    */
   async *listAllUsers(options = {}) {
     const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
-    const path = (from2) => `${LIST_PATH}?${new URLSearchParams({ from: from2, limit: String(limit), deactivated: "true", locked: "true" })}`;
+    const guests = options.delegatedAuth ? { guests: "false" } : {};
+    const path = (from2) => `${LIST_PATH}?${new URLSearchParams({ from: from2, limit: String(limit), deactivated: "true", locked: "true", ...guests })}`;
     const ahead = /* @__PURE__ */ new Map();
     const askAhead = (from2) => {
       if (ahead.has(from2)) return;
@@ -18158,6 +10822,99 @@ var SynapseClient = class {
   /** Deactivates; with `erase`, also erases (GDPR). Irreversible on our side: we never reactivate an erased user. */
   async deactivate(userId, options) {
     await this.#call("POST", `/_synapse/admin/v1/deactivate/${encodeUserId(userId)}`, { erase: options.erase });
+  }
+  // ---- Suspension and complete erasure (issue 15): Synapse-only admin APIs, also under MAS. ----
+  /** Suspends or unsuspends a user (Synapse ≥ 1.122). The single-user GET then shows `suspended`. */
+  async setSuspended(userId, suspended) {
+    await this.#call("PUT", `/_synapse/admin/v1/suspend/${encodeUserId(userId)}`, { suspend: suspended });
+  }
+  /** Every room the user has a membership in, left ones included (Synapse ≥ 1.145), by room ID. */
+  async userMemberships(userId) {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/memberships`;
+    const body = await this.#call("GET", path);
+    const m = body.memberships;
+    if (typeof m !== "object" || m === null || Array.isArray(m) || Object.values(m).some((v) => typeof v !== "string")) {
+      throw new SynapseError(
+        "invalid-response",
+        "GET",
+        shortPath(path),
+        "`memberships` is not a map of room IDs to memberships"
+      );
+    }
+    return m;
+  }
+  /** How many media the user has uploaded that are still stored (local media only). */
+  async countUserMedia(userId) {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/media`;
+    return mediaTotal(await this.#call("GET", `${path}?limit=1`), "GET", path);
+  }
+  /**
+   * Deletes up to one page (100) of the user's media; returns how many this call deleted. Synapse
+   * gives no next page: call it again until it returns 0.
+   */
+  async deleteUserMedia(userId) {
+    const path = `/_synapse/admin/v1/users/${encodeUserId(userId)}/media`;
+    return mediaTotal(await this.#call("DELETE", path), "DELETE", path);
+  }
+  /**
+   * Starts redacting the user's events in `rooms` (Synapse ≥ 1.116): their messages, encrypted
+   * messages and joins, each at most once (already redacted ones are skipped). `rooms` is passed
+   * explicitly: an empty list would cover only the rooms the user is in now. `limit` is per room,
+   * counted from the newest event (redacted ones included). Returns the task's ID.
+   */
+  async redactUserEvents(userId, rooms, limit) {
+    const path = `/_synapse/admin/v1/user/${encodeUserId(userId)}/redact`;
+    const body = await this.#call("POST", path, { rooms, limit });
+    if (typeof body.redact_id !== "string" || body.redact_id === "") {
+      throw new SynapseError("invalid-response", "POST", shortPath(path), "the answer has no `redact_id`");
+    }
+    return body.redact_id;
+  }
+  /**
+   * Where a redaction task is: scheduled, active, complete or failed; undefined once Synapse forgot
+   * it (after 24 h or a restart). Synapse 1.160 answers `complete` (its task status), where its
+   * documentation says `completed` (seen): both read as `complete`.
+   */
+  async redactStatus(redactId) {
+    const path = `/_synapse/admin/v1/user/redact_status/${encodeURIComponent(redactId)}`;
+    let body;
+    try {
+      body = await this.#call("GET", path);
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return void 0;
+      throw e;
+    }
+    const failed = body.failed_redactions;
+    if (typeof body.status !== "string" || failed !== void 0 && (typeof failed !== "object" || failed === null)) {
+      throw new SynapseError("invalid-response", "GET", shortPath(path), "the answer has no `status`");
+    }
+    const status = body.status === "completed" ? "complete" : body.status;
+    return { status, failed: failed ? Object.keys(failed).length : 0 };
+  }
+  /**
+   * How many messages (m.room.message, m.room.encrypted) `userId` sent in `roomId` that are not
+   * redacted: the admin's view of the room's history (every event, whoever may see it), filtered
+   * by sender on the server, newest first, `maxPages` pages of 1,000 at most (a bound, not a loop
+   * a server can keep going).
+   */
+  async countUnredactedMessages(userId, roomId, maxPages = 100) {
+    const path = `/_synapse/admin/v1/rooms/${encodeURIComponent(roomId)}/messages`;
+    const filter = JSON.stringify({ senders: [userId], types: ["m.room.message", "m.room.encrypted"] });
+    let count = 0;
+    let from;
+    for (let page = 0; page < maxPages; page++) {
+      const query = new URLSearchParams({ dir: "b", limit: "1000", filter, ...from ? { from } : {} });
+      const body = await this.#call("GET", `${path}?${query}`);
+      if (!Array.isArray(body.chunk)) {
+        throw new SynapseError("invalid-response", "GET", shortPath(path), "the answer has no `chunk` list");
+      }
+      for (const event of body.chunk) {
+        if (event?.sender === userId && !event.unsigned?.redacted_because) count++;
+      }
+      if (body.chunk.length === 0 || typeof body.end !== "string" || body.end === from) return count;
+      from = body.end;
+    }
+    return count;
   }
   // ---- Rooms, aliases and registration tokens: what the apply lock (src/apply/lock.ts) needs. ----
   // Room IDs and aliases are percent-encoded in paths: `!`, `#` and `:` must reach Synapse intact.
@@ -18316,6 +11073,44 @@ var SynapseClient = class {
       `/_matrix/client/v3/directory/room/${encodeURIComponent(roomIdOrAlias)}`
     );
     return body.room_id;
+  }
+  // ---- Room membership and power levels: what the file's rooms need (src/apply/rooms.ts). ----
+  /**
+   * Joins a local user to a room through the Admin API (`POST /_synapse/admin/v1/join/<room>`):
+   * in a room that is not public, Synapse first invites the user as the admin user, who must be
+   * in the room with the power to invite.
+   */
+  async adminJoin(roomId, userId) {
+    encodeUserId(userId);
+    await this.#call("POST", `/_synapse/admin/v1/join/${encodeURIComponent(roomId)}`, { user_id: userId });
+  }
+  /**
+   * Kicks a member (or withdraws an invitation) as the token's user, through the client API: there
+   * is no Admin API to make a user leave a room.
+   */
+  async kick(roomId, userId, reason) {
+    encodeUserId(userId);
+    await this.#call("POST", `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/kick`, {
+      user_id: userId,
+      reason
+    });
+  }
+  /**
+   * One state event's content as the token's user sees it (it must be in the room), or undefined
+   * when the room has no such event (404).
+   */
+  async getStateEvent(roomId, type, stateKey = "") {
+    const path = `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/state/${encodeURIComponent(type)}/${encodeURIComponent(stateKey)}`;
+    try {
+      const body = await this.#call("GET", path);
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new SynapseError("invalid-response", "GET", path, "the answer is not a state event's content");
+      }
+      return body;
+    } catch (e) {
+      if (e instanceof SynapseError && e.kind === "not-found") return void 0;
+      throw e;
+    }
   }
   /** Posts an m.notice (a bot's message: clients do not notify for it as loudly) with plain and HTML bodies. */
   async sendNotice(roomId, body, html, txnId) {
@@ -18493,6 +11288,12 @@ var SynapseClient = class {
     return this.#token.length >= 8 ? text.split(this.#token).join("<redacted>") : text;
   }
 };
+function mediaTotal(body, method, path) {
+  if (typeof body.total !== "number" || !Number.isInteger(body.total) || body.total < 0) {
+    throw new SynapseError("invalid-response", method, shortPath(path), "the answer has no `total` count");
+  }
+  return body.total;
+}
 function listPage(json, from) {
   const page = json;
   const invalid = (detail) => new SynapseError("invalid-response", "GET", LIST_PATH, detail);
@@ -18568,6 +11369,20 @@ function describeNetworkError(cause) {
   }
 }
 
+// src/apply/purge.ts
+async function purgeUser(accounts, userId) {
+  const before = await accounts.erasureResidue(userId);
+  const unredacted = before.messages > 0 ? await accounts.redactMessages(userId, before.rooms) : 0;
+  if (before.media > 0) await accounts.deleteMedia(userId);
+  const after = await accounts.erasureResidue(userId);
+  if (hasResidue(after)) {
+    const failed = unredacted > 0 ? ` (Synapse could not redact ${unredacted} events)` : "";
+    throw new Error(
+      `${after.messages} messages and ${after.media} media of ${userId} are left after the purge${failed}; it was not erased: plan and apply again`
+    );
+  }
+}
+
 // src/apply/apply.ts
 var StaleError = class extends Error {
 };
@@ -18580,22 +11395,27 @@ async function applyPlan(accounts, plan2, options) {
   }
   const readPassword = options.readPassword ?? ((ref) => readPasswordRef(ref, options.passwordPolicy ?? {}, options.env ?? {}));
   const results = plan2.actions.map((action) => ({ action, outcome: "not-started" }));
-  if (results.length === 0) return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  if (results.length === 0 && !options.rooms)
+    return { results, summary: { done: 0, failed: 0, stale: 0, "not-started": 0 } };
+  let rooms;
   const lock = await options.lock();
   try {
     const shouldContinue = () => lock.held() && (options.shouldContinue?.() ?? true);
-    await runAll(
-      accounts,
-      results,
-      { ...options, shouldContinue },
-      (action, readBackLater) => applyOne(accounts, action, readPassword, lock, readBackLater)
-    );
+    if (results.length > 0) {
+      await runAll(
+        accounts,
+        results,
+        { ...options, shouldContinue },
+        (action, readBackLater) => applyOne(accounts, action, readPassword, lock, readBackLater)
+      );
+    }
+    rooms = await options.rooms?.(shouldContinue);
   } finally {
     await lock.release();
   }
   const summary = { done: 0, failed: 0, stale: 0, "not-started": 0 };
   for (const r of results) summary[r.outcome]++;
-  return { results, summary };
+  return rooms ? { results, summary, rooms } : { results, summary };
 }
 async function runAll(accounts, results, options, perform) {
   const pages = Math.ceil((options.inventorySize ?? Number.POSITIVE_INFINITY) / DEFAULT_PAGE_SIZE);
@@ -18705,6 +11525,8 @@ async function applyOne(accounts, action, readPassword, lock, readBackLater) {
       break;
     case "deactivate":
     case "erase":
+      if (action.purge) await purgeUser(accounts, userId);
+      if (action.from === "erased") break;
       await step(
         () => action.kind === "erase" ? accounts.erase(userId) : accounts.deactivate(userId),
         (u) => u?.state === action.to,
@@ -18832,12 +11654,12 @@ async function inspect(client, alias, roomId, admins, defaultTtlMs) {
   }
   const c = event.content;
   const num = (v) => typeof v === "number" && Number.isFinite(v) ? v : void 0;
-  const str = (v) => typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?";
+  const str2 = (v) => typeof v === "string" ? v.slice(0, 200).replace(CONTROL, "?") : "?";
   const ttl = num(c.ttlMs);
   const info = {
     leaseId: roomId,
     alias,
-    holder: { userId: event.sender, host: str(c.host), pid: num(c.pid) ?? 0, version: str(c.version) },
+    holder: { userId: event.sender, host: str2(c.host), pid: num(c.pid) ?? 0, version: str2(c.version) },
     // A lease's own ttl is believed within reason: an hour at most.
     ttlMs: ttl === void 0 ? defaultTtlMs : Math.min(36e5, Math.max(1e3, ttl))
   };
@@ -19074,6 +11896,152 @@ async function forceUnlock(client, leaseId) {
   throw new ToolError(`the apply lock's alias ${current.alias} still points at ${leaseId}; try again`);
 }
 
+// src/apply/rooms.ts
+var StaleError2 = class extends Error {
+};
+async function applyRoomChanges(client, accounts, changes, options) {
+  const results = changes.map((change2) => ({ change: change2, outcome: "not-started" }));
+  const byRoom = /* @__PURE__ */ new Map();
+  for (const r of results) {
+    const list = byRoom.get(r.change.roomId) ?? [];
+    list.push(r);
+    byRoom.set(r.change.roomId, list);
+  }
+  const settle = (r, run) => run().then(
+    () => {
+      r.outcome = "done";
+    },
+    (e) => {
+      r.outcome = e instanceof StaleError2 ? "stale" : "failed";
+      r.message = e instanceof Error ? e.message : String(e);
+    }
+  );
+  await mapConcurrent(
+    [...byRoom.values()],
+    options.concurrency,
+    async (room) => {
+      for (const r of room.filter((r2) => r2.change.kind !== "power")) {
+        if (!options.shouldContinue()) return;
+        await settle(r, () => r.change.kind === "join" ? join(client, accounts, r.change) : remove(client, r.change));
+        options.onResult?.(r);
+      }
+      const power = room.filter((r) => r.change.kind === "power");
+      if (power.length === 0 || !options.shouldContinue()) return;
+      await setPowerLevels(client, power);
+      for (const r of power) options.onResult?.(r);
+    },
+    options.shouldContinue
+  );
+  return results;
+}
+async function membershipOf(client, roomId, userId) {
+  const content = await client.getStateEvent(roomId, "m.room.member", userId);
+  const m = content?.membership;
+  return typeof m === "string" ? m : "none";
+}
+function outcomeUnknown2(e) {
+  return e instanceof SynapseError && (e.kind === "network" || e.kind === "invalid-response" || e.status !== void 0 && e.status >= 500);
+}
+async function membershipStep(client, change2, send) {
+  const { roomId, userId, room } = change2;
+  const now = await membershipOf(client, roomId, userId);
+  if (now !== change2.from) {
+    throw new StaleError2(`${userId} is ${now} in ${room} now, but the plan saw ${change2.from}; run plan again`);
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await send();
+      break;
+    } catch (e) {
+      if (!outcomeUnknown2(e) || attempt >= 2) throw e;
+      const after2 = await membershipOf(client, roomId, userId);
+      if (after2 === change2.to) break;
+      if (after2 !== change2.from) throw new StaleError2(`${userId} became ${after2} in ${room} while we applied`);
+    }
+  }
+  const after = await membershipOf(client, roomId, userId);
+  if (after !== change2.to)
+    throw new Error(`${userId} is ${after} in ${room} after ${change2.kind}; expected ${change2.to}`);
+}
+async function join(client, accounts, change2) {
+  const user = await accounts.findUser(change2.userId);
+  if (user?.state !== "active") {
+    throw new StaleError2(`${change2.userId} is ${user?.state ?? "absent"} now; only an active account is joined`);
+  }
+  await membershipStep(client, change2, () => client.adminJoin(change2.roomId, change2.userId));
+}
+async function remove(client, change2) {
+  await membershipStep(
+    client,
+    change2,
+    () => client.kick(change2.roomId, change2.userId, "not in the users file (synapse-gitops)")
+  );
+}
+function levelOf(content, userId) {
+  const users = content?.users ?? {};
+  const value = Object.hasOwn(users, userId) ? users[userId] : content?.users_default ?? 0;
+  const n = typeof value === "string" ? Number(value) : value;
+  return typeof n === "number" ? n : 0;
+}
+async function setPowerLevels(client, results) {
+  const { roomId, room } = results[0].change;
+  const fail = (e, which) => {
+    for (const r of which) {
+      r.outcome = e instanceof StaleError2 ? "stale" : "failed";
+      r.message = e instanceof Error ? e.message : String(e);
+    }
+  };
+  let content;
+  try {
+    content = await client.getStateEvent(roomId, "m.room.power_levels");
+    if (!content) throw new StaleError2(`${room} has no power levels event now; run plan again`);
+  } catch (e) {
+    return fail(e, results);
+  }
+  const fresh = [];
+  for (const r of results) {
+    const now = levelOf(content, r.change.userId);
+    if (now === r.change.from) fresh.push(r);
+    else
+      fail(
+        new StaleError2(
+          `${r.change.userId}'s power level in ${room} is ${now} now, but the plan saw ${r.change.from}; run plan again`
+        ),
+        [r]
+      );
+  }
+  if (fresh.length === 0) return;
+  const users = { ...content.users ?? {} };
+  for (const r of fresh) users[r.change.userId] = r.change.to;
+  const next = { ...content, users };
+  const matches = (read) => fresh.every((r) => levelOf(read, r.change.userId) === r.change.to);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.putRoomState(roomId, "m.room.power_levels", next);
+        break;
+      } catch (e) {
+        if (!outcomeUnknown2(e) || attempt >= 2) throw e;
+        if (matches(await client.getStateEvent(roomId, "m.room.power_levels"))) break;
+      }
+    }
+    const after = await client.getStateEvent(roomId, "m.room.power_levels");
+    for (const r of fresh) {
+      const level2 = levelOf(after, r.change.userId);
+      if (level2 === r.change.to) r.outcome = "done";
+      else
+        fail(
+          new Error(
+            `${r.change.userId}'s power level in ${room} is ${level2} after the change; expected ${r.change.to}`
+          ),
+          [r]
+        );
+    }
+  } catch (e) {
+    fail(e, fresh);
+  }
+}
+
 // src/audit.ts
 import { appendFileSync, chmodSync } from "node:fs";
 var AuditLog = class {
@@ -19112,1070 +12080,21 @@ var AuditLog = class {
       ...r.message ? { message: r.message } : {}
     });
   }
-};
-
-// src/config/export.ts
-var import_yaml = __toESM(require_dist(), 1);
-function exportUsersFile(users, serverName, header) {
-  const sorted = [...users].sort((a, b) => a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
-  const entries = /* @__PURE__ */ new Map();
-  for (const u of sorted) {
-    const localpart = localpartOf(u.userId);
-    const key = u.userId.endsWith(`:${serverName}`) && !localpart.startsWith("@") ? localpart : u.userId;
-    if (u.state !== "active") {
-      entries.set(key, u.state);
-      continue;
-    }
-    const entry = {};
-    for (const attribute of ATTRIBUTES) {
-      const value = ATTRIBUTE_SPECS[attribute].exported(u[attribute]);
-      if (value !== void 0) entry[attribute] = value;
-    }
-    entries.set(key, entry);
-  }
-  const doc = new import_yaml.Document({ version: 1, serverName, users: entries });
-  if (entries.has("<<")) {
-    const pair = doc.get("users", true).items.find((p) => (0, import_yaml.isScalar)(p.key) && p.key.value === "<<");
-    if (pair && (0, import_yaml.isScalar)(pair.key)) pair.key.type = "QUOTE_DOUBLE";
-  }
-  return `${header}${doc.toString({ lineWidth: 0 })}`;
-}
-
-// src/config/load.ts
-import { createHash } from "node:crypto";
-import { constants as constants3 } from "node:fs";
-import { lstat as lstat3, open as open3, readdir, realpath as realpath2, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve as resolve2 } from "node:path";
-
-// src/config/yamlTree.ts
-var import_yaml2 = __toESM(require_dist(), 1);
-var MAX_ALIAS_COUNT = 100;
-var MAX_DEPTH = 50;
-function parseYaml(text, onUser) {
-  return parseFast(text, onUser) ?? parseYamlWithLibrary(text);
-}
-function parseYamlWithLibrary(text) {
-  try {
-    return parseWithLibrary(text);
-  } catch (error) {
-    return { root: null, problems: [{ offset: 0, message: `cannot read this YAML: ${error.message}` }] };
-  }
-}
-function parseWithLibrary(text) {
-  const doc = (0, import_yaml2.parseDocument)(text, { uniqueKeys: false, stringKeys: true, prettyErrors: false, logLevel: "error" });
-  const problems = doc.errors.map((e) => ({ offset: e.pos[0], message: explain(e) }));
-  if (problems.length > 0) return { root: null, problems };
-  const anchors = /* @__PURE__ */ new Map();
-  let firstAlias;
-  let depth = 0;
-  const convert = (node) => {
-    if ((0, import_yaml2.isAlias)(node)) {
-      const offset2 = node.range?.[0] ?? 0;
-      firstAlias ??= offset2;
-      const target = anchors.get(node.source);
-      if (target) return target;
-      problems.push({ offset: offset2, message: `alias *${node.source} has no anchor &${node.source} before it` });
-      return { kind: "scalar", offset: offset2, value: null };
-    }
-    let converted;
-    const offset = node?.range?.[0] ?? 0;
-    if (((0, import_yaml2.isMap)(node) || (0, import_yaml2.isSeq)(node)) && depth >= MAX_DEPTH) {
-      problems.push({ offset, message: `nested too deeply (more than ${MAX_DEPTH} levels)` });
-      return { kind: "scalar", offset, value: null };
-    }
-    depth++;
-    if ((0, import_yaml2.isMap)(node)) {
-      const entries = node.items.map((pair) => {
-        const key = pair.key;
-        const keyOffset = key?.range?.[0] ?? offset;
-        const name = (0, import_yaml2.isScalar)(key) ? String(key.value ?? "") : text.slice(keyOffset, key?.range?.[1] ?? keyOffset);
-        return { key: name, keyOffset, value: convertValue(pair.value, keyOffset) };
-      });
-      converted = { kind: "map", offset, entries };
-    } else if ((0, import_yaml2.isSeq)(node)) {
-      converted = { kind: "seq", offset, items: node.items.map((item) => convertValue(item, offset)) };
-    } else {
-      converted = { kind: "scalar", offset, value: (0, import_yaml2.isScalar)(node) ? node.value : null };
-    }
-    depth--;
-    const anchor = node?.anchor;
-    if (anchor) anchors.set(anchor, converted);
-    return converted;
-  };
-  const convertValue = (node, fallbackOffset) => node == null ? { kind: "scalar", offset: fallbackOffset, value: null } : convert(node);
-  const root = doc.contents == null ? null : convert(doc.contents);
-  if (firstAlias !== void 0 && problems.length === 0) {
-    try {
-      doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (error) {
-      const reason = error.message;
-      problems.push({ offset: firstAlias, message: `refused: too many aliases expand to too much data (${reason})` });
-    }
-  }
-  return problems.length > 0 ? { root: null, problems } : { root, problems };
-}
-function explain(error) {
-  if (error.code === "MULTIPLE_DOCS") {
-    return "a second YAML document (after ---): a users file holds one; split it into files in a directory";
-  }
-  if (error.code === "BAD_SCALAR_START" && error.message.endsWith("@")) {
-    return `${error.message}: quote full user IDs, e.g. "@alice:example.org": active`;
-  }
-  if (error.message.includes("call stack")) return `nested too deeply (more than ${MAX_DEPTH} levels)`;
-  return error.message;
-}
-var BAIL = new Error("not in the fast parser's subset");
-var UNUSUAL_CHARS = /[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\ufeff\u2028\u2029]|\r(?!\n)/;
-var DOCUMENT_START = /^---(?: +(?:#.*)?)?$/;
-var JSON_ESCAPES = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/g;
-var INDICATORS = new Uint8Array(128);
-for (const c of "-?:,[]{}#&*!|>'\"%@`") INDICATORS[c.charCodeAt(0)] = 1;
-var NULL_OR_BOOLEAN_START = new Uint8Array(128);
-for (const c of "nNtTfF") NULL_OR_BOOLEAN_START[c.charCodeAt(0)] = 1;
-var SPACE = 32;
-var HASH = 35;
-var COLON = 58;
-var DASH = 45;
-function parseFast(text, onUser) {
-  if (UNUSUAL_CHARS.test(text)) return void 0;
-  try {
-    const parser = new FastParser(text, onUser);
-    const root = parser.parse();
-    return { root, problems: [], lineStarts: parser.starts, usersStreamed: parser.streamed };
-  } catch {
-    return void 0;
-  }
-}
-var FastParser = class {
-  constructor(text, onUser) {
-    this.text = text;
-    this.onUser = onUser;
-    let count = 1;
-    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) count++;
-    this.starts = new Int32Array(count);
-    this.ends = new Int32Array(count);
-    this.indents = new Int32Array(count);
-    let start = 0;
-    for (let row = 0; row < count; row++) {
-      let end = text.indexOf("\n", start);
-      if (end === -1) end = text.length;
-      const next = end + 1;
-      if (end > start && text.charCodeAt(end - 1) === 13) end--;
-      let p = start;
-      while (p < end && text.charCodeAt(p) === SPACE) p++;
-      this.starts[row] = start;
-      this.ends[row] = end;
-      this.indents[row] = p === end || text.charCodeAt(p) === HASH ? -1 : p - start;
-      start = next;
-    }
-  }
-  starts;
-  /** Where each line's content ends (before "\r\n" or "\n"). */
-  ends;
-  /** Each line's indentation, or -1 for lines without content (blank, or only a comment). */
-  indents;
-  row = 0;
-  /** How many collections are open: deep documents go to the library, which refuses them. */
-  depth = 0;
-  /** Second results, to avoid allocating tuples: the key splitKey found, where parseFlow ended. */
-  key = "";
-  after = 0;
-  /** Whether the top-level `users` map went to the sink (a second `users` key is left to the library). */
-  streamed = false;
-  parse() {
-    if (this.nextRow() === -1) return null;
-    if (DOCUMENT_START.test(this.text.slice(this.starts[this.row], this.ends[this.row]))) {
-      this.row++;
-      if (this.nextRow() === -1) throw BAIL;
-    }
-    if (this.indents[this.row] !== 0 || this.isSeqItem(this.starts[this.row])) throw BAIL;
-    const root = this.parseMap(0, this.starts[this.row]);
-    if (this.nextRow() !== -1) throw BAIL;
-    return root;
-  }
-  /** Moves to the next line with content; returns its indent, or -1 at the end. */
-  nextRow() {
-    while (this.row < this.indents.length && this.indents[this.row] === -1) this.row++;
-    return this.row < this.indents.length ? this.indents[this.row] : -1;
-  }
-  isSeqItem(p) {
-    return this.text.charCodeAt(p) === DASH && (p + 1 === this.ends[this.row] || this.text.charCodeAt(p + 1) === SPACE);
-  }
-  /**
-   * Whether a plain scalar cannot start at `p`: at an indicator, except `-`, `?` and `:` followed
-   * by a character that can be part of it (`-1`, `-=Bob=-`).
-   */
-  cannotStartPlain(p, inFlow) {
-    const c = this.text.charCodeAt(p);
-    if (!(c < 128 && INDICATORS[c] === 1)) return false;
-    if (c !== DASH && c !== 63 && c !== COLON) return true;
-    const next = this.text.charCodeAt(p + 1);
-    if (p + 1 >= this.ends[this.row] || next === SPACE) return true;
-    return inFlow && (next === 44 || next === 91 || next === 93 || next === 123 || next === 125);
-  }
-  skipSpaces(p) {
-    while (this.text.charCodeAt(p) === SPACE) p++;
-    return p;
-  }
-  /** A block map whose keys are at column `indent`, the first one at offset `p` of the current row. */
-  enter() {
-    if (++this.depth > MAX_DEPTH) throw BAIL;
-  }
-  parseMap(indent, p, sink) {
-    this.enter();
-    const map = { kind: "map", offset: p, entries: [] };
-    for (; ; ) {
-      if (sink) {
-        const row = this.row;
-        sink(this.parseEntry(indent, p), row + 1, p - this.starts[row] + 1);
-      } else map.entries.push(this.parseEntry(indent, p));
-      const next = this.nextRow();
-      if (next === -1 || next < indent) {
-        this.depth--;
-        return map;
-      }
-      p = this.starts[this.row] + indent;
-      if (next > indent || this.isSeqItem(p)) throw BAIL;
-    }
-  }
-  parseEntry(indent, p) {
-    const end = this.ends[this.row];
-    const colon = this.splitKey(p, end);
-    if (colon === -1) throw BAIL;
-    const key = this.key;
-    const at = this.skipSpaces(colon + 1);
-    const users = this.onUser !== void 0 && this.depth === 1 && key === "users";
-    if (users && this.streamed) throw BAIL;
-    let value;
-    if (at === end || this.text.charCodeAt(at) === HASH) {
-      this.row++;
-      const sink = users ? this.onUser : void 0;
-      value = this.parseBlockValue(indent, at, true, sink);
-      if (sink && value.kind === "map") this.streamed = true;
-    } else {
-      value = this.parseLineValue(at, end);
-      this.row++;
-      if (this.nextRow() > indent) throw BAIL;
-    }
-    return { key, keyOffset: p, value };
-  }
-  /**
-   * If the text at `p` is `key:` followed by a space or the end of the line: the colon's offset,
-   * with the key in `this.key`; else -1.
-   */
-  splitKey(p, end) {
-    const { text } = this;
-    const first = text.charCodeAt(p);
-    if (first === 34 || first === 39) {
-      const close = this.quotedEnd(p, end);
-      if (text.charCodeAt(close) !== COLON || !(close + 1 === end || text.charCodeAt(close + 1) === SPACE)) return -1;
-      this.key = this.unquote(p, close);
-      return close;
-    }
-    if (this.cannotStartPlain(p, false)) return -1;
-    let colon = p;
-    while (colon < end && !(text.charCodeAt(colon) === COLON && (colon + 1 === end || text.charCodeAt(colon + 1) === SPACE))) {
-      colon++;
-    }
-    if (colon === end) return -1;
-    let keyEnd = colon;
-    while (text.charCodeAt(keyEnd - 1) === SPACE) keyEnd--;
-    const key = text.slice(p, keyEnd);
-    if (key.length > 1024 || key.includes(" #")) throw BAIL;
-    this.key = key;
-    return colon;
-  }
-  /**
-   * The value of a key (or `- `) with nothing after it on its line: a block collection on the
-   * following lines, or null. `sameIndentSeq`: a map's value may be a sequence at the key's indent.
-   */
-  parseBlockValue(indent, emptyOffset, sameIndentSeq, sink) {
-    const next = this.nextRow();
-    if (next > indent) {
-      const p = this.starts[this.row] + next;
-      return this.isSeqItem(p) ? this.parseSeq(next) : this.parseMap(next, p, sink);
-    }
-    if (next === indent && sameIndentSeq && this.isSeqItem(this.starts[this.row] + indent))
-      return this.parseSeq(indent);
-    return { kind: "scalar", offset: emptyOffset, value: null };
-  }
-  parseSeq(indent) {
-    this.enter();
-    const seq = { kind: "seq", offset: this.starts[this.row] + indent, items: [] };
-    for (; ; ) {
-      const start = this.starts[this.row];
-      const end = this.ends[this.row];
-      const at = this.skipSpaces(start + indent + 1);
-      if (at === end || this.text.charCodeAt(at) === HASH) {
-        this.row++;
-        seq.items.push(this.parseBlockValue(indent, at, false));
-      } else if (this.isSeqItem(at)) {
-        throw BAIL;
-      } else if (this.splitKey(at, end) !== -1) {
-        seq.items.push(this.parseMap(at - start, at));
-      } else {
-        seq.items.push(this.parseLineValue(at, end));
-        this.row++;
-        if (this.nextRow() > indent) throw BAIL;
-      }
-      const next = this.nextRow();
-      if (next === -1 || next < indent || next === indent && !this.isSeqItem(this.starts[this.row] + indent)) {
-        this.depth--;
-        return seq;
-      }
-      if (next > indent) throw BAIL;
-    }
-  }
-  /** A value that starts at `at` and ends on this line, followed at most by a comment. */
-  parseLineValue(at, end) {
-    const { text } = this;
-    const first = text.charCodeAt(at);
-    let node;
-    let p;
-    if (first === 91 || first === 123) {
-      node = this.parseFlow(at, end);
-      p = this.after;
-    } else if (first === 34 || first === 39) {
-      p = this.quotedEnd(at, end);
-      node = { kind: "scalar", offset: at, value: this.unquote(at, p) };
-    } else {
-      if (this.cannotStartPlain(at, false)) throw BAIL;
-      let stop = at;
-      for (; stop < end; stop++) {
-        const c = text.charCodeAt(stop);
-        if (c === HASH && text.charCodeAt(stop - 1) === SPACE) break;
-        if (c === COLON && (stop + 1 === end || text.charCodeAt(stop + 1) === SPACE)) throw BAIL;
-      }
-      while (text.charCodeAt(stop - 1) === SPACE) stop--;
-      return { kind: "scalar", offset: at, value: resolvePlain(text.slice(at, stop)) };
-    }
-    p = this.skipSpaces(p);
-    if (p < end && !(text.charCodeAt(p) === HASH && text.charCodeAt(p - 1) === SPACE)) throw BAIL;
-    return node;
-  }
-  /** A flow collection that closes on the same line; `this.after` is set to the offset after it. */
-  parseFlow(at, end) {
-    this.enter();
-    const { text } = this;
-    const isMap2 = text.charCodeAt(at) === 123;
-    const close = isMap2 ? 125 : 93;
-    const entries = [];
-    const items = [];
-    let p = this.skipSpaces(at + 1);
-    if (text.charCodeAt(p) !== close) {
-      for (; ; ) {
-        if (isMap2) {
-          const keyOffset = p;
-          let key;
-          const first = text.charCodeAt(p);
-          if (first === 34 || first === 39) {
-            const q = this.quotedEnd(p, end);
-            key = this.unquote(p, q);
-            p = q;
-          } else {
-            p = this.flowPlainEnd(p, end);
-            key = text.slice(keyOffset, p);
-          }
-          if (text.charCodeAt(p) !== COLON || text.charCodeAt(p + 1) !== SPACE) throw BAIL;
-          const value = this.flowValue(this.skipSpaces(p + 1), end);
-          entries.push({ key, keyOffset, value });
-        } else {
-          items.push(this.flowValue(p, end));
-        }
-        p = this.skipSpaces(this.after);
-        const c = text.charCodeAt(p);
-        if (c === close) break;
-        if (c !== 44) throw BAIL;
-        p = this.skipSpaces(p + 1);
-        if (text.charCodeAt(p) === close) throw BAIL;
-      }
-    }
-    this.after = p + 1;
-    this.depth--;
-    return isMap2 ? { kind: "map", offset: at, entries } : { kind: "seq", offset: at, items };
-  }
-  flowValue(p, end) {
-    const first = this.text.charCodeAt(p);
-    if (first === 91 || first === 123) return this.parseFlow(p, end);
-    if (first === 34 || first === 39) {
-      this.after = this.quotedEnd(p, end);
-      return { kind: "scalar", offset: p, value: this.unquote(p, this.after) };
-    }
-    this.after = this.flowPlainEnd(p, end);
-    return { kind: "scalar", offset: p, value: resolvePlain(this.text.slice(p, this.after)) };
-  }
-  /** The end (trailing spaces excluded) of a plain scalar in a flow: it ends at `,`, a bracket, `: ` or ` #`. */
-  flowPlainEnd(p, end) {
-    const { text } = this;
-    if (this.cannotStartPlain(p, true)) throw BAIL;
-    let stop = p;
-    for (; stop < end; stop++) {
-      const c = text.charCodeAt(stop);
-      if (c === 44 || c === 93 || c === 125) break;
-      if (c === 91 || c === 123) throw BAIL;
-      if (c === HASH && text.charCodeAt(stop - 1) === SPACE) throw BAIL;
-      if (c === COLON) {
-        const d = text.charCodeAt(stop + 1);
-        if (d === SPACE || d === 44 || d === 93 || d === 125) break;
-      }
-    }
-    while (text.charCodeAt(stop - 1) === SPACE) stop--;
-    if (stop === p) throw BAIL;
-    return stop;
-  }
-  /** The offset after the closing quote of the quoted scalar at `p`, which must be on this line. */
-  quotedEnd(p, end) {
-    const { text } = this;
-    const quote2 = text.charCodeAt(p);
-    for (let i = p + 1; i < end; i++) {
-      const c = text.charCodeAt(i);
-      if (quote2 === 34 && c === 92) i++;
-      else if (c === quote2) {
-        if (quote2 === 39 && text.charCodeAt(i + 1) === 39) i++;
-        else return i + 1;
-      }
-    }
-    throw BAIL;
-  }
-  unquote(p, close) {
-    const inner = this.text.slice(p + 1, close - 1);
-    if (this.text.charCodeAt(p) === 39) return inner.replaceAll("''", "'");
-    if (!inner.includes("\\")) return inner;
-    if (inner.replace(JSON_ESCAPES, "").includes("\\")) throw BAIL;
-    return JSON.parse(`"${inner}"`);
-  }
-};
-function resolvePlain(raw) {
-  const c = raw.charCodeAt(0);
-  if ((c >= 97 && c <= 122 || c >= 65 && c <= 90) && !NULL_OR_BOOLEAN_START[c]) return raw;
-  if (/^(?:~|[Nn]ull|NULL)?$/.test(raw)) return null;
-  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(raw)) return raw[0] === "t" || raw[0] === "T";
-  if (!(c <= 57 && (c >= 48 || c === 43 || c === 45 || c === 46))) return raw;
-  if (/^[-+]?[0-9]+$/.test(raw)) return Number.parseInt(raw, 10);
-  if (/^0o[0-7]+$/.test(raw)) return Number.parseInt(raw.slice(2), 8);
-  if (/^0x[0-9a-fA-F]+$/.test(raw)) return Number.parseInt(raw.slice(2), 16);
-  if (/^(?:[-+]?\.(?:inf|Inf|INF))$/.test(raw)) return raw[0] === "-" ? -Infinity : Infinity;
-  if (/^\.(?:nan|NaN|NAN)$/.test(raw)) return Number.NaN;
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(raw)) return Number.parseFloat(raw);
-  return raw;
-}
-
-// src/config/load.ts
-var ConfigError = class extends ToolError {
-  name = "ConfigError";
-  issues;
-  constructor(issues) {
-    const clean = issues.map((i) => ({
-      ...i,
-      file: oneLine(i.file),
-      path: oneLine(i.path),
-      message: oneLine(i.message)
-    }));
-    super(clean.map(formatIssue).join("\n"));
-    this.issues = clean;
-  }
-};
-function formatIssue(issue) {
-  const where = issue.line > 0 ? `${issue.file}:${issue.line}:${issue.column}` : issue.file;
-  const prefix = `${where}${issue.path ? ` ${issue.path}` : ""}`;
-  return prefix ? `${prefix}: ${issue.message}` : issue.message;
-}
-function oneLine(text) {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => JSON.stringify(c).slice(1, -1));
-}
-var MAX_FILE_BYTES = 50 * 1024 * 1024;
-var UNKNOWN_SERVER = "unknown.invalid";
-var MAX_USER_ID_LENGTH = 255;
-var ACTIVE_ONLY = [...ATTRIBUTES, "password", "allowReactivation"];
-async function loadDesiredState(path, options = {}) {
-  return parseDesiredState(await readDesiredFiles(path), options);
-}
-var ROOT_FILES = ["_root.yaml", "_root.yml"];
-var ROOT_KEYS = ["homeserver", "serverName", "policy"];
-async function readDesiredFiles(path) {
-  const { names, directory } = await filesAt(path);
-  const root = await repositoryRoot(path, directory);
-  const files = [];
-  const issues = [];
-  for (const name of names) {
-    const text = await readText(name, root).catch((error) => {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
+  roomChange(r) {
+    const { change: change2 } = r;
+    this.#write({
+      type: "room",
+      room: change2.room,
+      roomId: change2.roomId,
+      userId: change2.userId,
+      change: change2.kind,
+      from: change2.from,
+      to: change2.to,
+      outcome: r.outcome,
+      ...r.message ? { message: r.message } : {}
     });
-    if (text === void 0) continue;
-    const file = { name, text };
-    if (directory) file.part = isRootFile(name) ? "root" : "member";
-    files.push(file);
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
-  return files;
-}
-function isRootFile(name) {
-  return ROOT_FILES.includes(basename(name));
-}
-async function filesAt(path) {
-  const info = await stat(path).catch((error) => fileError(path, error));
-  if (!info.isDirectory()) return { names: [path], directory: false };
-  const entries = await readdir(path, { withFileTypes: true }).catch((error) => fileError(path, error));
-  const names = entries.filter((e) => /\.ya?ml$/.test(e.name) && !e.name.startsWith(".") && !e.isDirectory()).map((e) => e.name).sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
-  if (names.length === 0) throw fileIssue(path, "no .yaml or .yml file in this directory");
-  const roots = names.filter(isRootFile);
-  if (roots.length > 1) {
-    throw fileIssue(path, `both ${roots.join(" and ")} are here: keep one root file`);
-  }
-  const ordered = [...roots, ...names.filter((name) => !isRootFile(name))];
-  return { names: ordered.map((name) => join(path, name)), directory: true };
-}
-async function repositoryRoot(path, directory) {
-  const given = resolve2(path);
-  const linked = await lstat3(given).then(
-    (info) => info.isSymbolicLink(),
-    () => false
-  );
-  const start = directory && !linked ? given : dirname(given);
-  let root = start;
-  for (let dir = start; ; ) {
-    if (await exists(join(dir, ".git"))) {
-      root = dir;
-      break;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return realpath2(root).catch(() => root);
-}
-async function exists(path) {
-  return lstat3(path).then(
-    () => true,
-    () => false
-  );
-}
-async function readText(name, root) {
-  const link = await lstat3(name).catch((error) => fileError(name, error));
-  const kind = specialKind(link);
-  if (kind) throw fileIssue(name, `${kind}: only a regular file can be a users file`);
-  const real = await realpath2(name).catch((error) => fileError(name, error));
-  if (!isInside(real, root)) {
-    throw fileIssue(name, `leads through a symbolic link to ${real}, outside the repository (${root})`);
-  }
-  if (isInside(real, join(root, ".git"))) {
-    throw fileIssue(name, `leads through a symbolic link into the repository's .git directory (${real})`);
-  }
-  if (link.isSymbolicLink()) {
-    const target = await lstat3(real).catch((error) => fileError(name, error));
-    const targetKind = specialKind(target);
-    if (targetKind)
-      throw fileIssue(name, `leads to ${real}, which ${targetKind}: only a regular file can be a users file`);
-  }
-  const handle = await open3(real, constants3.O_RDONLY | constants3.O_NOFOLLOW | constants3.O_NONBLOCK).catch(
-    (error) => fileError(name, error)
-  );
-  try {
-    const info = await handle.stat();
-    const opened = specialKind(info);
-    if (opened) throw fileIssue(name, `${opened}: only a regular file can be a users file`);
-    if (info.isDirectory()) throw fileIssue(name, "is a directory");
-    if (info.size > MAX_FILE_BYTES) {
-      throw fileIssue(name, `the file is ${(info.size / 1024 / 1024).toFixed(0)} MB: files over 50 MB are refused`);
-    }
-    const bytes = await readCapped(handle, info.size, MAX_FILE_BYTES).catch((error) => fileError(name, error));
-    if (bytes === void 0) throw fileIssue(name, "the file is over 50 MB: files over 50 MB are refused");
-    try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    } catch {
-      throw fileIssue(name, "the file is not valid UTF-8 text");
-    }
-  } finally {
-    await handle.close();
-  }
-}
-var FS_ERRORS = {
-  ENOENT: "no such file or directory",
-  ENOTDIR: "no such file or directory",
-  EACCES: "permission denied",
-  EISDIR: "is a directory"
-};
-function fileError(file, error) {
-  const code = error.code ?? "";
-  throw fileIssue(file, FS_ERRORS[code] ?? error.message);
-}
-function fileIssue(file, message) {
-  return new ConfigError([{ file, line: 0, column: 0, path: "", message }]);
-}
-var PARSE_PARAMS = { reportInput: true, error: friendlyMessage };
-function parseDesiredState(files, options = {}) {
-  const issues = [];
-  const users = /* @__PURE__ */ new Map();
-  const early = options.serverName === void 0 ? void 0 : new UserChecker(options.serverName, users, issues);
-  const parsed = [];
-  for (const [index, file] of files.entries()) {
-    const one = parseFile(file, index, issues, early);
-    parsed.push(one);
-    if (early) for (const entry of one.users?.entries ?? []) early.check(one, index, entry);
-  }
-  if (files.length === 0) issues.push({ file: -1, offset: -1, path: [], message: "no users file to read" });
-  const setIn = /* @__PURE__ */ new Map();
-  for (const [index, file] of parsed.entries()) {
-    for (const key of ROOT_KEYS) {
-      const entry = file.keys.get(key);
-      if (!entry) continue;
-      if (files[index].part === "member") {
-        const message = `${key} may only be set in the directory's root file (${ROOT_FILES[0]}): move it there`;
-        issues.push({ file: index, offset: entry.keyOffset, path: [key], message });
-        continue;
-      }
-      const first = setIn.get(key);
-      if (first === void 0) setIn.set(key, index);
-      else {
-        const at = positionText(parsed[first], parsed[first].keys.get(key).keyOffset);
-        issues.push({ file: index, offset: entry.keyOffset, path: [key], message: `${key} is already set at ${at}` });
-      }
-    }
-  }
-  const pick = (key) => {
-    const index = setIn.get(key);
-    return index === void 0 ? void 0 : { file: parsed[index], index, value: parsed[index][key] };
-  };
-  const fileServer = pick("serverName");
-  if (fileServer?.value !== void 0) {
-    const offset = fileServer.file.keys.get("serverName").value.offset;
-    if (options.serverName !== void 0 && options.serverName !== fileServer.value) {
-      issues.push({
-        file: fileServer.index,
-        offset,
-        path: ["serverName"],
-        message: `serverName "${fileServer.value}" differs from the server's "${options.serverName}"`
-      });
-    }
-  }
-  const serverName = options.serverName ?? fileServer?.value;
-  const fileHomeserver = pick("homeserver");
-  if (fileHomeserver?.value !== void 0 && options.homeserver !== void 0) {
-    if (!sameHomeserver(fileHomeserver.value, options.homeserver)) {
-      issues.push({
-        file: fileHomeserver.index,
-        offset: fileHomeserver.file.keys.get("homeserver").value.offset,
-        path: ["homeserver"],
-        message: `the file names the homeserver ${fileHomeserver.value}, but this run's homeserver is ${options.homeserver}; the admin token is only ever sent to the homeserver given by --homeserver or SYNAPSE_URL`
-      });
-    }
-  }
-  if (!early) {
-    const checker = new UserChecker(serverName, users, issues);
-    for (const [index, file] of parsed.entries()) {
-      for (const entry of file.users?.entries ?? []) checker.check(file, index, entry);
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(resolveIssues(issues, parsed));
-  const state2 = withSha256(
-    { policy: pick("policy")?.value ?? { ...DEFAULT_POLICY, protected: [] }, users, files: parsed.map((f) => f.name) },
-    parsed
-  );
-  const homeserver = pick("homeserver")?.value;
-  if (homeserver !== void 0) state2.homeserver = homeserver;
-  if (serverName !== void 0) state2.serverName = serverName;
-  return state2;
-}
-function withSha256(state2, files) {
-  const texts = files.map(({ name, text }) => ({ name, text }));
-  let sha256;
-  return {
-    ...state2,
-    get sha256() {
-      if (sha256 === void 0) {
-        const hash = createHash("sha256");
-        for (const file of texts) {
-          hash.update(`${basename(file.name)}
-${Buffer.byteLength(file.text)}
-`).update(file.text);
-        }
-        sha256 = hash.digest("hex");
-      }
-      return sha256;
-    }
-  };
-}
-function sameHomeserver(a, b) {
-  const base = (raw) => {
-    try {
-      const url2 = new URL(raw);
-      return url2.origin + url2.pathname.replace(/\/+$/, "");
-    } catch {
-      return raw;
-    }
-  };
-  return base(a) === base(b);
-}
-function parseFile(file, index, issues, checker) {
-  const parsed = { name: file.name, text: file.text, keys: /* @__PURE__ */ new Map() };
-  const add = (offset, path, message) => issues.push({ file: index, offset, path, message });
-  const mark = checker?.mark();
-  const tree = parseYaml(
-    file.text,
-    checker && ((entry, line, column) => checker.check(parsed, index, entry, { file: file.name, line, column }))
-  );
-  if (mark && !tree.usersStreamed) checker.undo(mark);
-  if (tree.lineStarts) parsed.lines = new LineIndex(tree.lineStarts);
-  for (const problem of tree.problems) add(problem.offset, [], problem.message);
-  if (tree.problems.length > 0) return parsed;
-  if (tree.root === null || tree.root.kind === "scalar" && tree.root.value === null) {
-    add(0, [], "the file is empty: it needs at least `version: 1` and `users:`");
-    return parsed;
-  }
-  if (tree.root.kind !== "map") {
-    add(tree.root.offset, [], "expected a map (version, users, \u2026) at the top level of the file");
-    return parsed;
-  }
-  const root = tree.root;
-  const top = {};
-  const toJS = new JsConverter();
-  for (const entry of root.entries) {
-    const first = parsed.keys.get(entry.key);
-    if (first) add(entry.keyOffset, [entry.key], duplicateMessage(entry, first, parsed));
-    parsed.keys.set(entry.key, entry);
-    if (entry.key === "users" && entry.value.kind === "map") {
-      if (!tree.usersStreamed) parsed.users = entry.value;
-      top.users = {};
-    } else {
-      setProperty(top, entry.key, toJS.convert(entry.value, [entry.key]));
-      for (const dup of toJS.duplicates)
-        add(dup.entry.keyOffset, dup.path, duplicateMessage(dup.entry, dup.first, parsed));
-    }
-  }
-  const result = usersFileSchema.safeParse(top, PARSE_PARAMS);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      for (const flat of flattenIssue(issue)) add(locate(root, flat.path, flat.atKey), flat.path, flat.message);
-    }
-    const valid = (key) => !result.error.issues.some((i) => i.path[0] === key);
-    if (!valid("users")) parsed.users = void 0;
-    if (valid("serverName")) parsed.serverName = top.serverName;
-    return parsed;
-  }
-  parsed.homeserver = result.data.homeserver;
-  parsed.serverName = result.data.serverName;
-  parsed.policy = result.data.policy;
-  return parsed;
-}
-var UserChecker = class {
-  constructor(serverName, users, issues) {
-    this.serverName = serverName;
-    this.users = users;
-    this.issues = issues;
-    this.serverValid = serverNameOf(`@x:${serverName ?? UNKNOWN_SERVER}`) !== void 0;
-  }
-  toJS = new JsConverter();
-  /** Users declared with a valid key but an invalid value: still declared, for duplicates. */
-  invalid = /* @__PURE__ */ new Map();
-  /** Offline only: the first full ID declared per localpart, which a localpart key conflicts with. */
-  fullIdByLocalpart = /* @__PURE__ */ new Map();
-  serverValid;
-  /** `source`: where the key is, when the parser has it at hand. */
-  check(file, index, entry, source = position(file, entry.keyOffset)) {
-    const before = this.issues.length;
-    const id = userIdOf(entry.key, this.serverName, this.serverValid);
-    if (typeof id !== "string" && "message" in id) this.add(index, entry.keyOffset, ["users", entry.key], id.message);
-    const userId = typeof id === "string" ? id : "historical" in id ? id.historical : "";
-    const user = this.validate(file, index, entry, userId, source);
-    if (userId === "") return;
-    if (user && typeof id !== "string") user.historical = true;
-    const first = this.users.get(userId)?.source ?? this.invalid.get(userId) ?? this.offlineConflict(userId, entry.key);
-    if (first) {
-      const name = this.serverName === void 0 ? entry.key : userId;
-      const message = `${name} is already declared at ${first.file}:${first.line}:${first.column}`;
-      this.add(index, entry.keyOffset, ["users", entry.key], message);
-      return;
-    }
-    if (user && this.issues.length === before) this.users.set(userId, user);
-    else this.invalid.set(userId, source);
-    if (this.serverName === void 0 && entry.key.startsWith("@")) {
-      const localpart = localpartOf(userId);
-      if (!this.fullIdByLocalpart.has(localpart)) this.fullIdByLocalpart.set(localpart, source);
-    }
-  }
-  mark() {
-    return {
-      users: this.users.size,
-      invalid: this.invalid.size,
-      localparts: this.fullIdByLocalpart.size,
-      issues: this.issues.length
-    };
-  }
-  /** Forgets every user checked since `mark` was taken, and the issues found meanwhile (only the checker adds any). */
-  undo(mark) {
-    truncate(this.users, mark.users);
-    truncate(this.invalid, mark.invalid);
-    truncate(this.fullIdByLocalpart, mark.localparts);
-    this.issues.length = mark.issues;
-  }
-  add(file, offset, path, message) {
-    this.issues.push({ file, offset, path, message });
-  }
-  /** Without a server name, `bob` and `@bob:anything` may be the same user: that is a conflict. */
-  offlineConflict(userId, key) {
-    if (this.serverName !== void 0) return void 0;
-    if (!key.startsWith("@")) return this.fullIdByLocalpart.get(key);
-    const localKeyed = `@${localpartOf(userId)}:${UNKNOWN_SERVER}`;
-    return this.users.get(localKeyed)?.source ?? this.invalid.get(localKeyed);
-  }
-  /** The user the entry's value describes, or undefined after reporting why it is invalid. */
-  validate(file, index, entry, userId, source) {
-    const number2 = this.users.size;
-    const simple = simpleUser(entry.value, userId, number2, source);
-    if (simple) return simple;
-    const base = ["users", entry.key];
-    const value = this.toJS.convert(entry.value, base);
-    for (const dup of this.toJS.duplicates) {
-      this.add(index, dup.entry.keyOffset, dup.path, duplicateMessage(dup.entry, dup.first, file));
-    }
-    const schema = isPlainMap(value) ? userMapSchema : userValueSchema;
-    const result = schema.safeParse(value, PARSE_PARAMS);
-    if (!result.success) {
-      for (const issue of result.error.issues) {
-        for (const flat of flattenIssue(issue)) {
-          this.add(index, locate(entry.value, flat.path, flat.atKey), [...base, ...flat.path], flat.message);
-        }
-      }
-      return void 0;
-    }
-    const data = result.data;
-    if (data.state !== "active") {
-      const attributes = ACTIVE_ONLY.filter((attribute) => data[attribute] !== void 0);
-      for (const attribute of attributes) {
-        const message = `attributes are only allowed on active users (${entry.key} is ${data.state})`;
-        this.add(index, locate(entry.value, [attribute], true), [...base, attribute], message);
-      }
-      if (attributes.length > 0) return void 0;
-    }
-    const user = {
-      userId,
-      index: number2,
-      state: data.state,
-      allowReactivation: data.allowReactivation ?? false,
-      source
-    };
-    for (const attribute of ATTRIBUTES) {
-      if (data[attribute] !== void 0) user[attribute] = data[attribute];
-    }
-    if (data.emails !== void 0) user.emails = data.emails.map((email) => email.toLowerCase());
-    if (data.password !== void 0) {
-      user.password = data.password.env !== void 0 ? { env: data.password.env } : { file: data.password.file };
-    }
-    return user;
   }
 };
-function isAccountState(value) {
-  return value === "active" || value === "deactivated" || value === "erased";
-}
-function simpleUser(node, userId, index, source) {
-  if (node.kind === "scalar") {
-    return isAccountState(node.value) ? { userId, index, state: node.value, allowReactivation: false, source } : void 0;
-  }
-  if (node.kind !== "map") return void 0;
-  let state2;
-  let displayname;
-  let admin;
-  let locked;
-  let allowReactivation;
-  for (const { key, value: child } of node.entries) {
-    if (child.kind !== "scalar") return void 0;
-    const { value } = child;
-    if (key === "state" && state2 === void 0 && isAccountState(value)) state2 = value;
-    else if (key === "displayname" && displayname === void 0 && typeof value === "string") displayname = value;
-    else if (key === "admin" && admin === void 0 && typeof value === "boolean") admin = value;
-    else if (key === "locked" && locked === void 0 && typeof value === "boolean") locked = value;
-    else if (key === "allowReactivation" && allowReactivation === void 0 && typeof value === "boolean")
-      allowReactivation = value;
-    else return void 0;
-  }
-  state2 ??= "active";
-  const attributes = displayname !== void 0 || admin !== void 0 || locked !== void 0;
-  if (state2 !== "active" && (attributes || allowReactivation !== void 0)) return void 0;
-  const user = displayname === void 0 ? { userId, index, state: state2, allowReactivation: allowReactivation ?? false, source } : { userId, index, state: state2, allowReactivation: allowReactivation ?? false, source, displayname };
-  if (admin !== void 0) user.admin = admin;
-  if (locked !== void 0) user.locked = locked;
-  return user;
-}
-function truncate(map, size) {
-  if (map.size === size) return;
-  let kept = 0;
-  for (const key of [...map.keys()]) if (kept++ >= size) map.delete(key);
-}
-function isPlainMap(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-function userIdOf(key, serverName, serverValid = false) {
-  if (!key.startsWith("@")) {
-    const current = isValidNewLocalpart(key);
-    if (!current && !isHistoricalLocalpart(key)) return { message: invalidLocalpart(key) };
-    const userId = ["@", key, ":", serverName ?? UNKNOWN_SERVER].join("");
-    const valid = serverValid ? userId.length <= MAX_USER_ID_LENGTH : serverNameOf(userId) !== void 0;
-    if (!valid) return { message: `${userId} is longer than 255 characters` };
-    return current ? userId : { historical: userId };
-  }
-  const server = serverNameOf(key);
-  if (server === void 0) {
-    const at = key.indexOf(":");
-    if (at > 1 && !isHistoricalLocalpart(key.slice(1, at))) return { message: invalidLocalpart(key.slice(1, at)) };
-    return { message: `invalid user ID "${key}": write @localpart:server, or the localpart alone` };
-  }
-  if (serverName !== void 0 && server !== serverName)
-    return { message: `${key} is not on this server (${serverName})` };
-  return isValidNewLocalpart(localpartOf(key)) ? key : { historical: key };
-}
-function invalidLocalpart(localpart) {
-  return `invalid localpart "${localpart}": use ${NEW_LOCALPART_CHARACTERS} (an existing account's may also hold other printable ASCII, but no space or ":")`;
-}
-var JsConverter = class {
-  duplicates = [];
-  stack = [];
-  convert(node, base) {
-    if (this.duplicates.length > 0) this.duplicates = [];
-    this.stack.length = 0;
-    this.stack.push(...base);
-    return this.value(node);
-  }
-  value(node) {
-    if (node.kind === "scalar") return node.value;
-    const { stack } = this;
-    if (node.kind === "seq") {
-      const out2 = new Array(node.items.length);
-      for (let i = 0; i < node.items.length; i++) {
-        stack.push(i);
-        out2[i] = this.value(node.items[i]);
-        stack.pop();
-      }
-      return out2;
-    }
-    const out = {};
-    for (const entry of node.entries) {
-      stack.push(entry.key);
-      if (Object.hasOwn(out, entry.key)) {
-        const first = node.entries.find((e) => e.key === entry.key);
-        this.duplicates.push({ entry, first, path: [...stack] });
-      }
-      setProperty(out, entry.key, this.value(entry.value));
-      stack.pop();
-    }
-    return out;
-  }
-};
-function setProperty(object, key, value) {
-  if (key === "__proto__")
-    Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
-  else object[key] = value;
-}
-function duplicateMessage(entry, first, file) {
-  return `duplicate key "${entry.key}" (first at ${positionText(file, first.keyOffset)})`;
-}
-function locate(node, path, atKey = false) {
-  let current = node;
-  for (const [i, segment] of path.entries()) {
-    if (current.kind === "map") {
-      const entry = current.entries.findLast((e) => e.key === segment);
-      if (!entry) return current.offset;
-      if (atKey && i === path.length - 1) return entry.keyOffset;
-      current = entry.value;
-    } else if (current.kind === "seq" && typeof segment === "number" && current.items[segment]) {
-      current = current.items[segment];
-    } else {
-      return current.offset;
-    }
-  }
-  return current.offset;
-}
-function flattenIssue(issue, prefix = []) {
-  const path = [...prefix, ...issue.path];
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => ({ path: [...path, key], message: `unknown key "${key}"`, atKey: true }));
-  }
-  if (issue.code === "invalid_union") {
-    const meant = issue.errors.filter((branch) => !branch.some((e) => isTypeMismatch(e, issue.input)));
-    if (meant.length === 1) return meant[0].flatMap((e) => flattenIssue(e, path));
-  }
-  return [{ path, message: issue.message, atKey: false }];
-}
-function isTypeMismatch(issue, input) {
-  if (issue.path.length > 0) return false;
-  if (issue.code === "invalid_type") return true;
-  return issue.code === "invalid_value" && !issue.values.some((v) => typeof v === typeof input);
-}
-var TYPE_NAMES = {
-  string: "a string",
-  boolean: "a boolean (true or false)",
-  number: "a number",
-  int: "an integer",
-  object: "a map",
-  array: "a list",
-  record: "a map"
-};
-function friendlyMessage(issue) {
-  if (issue.input === void 0 && issue.code !== "unrecognized_keys") return "is required";
-  switch (issue.code) {
-    case "invalid_type": {
-      const expected = TYPE_NAMES[issue.expected] ?? issue.expected;
-      const quote2 = issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean") ? " (quote it to make it a string)" : "";
-      return `expected ${expected}, got ${describeValue(issue.input)}${quote2}`;
-    }
-    case "invalid_value":
-      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.join(", ")}`;
-    case "too_small":
-      if (issue.origin === "string" && Number(issue.minimum) === 1) return "must not be empty";
-      return `must be at least ${issue.minimum}`;
-    case "too_big":
-      return `must be at most ${issue.maximum}`;
-    case "invalid_format":
-      return `is not a valid ${issue.format}`;
-    default:
-      return void 0;
-  }
-}
-var LineIndex = class _LineIndex {
-  constructor(starts) {
-    this.starts = starts;
-  }
-  static of(text) {
-    const starts = [0];
-    for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-    return new _LineIndex(starts);
-  }
-  position(file, offset) {
-    const starts = this.starts;
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const mid = low + high + 1 >> 1;
-      if (starts[mid] <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return { file, line: low + 1, column: offset - starts[low] + 1 };
-  }
-};
-function position(file, offset) {
-  file.lines ??= LineIndex.of(file.text);
-  return file.lines.position(file.name, offset);
-}
-function positionText(file, offset) {
-  const { line, column } = position(file, offset);
-  return `${file.name}:${line}:${column}`;
-}
-function formatPath(path) {
-  let text = "";
-  for (const segment of path) {
-    if (typeof segment === "number") text += `[${segment}]`;
-    else text += text === "" ? String(segment) : `.${String(segment)}`;
-  }
-  return text;
-}
-function resolveIssues(pending, files) {
-  const sorted = pending.map((issue, order) => ({ issue, order })).sort((a, b) => a.issue.file - b.issue.file || a.issue.offset - b.issue.offset || a.order - b.order);
-  return sorted.map(({ issue }) => {
-    const file = files[issue.file];
-    const where = file && issue.offset >= 0 ? position(file, issue.offset) : { file: file?.name ?? "", line: 0, column: 0 };
-    return { ...where, path: formatPath(issue.path), message: issue.message };
-  });
-}
 
 // src/notify/matrix.ts
 import { randomUUID } from "node:crypto";
@@ -20234,6 +12153,7 @@ var userSchema = strictObject({
   locked: boolean(),
   isGuest: boolean(),
   appserviceId: shortText.nullable().optional(),
+  suspended: boolean().optional(),
   displayname: digestString.nullable(),
   avatarUrl: digestString.nullable(),
   emails: array(digestString).max(1e3).optional(),
@@ -20254,7 +12174,7 @@ function newSnapshotSalt() {
   return randomBytes(32).toString("hex");
 }
 function hasDetails(user) {
-  return user.emails !== void 0 || user.externalIds !== void 0 || user.appserviceId !== void 0;
+  return user.emails !== void 0 || user.externalIds !== void 0 || user.appserviceId !== void 0 || user.suspended !== void 0;
 }
 function writeSnapshot(users, meta) {
   const salt = meta.salt ?? newSnapshotSalt();
@@ -20275,6 +12195,7 @@ function writeSnapshot(users, meta) {
       avatarUrl: digester.avatarUrl(user.avatarUrl)
     };
     if (user.appserviceId !== void 0) row.appserviceId = user.appserviceId;
+    if (user.suspended !== void 0) row.suspended = user.suspended;
     if (user.emails !== void 0) row.emails = digester.emails(user.emails);
     if (user.externalIds !== void 0) row.externalIds = digester.externalIds(user.externalIds);
     return `    ${JSON.stringify(row)}`;
@@ -20297,7 +12218,7 @@ ${rows.join(",\n")}
 }
 `;
 }
-function sameHomeserver2(a, b) {
+function sameHomeserver(a, b) {
   const canonical = (url2) => {
     try {
       return new URL(url2).href.replace(/\/+$/, "");
@@ -20334,7 +12255,7 @@ function readSnapshot(text, source, expect = {}) {
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const where = first.path.map(String).join(".") || "(top)";
-    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine2(first.message)}`);
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine(first.message)}`);
   }
   const file = parsed.data;
   const bad = (message) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
@@ -20344,7 +12265,7 @@ function readSnapshot(text, source, expect = {}) {
   if (expect.serverName !== void 0 && expect.serverName !== file.serverName) {
     throw new SnapshotError(`${source} is a snapshot of ${file.serverName}, not of ${expect.serverName}`);
   }
-  if (expect.homeserver !== void 0 && !sameHomeserver2(expect.homeserver, file.homeserver)) {
+  if (expect.homeserver !== void 0 && !sameHomeserver(expect.homeserver, file.homeserver)) {
     throw new SnapshotError(`${source} was taken from ${file.homeserver}, not from ${expect.homeserver}`);
   }
   const users = /* @__PURE__ */ new Map();
@@ -20366,6 +12287,7 @@ function readSnapshot(text, source, expect = {}) {
       creationTs: 0
     };
     if (row.appserviceId !== void 0) user.appserviceId = row.appserviceId;
+    if (row.suspended !== void 0) user.suspended = row.suspended;
     if (row.emails !== void 0) user.emails = row.emails;
     if (row.externalIds !== void 0) user.externalIds = row.externalIds;
     users.set(row.userId, user);
@@ -20373,7 +12295,7 @@ function readSnapshot(text, source, expect = {}) {
   const { toolVersion, serverName, homeserver, ownUserId, takenAt, salt } = file;
   return { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
 }
-function oneLine2(text) {
+function oneLine(text) {
   return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, " ");
 }
 function snapshotAge(meta, now) {
@@ -20391,7 +12313,7 @@ function desiredForSnapshot(desired, snapshot2) {
     const have = snapshot2.users.get(userId);
     let ready = want;
     if (have && have.state !== "erased") {
-      for (const attribute of ["emails", "externalIds"]) {
+      for (const attribute of ["emails", "externalIds", "suspended"]) {
         if (ready[attribute] !== void 0 && have[attribute] === void 0) {
           ready = { ...ready, [attribute]: void 0 };
           notCompared.push({ userId, attribute });
@@ -20402,7 +12324,7 @@ function desiredForSnapshot(desired, snapshot2) {
   }
   return { desired: out, notCompared };
 }
-function planFromSnapshot(snapshot2, desired, policy, passwordProblem) {
+function planFromSnapshot(snapshot2, desired, policy, now, passwordProblem) {
   const ready = desiredForSnapshot(desired, snapshot2);
   const plan2 = planUsers({
     desired: ready.desired,
@@ -20410,30 +12332,362 @@ function planFromSnapshot(snapshot2, desired, policy, passwordProblem) {
     serverName: snapshot2.meta.serverName,
     ownUserId: snapshot2.meta.ownUserId,
     policy,
+    now,
     ...passwordProblem ? { passwordProblem } : {}
   });
   return { plan: withFileValues(plan2, desired), notCompared: ready.notCompared };
 }
 
+// src/core/clock.ts
+var CLOCK_VARIABLE = "SYNAPSE_GITOPS_NOW";
+var WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+function scheduleClock(io) {
+  const raw = io.env[CLOCK_VARIABLE];
+  if (raw === void 0 || raw === "") return io.now();
+  const at = WITH_ZONE.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new ToolError(
+      `${CLOCK_VARIABLE} is not a date-time with its zone: ${JSON.stringify(raw.slice(0, 40))}`,
+      "write e.g. 2027-01-31T00:00:00Z, or unset it to use the real time"
+    );
+  }
+  io.err(
+    `note: scheduled dates are judged as of ${new Date(at).toISOString()} (${CLOCK_VARIABLE}), not the real time
+`
+  );
+  return at;
+}
+
+// src/plan/rooms.ts
+var MEMBERS = /* @__PURE__ */ new Set(["join", "invite"]);
+function powerOf(room, userId) {
+  if (room.creators.includes(userId)) return Number.POSITIVE_INFINITY;
+  return room.powerLevels.users[userId] ?? room.powerLevels.usersDefault;
+}
+function planRooms(input) {
+  const changes = [];
+  const refusals = [];
+  const rooms = [];
+  for (const want of input.rooms) {
+    const have = input.actual.get(want.key);
+    if (!have) {
+      rooms.push({ key: want.key });
+      refusals.push({
+        code: "room-not-found",
+        message: `${want.key}: no such room on this server (${want.key.startsWith("#") ? "the alias resolves to nothing" : "unknown room ID"})`,
+        hint: "create the room (and its alias) first, or remove it from the file"
+      });
+      continue;
+    }
+    rooms.push({
+      key: want.key,
+      roomId: have.roomId,
+      ...have.name === void 0 ? {} : { name: have.name },
+      ...have.roomType === void 0 ? {} : { type: have.roomType }
+    });
+    planRoom(input, want, have, changes, refusals);
+  }
+  const removals = changes.filter((c) => c.kind === "remove").length;
+  const max = input.policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
+  if (removals > max) refusals.push(removalLimitRefusal(removals, max));
+  const summary = { join: 0, remove: 0, power: 0 };
+  for (const c of changes) summary[c.kind]++;
+  return { plan: { changes, rooms, summary }, refusals };
+}
+function removalLimitRefusal(removals, max) {
+  return {
+    code: "max-removals",
+    message: `the plan removes ${removals} members from rooms, over the limit of ${max}`,
+    hint: `if that is intended, raise policy.maxRemovals or pass --max-removals ${removals}`
+  };
+}
+function planRoom(input, want, have, changes, refusals) {
+  const room = want.key;
+  const own = input.ownUserId;
+  const ownPower = powerOf(have, own);
+  const mine = [];
+  const refuse = (code, userId, message, hint) => refusals.push({ code, ...userId ? { userId } : {}, message: `${room}: ${message}`, ...hint ? { hint } : {} });
+  const change2 = (kind, userId, from, to, reason) => mine.push({ kind, room, roomId: have.roomId, userId, from, to, reason });
+  const levels = have.powerLevels;
+  const before = refusals.length;
+  let needsAdmin = false;
+  for (const member of want.members.values()) {
+    const { userId } = member;
+    const membership = have.members.get(userId) ?? "none";
+    const via = member.via.map((v) => v === "users" ? "listed in users" : `group ${v}`).join(", ");
+    if (membership !== "join") {
+      const fileUser = input.desired.get(userId);
+      const declared = fileUser ? dueUser(fileUser, input.now).state : "active";
+      const account = input.accounts.get(userId) ?? "absent";
+      if (declared !== "active") {
+        refuse(
+          "room-member-inactive",
+          userId,
+          `${userId} is declared ${declared} in the file, so cannot join`,
+          "remove the user from the room's groups and users"
+        );
+        continue;
+      }
+      if (account !== "active" && !input.activating.has(userId)) {
+        refuse(
+          "room-member-inactive",
+          userId,
+          `${userId} is ${account} on the server, so cannot join`,
+          "create or reactivate the account first, or remove the user from the room"
+        );
+        continue;
+      }
+      if (membership === "ban") {
+        refuse(
+          "room-member-inactive",
+          userId,
+          `${userId} is banned from the room`,
+          "unban the user in the room first, or remove the user from the room"
+        );
+        continue;
+      }
+      if (userId === own) {
+        needsAdmin = true;
+        continue;
+      }
+      if (have.joinRule !== "public" && ownPower < levels.invite) {
+        refuse(
+          "room-admin-power",
+          userId,
+          `${own} cannot invite ${userId}: its power level ${ownPower} is below invite (${levels.invite})`
+        );
+        continue;
+      }
+      change2("join", userId, membership, "join", via);
+    }
+    if (member.powerLevel === void 0) continue;
+    if (have.creators.includes(userId)) {
+      refuse(
+        "room-creator",
+        userId,
+        `${userId} created this version ${have.version} room: a creator's power is unlimited and cannot be listed in power levels`,
+        "remove the user from the room's powerLevels"
+      );
+      continue;
+    }
+    const current = levels.users[userId] ?? levels.usersDefault;
+    if (current === member.powerLevel) continue;
+    if (ownPower < levels.changePowerLevels) {
+      refuse(
+        "room-admin-power",
+        userId,
+        `${own} cannot change power levels: its level ${ownPower} is below ${levels.changePowerLevels}`
+      );
+    } else if (member.powerLevel > ownPower || userId !== own && current >= ownPower) {
+      refuse(
+        "room-admin-power",
+        userId,
+        `${own} (power level ${ownPower}) cannot change ${userId}'s power level from ${current} to ${member.powerLevel}`,
+        "give the admin user more power in the room, or change it by hand"
+      );
+    } else change2("power", userId, current, member.powerLevel, via);
+  }
+  if (want.removeUndeclared) {
+    for (const [userId, membership] of have.members) {
+      if (!MEMBERS.has(membership) || want.members.has(userId) || userId === own) continue;
+      if (have.creators.includes(userId)) {
+        refuse(
+          "room-creator",
+          userId,
+          `${userId} created this version ${have.version} room and cannot be removed`,
+          "declare the user in the room"
+        );
+        continue;
+      }
+      const theirs = powerOf(have, userId);
+      if (ownPower < levels.kick || theirs >= ownPower) {
+        refuse(
+          "room-admin-power",
+          userId,
+          `${own} (power level ${ownPower}) cannot remove ${userId} (power level ${theirs}; kick needs ${levels.kick} and more power than the member)`,
+          "declare the user in the room, or remove them by hand"
+        );
+        continue;
+      }
+      change2("remove", userId, membership, "leave", "not in the file (removeUndeclared)");
+    }
+  }
+  if ((needsAdmin || mine.length > 0 || refusals.length > before) && have.members.get(own) !== "join") {
+    refusals.length = before;
+    refuse(
+      "room-admin-not-member",
+      own,
+      `${own} is not in the room, so it cannot change its members or power levels`,
+      "join the admin user to the room (or invite it and accept), then plan again"
+    );
+    return;
+  }
+  changes.push(...mine);
+}
+function detectRoomDrift(rooms, actual, ownUserId) {
+  const items = [];
+  for (const want of rooms) {
+    const have = actual.get(want.key);
+    if (!have) continue;
+    const room = want.key;
+    for (const member of want.members.values()) {
+      const membership = have.members.get(member.userId) ?? "none";
+      if (membership !== "join") {
+        items.push({
+          class: "member-left",
+          userId: member.userId,
+          room,
+          expected: "joined",
+          actual: membership === "none" ? "never joined" : membership
+        });
+        continue;
+      }
+      if (member.powerLevel === void 0 || have.creators.includes(member.userId)) continue;
+      const level2 = have.powerLevels.users[member.userId] ?? have.powerLevels.usersDefault;
+      if (level2 !== member.powerLevel) {
+        items.push({
+          class: "power-level",
+          userId: member.userId,
+          room,
+          expected: `power level ${member.powerLevel}`,
+          actual: `power level ${level2}`
+        });
+      }
+    }
+    if (!want.removeUndeclared) continue;
+    for (const [userId, membership] of have.members) {
+      if (want.members.has(userId) || userId === ownUserId || !MEMBERS.has(membership)) continue;
+      items.push({
+        class: membership === "invite" ? "member-invited" : "member-joined",
+        userId,
+        room,
+        expected: "not a member",
+        actual: membership === "invite" ? "invited" : "joined"
+      });
+    }
+  }
+  return items;
+}
+
+// src/synapse/rooms.ts
+var MEMBERSHIPS = /* @__PURE__ */ new Set(["join", "invite", "leave", "ban", "knock"]);
+async function readRoom(client, key) {
+  const roomId = key.startsWith("#") ? await client.getRoomAlias(key) : key;
+  if (roomId === void 0) return void 0;
+  const state2 = await client.getRoomState(roomId);
+  return state2 === void 0 ? void 0 : roomFromState(key, roomId, state2);
+}
+function roomFromState(key, roomId, state2) {
+  const get = (type2) => state2.find((e) => e.type === type2 && e.stateKey === "");
+  const create = get("m.room.create");
+  const version = typeof create?.content.room_version === "string" ? create.content.room_version : "1";
+  const explicitCreators = /^\d+$/.test(version) && Number(version) >= 12;
+  const additional = Array.isArray(create?.content.additional_creators) ? create.content.additional_creators.filter((c) => typeof c === "string") : [];
+  const creators = explicitCreators && create ? [create.sender, ...additional] : [];
+  const members = /* @__PURE__ */ new Map();
+  for (const e of state2) {
+    if (e.type !== "m.room.member") continue;
+    const m = e.content.membership;
+    if (typeof m === "string" && MEMBERSHIPS.has(m)) members.set(e.stateKey, m);
+  }
+  const name = get("m.room.name")?.content.name;
+  const joinRule = get("m.room.join_rules")?.content.join_rule;
+  const type = create?.content.type;
+  return {
+    key,
+    roomId,
+    ...typeof name === "string" ? { name } : {},
+    version,
+    ...typeof type === "string" ? { roomType: type } : {},
+    joinRule: typeof joinRule === "string" ? joinRule : "invite",
+    creators,
+    members,
+    powerLevels: powerLevelsOf(get("m.room.power_levels")?.content, create?.sender)
+  };
+}
+function level(value, fallback) {
+  const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) ? n : fallback;
+}
+function powerLevelsOf(content, creator) {
+  if (!content) {
+    return { users: creator ? { [creator]: 100 } : {}, usersDefault: 0, invite: 0, kick: 50, changePowerLevels: 0 };
+  }
+  const users = {};
+  if (typeof content.users === "object" && content.users !== null) {
+    for (const [userId, value] of Object.entries(content.users)) {
+      const n = level(value, Number.NaN);
+      if (!Number.isNaN(n)) users[userId] = n;
+    }
+  }
+  const events = typeof content.events === "object" && content.events !== null ? content.events : {};
+  const stateDefault = level(content.state_default, 50);
+  return {
+    users,
+    usersDefault: level(content.users_default, 0),
+    invite: level(content.invite, 0),
+    kick: level(content.kick, 50),
+    changePowerLevels: level(events["m.room.power_levels"], stateDefault)
+  };
+}
+
+// src/core/rooms.ts
+var MemberAccounts = class {
+  accounts = /* @__PURE__ */ new Map();
+  #wanted = /* @__PURE__ */ new Set();
+  constructor(rooms) {
+    for (const room of rooms) for (const userId of room.members.keys()) this.#wanted.add(userId);
+  }
+  /** The comparer, seeing every user it saw before, and this noting the members among them. */
+  around(comparer) {
+    if (this.#wanted.size === 0) return comparer;
+    return {
+      observe: (have) => {
+        if (this.#wanted.has(have.userId)) this.accounts.set(have.userId, have.state);
+        comparer.observe(have);
+      },
+      finish: () => comparer.finish(),
+      get listed() {
+        return comparer.listed;
+      }
+    };
+  }
+};
+async function readRooms(client, keys, concurrency, onProgress) {
+  const rooms = /* @__PURE__ */ new Map();
+  let read = 0;
+  await mapConcurrent(keys, concurrency, async (key) => {
+    rooms.set(key, await readRoom(client, key));
+    onProgress?.(`read ${++read}/${keys.length} rooms`);
+  });
+  return rooms;
+}
+function withRoomPlan(plan2, desired, actual, members, ownUserId) {
+  const activating = new Set(plan2.actions.filter((a) => a.to === "active" && a.from !== "active").map((a) => a.userId));
+  const { plan: roomPlan, refusals } = planRooms({
+    rooms: desired.rooms,
+    actual,
+    accounts: members.accounts,
+    desired: desired.users,
+    // The clock the account plan was made with: a member whose deactivation has come due is not joined.
+    now: plan2.now === void 0 ? Number.NaN : Date.parse(plan2.now),
+    activating,
+    ownUserId,
+    policy: plan2.policy
+  });
+  return { ...plan2, rooms: roomPlan, refusals: [...plan2.refusals, ...refusals] };
+}
+function withRoomDrift(drift2, rooms, actual, ownUserId) {
+  const rank = new Map(DRIFT_ORDER.map((c, i) => [c, i]));
+  const roomItems = detectRoomDrift(rooms, actual, ownUserId).sort((a, b) => rank.get(a.class) - rank.get(b.class));
+  const items = [...drift2.items, ...roomItems];
+  const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0]));
+  for (const item of items) counts[item.class]++;
+  return { ...drift2, drifted: items.length > 0, counts, items };
+}
+
 // src/core/savedPlan.ts
 import { createHmac, hkdfSync, randomBytes as randomBytes2, timingSafeEqual } from "node:crypto";
-
-// src/domain/plan.ts
-var ACTION_KINDS = ["create", "update", "deactivate", "erase", "reactivate"];
-var REFUSAL_CODES = [
-  "un-erase",
-  "erased-to-deactivated",
-  "reactivation-not-allowed",
-  "own-user",
-  "protected-user",
-  "max-deactivations",
-  "max-erasures",
-  "password-not-allowed",
-  "historical-id",
-  "case-variant"
-];
-
-// src/core/savedPlan.ts
 var PLAN_FILE_FORMAT = 2;
 var DEFAULT_PLAN_TTL_MS = 24 * 60 * 60 * 1e3;
 var MAX_PLAN_FILE_BYTES = 512 * 1024 * 1024;
@@ -20463,7 +12717,9 @@ var actionSchema = strictObject({
   observed: strictObject({
     admin: boolean().optional(),
     locked: boolean().optional()
-  })
+  }),
+  due: string().optional(),
+  purge: strictObject({ rooms: number().nullable(), messages: number().nullable(), media: number().nullable() }).optional()
 });
 var planFileSchema = strictObject({
   kind: literal("synapse-gitops-plan"),
@@ -20478,6 +12734,7 @@ var planFileSchema = strictObject({
   desired: strictObject({ files: array(string()), sha256: string() }),
   plan: strictObject({
     serverName: string(),
+    backend: string().optional(),
     policy: policySchema,
     actions: array(actionSchema),
     refusals: array(
@@ -20491,7 +12748,18 @@ var planFileSchema = strictObject({
     unmanaged: array(strictObject({ userId: string(), state, exempt: string().optional() })),
     summary: strictObject(
       Object.fromEntries(ACTION_KINDS.map((kind) => [kind, number()]))
-    )
+    ),
+    // The clock the plan was made with, and what it saw scheduled for later: apply --plan carries
+    // out none of that, only `actions` (see notePassedSinceSaved in commands.ts).
+    now: string().optional(),
+    scheduled: array(
+      strictObject({
+        userId: string(),
+        kind: _enum(["deactivate", "erase"]),
+        on: string(),
+        at: string()
+      })
+    ).optional()
   }),
   salt: string(),
   mac: string()
@@ -20594,6 +12862,7 @@ function change(action, now) {
   }
   if (now && observed.locked !== void 0 && now.locked !== observed.locked)
     return now.locked ? "was locked" : "was unlocked";
+  if (now?.residue && action.purge && action.from === "erased" && !hasResidue(now.residue)) return "was purged";
   return void 0;
 }
 function stalePreconditions(plan2, actual) {
@@ -20606,12 +12875,292 @@ function stalePreconditions(plan2, actual) {
 }
 
 // src/core/session.ts
-import { readFile } from "node:fs/promises";
+import { readFile as readFile2 } from "node:fs/promises";
+
+// src/accounts/mas.ts
+import { setTimeout as sleep4 } from "node:timers/promises";
+
+// src/accounts/purge.ts
+import { setTimeout as sleep3 } from "node:timers/promises";
+var REDACT_LIMIT_PER_ROOM = 1e6;
+var DEFAULT_PURGE_TIMING = { maxWaitMs: 15 * 6e4, sleep: (ms) => sleep3(ms) };
+async function readResidue(client, userId) {
+  const rooms = Object.keys(await client.userMemberships(userId)).sort();
+  const perRoom = new Array(rooms.length).fill(0);
+  const media = client.countUserMedia(userId);
+  await mapConcurrent(rooms, 4, async (room, i) => {
+    perRoom[i] = await client.countUnredactedMessages(userId, room);
+  });
+  return { rooms, messages: perRoom.reduce((a, b) => a + b, 0), media: await media };
+}
+async function redactAndWait(client, userId, rooms, timing) {
+  if (rooms.length === 0) return 0;
+  const redactId = await client.redactUserEvents(userId, rooms, REDACT_LIMIT_PER_ROOM);
+  let waited = 0;
+  let pause = 100;
+  for (; ; ) {
+    const status = await client.redactStatus(redactId);
+    if (!status) {
+      throw new Error(
+        `Synapse forgot the redaction of ${userId}'s messages (restarted?) before it ended; run apply again`
+      );
+    }
+    if (status.status === "complete") return status.failed;
+    if (status.status === "failed")
+      throw new Error(`Synapse's redaction of ${userId}'s messages failed; run apply again`);
+    if (waited >= timing.maxWaitMs) {
+      throw new Error(
+        `the redaction of ${userId}'s messages was still ${status.status} after ${Math.round(waited / 1e3)} s; it goes on on the server: plan and apply again to finish the purge`
+      );
+    }
+    await timing.sleep(pause);
+    waited += pause;
+    pause = Math.min(pause * 2, 5e3);
+  }
+}
+async function deleteAllMedia(client, userId, maxRounds = 1e5) {
+  let deleted = 0;
+  for (let round = 0; round < maxRounds; round++) {
+    const n = await client.deleteUserMedia(userId);
+    if (n === 0) return deleted;
+    deleted += n;
+  }
+  throw new Error(`${userId}'s media were still being deleted after ${maxRounds} rounds; run apply again`);
+}
+
+// src/accounts/mas.ts
+var DEFAULT_SETTLE_MS = 6e4;
+var MasAccounts = class _MasAccounts {
+  constructor(synapse, mas, traits, settleMs) {
+    this.synapse = synapse;
+    this.mas = mas;
+    this.traits = traits;
+    this.settleMs = settleMs;
+  }
+  name = "mas";
+  /** Reads what the planner must know of MAS up front: whether passwords can be set, and its upstream providers. */
+  static async connect(synapse, mas, options = {}) {
+    const [passwordLogin, providers] = await Promise.all([mas.passwordLoginEnabled(), mas.listProviders()]);
+    const resolve2 = providerResolver(providers);
+    const traits = {
+      passwordLogin,
+      providerProblem: (name) => {
+        const r = resolve2(name);
+        return "problem" in r ? r.problem : void 0;
+      },
+      providerId: (name) => {
+        const r = resolve2(name);
+        return "id" in r ? r.id : void 0;
+      }
+    };
+    return new _MasAccounts(synapse, mas, traits, options.settleMs ?? DEFAULT_SETTLE_MS);
+  }
+  async *listUsers() {
+    const byName = /* @__PURE__ */ new Map();
+    const emails = /* @__PURE__ */ new Map();
+    const links = /* @__PURE__ */ new Map();
+    await Promise.all([
+      (async () => {
+        for await (const page of this.mas.listUsers()) for (const u of page) byName.set(u.username, u);
+      })(),
+      (async () => {
+        for await (const page of this.mas.listEmails())
+          for (const e of page) push(emails, e.userId, e.email.toLowerCase());
+      })(),
+      (async () => {
+        for await (const page of this.mas.listLinks()) {
+          for (const l of page) if (l.userId) push(links, l.userId, { provider: l.providerId, id: l.subject });
+        }
+      })()
+    ]);
+    for await (const page of this.synapse.listAllUsers({ delegatedAuth: true })) {
+      yield page.map((u) => joined(u, byName.get(localpartOf(u.userId)), emails, links));
+    }
+  }
+  async findUser(userId) {
+    const [user, mas] = await Promise.all([
+      this.synapse.findUser(userId),
+      this.mas.findUserByUsername(localpartOf(userId))
+    ]);
+    if (!user) return void 0;
+    if (!mas) return joined(user, void 0, /* @__PURE__ */ new Map(), /* @__PURE__ */ new Map());
+    const emails = /* @__PURE__ */ new Map([[mas.id, []]]);
+    const links = /* @__PURE__ */ new Map([[mas.id, []]]);
+    for await (const page of this.mas.listEmails(mas.id))
+      for (const e of page) push(emails, mas.id, e.email.toLowerCase());
+    for await (const page of this.mas.listLinks(mas.id)) {
+      for (const l of page) push(links, mas.id, { provider: l.providerId, id: l.subject });
+    }
+    return joined(user, mas, emails, links);
+  }
+  async createUser(userId, changes) {
+    const localpart = localpartOf(userId);
+    let created;
+    try {
+      created = await this.mas.createUser(localpart);
+    } catch (e) {
+      if (!(e instanceof SynapseError && (e.kind === "network" || (e.status ?? 0) >= 500))) throw e;
+      created = await this.mas.findUserByUsername(localpart);
+      if (!created) throw e;
+    }
+    if (!created) return { created: false };
+    await this.#update(userId, created, changes);
+    return { created: true };
+  }
+  async updateUser(userId, changes) {
+    await this.#update(userId, await this.#masUser(userId), changes);
+  }
+  async setLocked(userId, locked) {
+    await this.mas.setLocked((await this.#masUser(userId)).id, locked);
+  }
+  deactivate(userId) {
+    return this.#deactivate(userId, "deactivated");
+  }
+  erase(userId) {
+    return this.#deactivate(userId, "erased");
+  }
+  /** MAS reactivates in Synapse first (which un-erases there too: apply re-checks the state before). */
+  async reactivate(userId, changes) {
+    const mas = await this.#masUser(userId);
+    await this.mas.reactivate(mas.id);
+    await this.#update(userId, mas, changes);
+  }
+  // A complete erasure's messages and media live in Synapse: the same as on plain Synapse.
+  erasureResidue(userId) {
+    return readResidue(this.synapse, userId);
+  }
+  redactMessages(userId, rooms) {
+    return redactAndWait(this.synapse, userId, rooms, DEFAULT_PURGE_TIMING);
+  }
+  deleteMedia(userId) {
+    return deleteAllMedia(this.synapse, userId);
+  }
+  async #deactivate(userId, to) {
+    await this.mas.deactivate((await this.#masUser(userId)).id, { erase: to === "erased" });
+    const deadline = Date.now() + this.settleMs;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1e3)) {
+      const now = await this.synapse.findUser(userId);
+      if (now?.state === to || to === "deactivated" && now?.state === "erased") return;
+      if (Date.now() + wait > deadline) {
+        throw new ToolError(
+          `MAS accepted the ${to === "erased" ? "erasure" : "deactivation"} of ${userId}, but Synapse does not show it after ${Math.round(this.settleMs / 1e3)} s`,
+          "MAS finishes it in a background job (see MAS's logs); run apply again: it converges"
+        );
+      }
+      await sleep4(wait);
+    }
+  }
+  async #masUser(userId) {
+    const user = await this.mas.findUserByUsername(localpartOf(userId));
+    if (!user) {
+      throw new ToolError(
+        `${userId} lives only in Synapse, not in MAS; it is never written through MAS`,
+        "an application-service user is managed by its bridge; migrate other accounts to MAS (syn2mas) first"
+      );
+    }
+    return user;
+  }
+  /** Profile through Synapse; the rest through MAS, one field after another (not atomic). */
+  async #update(userId, mas, changes) {
+    const profile = {};
+    if (changes.displayname !== void 0) profile.displayname = changes.displayname;
+    if (changes.avatarUrl !== void 0) profile.avatarUrl = changes.avatarUrl;
+    if (Object.keys(profile).length > 0) await this.synapse.modifyUser(userId, profile);
+    if (changes.suspended !== void 0) await this.synapse.setSuspended(userId, changes.suspended);
+    if (changes.admin !== void 0) await this.mas.setAdmin(mas.id, changes.admin);
+    if (changes.locked !== void 0) await this.mas.setLocked(mas.id, changes.locked);
+    if (changes.emails !== void 0) await this.#setEmails(mas.id, changes.emails);
+    if (changes.externalIds !== void 0) await this.#setLinks(mas.id, changes.externalIds);
+    if (changes.password !== void 0) await this.mas.setPassword(mas.id, changes.password);
+  }
+  async #setEmails(id, wanted) {
+    const want = new Set(wanted.map((e) => e.toLowerCase()));
+    const have = /* @__PURE__ */ new Set();
+    for await (const page of this.mas.listEmails(id)) {
+      for (const e of page) {
+        const address = e.email.toLowerCase();
+        if (want.has(address) && !have.has(address)) have.add(address);
+        else await this.mas.deleteEmail(e.id);
+      }
+    }
+    for (const address of want) if (!have.has(address)) await this.mas.addEmail(id, address);
+  }
+  async #setLinks(id, wanted) {
+    const key = (provider, subject) => `${provider}\0${subject}`;
+    const want = /* @__PURE__ */ new Map();
+    for (const e of wanted) {
+      const provider = this.traits.providerId(e.provider);
+      if (!provider)
+        throw new ToolError(`${e.provider}: ${this.traits.providerProblem?.(e.provider) ?? "unknown provider"}`);
+      want.set(key(provider, e.id), { provider, id: e.id });
+    }
+    const have = /* @__PURE__ */ new Set();
+    for await (const page of this.mas.listLinks(id)) {
+      for (const l of page) {
+        const k = key(l.providerId, l.subject);
+        if (want.has(k)) have.add(k);
+        else await this.mas.deleteLink(l.id);
+      }
+    }
+    for (const [k, e] of want) if (!have.has(k)) await this.mas.addLink(id, e.provider, e.id);
+  }
+};
+function push(map, key, value) {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+function joined(user, mas, emails, links) {
+  if (!mas) return { ...user, synapseOnly: true };
+  const joinedUser = {
+    ...user,
+    locked: mas.locked,
+    admin: mas.admin,
+    emails: emails.get(mas.id) ?? [],
+    externalIds: links.get(mas.id) ?? [],
+    // Application-service users never have a MAS account.
+    appserviceId: null
+  };
+  if (mas.deactivated && user.state === "active") joinedUser.disagreement = "deactivated in MAS, active in Synapse";
+  else if (!mas.deactivated && user.state !== "active")
+    joinedUser.disagreement = `active in MAS, ${user.state} in Synapse`;
+  return joinedUser;
+}
+function providerResolver(providers) {
+  return (name) => {
+    const byId = providers.find((p) => p.id === name);
+    if (byId) return { id: byId.id };
+    const found = providers.filter((p) => p.humanName === name || p.issuer === name);
+    if (found.length === 1) return { id: found[0].id };
+    if (found.length === 0) {
+      return { problem: `no MAS upstream provider has the ID, human_name or issuer ${JSON.stringify(name)}` };
+    }
+    return {
+      problem: `${found.length} MAS upstream providers are named ${JSON.stringify(name)} (${found.map((p) => p.id).join(", ")}); write the provider's ID instead`
+    };
+  };
+}
+function withMasProviders(users, providerId) {
+  const out = /* @__PURE__ */ new Map();
+  for (const [id, want] of users) {
+    const ext = want.externalIds;
+    if (!ext?.length) {
+      out.set(id, want);
+      continue;
+    }
+    out.set(id, {
+      ...want,
+      externalIds: ext.map((e) => ({ provider: providerId(e.provider) ?? e.provider, id: e.id }))
+    });
+  }
+  return out;
+}
 
 // src/accounts/synapse.ts
 var SynapseAccounts = class {
-  constructor(client) {
+  constructor(client, purgeTiming = DEFAULT_PURGE_TIMING) {
     this.client = client;
+    this.purgeTiming = purgeTiming;
   }
   name = "synapse";
   listUsers() {
@@ -20620,11 +13169,17 @@ var SynapseAccounts = class {
   findUser(userId) {
     return this.client.findUser(userId);
   }
-  createUser(userId, changes) {
-    return this.client.createUser(userId, changes);
+  /** Suspension is not a PUT field: a second call, once the account exists. */
+  async createUser(userId, changes) {
+    const { suspended, ...rest } = changes;
+    const result = await this.client.createUser(userId, rest);
+    if (suspended) await this.client.setSuspended(userId, true);
+    return result;
   }
-  updateUser(userId, changes) {
-    return this.client.modifyUser(userId, changes);
+  async updateUser(userId, changes) {
+    const { suspended, ...rest } = changes;
+    if (Object.keys(rest).length > 0 || suspended === void 0) await this.client.modifyUser(userId, rest);
+    if (suspended !== void 0) await this.client.setSuspended(userId, suspended);
   }
   setLocked(userId, locked) {
     return this.client.modifyUser(userId, { locked });
@@ -20636,13 +13191,494 @@ var SynapseAccounts = class {
     return this.client.deactivate(userId, { erase: true });
   }
   /** `deactivated: false`: Synapse would un-erase an erased user this way; apply re-checks the state first. */
-  reactivate(userId, changes) {
-    return this.client.modifyUser(userId, { ...changes, deactivated: false });
+  async reactivate(userId, changes) {
+    const { suspended, ...rest } = changes;
+    await this.client.modifyUser(userId, { ...rest, deactivated: false });
+    if (suspended !== void 0) await this.client.setSuspended(userId, suspended);
+  }
+  erasureResidue(userId) {
+    return readResidue(this.client, userId);
+  }
+  redactMessages(userId, rooms) {
+    return redactAndWait(this.client, userId, rooms, this.purgeTiming);
+  }
+  deleteMedia(userId) {
+    return deleteAllMedia(this.client, userId);
   }
 };
 
-// src/core/session.ts
+// src/core/mas.ts
+import { readFile } from "node:fs/promises";
+
+// src/synapse/mas.ts
+import { setTimeout as sleep5 } from "node:timers/promises";
+var MAS_CLIENT_HINT = "register a client in MAS's config (`clients: - client_id: <ULID>, client_auth_method: client_secret_basic, client_secret: \u2026`), list the same ID under `policy.data.admin_clients`, restart MAS, and give the ID and secret in MAS_CLIENT_ID and MAS_CLIENT_SECRET (or --mas-credentials-file); never on the command line";
+var HINTS2 = {
+  unauthorized: MAS_CLIENT_HINT,
+  forbidden: MAS_CLIENT_HINT,
+  network: "check MAS_URL (--mas-url) and that MAS's admin API (the `adminapi` listener resource) is reachable",
+  "server-error": "MAS failed; see its logs",
+  "invalid-response": "is MAS_URL the Matrix Authentication Service, with the `adminapi` resource on that listener?"
+};
+var MasError = class extends SynapseError {
+  name = "MasError";
+  constructor(kind, method, path, detail, status) {
+    super(kind, method, path, `MAS: ${detail}`, status);
+    Object.defineProperty(this, "hint", { value: HINTS2[kind] });
+  }
+};
+var API = "/api/admin/v1";
+var TOKEN_MARGIN_MS = 3e4;
+var MAX_BODY_BYTES = 64 * 1024 * 1024;
+var MasClient = class {
+  baseUrl;
+  #clientId;
+  #clientSecret;
+  #dispatcher;
+  #ownsDispatcher;
+  #timeoutMs;
+  #retries;
+  #pageSize;
+  #onMutation;
+  #token;
+  #tokenRequest;
+  constructor(options) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#clientId = options.clientId;
+    this.#clientSecret = options.clientSecret;
+    this.#ownsDispatcher = options.dispatcher === void 0;
+    this.#dispatcher = options.dispatcher ?? new Agent({ connections: 8, keepAliveTimeout: 1e4 });
+    this.#timeoutMs = options.timeoutMs ?? 3e4;
+    this.#retries = options.retries ?? 3;
+    this.#pageSize = options.pageSize ?? 1e3;
+    this.#onMutation = options.onMutation;
+  }
+  async close() {
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+  // ---- Users ----
+  /** Every MAS user, page by page (cursor pagination: no row repeats or goes missing). */
+  async *listUsers() {
+    for await (const page of this.#pages("/users")) yield page.map((r) => masUser(r, "/users"));
+  }
+  async findUserByUsername(localpart) {
+    const path = `/users/by-username/${encodeURIComponent(localpart)}`;
+    try {
+      return masUser(await this.#data("GET", path), path);
+    } catch (e) {
+      if (e instanceof MasError && e.status === 404) return void 0;
+      throw e;
+    }
+  }
+  /** Creates the user in MAS, which provisions it in Synapse at once; `undefined` when the name is taken (409). */
+  async createUser(username) {
+    try {
+      return masUser(await this.#data("POST", "/users", { username }), "/users");
+    } catch (e) {
+      if (e instanceof MasError && e.status === 409) return void 0;
+      throw e;
+    }
+  }
+  async setPassword(userId, password) {
+    await this.#call("POST", `/users/${encodeURIComponent(userId)}/set-password`, { password });
+  }
+  /** Sets `can_request_admin`. Sessions that exist keep the scopes they have. */
+  async setAdmin(userId, admin) {
+    await this.#call("POST", `/users/${encodeURIComponent(userId)}/set-admin`, { admin });
+  }
+  async setLocked(userId, locked) {
+    await this.#call("POST", `/users/${encodeURIComponent(userId)}/${locked ? "lock" : "unlock"}`, {});
+  }
+  /** Asynchronous in MAS: a job ends the sessions, deletes the e-mails and deactivates (and erases) in Synapse later. */
+  async deactivate(userId, options) {
+    await this.#call("POST", `/users/${encodeURIComponent(userId)}/deactivate`, { skip_erase: !options.erase });
+  }
+  async reactivate(userId) {
+    await this.#call("POST", `/users/${encodeURIComponent(userId)}/reactivate`, {});
+  }
+  // ---- E-mails, upstream links, providers, site config ----
+  /** E-mails of one user, or of everyone (bulk: one list, not one request per user). */
+  async *listEmails(user) {
+    const query = user ? { "filter[user]": user } : {};
+    for await (const page of this.#pages("/user-emails", query)) {
+      yield page.map((r) => {
+        const a = r.attributes ?? {};
+        return {
+          id: str(r.id, "/user-emails"),
+          userId: str(a.user_id, "/user-emails"),
+          email: str(a.email, "/user-emails")
+        };
+      });
+    }
+  }
+  async addEmail(userId, email) {
+    await this.#call("POST", "/user-emails", { user_id: userId, email });
+  }
+  async deleteEmail(id) {
+    await this.#call("DELETE", `/user-emails/${encodeURIComponent(id)}`);
+  }
+  async *listLinks(user) {
+    const query = user ? { "filter[user]": user } : {};
+    for await (const page of this.#pages("/upstream-oauth-links", query)) {
+      yield page.map((r) => {
+        const a = r.attributes ?? {};
+        const path = "/upstream-oauth-links";
+        return {
+          id: str(r.id, path),
+          userId: typeof a.user_id === "string" ? a.user_id : null,
+          providerId: str(a.provider_id, path),
+          subject: str(a.subject, path)
+        };
+      });
+    }
+  }
+  async addLink(userId, providerId, subject) {
+    await this.#call("POST", "/upstream-oauth-links", { user_id: userId, provider_id: providerId, subject });
+  }
+  async deleteLink(id) {
+    await this.#call("DELETE", `/upstream-oauth-links/${encodeURIComponent(id)}`);
+  }
+  async listProviders() {
+    const all = [];
+    for await (const page of this.#pages("/upstream-oauth-providers")) {
+      for (const r of page) {
+        const a = r.attributes ?? {};
+        all.push({
+          id: str(r.id, "/upstream-oauth-providers"),
+          issuer: typeof a.issuer === "string" ? a.issuer : null,
+          humanName: typeof a.human_name === "string" ? a.human_name : null,
+          disabled: a.disabled_at !== null && a.disabled_at !== void 0
+        });
+      }
+    }
+    return all;
+  }
+  /** Whether MAS lets people log in with a password (set-password answers 403 otherwise). */
+  async passwordLoginEnabled() {
+    const body = await this.#call("GET", "/site-config");
+    return body.password_login_enabled === true;
+  }
+  // ---- Transport ----
+  async *#pages(path, query = {}) {
+    let after;
+    for (let pages = 0; ; pages++) {
+      const params = new URLSearchParams({ ...query, "page[first]": String(this.#pageSize), count: "false" });
+      if (after) params.set("page[after]", after);
+      const body = await this.#call("GET", `${path}?${params}`);
+      if (!Array.isArray(body.data))
+        throw new MasError("invalid-response", "GET", path, "the answer has no `data` list");
+      const data = body.data;
+      yield data;
+      if (!body.links?.next || data.length === 0) return;
+      const cursor = data[data.length - 1].meta?.page?.cursor ?? data[data.length - 1].id;
+      if (typeof cursor !== "string" || cursor === after || pages > 1e6) {
+        throw new MasError("invalid-response", "GET", path, "the list's cursor does not move on");
+      }
+      after = cursor;
+    }
+  }
+  async #data(method, path, body) {
+    const json = await this.#call(method, path, body);
+    if (typeof json.data !== "object" || json.data === null) {
+      throw new MasError("invalid-response", method, path, "the answer has no `data`");
+    }
+    return json.data;
+  }
+  /** One admin API call; a 401 drops the token and tries once more with a new one (it may have run out). */
+  async #call(method, path, body) {
+    const started = Date.now();
+    for (let attempt = 0, renewed = false; ; attempt++) {
+      const token = await this.#accessToken();
+      const t0 = Date.now();
+      try {
+        const { status, json } = await this.#once(method, API + path, { authorization: `Bearer ${token}` }, body);
+        if (method !== "GET")
+          this.#onMutation?.({ method, path: shortPath2(API + path), status, durationMs: Date.now() - t0 });
+        return json;
+      } catch (e) {
+        if (!(e instanceof MasError)) throw e;
+        if (method !== "GET") {
+          this.#onMutation?.({
+            method,
+            path: shortPath2(API + path),
+            ...e.status === void 0 ? {} : { status: e.status },
+            durationMs: Date.now() - t0
+          });
+        }
+        if (e.status === 401 && !renewed) {
+          renewed = true;
+          if (this.#token?.value === token) this.#token = void 0;
+          continue;
+        }
+        const retryable = e.status === 429 || (method === "GET" || method === "DELETE") && (e.kind === "network" || e.status === 502 || e.status === 503 || e.status === 504);
+        if (!retryable || attempt >= this.#retries || Date.now() - started > 6e4) throw e;
+        await sleep5(Math.min(4e3, 250 * 2 ** attempt));
+      }
+    }
+  }
+  /** The admin API token: requested with the client's credentials, kept until shortly before it runs out. */
+  #accessToken() {
+    if (this.#token && Date.now() < this.#token.expiresAt) return Promise.resolve(this.#token.value);
+    this.#tokenRequest ??= this.#requestToken().finally(() => {
+      this.#tokenRequest = void 0;
+    });
+    return this.#tokenRequest;
+  }
+  async #requestToken() {
+    const path = "/oauth2/token";
+    const basic = Buffer.from(
+      `${encodeURIComponent(this.#clientId)}:${encodeURIComponent(this.#clientSecret)}`
+    ).toString("base64");
+    let json;
+    try {
+      json = await this.#tokenAnswer(path, basic);
+    } catch (e) {
+      if (e instanceof MasError && (e.status === 400 || e.status === 401 || e.status === 403)) {
+        throw new MasError(
+          "unauthorized",
+          "POST",
+          path,
+          `the client credentials were not accepted (${e.detail.replace(/^MAS: /, "")})`,
+          e.status
+        );
+      }
+      throw e;
+    }
+    const value = json.access_token;
+    if (typeof value !== "string" || value === "") {
+      throw new MasError("invalid-response", "POST", path, "the answer has no access_token");
+    }
+    const ttl = typeof json.expires_in === "number" && json.expires_in > 0 ? json.expires_in * 1e3 : 3e5;
+    this.#token = { value, expiresAt: Date.now() + Math.max(ttl - TOKEN_MARGIN_MS, ttl / 2) };
+    return value;
+  }
+  /** Asking for a token changes nothing that matters: repeated on 429, 5xx and broken connections. */
+  async #tokenAnswer(path, basic) {
+    const body = new URLSearchParams({ grant_type: "client_credentials", scope: "urn:mas:admin" }).toString();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.#once("POST", path, { authorization: `Basic ${basic}` }, body)).json;
+      } catch (e) {
+        const retryable = e instanceof MasError && (e.kind === "network" || e.status === 429 || (e.status ?? 0) >= 500);
+        if (!retryable || attempt >= this.#retries) throw e;
+        await sleep5(Math.min(4e3, 250 * 2 ** attempt));
+      }
+    }
+  }
+  async #once(method, path, headers, body) {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const form = typeof body === "string";
+    try {
+      let res;
+      try {
+        res = await request(this.baseUrl + path, {
+          method,
+          dispatcher: this.#dispatcher,
+          headers: {
+            ...headers,
+            accept: "application/json",
+            "user-agent": `synapse-gitops/${VERSION}`,
+            ...body === void 0 ? {} : { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" }
+          },
+          body: body === void 0 ? void 0 : form ? body : JSON.stringify(body),
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: this.#timeoutMs,
+          signal: deadline.signal
+        });
+      } catch (cause) {
+        const what = deadline.signal.aborted ? "no complete answer in time (--timeout)" : describe(cause);
+        throw new MasError("network", method, shortPath2(path), this.#scrub(what));
+      }
+      let text;
+      try {
+        const chunks = [];
+        let size = 0;
+        for await (const chunk of res.body) {
+          size += chunk.length;
+          if (size > MAX_BODY_BYTES) {
+            deadline.abort();
+            throw new MasError("invalid-response", method, shortPath2(path), "the answer is too large", res.statusCode);
+          }
+          chunks.push(chunk);
+        }
+        text = Buffer.concat(chunks).toString("utf8");
+      } catch (cause) {
+        if (cause instanceof MasError) throw cause;
+        throw new MasError("network", method, shortPath2(path), this.#scrub(`the answer broke off: ${describe(cause)}`));
+      }
+      let json;
+      try {
+        json = text === "" ? {} : JSON.parse(text);
+      } catch {
+        json = void 0;
+      }
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        if (typeof json !== "object" || json === null) {
+          throw new MasError(
+            "invalid-response",
+            method,
+            shortPath2(path),
+            "the answer is not a JSON object",
+            res.statusCode
+          );
+        }
+        return { status: res.statusCode, json };
+      }
+      throw new MasError(
+        SynapseError.kindForStatus(res.statusCode),
+        method,
+        shortPath2(path),
+        this.#scrub(errorText(json, text, res.statusCode)),
+        res.statusCode
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  /** The secret and the token never reach a message, even when a server or a proxy echoes them. */
+  #scrub(text) {
+    let out = text;
+    for (const secret of [this.#clientSecret, this.#token?.value]) {
+      if (secret && secret.length >= 8) out = out.split(secret).join("<redacted>");
+    }
+    return out;
+  }
+};
+function errorText(json, text, status) {
+  const body = typeof json === "object" && json !== null ? json : {};
+  if (Array.isArray(body.errors)) {
+    const titles = body.errors.map((e) => typeof e?.title === "string" ? e.title : "").filter(Boolean);
+    if (titles.length) return titles.join(": ").slice(0, 300);
+  }
+  if (typeof body.error === "string") {
+    return typeof body.error_description === "string" ? `${body.error}: ${body.error_description}` : body.error;
+  }
+  return text.trim().slice(0, 200) || `HTTP ${status}`;
+}
+function masUser(r, path) {
+  const a = r.attributes ?? {};
+  return {
+    id: str(r.id, path),
+    username: str(a.username, path),
+    locked: a.locked_at !== null && a.locked_at !== void 0,
+    deactivated: a.deactivated_at !== null && a.deactivated_at !== void 0,
+    admin: a.admin === true
+  };
+}
+function str(v, path) {
+  if (typeof v !== "string")
+    throw new MasError("invalid-response", "GET", shortPath2(path), "a resource lacks a string field");
+  return v;
+}
+function shortPath2(path) {
+  const q = path.indexOf("?");
+  return q < 0 ? path : path.slice(0, q);
+}
+function describe(cause) {
+  const code = cause?.code;
+  if (code === "ECONNREFUSED") return "connection refused (is MAS running at MAS_URL?)";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "the host name could not be resolved";
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return code ? `${message} (${code})` : message;
+}
+
+// src/core/mas.ts
+var MAS_SYNAPSE_TOKEN_HINT = "under MAS the Synapse admin token is a MAS session with the scopes `urn:matrix:client:api:* urn:synapse:admin:*`: mint a personal session (POST /api/admin/v1/personal-sessions on MAS \u2265 1.5, for an admin user) or run `mas-cli manage issue-compatibility-token USER --yes-i-want-to-grant-synapse-admin-privileges`, and give it in SYNAPSE_ADMIN_TOKEN (or --token-file)";
 var LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+async function masSettings(options, env) {
+  const settings = {};
+  const url2 = options.masUrl ?? env.MAS_URL;
+  if (url2) settings.url = url2;
+  const file = options.masCredentialsFile ?? env.MAS_CREDENTIALS_FILE;
+  let values = env;
+  if (file) {
+    let text;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (cause) {
+      throw new ToolError(
+        `cannot read the MAS credentials file ${file}: ${cause.code ?? cause}`
+      );
+    }
+    values = {};
+    for (const line of text.split(/\r?\n/)) {
+      const m = /^\s*(MAS_CLIENT_ID|MAS_CLIENT_SECRET)\s*=\s*(.*?)\s*$/.exec(line);
+      if (m) values[m[1]] = m[2];
+    }
+  }
+  const clientId = values.MAS_CLIENT_ID?.trim();
+  const clientSecret = values.MAS_CLIENT_SECRET?.trim();
+  if (clientId) settings.clientId = clientId;
+  if (clientSecret) settings.clientSecret = clientSecret;
+  return settings;
+}
+async function usesMas(client, choice) {
+  if (choice !== "auto") return choice === "mas";
+  return await client.authMetadata() !== void 0;
+}
+function synapseTokenUnderMas(e) {
+  if (e instanceof SynapseError && (e.kind === "unauthorized" || e.kind === "forbidden")) {
+    return new ToolError(
+      `the homeserver did not accept the Synapse admin token (${e.message})`,
+      MAS_SYNAPSE_TOKEN_HINT
+    );
+  }
+  return e;
+}
+async function masAccounts(client, creds, options) {
+  const settings = creds.mas ?? {};
+  if (!settings.url) {
+    const issuer = options.backend === "mas" ? void 0 : (await client.authMetadata())?.issuer;
+    throw new ToolError(
+      `the homeserver delegates authentication to the Matrix Authentication Service, but no MAS URL is given${issuer ? ` (it advertises the issuer ${issuer}, which is not used unless you name it)` : ""}`,
+      "set MAS_URL (or pass --mas-url) to the MAS address that serves the admin API; the MAS client secret is only sent there"
+    );
+  }
+  const url2 = masUrl(settings.url, options.allowInsecureHttp ?? false);
+  if (!settings.clientId || !settings.clientSecret) {
+    throw new ToolError(
+      `no MAS client ${!settings.clientId ? "ID" : "secret"}: the admin API of MAS needs a client with the urn:mas:admin scope`,
+      MAS_CLIENT_HINT
+    );
+  }
+  const mas = new MasClient({
+    baseUrl: url2,
+    clientId: settings.clientId,
+    clientSecret: settings.clientSecret,
+    ...options.timeoutMs === void 0 ? {} : { timeoutMs: options.timeoutMs },
+    ...options.retries === void 0 ? {} : { retries: options.retries },
+    ...options.onMutation ? { onMutation: options.onMutation } : {}
+  });
+  client.alsoClose(() => mas.close());
+  await client.serverVersion().catch((e) => {
+    throw synapseTokenUnderMas(e);
+  });
+  return MasAccounts.connect(client, mas);
+}
+function masUrl(raw, allowInsecureHttp) {
+  let url2;
+  try {
+    url2 = new URL(raw);
+  } catch {
+    throw new ToolError(`the MAS URL ${JSON.stringify(raw)} is not a URL`, "use e.g. https://auth.example.org");
+  }
+  if (url2.protocol !== "https:" && url2.protocol !== "http:") throw new ToolError("the MAS URL must be http(s)");
+  if (url2.username || url2.password || url2.search || url2.hash) {
+    throw new ToolError("the MAS URL must not carry credentials, a query or a fragment");
+  }
+  if (url2.protocol === "http:" && !LOOPBACK.test(url2.hostname) && !allowInsecureHttp) {
+    throw new ToolError(
+      `refusing to send the MAS client secret over plain http to ${url2.host}`,
+      "use https, or pass --allow-insecure-http if this network is trusted"
+    );
+  }
+  return url2.origin + url2.pathname.replace(/\/+$/, "");
+}
+
+// src/core/session.ts
+var BACKEND_CHOICES = ["auto", "synapse", "mas"];
+var LOOPBACK2 = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 function operatorHomeserver(options, env) {
   const raw = options.homeserver ?? env.SYNAPSE_URL;
   if (!raw) {
@@ -20666,7 +13702,7 @@ function normaliseHomeserver(raw, allowInsecureHttp = true) {
   if (url2.username || url2.password || url2.search || url2.hash) {
     throw new ToolError("the homeserver URL must not carry credentials, a query or a fragment");
   }
-  if (url2.protocol === "http:" && !LOOPBACK.test(url2.hostname) && !allowInsecureHttp) {
+  if (url2.protocol === "http:" && !LOOPBACK2.test(url2.hostname) && !allowInsecureHttp) {
     throw new ToolError(
       `refusing to send the admin token over plain http to ${url2.host}`,
       "use https, or pass --allow-insecure-http if this network is trusted"
@@ -20678,7 +13714,7 @@ async function readToken(options, env) {
   if (options.tokenFile) {
     let text;
     try {
-      text = await readFile(options.tokenFile, "utf8");
+      text = await readFile2(options.tokenFile, "utf8");
     } catch (cause) {
       throw new ToolError(
         `cannot read the token file ${options.tokenFile}: ${cause.code ?? cause}`
@@ -20698,7 +13734,11 @@ async function readToken(options, env) {
   return token;
 }
 async function credentials(options, env) {
-  return { homeserver: operatorHomeserver(options, env), token: await readToken(options, env) };
+  return {
+    homeserver: operatorHomeserver(options, env),
+    token: await readToken(options, env),
+    mas: await masSettings(options, env)
+  };
 }
 async function connect(creds, options) {
   const client = new SynapseClient({
@@ -20710,10 +13750,14 @@ async function connect(creds, options) {
     ...options.onMutation ? { onMutation: options.onMutation } : {}
   });
   try {
-    const me = await client.whoami();
+    const choice = options.backend ?? "auto";
+    const me = await client.whoami().catch(async (e) => {
+      throw await usesMas(client, choice).catch(() => false) ? synapseTokenUnderMas(e) : e;
+    });
+    const delegated = await usesMas(client, choice);
     return {
       client,
-      accounts: new SynapseAccounts(client),
+      accounts: delegated ? await masAccounts(client, creds, options) : new SynapseAccounts(client),
       homeserver: creds.homeserver,
       token: creds.token,
       ownUserId: me.userId,
@@ -20728,7 +13772,8 @@ function effectivePolicy(desired, limits) {
   return {
     ...desired.policy,
     maxDeactivations: limits.maxDeactivations ?? desired.policy.maxDeactivations,
-    maxErasures: limits.maxErasures ?? desired.policy.maxErasures
+    maxErasures: limits.maxErasures ?? desired.policy.maxErasures,
+    ...(limits.maxRemovals ?? desired.policy.maxRemovals) === void 0 ? {} : { maxRemovals: limits.maxRemovals ?? desired.policy.maxRemovals }
   };
 }
 function passwordChecker(options) {
@@ -20740,47 +13785,73 @@ async function connectAndRead(file, creds, options) {
   });
   const connection = await connect(creds, options);
   try {
-    const desired = parseDesiredState(await reading, {
+    const files = await reading;
+    const desired = parseDesiredState(files, {
       serverName: connection.serverName,
       homeserver: connection.homeserver
     });
-    return { connection, desired };
+    return { connection, desired, files };
   } catch (e) {
     await connection.client.close();
     throw e;
   }
 }
 async function compareBothSides(file, creds, options, compare) {
-  const { connection, desired } = await connectAndRead(file, creds, options);
+  const { connection, desired, files } = await connectAndRead(file, creds, options);
   try {
+    const { accounts } = connection;
     const context = {
-      desired: desired.users,
+      desired: accounts instanceof MasAccounts ? withMasProviders(desired.users, accounts.traits.providerId) : desired.users,
       serverName: connection.serverName,
       ownUserId: connection.ownUserId,
       policy: effectivePolicy(desired, options),
-      passwordProblem: passwordChecker(options)
+      passwordProblem: passwordChecker(options),
+      backend: { name: accounts.name, ...accounts.traits },
+      now: options.now
     };
-    const comparer = compare(context);
+    const comparer = compare(context, desired);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsResidue: needsResidue(desired.users, context.policy, context.now),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) => options.onProgress?.(
         p.detailsNeeded && p.detailed ? `read ${p.listed} users, details ${p.detailed}/${p.detailsNeeded}` : `read ${p.listed} users`
       )
     });
-    return { connection, desired, context, listed: comparer.listed, result: comparer.finish() };
+    return { connection, desired, files, context, listed: comparer.listed, result: comparer.finish() };
   } catch (e) {
     await connection.client.close();
     throw e;
   }
 }
 async function planFromFile(file, creds, options) {
-  const { result, ...run } = await compareBothSides(file, creds, options, (context) => new Planner(context));
-  return { ...run, plan: result };
+  let members;
+  const { result, ...run } = await compareBothSides(file, creds, options, (context, desired) => {
+    members = new MemberAccounts(desired.rooms);
+    return members.around(new Planner(context));
+  });
+  if (run.desired.rooms.length === 0) return { ...run, plan: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, plan: withRoomPlan(result, run.desired, actual, members, run.connection.ownUserId) };
 }
 async function driftFromFile(file, creds, options) {
   const { result, ...run } = await compareBothSides(file, creds, options, (context) => new DriftDetector(context));
-  return { ...run, drift: result };
+  if (run.desired.rooms.length === 0) return { ...run, drift: result };
+  const actual = await readFileRooms(run, options);
+  return { ...run, drift: withRoomDrift(result, run.desired.rooms, actual, run.connection.ownUserId) };
+}
+async function readFileRooms(run, options) {
+  try {
+    return await readRooms(
+      run.connection.client,
+      run.desired.rooms.map((r) => r.key),
+      options.concurrency ?? 8,
+      options.onProgress
+    );
+  } catch (e) {
+    await run.connection.client.close();
+    throw e;
+  }
 }
 
 // src/core/commands.ts
@@ -20796,26 +13867,40 @@ async function maybeNotify(io, connection, options, somethingToSay, report) {
 async function validate(io, file) {
   const desired = await loadDesiredState(file);
   const counts = { active: 0, deactivated: 0, erased: 0 };
-  for (const u of desired.users.values()) counts[u.state]++;
+  let scheduled = 0;
+  for (const u of desired.users.values()) {
+    counts[u.state]++;
+    if (u.schedule) scheduled++;
+  }
   io.out(
-    `${desired.files.map(escapeTerminal).join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased)
+    `${desired.files.map(escapeTerminal).join(", ")}: valid \u2014 ${desired.users.size} users (${counts.active} active, ${counts.deactivated} deactivated, ${counts.erased} erased${scheduled ? `; ${scheduled} with a deactivateOn or eraseOn date` : ""})${desired.rooms.length > 0 ? `, ${desired.rooms.length} rooms` : ""}
 `
   );
   return EXIT.ok;
 }
 function planExitCode(plan2, detailed) {
   if (plan2.refusals.length > 0) return EXIT.error;
-  return detailed && plan2.actions.length > 0 ? EXIT.changes : EXIT.ok;
+  return detailed && planHasChanges(plan2) ? EXIT.changes : EXIT.ok;
 }
 async function plan(io, file, options) {
   if (options.snapshot) return planOffline(io, file, options.snapshot, options);
   const creds = await credentials(options, io.env);
-  const run = await planFromFile(file, creds, { ...options, env: io.env, onProgress: io.progress.update });
+  const run = await planFromFile(file, creds, {
+    ...options,
+    env: io.env,
+    onProgress: io.progress.update,
+    now: scheduleClock(io)
+  });
   io.progress.done();
   const { connection } = run;
   try {
     const report = { command: "plan", plan: run.plan };
     if (options.out) {
+      if ((run.plan.rooms?.changes.length ?? 0) > 0) {
+        throw new ToolError(
+          "plan --out cannot save a plan with room changes yet: apply them with apply (which plans again), then save plans of accounts"
+        );
+      }
       const commit = commitOf(io);
       const text = writePlanFile(
         {
@@ -20824,7 +13909,7 @@ async function plan(io, file, options) {
           ownUserId: connection.ownUserId,
           ...commit ? { commit } : {},
           desired: { files: run.desired.files, sha256: run.desired.sha256 },
-          plan: run.plan
+          plan: withoutRooms(run.plan)
         },
         connection.token,
         { now: io.now(), ...options.outTtlMs === void 0 ? {} : { ttlMs: options.outTtlMs } }
@@ -20833,7 +13918,7 @@ async function plan(io, file, options) {
       io.err(`saved the plan to ${options.out}; apply it with: synapse-gitops apply --plan ${options.out}
 `);
     }
-    await maybeNotify(io, connection, options, run.plan.actions.length + run.plan.refusals.length > 0, {
+    await maybeNotify(io, connection, options, planHasChanges(run.plan) || run.plan.refusals.length > 0, {
       text: renderPlanText(report),
       markdown: renderMarkdown(report)
     });
@@ -20855,10 +13940,15 @@ async function planOffline(io, file, path, options) {
     serverName: snapshot2.meta.serverName,
     ...homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}
   });
+  if (desired.rooms.length > 0) {
+    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline
+`);
+  }
   const { plan: thePlan, notCompared } = planFromSnapshot(
     snapshot2,
     desired.users,
     effectivePolicy(desired, options),
+    scheduleClock(io),
     passwordChecker({ ...options, env: io.env })
   );
   const report = {
@@ -20921,7 +14011,8 @@ async function apply(io, file, options) {
       ...options,
       env: io.env,
       ...onMutation ? { onMutation } : {},
-      onProgress: io.progress.update
+      onProgress: io.progress.update,
+      now: scheduleClock(io)
     });
     ({ connection, plan: thePlan } = run);
     inventorySize = run.listed;
@@ -20952,6 +14043,7 @@ async function loadSavedPlan(io, path, file, creds, options) {
     commit: commitOf(io)
   });
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
+  notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
   const overLimits = [
     ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
@@ -20979,7 +14071,9 @@ Nothing was applied.`,
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`
       );
     }
+    const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {
+      needsResidue: (u) => purged.has(u.userId),
       onProgress: (p) => io.progress.update(`checking ${p.listed} users`)
     });
     const stale = stalePreconditions(saved.plan, actual);
@@ -20989,6 +14083,17 @@ Nothing was applied.`);
   } catch (e) {
     await connection.client.close();
     throw e;
+  }
+}
+function notePassedSinceSaved(io, saved, path) {
+  const now = scheduleClock({ ...io, err: () => {
+  } });
+  for (const step of saved.scheduled ?? []) {
+    if (Date.parse(step.at) > now) continue;
+    io.err(
+      `note: ${escapeTerminal(step.userId)}'s ${step.kind} (scheduled for ${escapeTerminal(step.on)}) came due after ${path} was made (as of ${escapeTerminal(saved.now ?? "an unknown time")}); it is not in this plan and is not carried out: run plan again
+`
+    );
   }
 }
 async function confirmAndApply(io, connection, thePlan, options, audit) {
@@ -21003,14 +14108,14 @@ async function confirmAndApply(io, connection, thePlan, options, audit) {
     await notify(report, true);
     return { exitCode: EXIT.error, report };
   }
-  if (thePlan.actions.length === 0) {
+  if (!planHasChanges(thePlan)) {
     await notify(report, false);
     return { exitCode: EXIT.ok, report };
   }
   if (!options.yes) {
     if (!io.confirm) throw new ToolError("apply needs --yes when it is not run from a terminal; nothing was changed");
     const question = `
-Apply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
+Apply these ${thePlan.actions.length + (thePlan.rooms?.changes.length ?? 0)} changes to ${thePlan.serverName}? Only 'yes' is accepted: `;
     if (!await io.confirm(question)) {
       io.err("Nothing was applied.\n");
       return { exitCode: EXIT.error, report };
@@ -21031,6 +14136,18 @@ Apply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'ye
       passwordPolicy: options.passwordPolicy ?? {},
       env: io.env,
       shouldContinue: () => !stopping,
+      ...thePlan.rooms && thePlan.rooms.changes.length > 0 ? {
+        rooms: (shouldContinue) => applyRoomChanges(connection.client, connection.accounts, thePlan.rooms.changes, {
+          concurrency: options.concurrency,
+          shouldContinue,
+          onResult: (r) => {
+            audit?.roomChange(r);
+            io.progress.done();
+            io.out(`${roomResultLine(r)}
+`);
+          }
+        })
+      } : {},
       lock: () => acquireApplyLock(connection.client, {
         onWait: (lease) => io.err(
           `Another synapse-gitops apply holds this server's apply lock (lease ${escapeTerminal(lease.leaseId)}: ${escapeTerminal(describeHolder(lease))}); waiting for it to finish\u2026
@@ -21060,16 +14177,33 @@ Apply these ${thePlan.actions.length} changes to ${thePlan.serverName}? Only 'ye
   io.out(renderApplyText(done));
   if (stopping) io.err("Interrupted: run apply again to finish.\n");
   await notify(done, true);
-  return { exitCode: result.summary.done === result.results.length ? EXIT.ok : EXIT.error, report: done };
+  const allDone = result.summary.done === result.results.length && (result.rooms ?? []).every((r) => r.outcome === "done");
+  return { exitCode: allDone ? EXIT.ok : EXIT.error, report: done };
 }
 async function drift(io, file, options) {
   const creds = await credentials(options, io.env);
-  const { connection, drift: report } = await driftFromFile(file, creds, {
+  const {
+    connection,
+    drift: report,
+    desired,
+    files
+  } = await driftFromFile(file, creds, {
     ...options,
-    onProgress: io.progress.update
+    onProgress: io.progress.update,
+    now: scheduleClock(io)
   });
   io.progress.done();
+  let patch;
   try {
+    if (options.patch || options.write) patch = (await import("./patch-IXVWE5SO.js")).driftPatch(files, desired, report);
+    if (options.write && patch) {
+      await (await import("./writePatch-K2LC2POG.js")).writePatchedFiles(patch.files);
+      const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
+      io.err(
+        patch.files.length > 0 ? `wrote the patch to ${names}
+` : "nothing to write: the file matches the server\n"
+      );
+    }
     await maybeNotify(io, connection, options, report.drifted, {
       text: renderDriftText(report),
       markdown: renderDriftMarkdown(report)
@@ -21077,7 +14211,8 @@ async function drift(io, file, options) {
   } finally {
     await connection.client.close();
   }
-  return { exitCode: report.drifted ? EXIT.changes : EXIT.ok, drift: report };
+  const drifted = options.write && patch ? patch.left.length > 0 : report.drifted;
+  return { exitCode: drifted ? EXIT.changes : EXIT.ok, drift: report, ...patch ? { patch } : {} };
 }
 async function exportUsers(io, options) {
   const connection = await connect(await credentials(options, io.env), options);
@@ -21091,10 +14226,15 @@ async function exportUsers(io, options) {
     io.progress.done();
     const header = `# Exported by synapse-gitops ${VERSION} from ${connection.serverName}. Check it with: synapse-gitops plan FILE
 `;
-    const text = exportUsersFile(users.values(), connection.serverName, header);
+    const rooms = await readRooms(connection.client, options.rooms ?? [], options.concurrency);
+    const missing = [...rooms].filter(([, room]) => room === void 0).map(([key]) => key);
+    if (missing.length > 0) throw new ToolError(`no such room on this server: ${missing.join(", ")}`);
+    const text = exportUsersFile(users.values(), connection.serverName, header, [
+      ...(options.rooms ?? []).map((key) => rooms.get(key))
+    ]);
     if (options.out) {
       await writePrivateFile(options.out, text);
-      io.err(`wrote ${users.size} users to ${options.out}
+      io.err(`wrote ${users.size} users${rooms.size ? ` and ${rooms.size} rooms` : ""} to ${options.out}
 `);
     } else io.out(text);
   } finally {
@@ -21146,10 +14286,13 @@ If no apply is running any more, remove it with:
     await connection.client.close();
   }
 }
+function withoutRooms(plan2) {
+  const { rooms: _rooms, ...rest } = plan2;
+  return rest;
+}
 
 export {
-  require_dist,
-  ROOT_FILES,
+  BACKEND_CHOICES,
   validate,
   planExitCode,
   plan,

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
+import {
+  planHasChanges
+} from "./chunk-AD742QSL.js";
+import {
+  timeUntil
+} from "./chunk-6HBL5TLA.js";
 
 // src/snapshot/digest.ts
 import { createHmac } from "node:crypto";
@@ -97,11 +103,22 @@ function describeAction(a, esc) {
   if (a.kind === "create" && a.to !== "active") {
     text = a.to === "erased" ? "create, then erase (reserves the ID)" : "create, then deactivate (reserves the ID)";
   }
+  if (a.purge) text = purgeText(a);
   if (a.reason === "unmanaged") text += " (not in the file; policy unmanaged: deactivate)";
+  if (a.due !== void 0) text += ` (scheduled for ${esc(a.due)}, due)`;
   if (a.password) {
     text += "env" in a.password ? ` with the password from env ${esc(a.password.env)}` : ` with the password from file ${esc(a.password.file)}`;
   }
   return a.irreversible ? `${text} \u2014 IRREVERSIBLE` : text;
+}
+function purgeText(a) {
+  const p = a.purge;
+  const head = a.from === "erased" ? "finish the complete erasure" : "erase completely";
+  if (p.rooms === null || p.messages === null || p.media === null) {
+    return `${head}: redact the messages and delete the media (not counted offline)`;
+  }
+  const rooms = `${p.rooms} room${p.rooms === 1 ? "" : "s"}`;
+  return `${head}: redact ${p.messages} message${p.messages === 1 ? "" : "s"} in ${rooms}, delete ${p.media} media`;
 }
 function formatValue(value, esc) {
   return esc(plainValue(value));
@@ -118,7 +135,10 @@ function formatFrom(value, esc, report) {
 }
 function policyLine(policy, esc) {
   const protectedList = policy.protected.length === 0 ? "none" : policy.protected.map(esc).join(", ");
-  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}, protected: ${protectedList}.`;
+  return `Policy: unmanaged ${policy.unmanaged}, maxDeactivations ${policy.maxDeactivations}, maxErasures ${policy.maxErasures}${policy.erasure === "complete" ? ", erasure complete" : ""}, protected: ${protectedList}.`;
+}
+function backendLine(backend) {
+  return backend === "mas" ? "Accounts backend: mas (Matrix Authentication Service, with Synapse for profiles)." : `Accounts backend: ${backend}.`;
 }
 function snapshotLines(report, esc) {
   if (!report.snapshot) return void 0;
@@ -130,9 +150,19 @@ function snapshotLines(report, esc) {
   }
   return lines;
 }
+function scheduledEntries(plan, esc) {
+  const now = plan.now === void 0 ? void 0 : Date.parse(plan.now);
+  return (plan.scheduled ?? []).map((step) => ({
+    userId: esc(step.userId),
+    what: `${step.kind} on ${esc(step.on)}${now === void 0 ? "" : ` (${timeUntil(Date.parse(step.at), now)})`}`
+  }));
+}
+function scheduledHeading(plan, esc) {
+  return `Scheduled by the file, not due yet (${plan.scheduled?.length ?? 0}, as of ${esc(plan.now ?? "an unknown time")})`;
+}
 function summaryLine(plan) {
   const s = plan.summary;
-  if (plan.actions.length === 0 && plan.refusals.length === 0) return "No changes: the server matches the file.";
+  if (!planHasChanges(plan) && plan.refusals.length === 0) return "No changes: the server matches the file.";
   return `Plan: ${s.create} to create, ${s.update} to update, ${s.deactivate} to deactivate, ${s.erase} to erase, ${s.reactivate} to reactivate.`;
 }
 function applySummaryLine(result) {
@@ -153,7 +183,10 @@ export {
   formatValue,
   formatFrom,
   policyLine,
+  backendLine,
   snapshotLines,
+  scheduledEntries,
+  scheduledHeading,
   summaryLine,
   applySummaryLine
 };

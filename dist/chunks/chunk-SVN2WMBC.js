@@ -6469,66 +6469,6 @@ function superRefine(fn, params) {
   return _superRefine(fn, params);
 }
 
-// src/domain/attributes.ts
-var nonEmpty = string2().min(1);
-function noRepeats(key, message) {
-  return (items, ctx) => {
-    const seen = /* @__PURE__ */ new Map();
-    items.forEach((item, i) => {
-      const k = key(item);
-      const first = seen.get(k);
-      if (first === void 0) seen.set(k, i);
-      else
-        ctx.addIssue({ code: "custom", path: [i], message: `${message}: the same as item ${first + 1}`, input: item });
-    });
-  };
-}
-var externalIdSchema = strictObject({
-  provider: nonEmpty.meta({ description: "The SSO provider's ID in Synapse's configuration, e.g. oidc." }),
-  id: nonEmpty.meta({ description: "The user's ID at that provider (quote it if it looks like a number)." })
-}).meta({ description: "A link to an SSO identity." });
-var MXC_URI = /^mxc:\/\/[A-Za-z0-9.:[\]-]+\/[A-Za-z0-9_-]+$/;
-var ATTRIBUTE_SPECS = {
-  displayname: {
-    schema: string2().meta({ description: "Managed only when given." }),
-    compare: "text",
-    detail: false,
-    exported: (v) => v || void 0
-  },
-  avatarUrl: {
-    schema: string2().regex(MXC_URI, { error: "must be an mxc:// URI, e.g. mxc://example.org/AbCdEf" }).meta({ description: "The avatar, as an mxc:// URI of media on the server. Managed only when given." }),
-    compare: "text",
-    detail: false,
-    exported: (v) => v || void 0
-  },
-  admin: {
-    schema: boolean2().meta({ description: "Server admin. Managed only when given." }),
-    compare: "value",
-    detail: false,
-    exported: (v) => v
-  },
-  locked: {
-    schema: boolean2().meta({ description: "A locked account cannot log in. Managed only when given." }),
-    compare: "value",
-    detail: false,
-    exported: (v) => v ? true : void 0
-  },
-  emails: {
-    schema: array(email2({ error: (iss) => `${JSON.stringify(iss.input)} is not an email address` })).superRefine(noRepeats((e) => e.toLowerCase(), "listed twice (emails compare without case)")).meta({ description: "The account's email addresses (the whole list is managed when given)." }),
-    compare: "set",
-    detail: true,
-    exported: (v) => v?.length ? v : void 0
-  },
-  externalIds: {
-    schema: array(externalIdSchema).superRefine(noRepeats((e) => `${e.provider}\0${e.id}`, "listed twice")).meta({ description: "The account's SSO identities (the whole list is managed when given)." }),
-    compare: "set",
-    detail: true,
-    exported: (v) => v?.length ? v : void 0
-  }
-};
-var ATTRIBUTES = Object.keys(ATTRIBUTE_SPECS);
-var DETAIL_ATTRIBUTES = ATTRIBUTES.filter((a) => ATTRIBUTE_SPECS[a].detail);
-
 // src/domain/userId.ts
 var NEW_LOCALPART = /^[a-z0-9._=\-/+]+$/;
 var HISTORICAL_USER_ID = /^@([\x21-\x39\x3b-\x7e]+):([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?$/;
@@ -6575,6 +6515,7 @@ export {
   ZodISODate,
   ZodISOTime,
   ZodISODuration,
+  email2 as email,
   url,
   number2 as number,
   int,
@@ -6586,9 +6527,6 @@ export {
   record,
   _enum,
   literal,
-  ATTRIBUTE_SPECS,
-  ATTRIBUTES,
-  DETAIL_ATTRIBUTES,
   NEW_LOCALPART_CHARACTERS,
   isValidNewLocalpart,
   isHistoricalLocalpart,

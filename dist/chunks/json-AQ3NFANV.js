@@ -3,6 +3,16 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
+import {
+  roomJson
+} from "./chunk-JO7W4AST.js";
+import "./chunk-QE3EWGP7.js";
+import {
+  planHasChanges
+} from "./chunk-AD742QSL.js";
+import "./chunk-SVN2WMBC.js";
+import "./chunk-I7MR6UWU.js";
+import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 
 // src/report/json.ts
@@ -13,13 +23,18 @@ function renderJson(report) {
     tool: { name: "synapse-gitops", version: VERSION },
     command: report.command,
     serverName: plan.serverName,
+    ...plan.backend ? { backend: plan.backend } : {},
     summary: plan.summary,
     policy: plan.policy,
     ...report.snapshot ? { snapshot: report.snapshot } : {},
-    changes: plan.actions.length > 0,
+    changes: planHasChanges(plan),
     actions: plan.actions,
     refusals: plan.refusals,
     unmanaged: report.plan.policy.unmanaged === "ignore" ? [] : plan.unmanaged,
+    // The clock the plan was made with, and what the file schedules after it (not actions yet).
+    ...plan.now === void 0 ? {} : { now: plan.now },
+    scheduled: plan.scheduled ?? [],
+    ...roomJson(plan, report.apply),
     ...report.apply ? {
       apply: {
         summary: report.apply.summary,

@@ -5,11 +5,14 @@ import {
   renderDriftJson,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunk-DDL2U3WT.js";
+} from "./chunk-UEGVKI2R.js";
 import "./chunk-CUFBJBJW.js";
-import "./chunk-5UI2KWUR.js";
+import "./chunk-TY2JSSN6.js";
+import "./chunk-U6LS732R.js";
+import "./chunk-AD742QSL.js";
+import "./chunk-6HBL5TLA.js";
+import "./chunk-SVN2WMBC.js";
 import "./chunk-I7MR6UWU.js";
-import "./chunk-XBO4EKKD.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
