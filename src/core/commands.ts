@@ -37,7 +37,14 @@ import { VERSION } from "../version.js";
 import { scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
 import { readRooms } from "./rooms.js";
-import { MAX_PLAN_FILE_BYTES, planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
+import {
+  MAX_PLAN_FILE_BYTES,
+  planFileMismatch,
+  readPlanFile,
+  savedRoomProblems,
+  stalePreconditions,
+  writePlanFile,
+} from "./savedPlan.js";
 import {
   type Connection,
   connect,
@@ -175,11 +182,6 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
   try {
     const report: Report = { command: "plan", plan: run.plan };
     if (options.out) {
-      if ((run.plan.rooms?.changes.length ?? 0) > 0) {
-        throw new ToolError(
-          "plan --out cannot save a plan with room changes yet: apply them with apply (which plans again), then save plans of accounts",
-        );
-      }
       const commit = commitOf(io);
       const text = writePlanFile(
         {
@@ -188,7 +190,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
           ownUserId: connection.ownUserId,
           ...(commit ? { commit } : {}),
           desired: { files: run.desired.files, sha256: run.desired.sha256 },
-          plan: withoutRooms(run.plan),
+          plan: run.plan,
         },
         connection.token,
         { now: io.now(), ...(options.outTtlMs === undefined ? {} : { ttlMs: options.outTtlMs }) },
@@ -347,8 +349,10 @@ async function loadSavedPlan(
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
   notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
+  const policy = effectivePolicy(desired, options);
   const overLimits = [
-    ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
+    ...limitRefusals(saved.plan.actions, policy),
+    ...savedRoomProblems(saved.plan, new Set(desired.rooms.map((r) => r.key)), policy),
     ...saved.plan.actions.flatMap((a) => {
       const problem = a.password && check(a.password);
       return problem
@@ -606,10 +610,4 @@ export async function forceUnlock(io: Io, leaseId: string | undefined, options: 
   } finally {
     await connection.client.close();
   }
-}
-
-/** A plan as a saved plan file holds it: accounts only (plan --out refuses a plan with room changes). */
-function withoutRooms(plan: Plan): Plan {
-  const { rooms: _rooms, ...rest } = plan;
-  return rest;
 }

@@ -25,7 +25,28 @@ export interface DesiredRoom {
 }
 
 /** Membership of a user in a room, as the room's current state says; `none`: no member event. */
-export type Membership = "join" | "invite" | "leave" | "ban" | "knock" | "none";
+export const MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock", "none"] as const;
+export type Membership = (typeof MEMBERSHIPS)[number];
+
+/**
+ * Room IDs and aliases as a file the tool did not write on this run (a saved plan, a snapshot) may
+ * hold them: printable ASCII only, `!opaque:server` or `!opaque` (room version 12) for an ID,
+ * `#name:server` for an alias, the server part as in a user ID. Nothing else is sent in a URL path.
+ */
+const OPAQUE = "[\\x21-\\x39\\x3b-\\x7e]+";
+const SERVER = "(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?";
+const ROOM_ID = new RegExp(`^!${OPAQUE}(?::${SERVER})?$`);
+const ROOM_ALIAS = new RegExp(`^#${OPAQUE}:${SERVER}$`);
+const MAX_ROOM_ID_LENGTH = 255;
+
+export function isRoomId(text: string): boolean {
+  return text.length <= MAX_ROOM_ID_LENGTH && ROOM_ID.test(text);
+}
+
+/** A room as a file names it: an alias or a room ID. */
+export function isRoomKey(text: string): boolean {
+  return isRoomId(text) || (text.length <= MAX_ROOM_ID_LENGTH && ROOM_ALIAS.test(text));
+}
 
 /** The part of `m.room.power_levels` the planner reads (Matrix defaults filled in). */
 export interface PowerLevels {
