@@ -36,7 +36,7 @@ import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
 import { scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
-import { readRooms } from "./rooms.js";
+import { readRooms, snapshotRoomPlan } from "./rooms.js";
 import {
   MAX_PLAN_FILE_BYTES,
   planFileMismatch,
@@ -225,20 +225,22 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     serverName: snapshot.meta.serverName,
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
-  if (desired.rooms.length > 0) {
-    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline\n`);
-  }
-  const { plan: thePlan, notCompared } = planFromSnapshot(
+  const { plan: accountsPlan, notCompared } = planFromSnapshot(
     snapshot,
     desired.users,
     effectivePolicy(desired, options),
     scheduleClock(io),
     passwordChecker({ ...options, env: io.env }),
   );
+  const { plan: thePlan, roomsNotCompared } = snapshotRoomPlan(accountsPlan, desired, snapshot);
   const report: Report = {
     command: "plan",
     plan: thePlan,
-    snapshot: { age: snapshotAge(snapshot.meta, new Date(io.now())).text, notCompared },
+    snapshot: {
+      age: snapshotAge(snapshot.meta, new Date(io.now())).text,
+      notCompared,
+      ...(roomsNotCompared.length > 0 ? { roomsNotCompared } : {}),
+    },
   };
   return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
 }
@@ -263,15 +265,24 @@ export async function snapshot(io: Io, file: string, options: SnapshotOptions): 
       onProgress: (p) => io.progress.update(`read ${p.listed} users`),
     });
     io.progress.done();
-    const text = writeSnapshot(users.values(), {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-      ownUserId: connection.ownUserId,
-      takenAt: new Date(io.now()),
-    });
+    const rooms = await readRooms(
+      connection.client,
+      desired.rooms.map((r) => r.key),
+      options.concurrency,
+    );
+    const text = writeSnapshot(
+      users.values(),
+      {
+        serverName: connection.serverName,
+        homeserver: connection.homeserver,
+        ownUserId: connection.ownUserId,
+        takenAt: new Date(io.now()),
+      },
+      rooms,
+    );
     await writePrivateFile(options.out, text);
     io.err(
-      `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
+      `wrote a snapshot of ${users.size} users${rooms.size > 0 ? ` and ${rooms.size} rooms` : ""} to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
     );
   } finally {
     await connection.client.close();
