@@ -256,8 +256,11 @@ export function readSnapshot(
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    const where = first.path.map(String).join(".") || "(top)";
-    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine(first.message)}`);
+    // A key from the file (a room's member) is quoted when it is not plain: it may hold control characters.
+    const where = first.path.map((p) => (/^[\w@.:#!-]*$/.test(String(p)) ? String(p) : JSON.stringify(p))).join(".");
+    // A record's key that is no user ID: its own message, not zod's "Invalid key in record".
+    const message = first.code === "invalid_key" ? (first.issues[0]?.message ?? first.message) : first.message;
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where || "(top)"}: ${oneLine(message)}`);
   }
   const file = parsed.data;
   const bad = (message: string) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
