@@ -80,10 +80,12 @@ describe("a saved plan with room changes", () => {
   });
 
   it("refuses a room change edited after the plan was made", () => {
-    const text = edited(saved(plan), (json) => {
+    const text = saved(plan);
+    expect(read(text).plan.rooms?.changes[0]?.userId).toBe(id("alice"));
+    const tampered = edited(text, (json) => {
       json.plan.rooms!.changes[0]!.userId = id("eve");
     });
-    expect(() => read(text)).toThrow("plan.json was changed after it was made, or made with another admin token");
+    expect(() => read(tampered)).toThrow("plan.json was changed after it was made, or made with another admin token");
   });
 
   it.each([
