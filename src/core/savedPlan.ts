@@ -69,15 +69,17 @@ const userIdSchema = z.string().refine((s) => serverNameOf(s) !== undefined, "is
 const roomIdSchema = z.string().refine(isRoomId, "is not a Matrix room ID");
 const roomKeySchema = z.string().refine(isRoomKey, "is not a room alias or room ID");
 const membership = z.enum(MEMBERSHIPS);
+// Any integer (rooms before version 6 may hold levels beyond the safe range).
+const powerLevel = z.number().refine(Number.isInteger, "is not an integer");
 const roomChangeSchema = z
   .strictObject({
     kind: z.enum(ROOM_CHANGE_KINDS),
     room: roomKeySchema,
     roomId: roomIdSchema,
     userId: userIdSchema,
-    from: z.union([membership, z.int()]),
-    to: z.union([membership, z.int()]),
-    reason: z.string().max(4096),
+    from: z.union([membership, powerLevel]),
+    to: z.union([membership, powerLevel]),
+    reason: z.string(),
   })
   .refine(
     (c) =>
@@ -94,8 +96,8 @@ const roomPlanSchema = z.strictObject({
     z.strictObject({
       key: roomKeySchema,
       roomId: roomIdSchema.optional(),
-      name: z.string().max(4096).optional(),
-      type: z.string().max(255).optional(),
+      name: z.string().optional(),
+      type: z.string().optional(),
     }),
   ),
   summary: z.strictObject({ join: z.number(), remove: z.number(), power: z.number() }),

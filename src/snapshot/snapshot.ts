@@ -86,15 +86,19 @@ const userSchema = z.strictObject({
 type SnapshotUser = z.infer<typeof userSchema>;
 
 // Rooms: IDs, aliases and user IDs held to the Matrix grammar; no room name or topic is kept.
-const userIdText = z.string().refine((s) => serverNameOf(s) !== undefined, "is not a Matrix user ID");
+const isUserId = (text: string) => serverNameOf(text) !== undefined;
+const userIdText = z.string().refine(isUserId, "is not a Matrix user ID");
 const roomKeyText = z.string().refine(isRoomKey, "is not a room alias or room ID");
-const level = z.int();
+// Any integer the server holds (rooms before version 6 may hold levels beyond the safe range).
+const level = z.number().refine(Number.isInteger, "is not an integer");
+// Set by whoever has the power in the room: any text, as long as an event can hold.
+const roomText = z.string().max(65536);
 const roomSchema = z.strictObject({
   key: roomKeyText,
   roomId: z.string().refine(isRoomId, "is not a Matrix room ID"),
   version: shortText,
-  type: shortText.optional(),
-  joinRule: shortText,
+  type: roomText.optional(),
+  joinRule: roomText,
   creators: z.array(userIdText).max(1000),
   powerLevels: z.strictObject({
     users: z.record(userIdText, level),
@@ -200,13 +204,14 @@ function roomRow(key: string, room: ActualRoom): SnapshotRoom {
     version: room.version,
     ...(room.roomType === undefined ? {} : { type: room.roomType }),
     joinRule: room.joinRule,
-    creators: room.creators,
-    // Only what a snapshot can hold back: a key of the server's power levels that is no user ID names no member.
+    // Only IDs in the Matrix grammar, as readSnapshot checks them: a remote server may send a member
+    // event whose state key is outside it, which the offline plan then does not compare (apply, live, does).
+    creators: room.creators.filter(isUserId),
     powerLevels: {
       ...room.powerLevels,
-      users: Object.fromEntries(Object.entries(room.powerLevels.users).filter(([u]) => serverNameOf(u) !== undefined)),
+      users: Object.fromEntries(Object.entries(room.powerLevels.users).filter(([u]) => isUserId(u))),
     },
-    members: Object.fromEntries(room.members),
+    members: Object.fromEntries([...room.members].filter(([u]) => isUserId(u))),
   };
 }
 

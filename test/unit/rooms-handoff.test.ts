@@ -210,6 +210,12 @@ describe("a snapshot with rooms", () => {
     expect(offlinePlan(undefined).roomsNotCompared).toEqual(["#eng:example.org", "#new:example.org"]);
   });
 
+  it("leaves out a member a remote server named outside the user ID grammar, so the snapshot still reads", () => {
+    const odd: ActualRoom = { ...ENG, members: new Map([...ENG.members, ["@\u00e9\u001b:remote.example", "join"]]) };
+    const snapshot = readSnapshot(writeSnapshot([], META, new Map([["#eng:example.org", odd]])), "inventory.json");
+    expect([...(snapshot.rooms?.get("#eng:example.org")?.members.keys() ?? [])]).toEqual([...ENG.members.keys()]);
+  });
+
   it("refuses a room member that is no user ID with one clear message", () => {
     const text = writeSnapshot([user(ADMIN)], META, new Map([["#eng:example.org", ENG]])).replace(
       `"${id("mallory")}":"join"`,
