@@ -29,14 +29,15 @@ export const MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock", "none"] a
 export type Membership = (typeof MEMBERSHIPS)[number];
 
 /**
- * Room IDs and aliases as a file the tool did not write on this run (a saved plan, a snapshot) may
- * hold them: printable ASCII only, `!opaque:server` or `!opaque` (room version 12) for an ID,
- * `#name:server` for an alias, the server part as in a user ID. Nothing else is sent in a URL path.
+ * Room IDs and aliases as the users file, a saved plan or a snapshot may hold them: `!opaque:server`
+ * or `!opaque` (room version 12) for an ID, `#name:server` for an alias (Matrix allows any character
+ * but `:` in the name), the server part as in a user ID. No whitespace, control or format character
+ * anywhere; apply percent-encodes them into URL paths to the operator's homeserver.
  */
-const OPAQUE = "[\\x21-\\x39\\x3b-\\x7e]+";
+const OPAQUE = "[^:\\s\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+";
 const SERVER = "(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?";
-const ROOM_ID = new RegExp(`^!${OPAQUE}(?::${SERVER})?$`);
-const ROOM_ALIAS = new RegExp(`^#${OPAQUE}:${SERVER}$`);
+const ROOM_ID = new RegExp(`^!${OPAQUE}(?::${SERVER})?$`, "u");
+const ROOM_ALIAS = new RegExp(`^#${OPAQUE}:${SERVER}$`, "u");
 const MAX_ROOM_ID_LENGTH = 255;
 
 export function isRoomId(text: string): boolean {

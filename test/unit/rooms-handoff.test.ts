@@ -79,6 +79,15 @@ describe("a saved plan with room changes", () => {
     expect(read(saved(plan)).plan.rooms).toEqual(plan.rooms);
   });
 
+  it("reads back an alias outside ASCII (Matrix allows any character but ':' in its name) and a version 12 room ID", () => {
+    const other = {
+      ...join(id("alice")),
+      room: "#café:example.org",
+      roomId: "!Ab-_9xYz0123456789abcdefghijklmnopqrstuvwxy",
+    };
+    expect(read(saved(planWith([other]))).plan.rooms?.changes).toEqual([other]);
+  });
+
   it("refuses a room change edited after the plan was made", () => {
     const text = saved(plan);
     expect(read(text).plan.rooms?.changes[0]?.userId).toBe(id("alice"));
@@ -96,6 +105,7 @@ describe("a saved plan with room changes", () => {
     ],
     ["a user ID that is a URL", { userId: "https://evil.example/@x" }, "userId: is not a Matrix user ID"],
     ["an alias with a newline", { room: "#eng\n:example.org" }, "room: is not a room alias or room ID"],
+    ["a room ID with a bidi control", { roomId: "!eng\u202e:example.org" }, "roomId: is not a Matrix room ID"],
     ["a join that does not end joined", { to: "ban" }, "is not a change apply makes"],
   ])("refuses %s with one clear message naming its place, even when sealed", (_title, bad, message) => {
     const text = saved(planWith([{ ...join(id("alice")), ...(bad as Partial<RoomChange>) }]));
