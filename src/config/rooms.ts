@@ -1,13 +1,11 @@
 import type { DesiredUser, SourcePosition } from "../domain/desired.js";
-import type { DesiredRoom, DesiredRoomMember } from "../domain/rooms.js";
+import { type DesiredRoom, type DesiredRoomMember, isRoomKey } from "../domain/rooms.js";
 import type { YEntry, YNode } from "./yamlTree.js";
 
 // The file's `groups` and `rooms`, once their shape has passed the schema (load.ts) and the users
 // are known: every name they use is resolved here, and each one that names nothing is an issue at
 // its own place in the file (file:line:column), like any other mistake in the file.
 
-/** A room's key: an alias `#name:server`, or a room ID `!opaque:server` (`!opaque` in room version 12). */
-const ROOM_KEY = /^(?:#[^:\s]+:[^\s]+|![^:\s]+(?::[^\s]+)?)$/;
 const GROUP_NAME = /^[A-Za-z0-9._-]+$/;
 
 /** One file's `groups` and `rooms` maps (their tree nodes), when it has them and they are valid in shape. */
@@ -78,7 +76,7 @@ export function readRooms(sections: RoomSections[], context: RoomContext): Desir
     for (const entry of entriesOf(node)) {
       const base = ["rooms", entry.key];
       const source = context.position(file, entry.keyOffset);
-      if (!ROOM_KEY.test(entry.key)) {
+      if (!isRoomKey(entry.key)) {
         context.add(
           file,
           entry.keyOffset,

@@ -36,8 +36,15 @@ import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
 import { scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
-import { readRooms } from "./rooms.js";
-import { MAX_PLAN_FILE_BYTES, planFileMismatch, readPlanFile, stalePreconditions, writePlanFile } from "./savedPlan.js";
+import { readRooms, snapshotRoomPlan } from "./rooms.js";
+import {
+  MAX_PLAN_FILE_BYTES,
+  planFileMismatch,
+  readPlanFile,
+  savedRoomProblems,
+  stalePreconditions,
+  writePlanFile,
+} from "./savedPlan.js";
 import {
   type Connection,
   connect,
@@ -175,11 +182,6 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
   try {
     const report: Report = { command: "plan", plan: run.plan };
     if (options.out) {
-      if ((run.plan.rooms?.changes.length ?? 0) > 0) {
-        throw new ToolError(
-          "plan --out cannot save a plan with room changes yet: apply them with apply (which plans again), then save plans of accounts",
-        );
-      }
       const commit = commitOf(io);
       const text = writePlanFile(
         {
@@ -188,7 +190,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
           ownUserId: connection.ownUserId,
           ...(commit ? { commit } : {}),
           desired: { files: run.desired.files, sha256: run.desired.sha256 },
-          plan: withoutRooms(run.plan),
+          plan: run.plan,
         },
         connection.token,
         { now: io.now(), ...(options.outTtlMs === undefined ? {} : { ttlMs: options.outTtlMs }) },
@@ -223,20 +225,22 @@ async function planOffline(io: Io, file: string, path: string, options: PlanOpti
     serverName: snapshot.meta.serverName,
     ...(homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}),
   });
-  if (desired.rooms.length > 0) {
-    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline\n`);
-  }
-  const { plan: thePlan, notCompared } = planFromSnapshot(
+  const { plan: accountsPlan, notCompared } = planFromSnapshot(
     snapshot,
     desired.users,
     effectivePolicy(desired, options),
     scheduleClock(io),
     passwordChecker({ ...options, env: io.env }),
   );
+  const { plan: thePlan, roomsNotCompared } = snapshotRoomPlan(accountsPlan, desired, snapshot);
   const report: Report = {
     command: "plan",
     plan: thePlan,
-    snapshot: { age: snapshotAge(snapshot.meta, new Date(io.now())).text, notCompared },
+    snapshot: {
+      age: snapshotAge(snapshot.meta, new Date(io.now())).text,
+      notCompared,
+      ...(roomsNotCompared.length > 0 ? { roomsNotCompared } : {}),
+    },
   };
   return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
 }
@@ -261,15 +265,24 @@ export async function snapshot(io: Io, file: string, options: SnapshotOptions): 
       onProgress: (p) => io.progress.update(`read ${p.listed} users`),
     });
     io.progress.done();
-    const text = writeSnapshot(users.values(), {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-      ownUserId: connection.ownUserId,
-      takenAt: new Date(io.now()),
-    });
+    const rooms = await readRooms(
+      connection.client,
+      desired.rooms.map((r) => r.key),
+      options.concurrency,
+    );
+    const text = writeSnapshot(
+      users.values(),
+      {
+        serverName: connection.serverName,
+        homeserver: connection.homeserver,
+        ownUserId: connection.ownUserId,
+        takenAt: new Date(io.now()),
+      },
+      rooms,
+    );
     await writePrivateFile(options.out, text);
     io.err(
-      `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
+      `wrote a snapshot of ${users.size} users${rooms.size > 0 ? ` and ${rooms.size} rooms` : ""} to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}\n`,
     );
   } finally {
     await connection.client.close();
@@ -347,8 +360,10 @@ async function loadSavedPlan(
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
   notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
+  const policy = effectivePolicy(desired, options);
   const overLimits = [
-    ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
+    ...limitRefusals(saved.plan.actions, policy),
+    ...savedRoomProblems(saved.plan, new Set(desired.rooms.map((r) => r.key)), policy),
     ...saved.plan.actions.flatMap((a) => {
       const problem = a.password && check(a.password);
       return problem
@@ -606,10 +621,4 @@ export async function forceUnlock(io: Io, leaseId: string | undefined, options: 
   } finally {
     await connection.client.close();
   }
-}
-
-/** A plan as a saved plan file holds it: accounts only (plan --out refuses a plan with room changes). */
-function withoutRooms(plan: Plan): Plan {
-  const { rooms: _rooms, ...rest } = plan;
-  return rest;
 }

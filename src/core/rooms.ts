@@ -10,6 +10,7 @@ import type { ActualRoom, DesiredRoom, MemberAccount } from "../domain/rooms.js"
 import type { DriftReport } from "../plan/drift.js";
 import { DRIFT_ORDER } from "../plan/drift.js";
 import { detectRoomDrift, planRooms } from "../plan/rooms.js";
+import type { Snapshot } from "../snapshot/snapshot.js";
 import type { SynapseClient } from "../synapse/client.js";
 import { readRoom } from "../synapse/rooms.js";
 import { mapConcurrent } from "../util/concurrency.js";
@@ -61,7 +62,7 @@ export function withRoomPlan(
   plan: Plan,
   desired: Pick<DesiredState, "rooms" | "users">,
   actual: ReadonlyMap<string, ActualRoom | undefined>,
-  members: MemberAccounts,
+  members: Pick<MemberAccounts, "accounts">,
   ownUserId: string,
 ): Plan {
   const activating = new Set(plan.actions.filter((a) => a.to === "active" && a.from !== "active").map((a) => a.userId));
@@ -92,4 +93,31 @@ export function withRoomDrift(
   const counts = Object.fromEntries(DRIFT_ORDER.map((c) => [c, 0])) as DriftReport["counts"];
   for (const item of items) counts[item.class]++;
   return { ...drift, drifted: items.length > 0, counts, items };
+}
+
+/**
+ * The offline plan with the rooms the snapshot holds planned as a live plan plans them (the members'
+ * accounts as the snapshot has them). A room the file declares that the snapshot does not hold (taken
+ * from an older file, or by an older version) is not compared, and listed so that the report says so.
+ */
+export function snapshotRoomPlan(
+  plan: Plan,
+  desired: Pick<DesiredState, "rooms" | "users">,
+  snapshot: Pick<Snapshot, "rooms" | "users" | "meta">,
+): { plan: Plan; roomsNotCompared: string[] } {
+  const held = snapshot.rooms ?? new Map<string, ActualRoom | undefined>();
+  const rooms = desired.rooms.filter((r) => held.has(r.key));
+  const roomsNotCompared = desired.rooms.filter((r) => !held.has(r.key)).map((r) => r.key);
+  if (rooms.length === 0) return { plan, roomsNotCompared };
+  const accounts = new Map<string, MemberAccount>();
+  for (const room of rooms) {
+    for (const userId of room.members.keys()) {
+      const user = snapshot.users.get(userId);
+      if (user) accounts.set(userId, user.state);
+    }
+  }
+  return {
+    plan: withRoomPlan(plan, { rooms, users: desired.users }, held, { accounts }, snapshot.meta.ownUserId),
+    roomsNotCompared,
+  };
 }

@@ -3,9 +3,12 @@ import * as z from "zod";
 import { ACCOUNT_STATES, type ActualUser } from "../domain/account.js";
 import { ATTRIBUTES, type Attribute } from "../domain/attributes.js";
 import { ACTION_KINDS, type Action, type ActionKind, type Plan, REFUSAL_CODES } from "../domain/plan.js";
-import { policySchema } from "../domain/policy.js";
+import { DEFAULT_MAX_REMOVALS, type Policy, policySchema } from "../domain/policy.js";
+import { isRoomId, isRoomKey, MEMBERSHIPS, ROOM_CHANGE_KINDS } from "../domain/rooms.js";
+import { serverNameOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { hasResidue } from "../plan/erasure.js";
+import { removalLimitRefusal } from "../plan/rooms.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -59,6 +62,47 @@ const actionSchema = z.strictObject({
     .strictObject({ rooms: z.number().nullable(), messages: z.number().nullable(), media: z.number().nullable() })
     .optional(),
 });
+// The rooms part (a plan of a file that declares rooms): each change with the precondition apply
+// checks again (`from`), the room as the file names it and the ID it resolved to. Every ID is held
+// to the Matrix grammar: apply puts them in URL paths (to the operator's homeserver only).
+const userIdSchema = z.string().refine((s) => serverNameOf(s) !== undefined, "is not a Matrix user ID");
+const roomIdSchema = z.string().refine(isRoomId, "is not a Matrix room ID");
+const roomKeySchema = z.string().refine(isRoomKey, "is not a room alias or room ID");
+const membership = z.enum(MEMBERSHIPS);
+// Any integer (rooms before version 6 may hold levels beyond the safe range).
+const powerLevel = z.number().refine(Number.isInteger, "is not an integer");
+const roomChangeSchema = z
+  .strictObject({
+    kind: z.enum(ROOM_CHANGE_KINDS),
+    room: roomKeySchema,
+    roomId: roomIdSchema,
+    userId: userIdSchema,
+    from: z.union([membership, powerLevel]),
+    to: z.union([membership, powerLevel]),
+    reason: z.string(),
+  })
+  .refine(
+    (c) =>
+      c.kind === "power"
+        ? typeof c.from === "number" && typeof c.to === "number"
+        : c.kind === "join"
+          ? typeof c.from === "string" && c.to === "join"
+          : (c.from === "join" || c.from === "invite") && c.to === "leave",
+    "is not a change apply makes (a join ends in join, a removal from join or invite in leave, a power change between levels)",
+  );
+const roomPlanSchema = z.strictObject({
+  changes: z.array(roomChangeSchema),
+  rooms: z.array(
+    z.strictObject({
+      key: roomKeySchema,
+      roomId: roomIdSchema.optional(),
+      name: z.string().optional(),
+      type: z.string().optional(),
+    }),
+  ),
+  summary: z.strictObject({ join: z.number(), remove: z.number(), power: z.number() }),
+});
+
 const planFileSchema = z.strictObject({
   kind: z.literal("synapse-gitops-plan"),
   formatVersion: z.literal(PLAN_FILE_FORMAT),
@@ -84,6 +128,7 @@ const planFileSchema = z.strictObject({
       }),
     ),
     unmanaged: z.array(z.strictObject({ userId: z.string(), state, exempt: z.string().optional() })),
+    rooms: roomPlanSchema.optional(),
     summary: z.strictObject(
       Object.fromEntries(ACTION_KINDS.map((kind) => [kind, z.number()])) as Record<ActionKind, z.ZodNumber>,
     ),
@@ -254,4 +299,26 @@ export function stalePreconditions(plan: Plan, actual: Map<string, ActualUser>):
     if (what) lines.push(`plan is stale: ${action.userId} ${what} since the plan; run plan again`);
   }
   return lines;
+}
+
+/**
+ * What this run refuses in a saved plan's room changes, offline: more removals than this run's limit
+ * (`--max-removals` or the file's maxRemovals, as when planning), or a change in a room the users
+ * file does not declare.
+ */
+export function savedRoomProblems(
+  plan: Plan,
+  declared: ReadonlySet<string>,
+  policy: Pick<Policy, "maxRemovals">,
+): { message: string; hint?: string }[] {
+  const changes = plan.rooms?.changes ?? [];
+  const problems: { message: string; hint?: string }[] = [];
+  const undeclared = [...new Set(changes.map((c) => c.room).filter((room) => !declared.has(room)))];
+  if (undeclared.length > 0) {
+    problems.push({ message: `changes rooms the users file does not declare: ${undeclared.join(", ")}` });
+  }
+  const removals = changes.filter((c) => c.kind === "remove").length;
+  const max = policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
+  if (removals > max) problems.push(removalLimitRefusal(removals, max));
+  return problems;
 }

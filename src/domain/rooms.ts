@@ -25,7 +25,29 @@ export interface DesiredRoom {
 }
 
 /** Membership of a user in a room, as the room's current state says; `none`: no member event. */
-export type Membership = "join" | "invite" | "leave" | "ban" | "knock" | "none";
+export const MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock", "none"] as const;
+export type Membership = (typeof MEMBERSHIPS)[number];
+
+/**
+ * Room IDs and aliases as the users file, a saved plan or a snapshot may hold them: `!opaque:server`
+ * or `!opaque` (room version 12) for an ID, `#name:server` for an alias (Matrix allows any character
+ * but `:` in the name), the server part as in a user ID. No whitespace, control or format character
+ * anywhere; apply percent-encodes them into URL paths to the operator's homeserver.
+ */
+const OPAQUE = "[^:\\s\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+";
+const SERVER = "(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?";
+const ROOM_ID = new RegExp(`^!${OPAQUE}(?::${SERVER})?$`, "u");
+const ROOM_ALIAS = new RegExp(`^#${OPAQUE}:${SERVER}$`, "u");
+const MAX_ROOM_ID_LENGTH = 255;
+
+export function isRoomId(text: string): boolean {
+  return text.length <= MAX_ROOM_ID_LENGTH && ROOM_ID.test(text);
+}
+
+/** A room as a file names it: an alias or a room ID. */
+export function isRoomKey(text: string): boolean {
+  return isRoomId(text) || (text.length <= MAX_ROOM_ID_LENGTH && ROOM_ALIAS.test(text));
+}
 
 /** The part of `m.room.power_levels` the planner reads (Matrix defaults filled in). */
 export interface PowerLevels {

@@ -14,7 +14,7 @@ export interface Report {
    * Set when the plan was made offline, against an inventory snapshot: how old it is, and what the
    * snapshot could not compare. Values from such a server are digests (shown as "(changed)").
    */
-  snapshot?: { age: string; notCompared: NotCompared[] };
+  snapshot?: { age: string; notCompared: NotCompared[]; roomsNotCompared?: string[] };
 }
 
 export const SYMBOL: Record<Action["kind"], string> = {
@@ -110,6 +110,9 @@ export function snapshotLines(report: Report, esc: Escaper): string[] | undefine
   ];
   for (const n of report.snapshot.notCompared) {
     lines.push(`Not compared (the snapshot did not read it): ${n.attribute} of ${esc(n.userId)}.`);
+  }
+  for (const key of report.snapshot.roomsNotCompared ?? []) {
+    lines.push(`Not compared (the snapshot holds no such room; take it again from this file): room ${esc(key)}.`);
   }
   return lines;
 }

@@ -4,6 +4,7 @@ import type { ActualUser } from "../domain/account.js";
 import type { Attribute } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { Plan, PlanContext } from "../domain/plan.js";
+import { type ActualRoom, isRoomId, isRoomKey, MEMBERSHIPS, type Membership } from "../domain/rooms.js";
 import { serverNameOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { planUsers } from "../plan/plan.js";
@@ -48,6 +49,13 @@ export interface Snapshot {
    * where the trusted job did not read the user in full, as on a live read.
    */
   users: Map<string, ActualUser>;
+  /**
+   * The rooms the users file declared when the snapshot was taken, by key as the file writes it:
+   * the room as the planner reads it (no name or topic), or undefined when the server had no such
+   * room. Undefined when the snapshot holds no rooms (one taken from a file without rooms, or by an
+   * older version): a room the file declares that is not here is not compared, and says so.
+   */
+  rooms?: Map<string, ActualRoom | undefined>;
 }
 
 export class SnapshotError extends ToolError {
@@ -77,6 +85,33 @@ const userSchema = z.strictObject({
 
 type SnapshotUser = z.infer<typeof userSchema>;
 
+// Rooms: IDs, aliases and user IDs held to the Matrix grammar; no room name or topic is kept.
+const isUserId = (text: string) => serverNameOf(text) !== undefined;
+const userIdText = z.string().refine(isUserId, "is not a Matrix user ID");
+const roomKeyText = z.string().refine(isRoomKey, "is not a room alias or room ID");
+// Any integer the server holds (rooms before version 6 may hold levels beyond the safe range).
+const level = z.number().refine(Number.isInteger, "is not an integer");
+// Set by whoever has the power in the room: any text, as long as an event can hold.
+const roomText = z.string().max(65536);
+const roomSchema = z.strictObject({
+  key: roomKeyText,
+  roomId: z.string().refine(isRoomId, "is not a Matrix room ID"),
+  version: shortText,
+  type: roomText.optional(),
+  joinRule: roomText,
+  creators: z.array(userIdText).max(1000),
+  powerLevels: z.strictObject({
+    users: z.record(userIdText, level),
+    usersDefault: level,
+    invite: level,
+    kick: level,
+    changePowerLevels: level,
+  }),
+  members: z.record(userIdText, z.enum(MEMBERSHIPS)),
+});
+
+type SnapshotRoom = z.infer<typeof roomSchema>;
+
 const snapshotSchema = z.strictObject({
   kind: z.literal("synapse-gitops-snapshot"),
   formatVersion: z.literal(SNAPSHOT_FORMAT),
@@ -87,6 +122,9 @@ const snapshotSchema = z.strictObject({
   takenAt: z.iso.datetime(),
   salt: z.string().regex(SALT, "is not 64 lower-case hex digits"),
   users: z.array(userSchema),
+  rooms: z.array(roomSchema).optional(),
+  /** Rooms the file declared that the server did not have. */
+  missingRooms: z.array(roomKeyText).optional(),
 });
 
 /** A new random salt for a snapshot (writeSnapshot makes one when it is given none). */
@@ -110,6 +148,7 @@ function hasDetails(user: ActualUser): boolean {
 export function writeSnapshot(
   users: Iterable<ActualUser>,
   meta: { serverName: string; homeserver: string; ownUserId: string; takenAt: Date | string; salt?: string },
+  rooms?: ReadonlyMap<string, ActualRoom | undefined>,
 ): string {
   const salt = meta.salt ?? newSnapshotSalt();
   const digester = new Digester(salt);
@@ -147,7 +186,33 @@ export function writeSnapshot(
     salt,
   };
   const head = JSON.stringify(header, null, 2).replace(/\n}$/, "");
-  return `${head},\n  "users": [${rows.length > 0 ? `\n${rows.join(",\n")}\n  ` : ""}]\n}\n`;
+  const list = (lines: string[]) => `[${lines.length > 0 ? `\n${lines.join(",\n")}\n  ` : ""}]`;
+  let tail = "";
+  if (rooms && rooms.size > 0) {
+    const found = [...rooms].flatMap(([key, room]) => (room ? [`    ${JSON.stringify(roomRow(key, room))}`] : []));
+    const missing = [...rooms].flatMap(([key, room]) => (room ? [] : [`    ${JSON.stringify(key)}`]));
+    tail = `,\n  "rooms": ${list(found)},\n  "missingRooms": ${list(missing)}`;
+  }
+  return `${head},\n  "users": ${list(rows)}${tail}\n}\n`;
+}
+
+/** A room as the snapshot keeps it: what the room planner reads, without its name. */
+function roomRow(key: string, room: ActualRoom): SnapshotRoom {
+  return {
+    key,
+    roomId: room.roomId,
+    version: room.version,
+    ...(room.roomType === undefined ? {} : { type: room.roomType }),
+    joinRule: room.joinRule,
+    // Only IDs in the Matrix grammar, as readSnapshot checks them: a remote server may send a member
+    // event whose state key is outside it, which the offline plan then does not compare (apply, live, does).
+    creators: room.creators.filter(isUserId),
+    powerLevels: {
+      ...room.powerLevels,
+      users: Object.fromEntries(Object.entries(room.powerLevels.users).filter(([u]) => isUserId(u))),
+    },
+    members: Object.fromEntries([...room.members].filter(([u]) => isUserId(u))),
+  };
 }
 
 function sameHomeserver(a: string, b: string): boolean {
@@ -196,8 +261,11 @@ export function readSnapshot(
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0]!;
-    const where = first.path.map(String).join(".") || "(top)";
-    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine(first.message)}`);
+    // A key from the file (a room's member) is quoted when it is not plain: it may hold control characters.
+    const where = first.path.map((p) => (/^[\w@.:#!-]*$/.test(String(p)) ? String(p) : JSON.stringify(p))).join(".");
+    // A record's key that is no user ID: its own message, not zod's "Invalid key in record".
+    const message = first.code === "invalid_key" ? (first.issues[0]?.message ?? first.message) : first.message;
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where || "(top)"}: ${oneLine(message)}`);
   }
   const file = parsed.data;
   const bad = (message: string) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
@@ -235,7 +303,32 @@ export function readSnapshot(
     users.set(row.userId, user);
   });
   const { toolVersion, serverName, homeserver, ownUserId, takenAt, salt } = file;
-  return { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+  const snapshot: Snapshot = { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+  if (file.rooms !== undefined || file.missingRooms !== undefined) {
+    const rooms = new Map<string, ActualRoom | undefined>();
+    const once = (key: string, where: string) => {
+      if (rooms.has(key)) throw bad(`${where}: ${key} is listed twice`);
+    };
+    (file.rooms ?? []).forEach((row, index) => {
+      once(row.key, `rooms.${index}.key`);
+      rooms.set(row.key, {
+        key: row.key,
+        roomId: row.roomId,
+        version: row.version,
+        ...(row.type === undefined ? {} : { roomType: row.type }),
+        joinRule: row.joinRule,
+        creators: row.creators,
+        members: new Map(Object.entries(row.members) as [string, Membership][]),
+        powerLevels: row.powerLevels,
+      });
+    });
+    (file.missingRooms ?? []).forEach((key, index) => {
+      once(key, `missingRooms.${index}`);
+      rooms.set(key, undefined);
+    });
+    snapshot.rooms = rooms;
+  }
+  return snapshot;
 }
 
 function oneLine(text: string): string {

@@ -308,6 +308,34 @@ describe("the sticky comment and the drift issue are the token's own", () => {
   });
 });
 
+describe("command: plan with rooms", () => {
+  it("saves the plan with its room changes (the live plan always saves one for apply)", async () => {
+    const u = uniqueLocalpart("roomie");
+    await client.createUser(id(u), { displayname: u, password: "pw-action-rooms-1" });
+    const local = uniqueLocalpart("actroom");
+    const res = await fetch(`${server.url}/_matrix/client/v3/createRoom`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ room_alias_name: local, preset: "private_chat" }),
+    });
+    expect(res.status).toBe(200);
+    const alias = `#${local}:${server.serverName}`;
+    const pr = gh.addIssue({ title: "Join a room", pull_request: {} });
+    const dir = tempFiles({ "users.yaml": usersFile(`  ${u}: active\nrooms:\n  "${alias}":\n    users: [${u}]\n`) });
+    const run = await runAction(
+      { command: "plan" },
+      { name: "pull_request", payload: { pull_request: { number: pr.number } } },
+      dir,
+    );
+    expect(run.code).toBe(0);
+    expect(run.outputs["has-changes"]).toBe("true");
+    expect(run.summary).toContain(`\`${id(u)}\``);
+    const saved = JSON.parse(readFileSync(run.outputs["plan-file"]!, "utf8"));
+    expect(saved.plan.rooms.changes).toMatchObject([{ kind: "join", room: alias, userId: id(u), from: "none" }]);
+    expectNoToken(run);
+  });
+});
+
 describe("command: apply on push", () => {
   it("a cancelled workflow finishes the changes in flight, reports, and fails the step", async () => {
     const prefix = uniqueLocalpart("cancel");

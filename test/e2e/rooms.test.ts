@@ -379,3 +379,89 @@ describe("export: adoption starts from the server's truth", () => {
     expect(unknown.stderr).toMatch(/no such room on this server/);
   });
 });
+
+describe("room changes handed from one run to the next", () => {
+  it("plan --out → apply --plan makes exactly the planned joins and removals; one who left since is stale", async () => {
+    const [alice, bob, dave, eve, frank] = await users("alice", "bob", "dave", "eve", "frank");
+    const r = await room("saved", { preset: "private_chat" });
+    for (const u of [alice, dave, eve]) await client.adminJoin(r.roomId, id(u));
+    const yaml = file(`users:
+  ${alice}: active
+  ${bob}: active
+rooms:
+  "${r.alias}":
+    users: [${alice}, ${bob}]
+    removeUndeclared: true
+`);
+    const dir = tempFiles({ "users.yaml": yaml });
+    const users_ = join(dir, "users.yaml");
+    const planFile = join(dir, "plan.json");
+    const planned = await runCli(["plan", users_, "--out", planFile], env);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain("Rooms: 1 to join, 2 to remove, 0 power levels to change.");
+    const saved = readFileSync(planFile, "utf8");
+    expect(saved).toContain(`"roomId": "${r.roomId}"`);
+    expect(saved).not.toContain(server.token);
+
+    // Between plan and apply: eve leaves by herself, frank joins (the plan did not see him).
+    const eveToken = await login(server, id(eve), "pw-rooms-1");
+    await call("POST", `/_matrix/client/v3/rooms/${enc(r.roomId)}/leave`, {}, eveToken);
+    await client.adminJoin(r.roomId, id(frank));
+
+    // This run's --max-removals holds for a saved plan too: refused whole, nothing changed.
+    const limited = await runCli(["apply", users_, "--plan", planFile, "--yes", "--max-removals", "1"], env);
+    expect(limited.code).toBe(1);
+    expect(limited.stderr).toContain("the plan removes 2 members from rooms, over the limit of 1");
+    expect(await membership(r.roomId, bob)).toBe("none");
+    expect(await membership(r.roomId, dave)).toBe("join");
+
+    const applied = await runCli(["apply", users_, "--plan", planFile, "--yes"], env);
+    expect(applied.code).toBe(1); // one change was stale
+    expect(applied.stdout).toContain(`  ok     join ${id(bob)} in ${r.alias}`);
+    expect(applied.stdout).toContain(`  ok     remove ${id(dave)} in ${r.alias}`);
+    expect(applied.stdout).toContain(
+      `  stale  remove ${id(eve)} in ${r.alias}: ${id(eve)} is leave in ${r.alias} now, but the plan saw join; run plan again`,
+    );
+    expect(applied.stdout).toMatch(/^Rooms applied: 2 done, 0 failed, 1 stale\.$/m);
+    expect(await membership(r.roomId, bob)).toBe("join");
+    expect(await membership(r.roomId, dave)).toBe("leave");
+    expect(await membership(r.roomId, eve)).toBe("leave");
+    // Not in the plan, so not removed: apply --plan makes only the changes that were reviewed.
+    expect(await membership(r.roomId, frank)).toBe("join");
+  });
+
+  it("snapshot FILE --out → plan --snapshot shows the room changes, without a token; a room not in the snapshot is not compared", async () => {
+    const [gina, hank, ivan] = await users("gina", "hank", "ivan");
+    const r = await room("pr", { preset: "private_chat" });
+    const later = await room("later", { preset: "private_chat" });
+    for (const u of [gina, ivan]) await client.adminJoin(r.roomId, id(u));
+    const body = `users:
+  ${gina}: active
+  ${hank}: active
+groups:
+  team: [${gina}, ${hank}]
+rooms:
+  "${r.alias}":
+    groups: [team]
+    removeUndeclared: true
+`;
+    const dir = tempFiles({
+      "users.yaml": file(body),
+      "pr.yaml": file(`${body}  "${later.alias}":\n    users: [${gina}]\n`),
+    });
+    const snap = join(dir, "inventory.json");
+    const taken = await runCli(["snapshot", join(dir, "users.yaml"), "--out", snap], env);
+    expect(taken.code).toBe(0);
+    expect(taken.stderr).toContain("and 1 rooms");
+
+    const offline = await runCli(["plan", join(dir, "pr.yaml"), "--snapshot", snap, "--format", "markdown"], {});
+    expect(offline.stderr).toBe("");
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toContain("**Rooms: 1 to join, 1 to remove, 0 power levels to change.**");
+    expect(offline.stdout).toContain(`| ➕ | \`${r.alias}\` | \`${id(hank)}\` | join (\`group team\`) |`);
+    expect(offline.stdout).toContain(`\`${id(ivan)}\``);
+    expect(offline.stdout).toContain(
+      `Not compared (the snapshot holds no such room; take it again from this file): room \`${later.alias}\`.`,
+    );
+  });
+});
