@@ -11,6 +11,7 @@
 //   npm run bench -- --cli PATH                    measure this build of the CLI instead of building one
 //   npm run bench -- --rooms N --room-members M    the rooms case: N rooms of M members (default 100 × 1,000)
 //   npm run bench -- --only-rooms                  of the real Synapse's cases, only the rooms case
+//   npm run bench -- --postgres                    the real Synapse on PostgreSQL (default SQLite)
 //   npm run bench -- --out FILE                    where the JSON goes (default bench/results/latest.json;
 //                                                  with --smoke, a temporary file)
 //
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     rooms: { type: "string" },
     "room-members": { type: "string" },
     "only-rooms": { type: "boolean", default: false },
+    postgres: { type: "boolean", default: false },
   },
 });
 
@@ -71,6 +73,8 @@ const options = {
   rooms: number(values.rooms, smoke ? 3 : 100, "rooms"),
   roomMembers: number(values["room-members"], smoke ? 10 : 1000, "room-members"),
   onlyRooms: values["only-rooms"],
+  /** The real Synapse on PostgreSQL rather than SQLite (faster to seed the rooms case: joins to different rooms persist side by side). */
+  database: values.postgres ? "postgres" : "sqlite",
   /** The CLI's default --concurrency (src/cli.ts). */
   concurrency: 8,
 };
@@ -138,7 +142,7 @@ if (options.real) {
   // @ts-expect-error: a plain ESM script without type declarations, shared with the tests and the demo.
   const { startSynapse } = await import("../scripts/dev-synapse.mjs");
   log("starting a real Synapse");
-  const server = (await startSynapse()) as {
+  const server = (await startSynapse({ database: options.database })) as {
     url: string;
     token: string;
     serverName: string;

@@ -80,7 +80,9 @@ export async function roomsScenario(
       aliases.push(`#${name}:${server.serverName}`);
       roomIds.push(String(body.room_id));
     }
-    const pairs = roomIds.flatMap((roomId) => users.map((i) => [roomId, i] as const));
+    // User-major, so that the concurrent joins go to different rooms: Synapse persists one room's
+    // events one after another, different rooms' side by side.
+    const pairs = users.flatMap((i) => roomIds.map((roomId) => [roomId, i] as const));
     let joined = 0;
     await pool(pairs, async ([roomId, i]) => {
       await call("POST", `/_synapse/admin/v1/join/${encodeURIComponent(roomId)}`, {

@@ -1,9 +1,11 @@
 // The client's room calls (src/synapse/client.ts, src/synapse/rooms.ts) against the real Synapse:
 // what the rooms' planner and writer rely on. (The fake Synapse has no rooms: these run on the real one only.)
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { readRooms } from "../../src/core/rooms.js";
 import { SynapseClient } from "../../src/synapse/client.js";
 import { SynapseError } from "../../src/synapse/errors.js";
 import { readRoom } from "../../src/synapse/rooms.js";
+import { startFaultProxy } from "../support/fault-proxy.js";
 import { type ServerUnderTest, uniqueLocalpart } from "../support/servers.js";
 
 const server: ServerUnderTest = { kind: "real", ...inject("synapse") };
@@ -101,5 +103,29 @@ describe("SynapseClient rooms contract [real Synapse]", () => {
     await expect(client.adminJoin(r.roomId, "not-a-user")).rejects.toThrow(/invalid Matrix user ID/);
     const remote = await client.adminJoin(r.roomId, "@x:elsewhere.invalid").catch((e: unknown) => e);
     expect(remote).toBeInstanceOf(SynapseError);
+  });
+  it("reading the file's rooms costs a request a room and one more per alias, whatever their members (issue 14: O(rooms))", async () => {
+    // Two rooms of 1 and 25 members, then the same two with a third: the count follows the rooms only.
+    const small = await createRoom({ preset: "public_chat" });
+    const big = await createRoom({ preset: "public_chat" });
+    const third = await createRoom({ preset: "public_chat" });
+    for (let i = 0; i < 25; i++) {
+      const u = id(uniqueLocalpart("crowd"));
+      await client.createUser(u, {});
+      await client.adminJoin(big.roomId, u);
+    }
+    const proxy = await startFaultProxy(server.url);
+    const counted = new SynapseClient({ baseUrl: proxy.url, token: server.token, retries: 0 });
+    try {
+      const two = await readRooms(counted, [small.alias, big.roomId], 4);
+      const forTwo = proxy.counts.requests;
+      expect(two.get(big.roomId)!.members.size).toBe(26);
+      await readRooms(counted, [small.alias, big.roomId, third.alias], 4);
+      expect(forTwo).toBe(3); // alias + state, state
+      expect(proxy.counts.requests - forTwo).toBe(5); // alias + state, state, alias + state
+    } finally {
+      await counted.close();
+      await proxy.close();
+    }
   });
 });
