@@ -6,12 +6,12 @@ import {
   drift,
   plan,
   snapshot
-} from "./chunks/chunk-OGO2ZM7F.js";
-import "./chunks/chunk-6HHALY7G.js";
+} from "./chunks/chunk-X72MK5AA.js";
+import "./chunks/chunk-XY5T6OAR.js";
 import {
   ROOT_FILES,
   require_dist
-} from "./chunks/chunk-KKOGH2FD.js";
+} from "./chunks/chunk-SORW4BYI.js";
 import {
   renderPatchMarkdown
 } from "./chunks/chunk-JH4FJXL7.js";
@@ -20,17 +20,17 @@ import {
   driftSummaryLine,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunks/chunk-UEGVKI2R.js";
+} from "./chunks/chunk-VNJBPQAQ.js";
 import {
   VERSION
 } from "./chunks/chunk-CUFBJBJW.js";
 import "./chunks/chunk-TY2JSSN6.js";
 import {
   renderMarkdown
-} from "./chunks/chunk-DVGEGDS6.js";
+} from "./chunks/chunk-JAKXX44L.js";
 import {
   renderPlanText
-} from "./chunks/chunk-P7RHSH65.js";
+} from "./chunks/chunk-PQ2OZTJ4.js";
 import {
   roomSummaryLine
 } from "./chunks/chunk-JO7W4AST.js";
@@ -41,7 +41,7 @@ import {
 import {
   applySummaryLine,
   summaryLine
-} from "./chunks/chunk-U6LS732R.js";
+} from "./chunks/chunk-GMYKIWAC.js";
 import {
   planHasChanges
 } from "./chunks/chunk-AD742QSL.js";

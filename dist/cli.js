@@ -3465,11 +3465,11 @@ var {
 
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-ST37SWIP.js"),
-  text: await import("./chunks/text-4KJQV2EV.js"),
-  markdown: await import("./chunks/markdown-MC2WSUCG.js"),
+  core: await import("./chunks/commands-53DNL7YD.js"),
+  text: await import("./chunks/text-DHKLLCQJ.js"),
+  markdown: await import("./chunks/markdown-PESWILNY.js"),
   json: await import("./chunks/json-AQ3NFANV.js"),
-  drift: await import("./chunks/drift-2H4PEMOJ.js"),
+  drift: await import("./chunks/drift-75MILA44.js"),
   patch: await import("./chunks/patch-YI2MSFJX.js"),
   schema: await import("./chunks/schema-SVCUULCO.js")
 });

@@ -12,7 +12,7 @@ import {
 import {
   backendLine,
   formatValue
-} from "./chunk-U6LS732R.js";
+} from "./chunk-GMYKIWAC.js";
 import {
   awaitingDue,
   dueUser,

@@ -4,7 +4,7 @@ import {
   MAX_FILE_BYTES,
   readCapped,
   specialKind
-} from "./chunk-KKOGH2FD.js";
+} from "./chunk-SORW4BYI.js";
 import "./chunk-2IS22656.js";
 import "./chunk-TY2JSSN6.js";
 import "./chunk-QE3EWGP7.js";

@@ -148,6 +148,9 @@ function snapshotLines(report, esc) {
   for (const n of report.snapshot.notCompared) {
     lines.push(`Not compared (the snapshot did not read it): ${n.attribute} of ${esc(n.userId)}.`);
   }
+  for (const key of report.snapshot.roomsNotCompared ?? []) {
+    lines.push(`Not compared (the snapshot holds no such room; take it again from this file): room ${esc(key)}.`);
+  }
   return lines;
 }
 function scheduledEntries(plan, esc) {

@@ -3,12 +3,12 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   quoteMergeKey,
   userKey
-} from "./chunk-6HHALY7G.js";
+} from "./chunk-XY5T6OAR.js";
 import {
   ACTIVE_ONLY,
   parseDesiredState,
   require_dist
-} from "./chunk-KKOGH2FD.js";
+} from "./chunk-SORW4BYI.js";
 import "./chunk-2IS22656.js";
 import {
   ATTRIBUTE_SPECS

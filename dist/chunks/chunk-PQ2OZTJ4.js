@@ -16,7 +16,7 @@ import {
   scheduledHeading,
   snapshotLines,
   summaryLine
-} from "./chunk-U6LS732R.js";
+} from "./chunk-GMYKIWAC.js";
 import {
   escapeTerminal
 } from "./chunk-5J3ZCMMJ.js";

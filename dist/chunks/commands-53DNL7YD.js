@@ -9,18 +9,18 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-OGO2ZM7F.js";
-import "./chunk-6HHALY7G.js";
-import "./chunk-KKOGH2FD.js";
+} from "./chunk-X72MK5AA.js";
+import "./chunk-XY5T6OAR.js";
+import "./chunk-SORW4BYI.js";
 import "./chunk-2IS22656.js";
-import "./chunk-UEGVKI2R.js";
+import "./chunk-VNJBPQAQ.js";
 import "./chunk-CUFBJBJW.js";
 import "./chunk-TY2JSSN6.js";
-import "./chunk-DVGEGDS6.js";
-import "./chunk-P7RHSH65.js";
+import "./chunk-JAKXX44L.js";
+import "./chunk-PQ2OZTJ4.js";
 import "./chunk-JO7W4AST.js";
 import "./chunk-QE3EWGP7.js";
-import "./chunk-U6LS732R.js";
+import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";

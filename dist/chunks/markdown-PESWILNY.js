@@ -2,10 +2,10 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   renderMarkdown
-} from "./chunk-DVGEGDS6.js";
+} from "./chunk-JAKXX44L.js";
 import "./chunk-JO7W4AST.js";
 import "./chunk-QE3EWGP7.js";
-import "./chunk-U6LS732R.js";
+import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";

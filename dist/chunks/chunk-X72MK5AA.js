@@ -2,9 +2,13 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   exportUsersFile
-} from "./chunk-6HHALY7G.js";
+} from "./chunk-XY5T6OAR.js";
 import {
+  MEMBERSHIPS,
+  ROOM_CHANGE_KINDS,
   isInside,
+  isRoomId,
+  isRoomKey,
   loadDesiredState,
   parseDesiredState,
   readCapped,
@@ -12,7 +16,7 @@ import {
   readHandedFile,
   specialKind,
   writePrivateFile
-} from "./chunk-KKOGH2FD.js";
+} from "./chunk-SORW4BYI.js";
 import {
   ACCOUNT_STATES
 } from "./chunk-2IS22656.js";
@@ -29,7 +33,7 @@ import {
   renderDriftMarkdown,
   renderDriftText,
   sameValue
-} from "./chunk-UEGVKI2R.js";
+} from "./chunk-VNJBPQAQ.js";
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
@@ -39,13 +43,13 @@ import {
 } from "./chunk-TY2JSSN6.js";
 import {
   renderMarkdown
-} from "./chunk-DVGEGDS6.js";
+} from "./chunk-JAKXX44L.js";
 import {
   actionLines,
   renderApplyText,
   renderPlanText,
   resultLine
-} from "./chunk-P7RHSH65.js";
+} from "./chunk-PQ2OZTJ4.js";
 import {
   roomResultLine
 } from "./chunk-JO7W4AST.js";
@@ -59,7 +63,7 @@ import {
   digestDesired,
   isDigestString,
   withFileValues
-} from "./chunk-U6LS732R.js";
+} from "./chunk-GMYKIWAC.js";
 import {
   ACTION_KINDS,
   REFUSAL_CODES,
@@ -78,6 +82,7 @@ import {
   literal,
   localpartOf,
   number,
+  record,
   serverNameOf,
   strictObject,
   string,
@@ -12027,12 +12032,12 @@ async function setPowerLevels(client, results) {
     }
     const after = await client.getStateEvent(roomId, "m.room.power_levels");
     for (const r of fresh) {
-      const level2 = levelOf(after, r.change.userId);
-      if (level2 === r.change.to) r.outcome = "done";
+      const level3 = levelOf(after, r.change.userId);
+      if (level3 === r.change.to) r.outcome = "done";
       else
         fail(
           new Error(
-            `${r.change.userId}'s power level in ${room} is ${level2} after the change; expected ${r.change.to}`
+            `${r.change.userId}'s power level in ${room} is ${level3} after the change; expected ${r.change.to}`
           ),
           [r]
         );
@@ -12049,9 +12054,9 @@ var AuditLog = class {
     this.path = path;
   }
   #private = false;
-  #write(record) {
+  #write(record2) {
     try {
-      appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record })}
+      appendFileSync(this.path, `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), ...record2 })}
 `, { mode: 384 });
       if (!this.#private) {
         chmodSync(this.path, 384);
@@ -12159,6 +12164,27 @@ var userSchema = strictObject({
   emails: array(digestString).max(1e3).optional(),
   externalIds: array(strictObject({ provider: shortText, id: digestString })).max(1e3).optional()
 });
+var isUserId = (text) => serverNameOf(text) !== void 0;
+var userIdText = string().refine(isUserId, "is not a Matrix user ID");
+var roomKeyText = string().refine(isRoomKey, "is not a room alias or room ID");
+var level = number().refine(Number.isInteger, "is not an integer");
+var roomText = string().max(65536);
+var roomSchema = strictObject({
+  key: roomKeyText,
+  roomId: string().refine(isRoomId, "is not a Matrix room ID"),
+  version: shortText,
+  type: roomText.optional(),
+  joinRule: roomText,
+  creators: array(userIdText).max(1e3),
+  powerLevels: strictObject({
+    users: record(userIdText, level),
+    usersDefault: level,
+    invite: level,
+    kick: level,
+    changePowerLevels: level
+  }),
+  members: record(userIdText, _enum(MEMBERSHIPS))
+});
 var snapshotSchema = strictObject({
   kind: literal("synapse-gitops-snapshot"),
   formatVersion: literal(SNAPSHOT_FORMAT),
@@ -12168,7 +12194,10 @@ var snapshotSchema = strictObject({
   ownUserId: shortText,
   takenAt: iso_exports.datetime(),
   salt: string().regex(SALT, "is not 64 lower-case hex digits"),
-  users: array(userSchema)
+  users: array(userSchema),
+  rooms: array(roomSchema).optional(),
+  /** Rooms the file declared that the server did not have. */
+  missingRooms: array(roomKeyText).optional()
 });
 function newSnapshotSalt() {
   return randomBytes(32).toString("hex");
@@ -12176,7 +12205,7 @@ function newSnapshotSalt() {
 function hasDetails(user) {
   return user.emails !== void 0 || user.externalIds !== void 0 || user.appserviceId !== void 0 || user.suspended !== void 0;
 }
-function writeSnapshot(users, meta) {
+function writeSnapshot(users, meta, rooms) {
   const salt = meta.salt ?? newSnapshotSalt();
   const digester = new Digester(salt);
   const byId = /* @__PURE__ */ new Map();
@@ -12211,12 +12240,38 @@ function writeSnapshot(users, meta) {
     salt
   };
   const head = JSON.stringify(header, null, 2).replace(/\n}$/, "");
+  const list = (lines) => `[${lines.length > 0 ? `
+${lines.join(",\n")}
+  ` : ""}]`;
+  let tail = "";
+  if (rooms && rooms.size > 0) {
+    const found = [...rooms].flatMap(([key, room]) => room ? [`    ${JSON.stringify(roomRow(key, room))}`] : []);
+    const missing = [...rooms].flatMap(([key, room]) => room ? [] : [`    ${JSON.stringify(key)}`]);
+    tail = `,
+  "rooms": ${list(found)},
+  "missingRooms": ${list(missing)}`;
+  }
   return `${head},
-  "users": [${rows.length > 0 ? `
-${rows.join(",\n")}
-  ` : ""}]
+  "users": ${list(rows)}${tail}
 }
 `;
+}
+function roomRow(key, room) {
+  return {
+    key,
+    roomId: room.roomId,
+    version: room.version,
+    ...room.roomType === void 0 ? {} : { type: room.roomType },
+    joinRule: room.joinRule,
+    // Only IDs in the Matrix grammar, as readSnapshot checks them: a remote server may send a member
+    // event whose state key is outside it, which the offline plan then does not compare (apply, live, does).
+    creators: room.creators.filter(isUserId),
+    powerLevels: {
+      ...room.powerLevels,
+      users: Object.fromEntries(Object.entries(room.powerLevels.users).filter(([u]) => isUserId(u)))
+    },
+    members: Object.fromEntries([...room.members].filter(([u]) => isUserId(u)))
+  };
 }
 function sameHomeserver(a, b) {
   const canonical = (url2) => {
@@ -12254,8 +12309,9 @@ function readSnapshot(text, source, expect = {}) {
   const parsed = snapshotSchema.safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    const where = first.path.map(String).join(".") || "(top)";
-    throw new SnapshotError(`${source} is not a valid snapshot: ${where}: ${oneLine(first.message)}`);
+    const where = first.path.map((p) => /^[\w@.:#!-]*$/.test(String(p)) ? String(p) : JSON.stringify(p)).join(".");
+    const message = first.code === "invalid_key" ? first.issues[0]?.message ?? first.message : first.message;
+    throw new SnapshotError(`${source} is not a valid snapshot: ${where || "(top)"}: ${oneLine(message)}`);
   }
   const file = parsed.data;
   const bad = (message) => new SnapshotError(`${source} is not a valid snapshot: ${message}`);
@@ -12293,7 +12349,32 @@ function readSnapshot(text, source, expect = {}) {
     users.set(row.userId, user);
   });
   const { toolVersion, serverName, homeserver, ownUserId, takenAt, salt } = file;
-  return { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+  const snapshot2 = { meta: { toolVersion, serverName, homeserver, ownUserId, takenAt, salt }, users };
+  if (file.rooms !== void 0 || file.missingRooms !== void 0) {
+    const rooms = /* @__PURE__ */ new Map();
+    const once = (key, where) => {
+      if (rooms.has(key)) throw bad(`${where}: ${key} is listed twice`);
+    };
+    (file.rooms ?? []).forEach((row, index) => {
+      once(row.key, `rooms.${index}.key`);
+      rooms.set(row.key, {
+        key: row.key,
+        roomId: row.roomId,
+        version: row.version,
+        ...row.type === void 0 ? {} : { roomType: row.type },
+        joinRule: row.joinRule,
+        creators: row.creators,
+        members: new Map(Object.entries(row.members)),
+        powerLevels: row.powerLevels
+      });
+    });
+    (file.missingRooms ?? []).forEach((key, index) => {
+      once(key, `missingRooms.${index}`);
+      rooms.set(key, void 0);
+    });
+    snapshot2.rooms = rooms;
+  }
+  return snapshot2;
 }
 function oneLine(text) {
   return text.replace(/[\p{Cc}\p{Zl}\p{Zp}]+/gu, " ");
@@ -12413,9 +12494,9 @@ function planRoom(input, want, have, changes, refusals) {
   let needsAdmin = false;
   for (const member of want.members.values()) {
     const { userId } = member;
-    const membership = have.members.get(userId) ?? "none";
+    const membership2 = have.members.get(userId) ?? "none";
     const via = member.via.map((v) => v === "users" ? "listed in users" : `group ${v}`).join(", ");
-    if (membership !== "join") {
+    if (membership2 !== "join") {
       const fileUser = input.desired.get(userId);
       const declared = fileUser ? dueUser(fileUser, input.now).state : "active";
       const account = input.accounts.get(userId) ?? "absent";
@@ -12437,7 +12518,7 @@ function planRoom(input, want, have, changes, refusals) {
         );
         continue;
       }
-      if (membership === "ban") {
+      if (membership2 === "ban") {
         refuse(
           "room-member-inactive",
           userId,
@@ -12458,7 +12539,7 @@ function planRoom(input, want, have, changes, refusals) {
         );
         continue;
       }
-      change2("join", userId, membership, "join", via);
+      change2("join", userId, membership2, "join", via);
     }
     if (member.powerLevel === void 0) continue;
     if (have.creators.includes(userId)) {
@@ -12488,8 +12569,8 @@ function planRoom(input, want, have, changes, refusals) {
     } else change2("power", userId, current, member.powerLevel, via);
   }
   if (want.removeUndeclared) {
-    for (const [userId, membership] of have.members) {
-      if (!MEMBERS.has(membership) || want.members.has(userId) || userId === own) continue;
+    for (const [userId, membership2] of have.members) {
+      if (!MEMBERS.has(membership2) || want.members.has(userId) || userId === own) continue;
       if (have.creators.includes(userId)) {
         refuse(
           "room-creator",
@@ -12509,7 +12590,7 @@ function planRoom(input, want, have, changes, refusals) {
         );
         continue;
       }
-      change2("remove", userId, membership, "leave", "not in the file (removeUndeclared)");
+      change2("remove", userId, membership2, "leave", "not in the file (removeUndeclared)");
     }
   }
   if ((needsAdmin || mine.length > 0 || refusals.length > before) && have.members.get(own) !== "join") {
@@ -12531,38 +12612,38 @@ function detectRoomDrift(rooms, actual, ownUserId) {
     if (!have) continue;
     const room = want.key;
     for (const member of want.members.values()) {
-      const membership = have.members.get(member.userId) ?? "none";
-      if (membership !== "join") {
+      const membership2 = have.members.get(member.userId) ?? "none";
+      if (membership2 !== "join") {
         items.push({
           class: "member-left",
           userId: member.userId,
           room,
           expected: "joined",
-          actual: membership === "none" ? "never joined" : membership
+          actual: membership2 === "none" ? "never joined" : membership2
         });
         continue;
       }
       if (member.powerLevel === void 0 || have.creators.includes(member.userId)) continue;
-      const level2 = have.powerLevels.users[member.userId] ?? have.powerLevels.usersDefault;
-      if (level2 !== member.powerLevel) {
+      const level3 = have.powerLevels.users[member.userId] ?? have.powerLevels.usersDefault;
+      if (level3 !== member.powerLevel) {
         items.push({
           class: "power-level",
           userId: member.userId,
           room,
           expected: `power level ${member.powerLevel}`,
-          actual: `power level ${level2}`
+          actual: `power level ${level3}`
         });
       }
     }
     if (!want.removeUndeclared) continue;
-    for (const [userId, membership] of have.members) {
-      if (want.members.has(userId) || userId === ownUserId || !MEMBERS.has(membership)) continue;
+    for (const [userId, membership2] of have.members) {
+      if (want.members.has(userId) || userId === ownUserId || !MEMBERS.has(membership2)) continue;
       items.push({
-        class: membership === "invite" ? "member-invited" : "member-joined",
+        class: membership2 === "invite" ? "member-invited" : "member-joined",
         userId,
         room,
         expected: "not a member",
-        actual: membership === "invite" ? "invited" : "joined"
+        actual: membership2 === "invite" ? "invited" : "joined"
       });
     }
   }
@@ -12570,7 +12651,7 @@ function detectRoomDrift(rooms, actual, ownUserId) {
 }
 
 // src/synapse/rooms.ts
-var MEMBERSHIPS = /* @__PURE__ */ new Set(["join", "invite", "leave", "ban", "knock"]);
+var MEMBERSHIPS2 = /* @__PURE__ */ new Set(["join", "invite", "leave", "ban", "knock"]);
 async function readRoom(client, key) {
   const roomId = key.startsWith("#") ? await client.getRoomAlias(key) : key;
   if (roomId === void 0) return void 0;
@@ -12588,7 +12669,7 @@ function roomFromState(key, roomId, state2) {
   for (const e of state2) {
     if (e.type !== "m.room.member") continue;
     const m = e.content.membership;
-    if (typeof m === "string" && MEMBERSHIPS.has(m)) members.set(e.stateKey, m);
+    if (typeof m === "string" && MEMBERSHIPS2.has(m)) members.set(e.stateKey, m);
   }
   const name = get("m.room.name")?.content.name;
   const joinRule = get("m.room.join_rules")?.content.join_rule;
@@ -12605,7 +12686,7 @@ function roomFromState(key, roomId, state2) {
     powerLevels: powerLevelsOf(get("m.room.power_levels")?.content, create?.sender)
   };
 }
-function level(value, fallback) {
+function level2(value, fallback) {
   const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
   return typeof n === "number" && Number.isInteger(n) ? n : fallback;
 }
@@ -12616,18 +12697,18 @@ function powerLevelsOf(content, creator) {
   const users = {};
   if (typeof content.users === "object" && content.users !== null) {
     for (const [userId, value] of Object.entries(content.users)) {
-      const n = level(value, Number.NaN);
+      const n = level2(value, Number.NaN);
       if (!Number.isNaN(n)) users[userId] = n;
     }
   }
   const events = typeof content.events === "object" && content.events !== null ? content.events : {};
-  const stateDefault = level(content.state_default, 50);
+  const stateDefault = level2(content.state_default, 50);
   return {
     users,
-    usersDefault: level(content.users_default, 0),
-    invite: level(content.invite, 0),
-    kick: level(content.kick, 50),
-    changePowerLevels: level(events["m.room.power_levels"], stateDefault)
+    usersDefault: level2(content.users_default, 0),
+    invite: level2(content.invite, 0),
+    kick: level2(content.kick, 50),
+    changePowerLevels: level2(events["m.room.power_levels"], stateDefault)
   };
 }
 
@@ -12685,6 +12766,23 @@ function withRoomDrift(drift2, rooms, actual, ownUserId) {
   for (const item of items) counts[item.class]++;
   return { ...drift2, drifted: items.length > 0, counts, items };
 }
+function snapshotRoomPlan(plan2, desired, snapshot2) {
+  const held = snapshot2.rooms ?? /* @__PURE__ */ new Map();
+  const rooms = desired.rooms.filter((r) => held.has(r.key));
+  const roomsNotCompared = desired.rooms.filter((r) => !held.has(r.key)).map((r) => r.key);
+  if (rooms.length === 0) return { plan: plan2, roomsNotCompared };
+  const accounts = /* @__PURE__ */ new Map();
+  for (const room of rooms) {
+    for (const userId of room.members.keys()) {
+      const user = snapshot2.users.get(userId);
+      if (user) accounts.set(userId, user.state);
+    }
+  }
+  return {
+    plan: withRoomPlan(plan2, { rooms, users: desired.users }, held, { accounts }, snapshot2.meta.ownUserId),
+    roomsNotCompared
+  };
+}
 
 // src/core/savedPlan.ts
 import { createHmac, hkdfSync, randomBytes as randomBytes2, timingSafeEqual } from "node:crypto";
@@ -12721,6 +12819,35 @@ var actionSchema = strictObject({
   due: string().optional(),
   purge: strictObject({ rooms: number().nullable(), messages: number().nullable(), media: number().nullable() }).optional()
 });
+var userIdSchema = string().refine((s) => serverNameOf(s) !== void 0, "is not a Matrix user ID");
+var roomIdSchema = string().refine(isRoomId, "is not a Matrix room ID");
+var roomKeySchema = string().refine(isRoomKey, "is not a room alias or room ID");
+var membership = _enum(MEMBERSHIPS);
+var powerLevel = number().refine(Number.isInteger, "is not an integer");
+var roomChangeSchema = strictObject({
+  kind: _enum(ROOM_CHANGE_KINDS),
+  room: roomKeySchema,
+  roomId: roomIdSchema,
+  userId: userIdSchema,
+  from: union([membership, powerLevel]),
+  to: union([membership, powerLevel]),
+  reason: string()
+}).refine(
+  (c) => c.kind === "power" ? typeof c.from === "number" && typeof c.to === "number" : c.kind === "join" ? typeof c.from === "string" && c.to === "join" : (c.from === "join" || c.from === "invite") && c.to === "leave",
+  "is not a change apply makes (a join ends in join, a removal from join or invite in leave, a power change between levels)"
+);
+var roomPlanSchema = strictObject({
+  changes: array(roomChangeSchema),
+  rooms: array(
+    strictObject({
+      key: roomKeySchema,
+      roomId: roomIdSchema.optional(),
+      name: string().optional(),
+      type: string().optional()
+    })
+  ),
+  summary: strictObject({ join: number(), remove: number(), power: number() })
+});
 var planFileSchema = strictObject({
   kind: literal("synapse-gitops-plan"),
   formatVersion: literal(PLAN_FILE_FORMAT),
@@ -12746,6 +12873,7 @@ var planFileSchema = strictObject({
       })
     ),
     unmanaged: array(strictObject({ userId: string(), state, exempt: string().optional() })),
+    rooms: roomPlanSchema.optional(),
     summary: strictObject(
       Object.fromEntries(ACTION_KINDS.map((kind) => [kind, number()]))
     ),
@@ -12872,6 +13000,18 @@ function stalePreconditions(plan2, actual) {
     if (what) lines.push(`plan is stale: ${action.userId} ${what} since the plan; run plan again`);
   }
   return lines;
+}
+function savedRoomProblems(plan2, declared, policy) {
+  const changes = plan2.rooms?.changes ?? [];
+  const problems = [];
+  const undeclared = [...new Set(changes.map((c) => c.room).filter((room) => !declared.has(room)))];
+  if (undeclared.length > 0) {
+    problems.push({ message: `changes rooms the users file does not declare: ${undeclared.join(", ")}` });
+  }
+  const removals = changes.filter((c) => c.kind === "remove").length;
+  const max = policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
+  if (removals > max) problems.push(removalLimitRefusal(removals, max));
+  return problems;
 }
 
 // src/core/session.ts
@@ -13896,11 +14036,6 @@ async function plan(io, file, options) {
   try {
     const report = { command: "plan", plan: run.plan };
     if (options.out) {
-      if ((run.plan.rooms?.changes.length ?? 0) > 0) {
-        throw new ToolError(
-          "plan --out cannot save a plan with room changes yet: apply them with apply (which plans again), then save plans of accounts"
-        );
-      }
       const commit = commitOf(io);
       const text = writePlanFile(
         {
@@ -13909,7 +14044,7 @@ async function plan(io, file, options) {
           ownUserId: connection.ownUserId,
           ...commit ? { commit } : {},
           desired: { files: run.desired.files, sha256: run.desired.sha256 },
-          plan: withoutRooms(run.plan)
+          plan: run.plan
         },
         connection.token,
         { now: io.now(), ...options.outTtlMs === void 0 ? {} : { ttlMs: options.outTtlMs } }
@@ -13940,21 +14075,22 @@ async function planOffline(io, file, path, options) {
     serverName: snapshot2.meta.serverName,
     ...homeserver ? { homeserver: normaliseHomeserver(homeserver) } : {}
   });
-  if (desired.rooms.length > 0) {
-    io.err(`warning: a snapshot holds no rooms: the file's ${desired.rooms.length} rooms are not planned offline
-`);
-  }
-  const { plan: thePlan, notCompared } = planFromSnapshot(
+  const { plan: accountsPlan, notCompared } = planFromSnapshot(
     snapshot2,
     desired.users,
     effectivePolicy(desired, options),
     scheduleClock(io),
     passwordChecker({ ...options, env: io.env })
   );
+  const { plan: thePlan, roomsNotCompared } = snapshotRoomPlan(accountsPlan, desired, snapshot2);
   const report = {
     command: "plan",
     plan: thePlan,
-    snapshot: { age: snapshotAge(snapshot2.meta, new Date(io.now())).text, notCompared }
+    snapshot: {
+      age: snapshotAge(snapshot2.meta, new Date(io.now())).text,
+      notCompared,
+      ...roomsNotCompared.length > 0 ? { roomsNotCompared } : {}
+    }
   };
   return { exitCode: planExitCode(thePlan, options.detailedExitcode), report };
 }
@@ -13972,15 +14108,24 @@ async function snapshot(io, file, options) {
       onProgress: (p) => io.progress.update(`read ${p.listed} users`)
     });
     io.progress.done();
-    const text = writeSnapshot(users.values(), {
-      serverName: connection.serverName,
-      homeserver: connection.homeserver,
-      ownUserId: connection.ownUserId,
-      takenAt: new Date(io.now())
-    });
+    const rooms = await readRooms(
+      connection.client,
+      desired.rooms.map((r) => r.key),
+      options.concurrency
+    );
+    const text = writeSnapshot(
+      users.values(),
+      {
+        serverName: connection.serverName,
+        homeserver: connection.homeserver,
+        ownUserId: connection.ownUserId,
+        takenAt: new Date(io.now())
+      },
+      rooms
+    );
     await writePrivateFile(options.out, text);
     io.err(
-      `wrote a snapshot of ${users.size} users to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}
+      `wrote a snapshot of ${users.size} users${rooms.size > 0 ? ` and ${rooms.size} rooms` : ""} to ${options.out}; plan against it with: synapse-gitops plan --snapshot ${options.out}
 `
     );
   } finally {
@@ -14045,8 +14190,10 @@ async function loadSavedPlan(io, path, file, creds, options) {
   if (mismatch) throw new ToolError(`${mismatch}. Nothing was applied.`);
   notePassedSinceSaved(io, saved.plan, path);
   const check = passwordChecker({ ...options, env: io.env });
+  const policy = effectivePolicy(desired, options);
   const overLimits = [
-    ...limitRefusals(saved.plan.actions, effectivePolicy(desired, options)),
+    ...limitRefusals(saved.plan.actions, policy),
+    ...savedRoomProblems(saved.plan, new Set(desired.rooms.map((r) => r.key)), policy),
     ...saved.plan.actions.flatMap((a) => {
       const problem = a.password && check(a.password);
       return problem ? [
@@ -14195,9 +14342,9 @@ async function drift(io, file, options) {
   io.progress.done();
   let patch;
   try {
-    if (options.patch || options.write) patch = (await import("./patch-IXVWE5SO.js")).driftPatch(files, desired, report);
+    if (options.patch || options.write) patch = (await import("./patch-D6O7KRTN.js")).driftPatch(files, desired, report);
     if (options.write && patch) {
-      await (await import("./writePatch-K2LC2POG.js")).writePatchedFiles(patch.files);
+      await (await import("./writePatch-U5E3D7YC.js")).writePatchedFiles(patch.files);
       const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
       io.err(
         patch.files.length > 0 ? `wrote the patch to ${names}
@@ -14285,10 +14432,6 @@ If no apply is running any more, remove it with:
   } finally {
     await connection.client.close();
   }
-}
-function withoutRooms(plan2) {
-  const { rooms: _rooms, ...rest } = plan2;
-  return rest;
 }
 
 export {

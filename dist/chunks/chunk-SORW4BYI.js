@@ -7424,8 +7424,22 @@ import { constants as constants2 } from "node:fs";
 import { lstat as lstat2, open as open2, readdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve as resolve2 } from "node:path";
 
+// src/domain/rooms.ts
+var MEMBERSHIPS = ["join", "invite", "leave", "ban", "knock", "none"];
+var OPAQUE = "[^:\\s\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}]+";
+var SERVER = "(?:[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]{1,5})?";
+var ROOM_ID = new RegExp(`^!${OPAQUE}(?::${SERVER})?$`, "u");
+var ROOM_ALIAS = new RegExp(`^#${OPAQUE}:${SERVER}$`, "u");
+var MAX_ROOM_ID_LENGTH = 255;
+function isRoomId(text) {
+  return text.length <= MAX_ROOM_ID_LENGTH && ROOM_ID.test(text);
+}
+function isRoomKey(text) {
+  return isRoomId(text) || text.length <= MAX_ROOM_ID_LENGTH && ROOM_ALIAS.test(text);
+}
+var ROOM_CHANGE_KINDS = ["join", "remove", "power"];
+
 // src/config/rooms.ts
-var ROOM_KEY = /^(?:#[^:\s]+:[^\s]+|![^:\s]+(?::[^\s]+)?)$/;
 var GROUP_NAME = /^[A-Za-z0-9._-]+$/;
 function readRooms(sections, context) {
   const groups = /* @__PURE__ */ new Map();
@@ -7465,7 +7479,7 @@ function readRooms(sections, context) {
     for (const entry of entriesOf(node)) {
       const base = ["rooms", entry.key];
       const source = context.position(file, entry.keyOffset);
-      if (!ROOM_KEY.test(entry.key)) {
+      if (!isRoomKey(entry.key)) {
         context.add(
           file,
           entry.keyOffset,
@@ -8684,6 +8698,10 @@ export {
   readHandedFile,
   writePrivateFile,
   require_dist,
+  MEMBERSHIPS,
+  isRoomId,
+  isRoomKey,
+  ROOM_CHANGE_KINDS,
   MAX_FILE_BYTES,
   ACTIVE_ONLY,
   loadDesiredState,

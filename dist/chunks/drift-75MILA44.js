@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  actionLines,
-  renderApplyText,
-  renderPlanText,
-  resultLine
-} from "./chunk-P7RHSH65.js";
-import "./chunk-JO7W4AST.js";
-import "./chunk-QE3EWGP7.js";
-import "./chunk-U6LS732R.js";
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
+} from "./chunk-VNJBPQAQ.js";
+import "./chunk-CUFBJBJW.js";
+import "./chunk-TY2JSSN6.js";
+import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";
@@ -16,8 +16,8 @@ import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
-  actionLines,
-  renderApplyText,
-  renderPlanText,
-  resultLine
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
 };

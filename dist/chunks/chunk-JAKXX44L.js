@@ -15,7 +15,7 @@ import {
   scheduledHeading,
   snapshotLines,
   summaryLine
-} from "./chunk-U6LS732R.js";
+} from "./chunk-GMYKIWAC.js";
 import {
   mdCode,
   mdText

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  driftSummaryLine,
-  renderDriftJson,
-  renderDriftMarkdown,
-  renderDriftText
-} from "./chunk-UEGVKI2R.js";
-import "./chunk-CUFBJBJW.js";
-import "./chunk-TY2JSSN6.js";
-import "./chunk-U6LS732R.js";
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
+} from "./chunk-PQ2OZTJ4.js";
+import "./chunk-JO7W4AST.js";
+import "./chunk-QE3EWGP7.js";
+import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";
@@ -16,8 +16,8 @@ import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
-  driftSummaryLine,
-  renderDriftJson,
-  renderDriftMarkdown,
-  renderDriftText
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
 };
