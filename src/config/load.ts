@@ -979,7 +979,7 @@ function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
 }
 
 /** Line starts of a text, to turn offsets into lines and columns (only for what is reported). */
-class LineIndex {
+export class LineIndex {
   constructor(private readonly starts: ArrayLike<number>) {}
 
   static of(text: string): LineIndex {

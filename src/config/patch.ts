@@ -21,7 +21,7 @@ import type { AccountState } from "../domain/account.js";
 import { ATTRIBUTE_SPECS, type Attribute, type AttributeValue, type DesiredAttributes } from "../domain/attributes.js";
 import type { DriftClass, DriftReport } from "../plan/drift.js";
 import { quoteMergeKey, userKey } from "./export.js";
-import { ACTIVE_ONLY, type DesiredFile, parseDesiredState } from "./load.js";
+import { ACTIVE_ONLY, type DesiredFile, LineIndex, parseDesiredState } from "./load.js";
 import type { DesiredState } from "./types.js";
 
 /** A file of the configuration the patch changes: its text as read, and as it would be. */
@@ -342,18 +342,8 @@ function minimalText(original: string, base: string, doc: Document, options: Wri
 function userBlocks(doc: Document, text: string): { from: number; to: number }[] {
   const users = doc.get("users", true);
   if (!isMap(users) || users.flow) return [];
-  const starts = [0];
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-  const lineOf = (offset: number) => {
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const mid = (low + high + 1) >> 1;
-      if (starts[mid]! <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return low;
-  };
+  const index = LineIndex.of(text);
+  const lineOf = (offset: number) => index.position("", offset).line - 1;
   const keys = users.items.map((p) => lineOf((p.key as Node).range?.[0] ?? 0));
   const end = lineOf(users.range?.[1] ?? text.length);
   return keys.map((from, i) => ({ from, to: Math.max(from + 1, keys[i + 1] ?? end) }));
