@@ -3,8 +3,9 @@ import type { Dispatcher } from "undici";
 import type { ActualUser } from "../domain/account.js";
 import { encodeUserId, serverNameOf } from "../domain/userId.js";
 import { VERSION } from "../version.js";
+import { exchange } from "./answer.js";
 import { SynapseError } from "./errors.js";
-import { Agent, request } from "./undici.js";
+import { Agent } from "./undici.js";
 import { normaliseUser, type RawUser, type SynapseUserChanges, toRawChanges } from "./userRows.js";
 
 export interface SynapseClientOptions {
@@ -670,133 +671,41 @@ export class SynapseClient {
   }
 
   async #once(method: Method, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    // One deadline for the whole answer. undici's headersTimeout and bodyTimeout only limit the
-    // silence between two chunks: an answer trickled a byte at a time would never end.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
-    const late = () =>
-      new SynapseError(
-        "network",
-        method,
-        shortPath(path),
-        `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`,
-      );
-    try {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(this.baseUrl + path, {
-          method,
-          dispatcher: this.#dispatcher,
-          headers: {
-            authorization: `Bearer ${this.#token}`,
-            "user-agent": `synapse-gitops/${VERSION}`,
-            ...(body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
-          signal: deadline.signal,
-        });
-      } catch (cause) {
-        if (deadline.signal.aborted) throw late();
-        throw new SynapseError(
-          "network",
+    return exchange({
+      dispatcher: this.#dispatcher,
+      method,
+      url: this.baseUrl + path,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        "user-agent": `synapse-gitops/${VERSION}`,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      timeoutMs: this.#timeoutMs,
+      maxBodyBytes: this.#maxBodyBytes,
+      error: (kind, detail, status, options) =>
+        new SynapseError(kind, method, shortPath(path), this.#scrub(detail), status, undefined, undefined, options),
+      describe: describeNetworkError,
+      late: `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`,
+      tooLarge: `the answer is larger than ${formatBytes(this.#maxBodyBytes)}; refusing to read it`,
+      refused: ({ status, headers, json, text }) => {
+        const err = (typeof json === "object" && json !== null ? json : {}) as {
+          errcode?: unknown;
+          error?: unknown;
+          retry_after_ms?: unknown;
+        };
+        const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${status}`;
+        return new SynapseError(
+          SynapseError.kindForStatus(status),
           method,
           shortPath(path),
-          this.#scrub(describeNetworkError(cause)),
-          undefined,
-          undefined,
-          undefined,
-          {
-            cause,
-          },
+          this.#scrub(detail),
+          status,
+          typeof err.errcode === "string" ? this.#scrub(err.errcode) : undefined,
+          status === 429 ? retryAfter(err.retry_after_ms, headers["retry-after"]) : undefined,
         );
-      }
-      const text = await this.#readBody(res, method, path, deadline, late);
-      let json: unknown;
-      try {
-        json = text === "" ? {} : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        if (json === undefined || typeof json !== "object" || json === null) {
-          throw new SynapseError(
-            "invalid-response",
-            method,
-            shortPath(path),
-            "the answer is not a JSON object",
-            res.statusCode,
-          );
-        }
-        return { status: res.statusCode, json };
-      }
-      const err = (typeof json === "object" && json !== null ? json : {}) as {
-        errcode?: unknown;
-        error?: unknown;
-        retry_after_ms?: unknown;
-      };
-      const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${res.statusCode}`;
-      throw new SynapseError(
-        SynapseError.kindForStatus(res.statusCode),
-        method,
-        shortPath(path),
-        this.#scrub(detail),
-        res.statusCode,
-        typeof err.errcode === "string" ? this.#scrub(err.errcode) : undefined,
-        res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : undefined,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /**
-   * The answer's body as text, read as it streams in and given up past `maxBodyBytes` (a server
-   * could send without end: a 400 MB answer once took 1.3 GB to read whole).
-   */
-  async #readBody(
-    res: Dispatcher.ResponseData,
-    method: Method,
-    path: string,
-    deadline: AbortController,
-    late: () => SynapseError,
-  ): Promise<string> {
-    const limit = this.#maxBodyBytes;
-    const tooLarge = () => {
-      // Aborted, not only destroyed: the request is cancelled and its connection closed, rather
-      // than the rest of the body drained in the background (which closing the client would await).
-      deadline.abort();
-      return new SynapseError(
-        "invalid-response",
-        method,
-        shortPath(path),
-        `the answer is larger than ${formatBytes(limit)}; refusing to read it`,
-        res.statusCode,
-      );
-    };
-    const declared = Number(res.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) throw tooLarge();
-        chunks.push(chunk);
-      }
-    } catch (cause) {
-      if (cause instanceof SynapseError) throw cause;
-      if (deadline.signal.aborted) throw late();
-      throw new SynapseError(
-        "network",
-        method,
-        shortPath(path),
-        this.#scrub(`the answer broke off: ${describeNetworkError(cause)}`),
-        res.statusCode,
-      );
-    }
-    return Buffer.concat(chunks, size).toString("utf8");
+      },
+    });
   }
 
   /** Runs `fn`, with the token scrubbed from the message of a SynapseError it throws (an answer's values are in some). */

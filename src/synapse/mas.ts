@@ -4,8 +4,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
 import { VERSION } from "../version.js";
+import { exchange } from "./answer.js";
 import { SynapseError, type SynapseErrorKind } from "./errors.js";
-import { Agent, request } from "./undici.js";
+import { Agent } from "./undici.js";
 
 /** What to configure when MAS does not accept the client: said once, in every credential error. */
 export const MAS_CLIENT_HINT =
@@ -358,83 +359,41 @@ export class MasClient {
     }
   }
 
-  async #once(
+  #once(
     method: Method,
     path: string,
     headers: Record<string, string>,
     body?: unknown,
   ): Promise<{ status: number; json: unknown }> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
     const form = typeof body === "string";
-    try {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await request(this.baseUrl + path, {
+    return exchange({
+      dispatcher: this.#dispatcher,
+      method,
+      url: this.baseUrl + path,
+      headers: {
+        ...headers,
+        accept: "application/json",
+        "user-agent": `synapse-gitops/${VERSION}`,
+        ...(body === undefined
+          ? {}
+          : { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: form ? body : JSON.stringify(body) }),
+      timeoutMs: this.#timeoutMs,
+      maxBodyBytes: MAX_BODY_BYTES,
+      error: (kind, detail, status) => new MasError(kind, method, shortPath(path), this.#scrub(detail), status),
+      describe,
+      late: "no complete answer in time (--timeout)",
+      tooLarge: "the answer is too large",
+      refused: ({ status, json, text }) =>
+        new MasError(
+          SynapseError.kindForStatus(status),
           method,
-          dispatcher: this.#dispatcher,
-          headers: {
-            ...headers,
-            accept: "application/json",
-            "user-agent": `synapse-gitops/${VERSION}`,
-            ...(body === undefined
-              ? {}
-              : { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" }),
-          },
-          body: body === undefined ? undefined : form ? body : JSON.stringify(body),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
-          signal: deadline.signal,
-        });
-      } catch (cause) {
-        const what = deadline.signal.aborted ? "no complete answer in time (--timeout)" : describe(cause);
-        throw new MasError("network", method, shortPath(path), this.#scrub(what));
-      }
-      let text: string;
-      try {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) {
-            deadline.abort();
-            throw new MasError("invalid-response", method, shortPath(path), "the answer is too large", res.statusCode);
-          }
-          chunks.push(chunk);
-        }
-        text = Buffer.concat(chunks).toString("utf8");
-      } catch (cause) {
-        if (cause instanceof MasError) throw cause;
-        throw new MasError("network", method, shortPath(path), this.#scrub(`the answer broke off: ${describe(cause)}`));
-      }
-      let json: unknown;
-      try {
-        json = text === "" ? {} : JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        if (typeof json !== "object" || json === null) {
-          throw new MasError(
-            "invalid-response",
-            method,
-            shortPath(path),
-            "the answer is not a JSON object",
-            res.statusCode,
-          );
-        }
-        return { status: res.statusCode, json };
-      }
-      throw new MasError(
-        SynapseError.kindForStatus(res.statusCode),
-        method,
-        shortPath(path),
-        this.#scrub(errorText(json, text, res.statusCode)),
-        res.statusCode,
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+          shortPath(path),
+          this.#scrub(errorText(json, text, status)),
+          status,
+        ),
+    });
   }
 
   /** The secret and the token never reach a message, even when a server or a proxy echoes them. */
