@@ -95,8 +95,8 @@ function isDemotion(change: RoomChange): boolean {
 }
 
 /**
- * The plan-wide threshold on removals and demotions, as for deactivations: also checked again for
- * a saved plan.
+ * The plan-wide threshold on removals and demotions, as for deactivations. A saved plan's removals
+ * are checked again against this run's limit (src/core/savedPlan.ts, which does not count demotions yet).
  */
 export function removalLimitRefusal(removals: number, max: number, demotions = 0): Refusal {
   const what = [
