@@ -43,7 +43,7 @@ export const policySchema = z
       .min(0)
       .optional()
       .meta({
-        description: `Refuse a plan that removes (kicks) more members from the file's rooms than this. Default: ${DEFAULT_MAX_REMOVALS}.`,
+        description: `Refuse a plan that removes (kicks) members from the file's rooms or lowers their power levels more times than this, removals and demotions counted together. Default: ${DEFAULT_MAX_REMOVALS}.`,
       }),
     protected: z
       .array(
@@ -54,7 +54,8 @@ export const policySchema = z
       )
       .default([])
       .meta({
-        description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".',
+        description:
+          'Users never deactivated or erased, nor removed from a room or demoted in one: full user IDs or globs with *, e.g. "@*-bot:example.org".',
       }),
   })
   .meta({ description: "Safety limits and what to do with users that are not in the file." });

@@ -13,6 +13,7 @@ import type {
 } from "../domain/rooms.js";
 import { dueUser } from "../domain/schedule.js";
 import type { DriftItem } from "./drift.js";
+import { globMatcher } from "./plan.js";
 
 /**
  * Pure: the file's rooms and the server's → the joins, removals and power-level changes apply
@@ -27,6 +28,9 @@ import type { DriftItem } from "./drift.js";
  *   unlimited power: they cannot be listed in power levels, demoted or kicked;
  * - only an active account can be joined: one deactivated, erased or absent on the server (unless
  *   this plan creates or reactivates it), or declared deactivated or erased in the file, is refused.
+ * And what the file (a pull request) must not do, as for accounts: lower the admin user's own power
+ * level (it would lose the power to manage the room), or remove or lower a protected user's.
+ * Demotions count against maxRemovals with the removals.
  */
 export interface RoomPlanInput {
   rooms: readonly DesiredRoom[];
@@ -41,7 +45,7 @@ export interface RoomPlanInput {
   /** Users this plan's account actions make active (creates, reactivations). */
   activating: ReadonlySet<string>;
   ownUserId: string;
-  policy: Pick<Policy, "maxRemovals">;
+  policy: Pick<Policy, "maxRemovals" | "protected">;
 }
 
 const MEMBERS: ReadonlySet<Membership> = new Set(["join", "invite"]);
@@ -56,6 +60,7 @@ export function planRooms(input: RoomPlanInput): RoomPlanResult {
   const changes: RoomChange[] = [];
   const refusals: Refusal[] = [];
   const rooms: RoomPlan["rooms"] = [];
+  const isProtected = globMatcher(input.policy.protected);
   for (const want of input.rooms) {
     const have = input.actual.get(want.key);
     if (!have) {
@@ -73,27 +78,42 @@ export function planRooms(input: RoomPlanInput): RoomPlanResult {
       ...(have.name === undefined ? {} : { name: have.name }),
       ...(have.roomType === undefined ? {} : { type: have.roomType }),
     });
-    planRoom(input, want, have, changes, refusals);
+    planRoom(input, isProtected, want, have, changes, refusals);
   }
   const removals = changes.filter((c) => c.kind === "remove").length;
+  const demotions = changes.filter(isDemotion).length;
   const max = input.policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
-  if (removals > max) refusals.push(removalLimitRefusal(removals, max));
+  if (removals + demotions > max) refusals.push(removalLimitRefusal(removals, max, demotions));
   const summary: RoomSummary = { join: 0, remove: 0, power: 0 };
   for (const c of changes) summary[c.kind]++;
   return { plan: { changes, rooms, summary }, refusals };
 }
 
-/** The plan-wide threshold on removals, as for deactivations: also checked again for a saved plan. */
-export function removalLimitRefusal(removals: number, max: number): Refusal {
+/** A power-level change that lowers the member's level: counted with the removals. */
+function isDemotion(change: RoomChange): boolean {
+  return change.kind === "power" && (change.to as number) < (change.from as number);
+}
+
+/**
+ * The plan-wide threshold on removals and demotions, as for deactivations. A saved plan's removals
+ * are checked again against this run's limit (src/core/savedPlan.ts, which does not count demotions yet).
+ */
+export function removalLimitRefusal(removals: number, max: number, demotions = 0): Refusal {
+  const what = [
+    ...(removals > 0 || demotions === 0 ? [`removes ${removals} members from rooms`] : []),
+    ...(demotions > 0 ? [`lowers ${demotions} members' power levels in rooms`] : []),
+  ].join(" and ");
+  const counts = demotions > 0 ? " (maxRemovals counts removals and demotions)" : "";
   return {
     code: "max-removals",
-    message: `the plan removes ${removals} members from rooms, over the limit of ${max}`,
-    hint: `if that is intended, raise policy.maxRemovals or pass --max-removals ${removals}`,
+    message: `the plan ${what}, over the limit of ${max}${counts}`,
+    hint: `if that is intended, raise policy.maxRemovals or pass --max-removals ${removals + demotions}`,
   };
 }
 
 function planRoom(
   input: RoomPlanInput,
+  isProtected: (userId: string) => boolean,
   want: DesiredRoom,
   have: ActualRoom,
   changes: RoomChange[],
@@ -177,7 +197,16 @@ function planRoom(
     }
     const current = levels.users[userId] ?? levels.usersDefault;
     if (current === member.powerLevel) continue;
-    if (ownPower < levels.changePowerLevels) {
+    if (member.powerLevel < current && (userId === own || isProtected(userId))) {
+      refuse(
+        userId === own ? "own-user" : "protected-user",
+        userId,
+        userId === own
+          ? `${userId} is the admin token's own user; refusing to lower its power level from ${current} to ${member.powerLevel} (it would lose the power to manage the room)`
+          : `${userId} is protected by policy.protected; refusing to lower its power level from ${current} to ${member.powerLevel}`,
+        "remove the user's entry from the room's powerLevels, or change it by hand",
+      );
+    } else if (ownPower < levels.changePowerLevels) {
       refuse(
         "room-admin-power",
         userId,
@@ -202,6 +231,15 @@ function planRoom(
           userId,
           `${userId} created this version ${have.version} room and cannot be removed`,
           "declare the user in the room",
+        );
+        continue;
+      }
+      if (isProtected(userId)) {
+        refuse(
+          "protected-user",
+          userId,
+          `${userId} is protected by policy.protected; refusing to remove it from the room`,
+          "declare the user in the room, or remove them by hand",
         );
         continue;
       }

@@ -277,6 +277,18 @@ rooms:
     expect(await membership(weak.roomId, owner)).toBe("join");
   });
 
+  it("a file lowering the admin user's own power level: refused, its level kept", async () => {
+    const r = await room("own-level", { preset: "private_chat" });
+    const admin = server.adminUserId.slice(1, server.adminUserId.indexOf(":"));
+    await expectRefused(
+      file(
+        `users:\n  ${admin}: active\nrooms:\n  "${r.alias}":\n    users: [${admin}]\n    powerLevels:\n      ${admin}: 50\n`,
+      ),
+      `x ${r.alias}: ${server.adminUserId} is the admin token's own user; refusing to lower its power level from 100 to 50`,
+    );
+    expect(await levelOf(r.roomId, admin)).toBe(100);
+  });
+
   it("a member deactivated on the server or in the file, and a room that does not exist", async () => {
     const [gone, leaving] = await users("gone", "leaving");
     await client.deactivate(id(gone), { erase: false });

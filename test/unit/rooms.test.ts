@@ -208,7 +208,7 @@ function input(
     now: 0,
     activating: new Set(),
     ownUserId: ADMIN,
-    policy: {},
+    policy: { protected: [] },
     ...extra,
   } as RoomPlanInput;
 }
@@ -424,9 +424,108 @@ describe("planRooms: (file, room) → changes | refusal", () => {
     ],
     [
       "more removals than policy.maxRemovals",
-      input(want({}, true), room({ [A]: "join", [B]: "join" }), { policy: { maxRemovals: 1 } }),
+      input(want({}, true), room({ [A]: "join", [B]: "join" }), { policy: { maxRemovals: 1, protected: [] } }),
       [`remove ${A} join→leave`, `remove ${B} join→leave`],
       ["max-removals the plan removes 2 members from rooms, over the limit of 1"],
+    ],
+    // The admin user's own power, protected users, and demotions against the limit.
+    [
+      "the admin user's own power level cannot be lowered",
+      input(want({ [ADMIN]: 50 }), room({})),
+      [],
+      [
+        `own-user #eng:example.org: ${ADMIN} is the admin token's own user; refusing to lower its power level from 100 to 50 (it would lose the power to manage the room)`,
+      ],
+    ],
+    ["…and at its own level: nothing", input(want({ [ADMIN]: 100 }), room({})), [], []],
+    [
+      "a protected user's power level cannot be lowered",
+      input(
+        want({ [A]: 0 }),
+        room(
+          { [A]: "join" },
+          {
+            powerLevels: {
+              users: { [ADMIN]: 100, [A]: 50 },
+              usersDefault: 0,
+              invite: 0,
+              kick: 50,
+              changePowerLevels: 100,
+            },
+          },
+        ),
+        { policy: { protected: ["@ali*:example.org"] } },
+      ),
+      [],
+      [
+        `protected-user #eng:example.org: ${A} is protected by policy.protected; refusing to lower its power level from 50 to 0`,
+      ],
+    ],
+    [
+      "…but can be raised",
+      input(want({ [A]: 50 }), room({ [A]: "join" }), { policy: { protected: ["@ali*:example.org"] } }),
+      [`power ${A} 0→50`],
+      [],
+    ],
+    [
+      "a protected user is not removed with removeUndeclared",
+      input(want({ [A]: undefined }, true), room({ [A]: "join", [B]: "join" }), { policy: { protected: [B] } }),
+      [],
+      [`protected-user #eng:example.org: ${B} is protected by policy.protected; refusing to remove it from the room`],
+    ],
+    [
+      "demotions count against policy.maxRemovals",
+      input(
+        want({ [A]: 0, [B]: 0 }),
+        room(
+          { [A]: "join", [B]: "join" },
+          {
+            powerLevels: {
+              users: { [ADMIN]: 100, [A]: 50, [B]: 50 },
+              usersDefault: 0,
+              invite: 0,
+              kick: 50,
+              changePowerLevels: 100,
+            },
+          },
+        ),
+        { policy: { maxRemovals: 1, protected: [] } },
+      ),
+      [`power ${A} 50→0`, `power ${B} 50→0`],
+      [
+        "max-removals the plan lowers 2 members' power levels in rooms, over the limit of 1 (maxRemovals counts removals and demotions)",
+      ],
+    ],
+    [
+      "…with the removals",
+      input(
+        want({ [A]: 0 }, true),
+        room(
+          { [A]: "join", [B]: "join" },
+          {
+            powerLevels: {
+              users: { [ADMIN]: 100, [A]: 50 },
+              usersDefault: 0,
+              invite: 0,
+              kick: 50,
+              changePowerLevels: 100,
+            },
+          },
+        ),
+        { policy: { maxRemovals: 1, protected: [] } },
+      ),
+      [`power ${A} 50→0`, `remove ${B} join→leave`],
+      [
+        "max-removals the plan removes 1 members from rooms and lowers 1 members' power levels in rooms, over the limit of 1 (maxRemovals counts removals and demotions)",
+      ],
+    ],
+    [
+      "…but promotions do not count",
+      input(want({ [A]: 50, [B]: 50 }), room({ [A]: "join", [B]: "join" }), {
+        policy: { maxRemovals: 1, protected: [] },
+      }),
+      [`power ${A} 0→50`, `power ${B} 0→50`],
+      [],
     ],
   ];
 
@@ -533,7 +632,7 @@ describe("export: rooms with their members and power levels", () => {
       desired: back.users,
       activating: new Set(),
       ownUserId: ADMIN,
-      policy: {},
+      policy: { protected: [] },
     });
     expect(result).toEqual({
       plan: {
