@@ -195,7 +195,11 @@ function withPolicyOptions(cmd: Command): Command {
     .option("--password-dir <dir>", "password references may read regular files under this directory")
     .option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber)
     .option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber)
-    .option("--max-removals <n>", "override policy.maxRemovals (members removed from rooms) for this run", wholeNumber);
+    .option(
+      "--max-removals <n>",
+      "override policy.maxRemovals (members removed from rooms or demoted in them) for this run",
+      wholeNumber,
+    );
 }
 
 const formatOption = () =>

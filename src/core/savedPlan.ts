@@ -8,7 +8,7 @@ import { isRoomId, isRoomKey, MEMBERSHIPS, ROOM_CHANGE_KINDS } from "../domain/r
 import { serverNameOf } from "../domain/userId.js";
 import { ToolError } from "../errors.js";
 import { hasResidue } from "../plan/erasure.js";
-import { removalLimitRefusal } from "../plan/rooms.js";
+import { isDemotion, removalLimitRefusal } from "../plan/rooms.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -318,7 +318,8 @@ export function savedRoomProblems(
     problems.push({ message: `changes rooms the users file does not declare: ${undeclared.join(", ")}` });
   }
   const removals = changes.filter((c) => c.kind === "remove").length;
+  const demotions = changes.filter(isDemotion).length;
   const max = policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
-  if (removals > max) problems.push(removalLimitRefusal(removals, max));
+  if (removals + demotions > max) problems.push(removalLimitRefusal(removals, max, demotions));
   return problems;
 }

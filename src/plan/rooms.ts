@@ -90,13 +90,13 @@ export function planRooms(input: RoomPlanInput): RoomPlanResult {
 }
 
 /** A power-level change that lowers the member's level: counted with the removals. */
-function isDemotion(change: RoomChange): boolean {
+export function isDemotion(change: RoomChange): boolean {
   return change.kind === "power" && (change.to as number) < (change.from as number);
 }
 
 /**
  * The plan-wide threshold on removals and demotions, as for deactivations. A saved plan's removals
- * are checked again against this run's limit (src/core/savedPlan.ts, which does not count demotions yet).
+ * and demotions are checked again against this run's limit (src/core/savedPlan.ts).
  */
 export function removalLimitRefusal(removals: number, max: number, demotions = 0): Refusal {
   const what = [

@@ -120,6 +120,11 @@ describe("a saved plan with room changes", () => {
     expect(savedRoomProblems(twoRemovals, declared, { maxRemovals: 1 }).map((p) => p.message)).toEqual([
       "the plan removes 2 members from rooms, over the limit of 1",
     ]);
+    const demotion: RoomChange = { ...remove(id("walter")), kind: "power", from: 50, to: 0, reason: "level" };
+    const removalAndDemotion = planWith([remove(id("mallory")), demotion]);
+    expect(savedRoomProblems(removalAndDemotion, declared, { maxRemovals: 1 }).map((p) => p.message)).toEqual([
+      "the plan removes 1 members from rooms and lowers 1 members' power levels in rooms, over the limit of 1 (maxRemovals counts removals and demotions)",
+    ]);
     expect(savedRoomProblems(twoRemovals, new Set(), { maxRemovals: 2 }).map((p) => p.message)).toEqual([
       "changes rooms the users file does not declare: #eng:example.org",
     ]);
