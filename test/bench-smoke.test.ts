@@ -84,4 +84,4 @@ it("npm run bench -- --smoke runs every scenario and writes well-formed rows", a
       `a row for ${expected}`,
     ).toBe(true);
   }
-});
+}, 300_000); // a whole bench run, MAS pair and rooms included: minutes on a busy 2-core machine, never judged here
