@@ -232,7 +232,8 @@ function buildProgram(setExit: (code: number) => void): Command {
           .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
           .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
           .option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration)
-          .option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server"),
+          .option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server")
+          .option("--clock-from-env", "let --out judge scheduled dates by SYNAPSE_GITOPS_NOW instead of the real time"),
       ),
     ),
   ).action(async (file: string, flags) => {
@@ -246,6 +247,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         out: flags.out,
         outTtlMs: flags.outTtl,
         snapshot: flags.snapshot,
+        clockFromEnv: flags.clockFromEnv,
       }),
     );
     out(
@@ -268,6 +270,10 @@ function buildProgram(setExit: (code: number) => void): Command {
           .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
           .option("--yes", "apply without asking (required when not on a terminal)")
           .option(
+            "--clock-from-env",
+            "judge scheduled dates by SYNAPSE_GITOPS_NOW (or apply a saved plan made so) instead of the real time",
+          )
+          .option(
             "--audit-log <file>",
             "append a JSON line for the run, each request that changes the server, and each result",
           )
@@ -285,6 +291,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       defined({
         ...planningOptions(flags),
         plan: flags.plan,
+        clockFromEnv: flags.clockFromEnv,
         yes: flags.yes,
         auditLog: flags.auditLog,
         concurrency: flags.concurrency,
