@@ -39,6 +39,7 @@ import type { Io } from "./io.js";
 import { readRooms, snapshotRoomPlan } from "./rooms.js";
 import {
   MAX_PLAN_FILE_BYTES,
+  planBackendMismatch,
   planFileMismatch,
   readPlanFile,
   savedRoomProblems,
@@ -396,6 +397,8 @@ async function loadSavedPlan(
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
       );
     }
+    const otherBackend = planBackendMismatch(saved, path, connection.accounts.name);
+    if (otherBackend) throw new ToolError(`${otherBackend}. Nothing was applied.`);
     // A purge's precondition is what it has left to remove: read again for those users only.
     const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {
