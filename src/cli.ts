@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { Io } from "./core/io.js";
 import type { ServerOptions } from "./core/session.js";
 import { EXIT, ToolError } from "./errors.js";
+import { crashText } from "./report/crash.js";
 import { escapeTerminalLines } from "./report/escape.js";
 import { VERSION } from "./version.js";
 
@@ -423,7 +424,7 @@ export async function main(argv: string[]): Promise<number> {
       err(`error: ${escapeTerminalLines(`${e.message}${e.hint ? ` (${e.hint})` : ""}`)}\n`);
       return EXIT.error;
     }
-    err(`synapse-gitops: unexpected error (a bug; please report it)\n${e instanceof Error ? e.stack : String(e)}\n`);
+    err(crashText(e));
     return EXIT.error;
   }
 }
