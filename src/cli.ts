@@ -7,6 +7,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import type { Io } from "./core/io.js";
 import type { ServerOptions } from "./core/session.js";
 import { EXIT, ToolError } from "./errors.js";
+import { crashText } from "./report/crash.js";
 import { escapeTerminalLines } from "./report/escape.js";
 import { VERSION } from "./version.js";
 
@@ -236,7 +237,8 @@ function buildProgram(setExit: (code: number) => void): Command {
           .option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals")
           .option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan")
           .option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration)
-          .option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server"),
+          .option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server")
+          .option("--clock-from-env", "let --out judge scheduled dates by SYNAPSE_GITOPS_NOW instead of the real time"),
       ),
     ),
   ).action(async (file: string, flags) => {
@@ -250,6 +252,7 @@ function buildProgram(setExit: (code: number) => void): Command {
         out: flags.out,
         outTtlMs: flags.outTtl,
         snapshot: flags.snapshot,
+        clockFromEnv: flags.clockFromEnv,
       }),
     );
     out(
@@ -272,6 +275,10 @@ function buildProgram(setExit: (code: number) => void): Command {
           .option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again")
           .option("--yes", "apply without asking (required when not on a terminal)")
           .option(
+            "--clock-from-env",
+            "judge scheduled dates by SYNAPSE_GITOPS_NOW (or apply a saved plan made so) instead of the real time",
+          )
+          .option(
             "--audit-log <file>",
             "append a JSON line for the run, each request that changes the server, and each result",
           )
@@ -289,6 +296,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       defined({
         ...planningOptions(flags),
         plan: flags.plan,
+        clockFromEnv: flags.clockFromEnv,
         yes: flags.yes,
         auditLog: flags.auditLog,
         concurrency: flags.concurrency,
@@ -420,7 +428,7 @@ export async function main(argv: string[]): Promise<number> {
       err(`error: ${escapeTerminalLines(`${e.message}${e.hint ? ` (${e.hint})` : ""}`)}\n`);
       return EXIT.error;
     }
-    err(`synapse-gitops: unexpected error (a bug; please report it)\n${e instanceof Error ? e.stack : String(e)}\n`);
+    err(crashText(e));
     return EXIT.error;
   }
 }

@@ -20,6 +20,7 @@ import { roomSummaryLine } from "../report/rooms.js";
 import { renderPlanText } from "../report/text.js";
 import { VERSION } from "../version.js";
 import { fitComment } from "./comment.js";
+import { workflowEnv } from "./env.js";
 import { GitHubApi } from "./github.js";
 import { logUntrusted } from "./log.js";
 import { policyWarning, reviewPolicy } from "./policyReview.js";
@@ -140,7 +141,7 @@ function workflowIo(adminToken: string | undefined): Io {
     out: (text) => logUntrusted(text.replace(/\n$/, "")),
     err: (text) => logUntrusted(text.replace(/\n$/, "")),
     progress: { update: () => {}, done: () => {} },
-    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken || undefined },
+    env: workflowEnv(process.env, adminToken, (text) => core.warning(text)),
     // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
     // and the run reports. Later signals change nothing; the runner ends the process when it must.
     onInterrupt: (handler) => {

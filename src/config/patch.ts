@@ -18,7 +18,7 @@ import {
   YAMLMap,
 } from "yaml";
 import type { AccountState } from "../domain/account.js";
-import { ATTRIBUTE_SPECS, type Attribute, type AttributeValue, type DesiredAttributes } from "../domain/attributes.js";
+import { ATTRIBUTE_SPECS, type Attribute, type AttributeValue } from "../domain/attributes.js";
 import type { DriftClass, DriftReport } from "../plan/drift.js";
 import { quoteMergeKey, userKey } from "./export.js";
 import { ACTIVE_ONLY, type DesiredFile, LineIndex, parseDesiredState } from "./load.js";
@@ -65,7 +65,8 @@ const PARSE = { uniqueKeys: false, stringKeys: true, prettyErrors: false, logLev
  *   cannot hold (an avatar the server cleared: the file has no "no avatar") is taken out of the
  *   file, so the attribute is no longer managed, and a note says so.
  * - `missing`: the user's entry is removed (the server has no such account).
- * - `unmanaged`: the user is added as `export` writes it, to the single file, or to a directory's
+ * - `unmanaged`: the user is added by its ID and state only (`bob: active`), never its attributes
+ *   (no personal data of a user the file does not manage goes into the patch), to the single file, or to a directory's
  *   root file (the administrators' own file, whose code owners place it in a team's file), or its
  *   first file when it has none; in order where the file's users are sorted, else at the end.
  *
@@ -105,7 +106,9 @@ export function driftPatch(files: DesiredFile[], desired: DesiredState, drift: D
       // The first file: a directory's root file where it has one (the loader reads it first).
       const target = files[0];
       if (!target) throw new Error("bug: no users file");
-      editOf(target.name).add(userKey(item.userId, serverName), item.attributes ?? {});
+      // By its ID and state only: none of an unmanaged user's personal data goes into the patch (nor
+      // the drift issue that shows it); its attributes stay unmanaged until someone writes them.
+      editOf(target.name).add(userKey(item.userId, serverName));
       accepted++;
       continue;
     }
@@ -206,9 +209,8 @@ class FileEdit {
   }
 
   /** A new user, as export writes it. */
-  add(key: string, attributes: DesiredAttributes): void {
-    const value = Object.keys(attributes).length > 0 ? this.doc.createNode(attributes) : this.doc.createNode("active");
-    styleScalars(value as Node);
+  add(key: string): void {
+    const value = this.doc.createNode("active");
     this.#added.push({ key, pair: this.doc.createPair(key, value) });
   }
 

@@ -13,6 +13,10 @@ import type { Io } from "./io.js";
  * the clock it was made with, and `apply --plan` applies only the plan's own actions, whatever
  * has come due since. Only the schedule reads it: saved plans' expiry and snapshots' age keep the
  * real time. Every run that uses it says so on standard error.
+ *
+ * A run that changes the server (`apply`) or seals a plan for one (`plan --out`) refuses it unless
+ * the operator also passes --clock-from-env: a variable left set where the nightly apply runs would
+ * otherwise make every future deactivation and erasure due at once. The Action never honours it.
  */
 export const CLOCK_VARIABLE = "SYNAPSE_GITOPS_NOW";
 
@@ -33,4 +37,37 @@ export function scheduleClock(io: Pick<Io, "env" | "now" | "err">): number {
     `note: scheduled dates are judged as of ${new Date(at).toISOString()} (${CLOCK_VARIABLE}), not the real time\n`,
   );
   return at;
+}
+
+/** The flag that lets `apply` and `plan --out` judge scheduled dates by CLOCK_VARIABLE. */
+export const CLOCK_FLAG = "--clock-from-env";
+
+/** How far a saved plan's clock may run ahead of the real time (clocks of two machines). */
+const SKEW_MS = 60_000;
+
+/**
+ * scheduleClock for a run that changes the server or seals a plan for one: refuses the override
+ * unless the operator confirmed it with CLOCK_FLAG.
+ */
+export function changingClock(io: Pick<Io, "env" | "now" | "err">, allowed: boolean | undefined, what: string): number {
+  const raw = io.env[CLOCK_VARIABLE];
+  if (raw !== undefined && raw !== "" && !allowed) {
+    throw new ToolError(
+      `${CLOCK_VARIABLE} is set: ${what} does not judge scheduled dates by it without ${CLOCK_FLAG}. Nothing was done.`,
+      `unset ${CLOCK_VARIABLE} to use the real time, or pass ${CLOCK_FLAG} if the clock is meant`,
+    );
+  }
+  return scheduleClock(io);
+}
+
+/** A saved plan made at a clock later than the real time (beyond skew): refused unless CLOCK_FLAG. */
+export function savedClockProblem(
+  savedNow: string | undefined,
+  realNow: number,
+  allowed: boolean | undefined,
+): string | undefined {
+  if (allowed || savedNow === undefined) return undefined;
+  const at = Date.parse(savedNow);
+  if (Number.isNaN(at) || at <= realNow + SKEW_MS) return undefined;
+  return `it was made with its scheduled dates judged as of ${savedNow}, later than the real time (${CLOCK_VARIABLE}); pass ${CLOCK_FLAG} to apply it anyway`;
 }

@@ -34,11 +34,12 @@ import {
 import type { MutationRecord } from "../synapse/client.js";
 import { readHandedFile, writePrivateFile } from "../util/files.js";
 import { VERSION } from "../version.js";
-import { scheduleClock } from "./clock.js";
+import { changingClock, savedClockProblem, scheduleClock } from "./clock.js";
 import type { Io } from "./io.js";
 import { readRooms, snapshotRoomPlan } from "./rooms.js";
 import {
   MAX_PLAN_FILE_BYTES,
+  planBackendMismatch,
   planFileMismatch,
   readPlanFile,
   savedRoomProblems,
@@ -77,6 +78,8 @@ export interface PlanOptions extends ServerOptions, Limits, NotifyOptions {
   outTtlMs?: number;
   /** Plan offline against this inventory snapshot: no token, no request to any server. */
   snapshot?: string;
+  /** Let `--out` judge scheduled dates by SYNAPSE_GITOPS_NOW (see clock.ts). */
+  clockFromEnv?: boolean;
 }
 
 export interface SnapshotOptions extends ServerOptions {
@@ -90,6 +93,8 @@ export interface ApplyOptions extends ServerOptions, Limits, NotifyOptions {
   passwordPolicy?: PasswordPolicy;
   /** Apply exactly this saved plan instead of planning again. */
   plan?: string;
+  /** Judge scheduled dates by SYNAPSE_GITOPS_NOW; apply a saved plan made at a later clock (see clock.ts). */
+  clockFromEnv?: boolean;
   /** Apply without asking. */
   yes?: boolean;
   concurrency: number;
@@ -175,7 +180,7 @@ export async function plan(io: Io, file: string, options: PlanOptions): Promise<
     ...options,
     env: io.env,
     onProgress: io.progress.update,
-    now: scheduleClock(io),
+    now: options.out ? changingClock(io, options.clockFromEnv, "plan --out") : scheduleClock(io),
   });
   io.progress.done();
   const { connection } = run;
@@ -314,7 +319,7 @@ export async function apply(io: Io, file: string, options: ApplyOptions): Promis
       env: io.env,
       ...(onMutation ? { onMutation } : {}),
       onProgress: io.progress.update,
-      now: scheduleClock(io),
+      now: changingClock(io, options.clockFromEnv, "apply"),
     });
     ({ connection, plan: thePlan } = run);
     inventorySize = run.listed;
@@ -348,7 +353,10 @@ async function loadSavedPlan(
   creds: { homeserver: string; token: string },
   options: ApplyOptions & { onMutation?: (r: MutationRecord) => void },
 ) {
+  changingClock({ ...io, err: () => {} }, options.clockFromEnv, "apply --plan");
   const saved = readPlanFile(await readHanded(path, MAX_PLAN_FILE_BYTES, "plan file"), path, creds.token, io.now());
+  const early = savedClockProblem(saved.plan.now, io.now(), options.clockFromEnv);
+  if (early) throw new ToolError(`${path}: ${early}. Nothing was applied.`);
   const files = await readDesiredFiles(file);
   const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
   const mismatch = planFileMismatch(saved, path, {
@@ -389,6 +397,8 @@ async function loadSavedPlan(
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`,
       );
     }
+    const otherBackend = planBackendMismatch(saved, path, connection.accounts.name);
+    if (otherBackend) throw new ToolError(`${otherBackend}. Nothing was applied.`);
     // A purge's precondition is what it has left to remove: read again for those users only.
     const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {

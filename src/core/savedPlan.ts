@@ -270,6 +270,16 @@ export function planFileMismatch(
   return undefined;
 }
 
+/**
+ * A plan made through one accounts backend (Synapse's own, MAS) is not applied through another:
+ * its actions and preconditions are in that backend's terms. Plans that recorded none are let be.
+ */
+export function planBackendMismatch(file: PlanFile, source: string, backend: string): string | undefined {
+  const made = file.plan.backend;
+  if (made === undefined || made === backend) return undefined;
+  return `${source} was made through the ${made} accounts backend, but this run's is ${backend}; make the plan again (or pass the same --backend)`;
+}
+
 /** Why a user no longer matches what the plan observed, in words: "was reactivated since the plan". */
 function change(action: Action, now: ActualUser | undefined): string | undefined {
   const { from, observed } = action;

@@ -1,5 +1,5 @@
 import type { ActualUser } from "../domain/account.js";
-import { type AttributeChange, type DesiredAttributes, exportedAttributes } from "../domain/attributes.js";
+import type { AttributeChange } from "../domain/attributes.js";
 import type { DesiredUser } from "../domain/desired.js";
 import type { PlanContext, PlanInput } from "../domain/plan.js";
 import { awaitingDue, dueUser } from "../domain/schedule.js";
@@ -76,11 +76,6 @@ export interface DriftItem {
    * a historical ID that apply cannot create.
    */
   hint?: string;
-  /**
-   * An `unmanaged` user's attributes as the server has them, written as `export` would: what
-   * `drift --format patch` adds to the file. Emails and external IDs only where they were read.
-   */
-  attributes?: DesiredAttributes;
 }
 
 export interface DriftReport {
@@ -134,7 +129,6 @@ export class DriftDetector {
                 userId: have.userId,
                 expected: "not in the file",
                 actual: "active",
-                attributes: exportedAttributes(have),
               });
             },
           }),

@@ -398,9 +398,23 @@ export class MasClient {
 
   /** The secret and the token never reach a message, even when a server or a proxy echoes them. */
   #scrub(text: string): string {
+    // Every form they travel in: as they are, percent-encoded (the form body, the Basic credentials'
+    // parts), form-encoded, and the Basic credentials' base64 (RFC 6749 2.3.1 and the RFC 7617 raw
+    // form). No length floor: a short secret is hidden too. Longest first, so no form is cut by another.
+    const id = this.#clientId;
+    const secret = this.#clientSecret;
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    const forms = [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      b64(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`),
+      b64(`${id}:${secret}`),
+      this.#token?.value ?? "",
+    ];
     let out = text;
-    for (const secret of [this.#clientSecret, this.#token?.value]) {
-      if (secret && secret.length >= 8) out = out.split(secret).join("<redacted>");
+    for (const form of [...new Set(forms)].filter(Boolean).sort((a, b) => b.length - a.length)) {
+      out = out.split(form).join("<redacted>");
     }
     return out;
   }

@@ -88,6 +88,20 @@ describe("detection and reports", () => {
   });
 });
 
+describe("a saved plan's backend", () => {
+  it("a plan made through MAS is refused through Synapse's own accounts, before anything is read or changed", async () => {
+    const dir = tempFiles({ "users.yaml": usersFile("") });
+    const file = join(dir, "users.yaml");
+    const planFile = join(dir, "plan.json");
+    expect((await runCli(["plan", file, "--out", planFile], env())).code).toBe(0);
+    const run = await runCli(["apply", file, "--plan", planFile, "--yes", "--backend", "synapse"], env());
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `${planFile} was made through the mas accounts backend, but this run's is synapse; make the plan again (or pass the same --backend). Nothing was applied.`,
+    );
+  });
+});
+
 describe("every cell of the lifecycle table through MAS", () => {
   const cells: [AccountState | "absent", AccountState][] = [
     ["absent", "active"],

@@ -2,6 +2,7 @@
 // SYNAPSE_GITOPS_NOW. Before the dates nothing happens and the plan says when; after the deactivation
 // date apply deactivates, after the erasure date it erases; drift tells a step to come from a due
 // one; and a plan saved before a date does not act after it.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { AccountState } from "../../src/domain/account.js";
@@ -63,7 +64,7 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     ]);
     const md = (await runCli(["plan", file, "--format", "markdown"], before)).stdout;
     expect(md).toContain(`- \`${id(u)}\`: deactivate on \`${DEACTIVATE_ON}\` (in 9 days)`);
-    const early = await runCli(["apply", file, "--yes"], before);
+    const early = await runCli(["apply", file, "--yes", "--clock-from-env"], before);
     expect(early.code).toBe(0);
     expect(await stateOf(u)).toBe("active");
     // A date still to come is not drift.
@@ -75,7 +76,7 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     expect(due.code).toBe(2);
     expect(due.stdout).toContain(`${id(u)}: file says deactivated, server has active`);
     expect(due.stdout).toContain("[due]");
-    const deactivate = await runCli(["apply", file, "--yes"], deactivateDay);
+    const deactivate = await runCli(["apply", file, "--yes", "--clock-from-env"], deactivateDay);
     expect(deactivate.code).toBe(0);
     expect(deactivate.stdout).toContain(`- ${id(u)}  deactivate (scheduled for ${DEACTIVATE_ON}, due)`);
     expect(deactivate.stdout).toContain(`    ${id(u)}  erase on ${ERASE_ON} (in 30 days)`);
@@ -85,7 +86,7 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
 
     // The erasure date has passed: apply erases, and then nothing is left to do.
     const eraseDay = at("2031-04-09T08:00:00+02:00");
-    const erase = await runCli(["apply", file, "--yes"], eraseDay);
+    const erase = await runCli(["apply", file, "--yes", "--clock-from-env"], eraseDay);
     expect(erase.code).toBe(0);
     expect(erase.stdout).toContain(`! ${id(u)}  erase (scheduled for ${ERASE_ON}, due) — IRREVERSIBLE`);
     expect(await stateOf(u)).toBe("erased");
@@ -102,11 +103,14 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     const file = join(dir, "users.yaml");
     const planFile = join(dir, "plan.json");
 
-    const saved = await runCli(["plan", file, "--out", planFile], at("2031-03-09T23:59:59Z"));
+    const saved = await runCli(["plan", file, "--out", planFile, "--clock-from-env"], at("2031-03-09T23:59:59Z"));
     expect(saved.code).toBe(0);
     expect(saved.stdout).toContain("No changes");
 
-    const applied = await runCli(["apply", file, "--plan", planFile, "--yes"], at("2031-04-10T00:00:00Z"));
+    const applied = await runCli(
+      ["apply", file, "--plan", planFile, "--yes", "--clock-from-env"],
+      at("2031-04-10T00:00:00Z"),
+    );
     expect(applied.code).toBe(0);
     expect(applied.stderr).toContain(
       `note: ${id(u)}'s deactivate (scheduled for ${DEACTIVATE_ON}) came due after ${planFile} was made (as of 2031-03-09T23:59:59.000Z); it is not in this plan and is not carried out: run plan again`,
@@ -116,9 +120,46 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     expect(await stateOf(u)).toBe("active");
 
     // Planned again at that clock, the due erasure is in the plan, under the limits like any other.
-    const limited = await runCli(["apply", file, "--yes", "--max-erasures", "0"], at("2031-04-10T00:00:00Z"));
+    const limited = await runCli(
+      ["apply", file, "--yes", "--clock-from-env", "--max-erasures", "0"],
+      at("2031-04-10T00:00:00Z"),
+    );
     expect(limited.code).toBe(1);
     expect(limited.stdout).toContain("erases 1 users, over the limit of 0");
+    expect(await stateOf(u)).toBe("active");
+  });
+
+  it("apply and plan --out refuse SYNAPSE_GITOPS_NOW without --clock-from-env; apply --plan refuses a plan made at a later clock", async () => {
+    const u = uniqueLocalpart("clockguard");
+    await client.createUser(id(u), { displayname: "Leaver" });
+    const dir = tempFiles({ "users.yaml": usersFile(u) });
+    const file = join(dir, "users.yaml");
+    const planFile = join(dir, "plan.json");
+    const refusal = "SYNAPSE_GITOPS_NOW is set: apply does not judge scheduled dates by it without --clock-from-env";
+
+    const live = await runCli(["apply", file, "--yes"], at("2031-04-10T00:00:00Z"));
+    expect(live.code).toBe(1);
+    expect(live.stderr).toContain(refusal);
+    expect(live.stderr).not.toMatch(/\n\s+at /);
+    expect(await stateOf(u)).toBe("active");
+
+    const out = await runCli(["plan", file, "--out", planFile], at("2031-04-10T00:00:00Z"));
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain("SYNAPSE_GITOPS_NOW is set: plan --out does not judge");
+    expect(existsSync(planFile)).toBe(false);
+
+    // A plan sealed at a future clock (with the flag), applied without it: refused, with or without the variable.
+    expect((await runCli(["plan", file, "--out", planFile, "--clock-from-env"], at("2031-04-10T00:00:00Z"))).code).toBe(
+      0,
+    );
+    const withVar = await runCli(["apply", file, "--plan", planFile, "--yes"], at("2031-04-10T00:00:00Z"));
+    expect(withVar.code).toBe(1);
+    expect(withVar.stderr).toContain("SYNAPSE_GITOPS_NOW is set: apply --plan does not judge");
+    const real = await runCli(["apply", file, "--plan", planFile, "--yes"], serverEnv(server));
+    expect(real.code).toBe(1);
+    expect(real.stderr).toContain(
+      `${planFile}: it was made with its scheduled dates judged as of 2031-04-10T00:00:00.000Z, later than the real time (SYNAPSE_GITOPS_NOW); pass --clock-from-env to apply it anyway. Nothing was applied.`,
+    );
     expect(await stateOf(u)).toBe("active");
   });
 
@@ -135,7 +176,7 @@ describe("scheduled deactivation and erasure, with an injected clock", () => {
     expect((await runCli(["validate", valid])).stdout).toBe(
       `${valid}: valid — 1 users (1 active, 0 deactivated, 0 erased; 1 with a deactivateOn or eraseOn date)\n`,
     );
-    const run = await runCli(["apply", file, "--yes"], at("2031-04-10T00:00:00Z"));
+    const run = await runCli(["apply", file, "--yes", "--clock-from-env"], at("2031-04-10T00:00:00Z"));
     expect(run.code).toBe(1);
     // After the note that the clock is injected: one line, no stack trace.
     expect(run.stderr.slice(run.stderr.indexOf("\n") + 1)).toBe(

@@ -143,7 +143,9 @@ describe("drift --format patch", () => {
     // dave is deactivated: what only an active user carries goes.
     expect(text).toMatch(/"@dave:example.org":\n {8}state: deactivated\n {4}erin/);
     expect(text).not.toContain("gone:");
-    expect(parse(text).users.mallory).toEqual({ displayname: "Mallory", admin: true });
+    // An unmanaged user comes in by its ID and state only: none of its personal data is printed.
+    expect(text).toMatch(/^ {4}mallory: active$/m);
+    expect(patch.diff).not.toContain("Mallory");
     expect(parse(text).users.alice.emails.sort()).toEqual(["al@example.org", "alice@example.org"]);
     expect(parse(text).users.carol).toEqual({ displayname: "Carol", admin: false });
   });
@@ -275,7 +277,7 @@ describe("drift --format patch", () => {
     expect(again.items).toEqual([]);
     expect(patch.files.map((f) => f.name)).toEqual(["users/_root.yaml", "users/team-a.yaml", "users/team-b.yaml"]);
     expect(after[0]!.text).toBe(
-      "version: 1\npolicy:\n  unmanaged: report\nusers:\n  admin: { admin: true }\n  zed:\n    displayname: Zed\n    admin: false\n",
+      "version: 1\npolicy:\n  unmanaged: report\nusers:\n  admin: { admin: true }\n  zed: active\n",
     );
     expect(after[1]!.text).toBe("version: 1\nusers:\n  # team A\n  alice:\n    displayname: Alice Liddell\n");
     expect(after[2]!.text).toBe("version: 1\nusers:\n  bob: active # B\n  carl: active\n");
@@ -346,7 +348,7 @@ describe("drift --format patch", () => {
     "a display name longer than forty characters\nwith a second line",
   ];
 
-  it("writes hostile display names through the yaml library: each reads back as the server's, in an existing user and a new one", () => {
+  it("writes hostile display names through the yaml library: each reads back as the server's; a new user's are not written", () => {
     const names = [...YAML_SPECIALS, ...HOSTILE];
     const localparts = names.map((_, i) => `u${i}`);
     const text = `version: 1\nusers:\n  admin: {admin: true}\n${localparts.map((l) => `  ${l}: {displayname: x}  # keep ${l}\n`).join("")}`;
@@ -360,7 +362,7 @@ describe("drift --format patch", () => {
     const users = parse(after[0]!.text).users;
     names.forEach((name, i) => {
       expect(users[`u${i}`].displayname).toBe(name);
-      expect(users[`new${i}`].displayname).toBe(name);
+      expect(users[`new${i}`]).toBe("active");
     });
     for (const l of localparts) expect(after[0]!.text).toContain(`# keep ${l}\n`);
     // Each user stays on one line: a line break in a value is written `\n`, never folded.
@@ -371,6 +373,29 @@ describe("drift --format patch", () => {
     // The printed patch holds no control or format character raw (but the joiners scripts need).
     const printed = renderPatchText(patch);
     expect(printed).not.toMatch(/(?![\n\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+  });
+
+  it("adds a user the file does not manage by its ID and state only: none of its personal data reaches the patch or the issue", () => {
+    const files = [
+      { name: "u.yaml", text: "version: 1\npolicy: {unmanaged: report}\nusers:\n  admin: {admin: true}\n" },
+    ];
+    const secret = {
+      displayname: "Zoe Private",
+      avatarUrl: "mxc://example.org/zoeface",
+      admin: true,
+      emails: ["zoe.private@example.com"],
+      externalIds: [{ provider: "oidc-corp", id: "zoe-subject-4711" }],
+    };
+    const { drift, desired } = driftOf(files, [ADMIN, have("zoe", "active", secret)]);
+    const patch = driftPatch(files, desired, drift);
+    expect(patch.files[0]!.after).toBe(
+      "version: 1\npolicy: {unmanaged: report}\nusers:\n  admin: {admin: true}\n  zoe: active\n",
+    );
+    const printed = [JSON.stringify(drift), renderPatchText(patch), renderPatchMarkdown(drift, patch, "u.yaml")].join(
+      "\n",
+    );
+    for (const data of ["Zoe Private", "zoeface", "zoe.private@example.com", "zoe-subject-4711", "oidc-corp"])
+      expect(printed).not.toContain(data);
   });
 
   it("fences any patch so that no line of it closes the fence", () => {
