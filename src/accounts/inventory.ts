@@ -49,9 +49,17 @@ export async function streamInventory(
   });
 }
 
-/** A backend that reads the detail attributes in bulk (MAS) lists users in full: no single-user GET then. */
+/**
+ * A backend that reads the detail attributes in bulk (MAS) lists users in full: no single-user GET
+ * then. Not `suspended`, which only Synapse's single-user GET shows, under MAS too.
+ */
 function knownInFull(user: ActualUser): boolean {
-  return user.emails !== undefined && user.externalIds !== undefined && user.appserviceId !== undefined;
+  return (
+    user.emails !== undefined &&
+    user.externalIds !== undefined &&
+    user.appserviceId !== undefined &&
+    user.suspended !== undefined
+  );
 }
 
 /** Every user on the server, keyed by ID (a row repeated by pagination collapses into one). */

@@ -214,6 +214,7 @@ describe("suspension under MAS", () => {
 
     const suspend = fileOf(usersFile(`users:\n  ${carol}:\n    suspended: true\n`));
     const plan = await cli("plan", suspend);
+    expect(plan.stderr).toBe("");
     expect(plan.stdout).toContain("Accounts backend: mas");
     expect(plan.stdout).toContain("      suspended: false → true");
     const applied = await cli("apply", suspend);
