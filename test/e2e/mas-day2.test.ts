@@ -228,6 +228,10 @@ describe("suspension under MAS", () => {
     expect(inMas.attributes.locked_at).toBeNull();
     expect((await cli("plan", suspend)).stdout).toMatch(/^No changes/m);
     expect((await cli("drift", suspend)).code).toBe(0);
+    // Export reads the flag from Synapse although MAS lists the rest of the user in bulk.
+    const out = join(tempFiles({}), "export.yaml");
+    expect((await runCli(["export", "--out", out], env())).code).toBe(0);
+    expect(readFileSync(out, "utf8")).toMatch(new RegExp(`\\n  ${carol}:\\n(    .*\\n)*    suspended: true\\n`));
 
     const lift = fileOf(usersFile(`users:\n  ${carol}:\n    suspended: false\n`));
     expect((await cli("apply", lift)).stdout).toMatch(/^Apply: 1 done, 0 failed, 0 stale\.$/m);

@@ -1,5 +1,6 @@
 // Which users the inventory reads again with the single-user GET: a backend that lists the detail
-// attributes in bulk (MAS) still has no `suspended` flag in its listing.
+// attributes in bulk (MAS) still has no `suspended` flag in its listing, and only the users whose
+// flag is needed are read for it.
 import { describe, expect, it } from "vitest";
 import { readInventory } from "../../src/accounts/inventory.js";
 import type { ActualUser } from "../../src/domain/account.js";
@@ -34,16 +35,16 @@ function backend(found: string[]): AccountsBackend {
 }
 
 describe("readInventory", () => {
-  it("reads a user listed with its e-mails and links but no suspended flag in full when asked", async () => {
+  it("reads a user listed with its e-mails and links but no suspended flag in full when its flag is needed", async () => {
     const found: string[] = [];
-    const users = await readInventory(backend(found), { needsDetails: () => true });
+    const users = await readInventory(backend(found), { needsSuspended: () => true });
     expect(found).toEqual([listed.userId]);
     expect(users.get(listed.userId)?.suspended).toBe(true);
   });
 
-  it("reads no one in full when nobody needs details", async () => {
+  it("does not read in full a user listed with its details when only those are needed (MAS's bulk read)", async () => {
     const found: string[] = [];
-    await readInventory(backend(found), { needsDetails: () => false });
+    await readInventory(backend(found), { needsDetails: () => true, needsSuspended: () => false });
     expect(found).toEqual([]);
   });
 });
