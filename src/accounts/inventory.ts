@@ -8,6 +8,11 @@ import { mapConcurrent } from "../util/concurrency.js";
 export interface InventoryOptions {
   /** Users that need the single-user GET (fields the list lacks). Everyone else costs no extra request. */
   needsDetails?: (user: ActualUser) => boolean;
+  /**
+   * Users whose `suspended` flag is needed: only Synapse's single-user GET shows it, so they are read
+   * in full even from a backend that lists the other details in bulk (MAS).
+   */
+  needsSuspended?: (user: ActualUser) => boolean;
   /** Users whose erasure residue (rooms, messages, media) is read too: only those a complete erasure concerns. */
   needsResidue?: (user: ActualUser) => boolean;
   concurrency?: number;
@@ -28,11 +33,13 @@ export async function streamInventory(
   options: InventoryOptions = {},
 ): Promise<void> {
   const detailed: ActualUser[] = [];
-  const { needsDetails, needsResidue } = options;
+  const { needsDetails, needsSuspended, needsResidue } = options;
+  const needsFull = (user: ActualUser) =>
+    (needsDetails?.(user) && !knownInFull(user)) || (needsSuspended?.(user) && user.suspended === undefined);
   let listed = 0;
   for await (const page of accounts.listUsers()) {
     for (const user of page) {
-      if ((needsDetails?.(user) && !knownInFull(user)) || needsResidue?.(user)) detailed.push(user);
+      if (needsFull(user) || needsResidue?.(user)) detailed.push(user);
       else onUser(user);
     }
     listed += page.length;
@@ -40,7 +47,7 @@ export async function streamInventory(
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    const full = needsDetails?.(user) ? await fullUser(accounts, user.userId) : user;
+    const full = needsFull(user) ? await fullUser(accounts, user.userId) : user;
     onUser(needsResidue?.(user) ? { ...full, residue: await accounts.erasureResidue(user.userId) } : full);
     done++;
     if (done % 100 === 0 || done === detailed.length) {

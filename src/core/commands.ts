@@ -16,7 +16,7 @@ import { type ApplyResult, type Plan, planHasChanges } from "../domain/plan.js";
 import { EXIT, type ExitCode, ToolError } from "../errors.js";
 import { notifyRoom } from "../notify/matrix.js";
 import type { DriftReport } from "../plan/drift.js";
-import { limitRefusals, needsDetails } from "../plan/plan.js";
+import { limitRefusals, needsDetails, needsSuspended } from "../plan/plan.js";
 import { renderDriftMarkdown, renderDriftText } from "../report/drift.js";
 import { escapeTerminal } from "../report/escape.js";
 import { renderLeaseText } from "../report/lease.js";
@@ -266,6 +266,7 @@ export async function snapshot(io: Io, file: string, options: SnapshotOptions): 
   try {
     const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsSuspended: needsSuspended(desired.users),
       concurrency: options.concurrency,
       onProgress: (p) => io.progress.update(`read ${p.listed} users`),
     });
@@ -565,6 +566,7 @@ export async function exportUsers(io: Io, options: ExportOptions): Promise<ExitC
     const users = await readInventory(connection.accounts, {
       // Emails and external IDs are only in the single-user GET; only active users carry attributes.
       needsDetails: (u) => u.state === "active",
+      needsSuspended: (u) => u.state === "active",
       concurrency: options.concurrency,
       onProgress: (p) =>
         io.progress.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`),

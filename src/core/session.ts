@@ -14,7 +14,7 @@ import type { Plan, PlanContext } from "../domain/plan.js";
 import { ToolError } from "../errors.js";
 import { DriftDetector, type DriftReport } from "../plan/drift.js";
 import { needsResidue } from "../plan/erasure.js";
-import { needsDetails, Planner } from "../plan/plan.js";
+import { needsDetails, needsSuspended, Planner } from "../plan/plan.js";
 import { type MutationRecord, SynapseClient } from "../synapse/client.js";
 import type { Io } from "./io.js";
 import { type MasSettings, masAccounts, masSettings, synapseTokenUnderMas, usesMas } from "./mas.js";
@@ -279,6 +279,7 @@ export async function compareBothSides<T>(
     const comparer = compare(context, desired);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsSuspended: needsSuspended(desired.users),
       needsResidue: needsResidue(desired.users, context.policy, context.now),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) =>

@@ -356,6 +356,11 @@ function globMatches(glob: Glob, text: string): boolean {
   return true;
 }
 
+/** Existing users whose `suspended` the file manages: only the single-user GET says (under MAS too). */
+export function needsSuspended(desired: Map<string, DesiredUser>): (user: ActualUser) => boolean {
+  return (user) => user.state !== "erased" && desired.get(user.userId)?.suspended !== undefined;
+}
+
 /**
  * Which users the plan needs read in full (single-user GET) because the list does not answer:
  * existing users whose emails or external IDs the file manages, and, under `unmanaged: deactivate`,
