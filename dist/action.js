@@ -2,42 +2,43 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   BACKEND_CHOICES,
+  CLOCK_VARIABLE,
   apply,
   drift,
   plan,
   snapshot
-} from "./chunks/chunk-X72MK5AA.js";
-import "./chunks/chunk-XY5T6OAR.js";
+} from "./chunks/chunk-VWPEIHIH.js";
+import "./chunks/chunk-K4HIYU7O.js";
 import {
   ROOT_FILES,
   require_dist
-} from "./chunks/chunk-SORW4BYI.js";
+} from "./chunks/chunk-FLQYQNNJ.js";
 import {
   renderPatchMarkdown
 } from "./chunks/chunk-JH4FJXL7.js";
-import "./chunks/chunk-2IS22656.js";
+import "./chunks/chunk-PI3GQNBG.js";
 import {
   driftSummaryLine,
   renderDriftMarkdown,
   renderDriftText
-} from "./chunks/chunk-VNJBPQAQ.js";
+} from "./chunks/chunk-OGVSU3CA.js";
 import {
   VERSION
 } from "./chunks/chunk-CUFBJBJW.js";
 import "./chunks/chunk-TY2JSSN6.js";
 import {
   renderMarkdown
-} from "./chunks/chunk-JAKXX44L.js";
+} from "./chunks/chunk-LB3TG42Z.js";
 import {
   renderPlanText
-} from "./chunks/chunk-PQ2OZTJ4.js";
+} from "./chunks/chunk-MGCSEC47.js";
 import {
   roomSummaryLine
-} from "./chunks/chunk-JO7W4AST.js";
+} from "./chunks/chunk-RRRXE2QY.js";
 import {
   DEFAULT_MAX_REMOVALS,
   policySchema
-} from "./chunks/chunk-QE3EWGP7.js";
+} from "./chunks/chunk-SAG34VUY.js";
 import {
   applySummaryLine,
   summaryLine
@@ -19709,6 +19710,14 @@ ${parts.footer}
   return `${head}${parts.markdown.slice(0, Math.max(0, cut))}${tail}`;
 }
 
+// src/action/env.ts
+function workflowEnv(env, adminToken, warn) {
+  if (env[CLOCK_VARIABLE]) {
+    warn(`${CLOCK_VARIABLE} is set but the Action ignores it: scheduled dates are judged by the real time`);
+  }
+  return { ...env, SYNAPSE_ADMIN_TOKEN: adminToken || void 0, [CLOCK_VARIABLE]: void 0 };
+}
+
 // src/action/github.ts
 var GITHUB_ACTIONS_BOT = { login: "github-actions[bot]", type: "Bot" };
 var GitHubApiError = class extends ToolError {
@@ -20066,7 +20075,7 @@ function workflowIo(adminToken) {
     progress: { update: () => {
     }, done: () => {
     } },
-    env: { ...process.env, SYNAPSE_ADMIN_TOKEN: adminToken || void 0 },
+    env: workflowEnv(process.env, adminToken, (text) => warning(text)),
     // A cancelled workflow gets SIGINT (then SIGTERM): no new change starts, those in flight finish
     // and the run reports. Later signals change nothing; the runner ends the process when it must.
     onInterrupt: (handler) => {

@@ -3463,15 +3463,23 @@ var {
   Help
 } = import_index.default;
 
+// src/report/crash.ts
+function crashText(e) {
+  const detail = e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e);
+  return `synapse-gitops: unexpected error (a bug; please report it)
+${escapeTerminalLines(detail)}
+`;
+}
+
 // src/cli.ts
 var load = async () => ({
-  core: await import("./chunks/commands-53DNL7YD.js"),
-  text: await import("./chunks/text-DHKLLCQJ.js"),
-  markdown: await import("./chunks/markdown-PESWILNY.js"),
-  json: await import("./chunks/json-AQ3NFANV.js"),
-  drift: await import("./chunks/drift-75MILA44.js"),
+  core: await import("./chunks/commands-HWAY7FUC.js"),
+  text: await import("./chunks/text-5OKBUPUA.js"),
+  markdown: await import("./chunks/markdown-FFTWVENG.js"),
+  json: await import("./chunks/json-SSN3HJ4B.js"),
+  drift: await import("./chunks/drift-53JWHDSD.js"),
   patch: await import("./chunks/patch-YI2MSFJX.js"),
-  schema: await import("./chunks/schema-SVCUULCO.js")
+  schema: await import("./chunks/schema-IEQDZ4CQ.js")
 });
 var DEFAULT_FILE = "users.yaml";
 var out = (text) => process.stdout.write(text);
@@ -3593,7 +3601,11 @@ function withPolicyOptions(cmd) {
     "--password-env <name>",
     "password references may read this environment variable (repeatable)",
     (value, previous = []) => [...previous, value]
-  ).option("--password-dir <dir>", "password references may read regular files under this directory").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber).option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber).option("--max-removals <n>", "override policy.maxRemovals (members removed from rooms) for this run", wholeNumber);
+  ).option("--password-dir <dir>", "password references may read regular files under this directory").option("--max-deactivations <n>", "override policy.maxDeactivations for this run", wholeNumber).option("--max-erasures <n>", "override policy.maxErasures for this run", wholeNumber).option(
+    "--max-removals <n>",
+    "override policy.maxRemovals (members removed from rooms or demoted in them) for this run",
+    wholeNumber
+  );
 }
 var formatOption = () => new Option("--format <format>", "output format").choices(["text", "json", "markdown"]).default("text");
 function defined(o) {
@@ -3607,7 +3619,7 @@ function buildProgram(setExit) {
   withNotifyOptions(
     withServerOptions(
       withPolicyOptions(
-        program2.command("plan").description("show what apply would change, refuse, and leave alone").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(formatOption()).option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals").option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan").option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration).option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server")
+        program2.command("plan").description("show what apply would change, refuse, and leave alone").argument("[file]", "users file or directory", DEFAULT_FILE).addOption(formatOption()).option("--detailed-exitcode", "exit 2 when there are changes, 0 when none, 1 on errors and refusals").option("--out <plan.json>", "also save the plan, to apply exactly it later with apply --plan").option("--out-ttl <duration>", "how long the saved plan stays valid (e.g. 24h, 90m)", duration).option("--snapshot <inventory.json>", "plan offline against a snapshot: no token, no request to any server").option("--clock-from-env", "let --out judge scheduled dates by SYNAPSE_GITOPS_NOW instead of the real time")
       )
     )
   ).action(async (file, flags) => {
@@ -3620,7 +3632,8 @@ function buildProgram(setExit) {
         detailedExitcode: flags.detailedExitcode,
         out: flags.out,
         outTtlMs: flags.outTtl,
-        snapshot: flags.snapshot
+        snapshot: flags.snapshot,
+        clockFromEnv: flags.clockFromEnv
       })
     );
     out(
@@ -3632,6 +3645,9 @@ function buildProgram(setExit) {
     withServerOptions(
       withPolicyOptions(
         program2.command("apply").description("plan (or load a saved plan), confirm, then apply the changes").argument("[file]", "users file or directory (with --plan: the file the plan was made from)", DEFAULT_FILE).option("--plan <plan.json>", "apply exactly this saved plan (from plan --out) instead of planning again").option("--yes", "apply without asking (required when not on a terminal)").option(
+          "--clock-from-env",
+          "judge scheduled dates by SYNAPSE_GITOPS_NOW (or apply a saved plan made so) instead of the real time"
+        ).option(
           "--audit-log <file>",
           "append a JSON line for the run, each request that changes the server, and each result"
         ).option("--concurrency <n>", "users changed in parallel", atLeastOne, 8).option("--lock-timeout <seconds>", "wait this long for another apply's lock before giving up", atLeastOne).addOption(
@@ -3646,6 +3662,7 @@ function buildProgram(setExit) {
       defined({
         ...planningOptions(flags),
         plan: flags.plan,
+        clockFromEnv: flags.clockFromEnv,
         yes: flags.yes,
         auditLog: flags.auditLog,
         concurrency: flags.concurrency,
@@ -3744,9 +3761,7 @@ async function main(argv) {
 `);
       return EXIT.error;
     }
-    err(`synapse-gitops: unexpected error (a bug; please report it)
-${e instanceof Error ? e.stack : String(e)}
-`);
+    err(crashText(e));
     return EXIT.error;
   }
 }

@@ -247,14 +247,14 @@ describe("scheduled deactivation under MAS", () => {
     const file = fileOf(usersFile(`users:\n  ${dan}:\n    deactivateOn: 2031-03-10\n`));
     const at = (now: string) => env({ SYNAPSE_GITOPS_NOW: now });
 
-    const before = await cli("apply", file, [], at("2031-03-09T23:59:59Z"));
+    const before = await cli("apply", file, ["--clock-from-env"], at("2031-03-09T23:59:59Z"));
     expect(before.code).toBe(0);
     expect(before.stdout).toContain("No changes: the server matches the file.");
     expect(await stateOf(dan)).toBe("active");
     expect((await masUser(dan)).attributes.deactivated_at).toBeNull();
 
     await pair().control.resetRequests();
-    const after = await cli("apply", file, [], at("2031-03-10T00:00:00Z"));
+    const after = await cli("apply", file, ["--clock-from-env"], at("2031-03-10T00:00:00Z"));
     expect(after.stderr).toContain("SYNAPSE_GITOPS_NOW");
     expect(after.code).toBe(0);
     expect(after.stdout).toContain(`- ${id(dan)}  deactivate (scheduled for 2031-03-10, due)`);

@@ -5,13 +5,13 @@ import {
   userMapSchema,
   userValueSchema,
   usersFileSchema
-} from "./chunk-2IS22656.js";
+} from "./chunk-PI3GQNBG.js";
 import {
   ATTRIBUTES
 } from "./chunk-TY2JSSN6.js";
 import {
   DEFAULT_POLICY
-} from "./chunk-QE3EWGP7.js";
+} from "./chunk-SAG34VUY.js";
 import {
   scheduledDate
 } from "./chunk-6HBL5TLA.js";
@@ -8707,5 +8707,6 @@ export {
   loadDesiredState,
   ROOT_FILES,
   readDesiredFiles,
-  parseDesiredState
+  parseDesiredState,
+  LineIndex
 };

@@ -6,8 +6,7 @@ import {
 import {
   ATTRIBUTES,
   ATTRIBUTE_SPECS,
-  DETAIL_ATTRIBUTES,
-  exportedAttributes
+  DETAIL_ATTRIBUTES
 } from "./chunk-TY2JSSN6.js";
 import {
   backendLine,
@@ -535,6 +534,9 @@ function globMatches(glob, text) {
   }
   return true;
 }
+function needsSuspended(desired) {
+  return (user) => user.state !== "erased" && desired.get(user.userId)?.suspended !== void 0;
+}
 function needsDetails(desired, unmanagedPolicy) {
   const withDetails = /* @__PURE__ */ new Set();
   for (const want of desired.values()) {
@@ -583,8 +585,7 @@ var DriftDetector = class {
             class: "unmanaged",
             userId: have.userId,
             expected: "not in the file",
-            actual: "active",
-            attributes: exportedAttributes(have)
+            actual: "active"
           });
         }
       }
@@ -771,6 +772,8 @@ export {
   planUsers,
   Planner,
   limitRefusals,
+  globMatcher,
+  needsSuspended,
   needsDetails,
   DRIFT_ORDER,
   DriftDetector,

@@ -8,9 +8,9 @@ import {
   userValueSchema,
   usersFileJsonSchema,
   usersFileSchema
-} from "./chunk-2IS22656.js";
+} from "./chunk-PI3GQNBG.js";
 import "./chunk-TY2JSSN6.js";
-import "./chunk-QE3EWGP7.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";
 import "./chunk-I7MR6UWU.js";

@@ -2,7 +2,7 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   DEFAULT_MAX_REMOVALS
-} from "./chunk-QE3EWGP7.js";
+} from "./chunk-SAG34VUY.js";
 import {
   escapeTerminal,
   mdCode,

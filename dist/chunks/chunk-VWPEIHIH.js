@@ -2,7 +2,7 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   exportUsersFile
-} from "./chunk-XY5T6OAR.js";
+} from "./chunk-K4HIYU7O.js";
 import {
   MEMBERSHIPS,
   ROOM_CHANGE_KINDS,
@@ -16,24 +16,26 @@ import {
   readHandedFile,
   specialKind,
   writePrivateFile
-} from "./chunk-SORW4BYI.js";
+} from "./chunk-FLQYQNNJ.js";
 import {
   ACCOUNT_STATES
-} from "./chunk-2IS22656.js";
+} from "./chunk-PI3GQNBG.js";
 import {
   DRIFT_ORDER,
   DriftDetector,
   Planner,
   actualValue,
+  globMatcher,
   hasResidue,
   limitRefusals,
   needsDetails,
   needsResidue,
+  needsSuspended,
   planUsers,
   renderDriftMarkdown,
   renderDriftText,
   sameValue
-} from "./chunk-VNJBPQAQ.js";
+} from "./chunk-OGVSU3CA.js";
 import {
   VERSION
 } from "./chunk-CUFBJBJW.js";
@@ -43,20 +45,20 @@ import {
 } from "./chunk-TY2JSSN6.js";
 import {
   renderMarkdown
-} from "./chunk-JAKXX44L.js";
+} from "./chunk-LB3TG42Z.js";
 import {
   actionLines,
   renderApplyText,
   renderPlanText,
   resultLine
-} from "./chunk-PQ2OZTJ4.js";
+} from "./chunk-MGCSEC47.js";
 import {
   roomResultLine
-} from "./chunk-JO7W4AST.js";
+} from "./chunk-RRRXE2QY.js";
 import {
   DEFAULT_MAX_REMOVALS,
   policySchema
-} from "./chunk-QE3EWGP7.js";
+} from "./chunk-SAG34VUY.js";
 import {
   Digester,
   SALT,
@@ -10361,11 +10363,12 @@ async function mapConcurrent(items, limit, work, shouldStart = () => true) {
 // src/accounts/inventory.ts
 async function streamInventory(accounts, onUser, options = {}) {
   const detailed = [];
-  const { needsDetails: needsDetails2, needsResidue: needsResidue2 } = options;
+  const { needsDetails: needsDetails2, needsSuspended: needsSuspended2, needsResidue: needsResidue2 } = options;
+  const needsFull = (user) => needsDetails2?.(user) && !knownInFull(user) || needsSuspended2?.(user) && user.suspended === void 0;
   let listed = 0;
   for await (const page of accounts.listUsers()) {
     for (const user of page) {
-      if (needsDetails2?.(user) && !knownInFull(user) || needsResidue2?.(user)) detailed.push(user);
+      if (needsFull(user) || needsResidue2?.(user)) detailed.push(user);
       else onUser(user);
     }
     listed += page.length;
@@ -10373,7 +10376,7 @@ async function streamInventory(accounts, onUser, options = {}) {
   }
   let done = 0;
   await mapConcurrent(detailed, options.concurrency ?? 8, async (user) => {
-    const full = needsDetails2?.(user) ? await fullUser(accounts, user.userId) : user;
+    const full = needsFull(user) ? await fullUser(accounts, user.userId) : user;
     onUser(needsResidue2?.(user) ? { ...full, residue: await accounts.erasureResidue(user.userId) } : full);
     done++;
     if (done % 100 === 0 || done === detailed.length) {
@@ -10540,6 +10543,68 @@ function request(url2, options) {
   const { dispatcher, ...rest } = options;
   const { origin, pathname, search } = new URL(url2);
   return import_api_request.default.call(dispatcher, { ...rest, origin, path: pathname + search });
+}
+
+// src/synapse/answer.ts
+async function exchange(x) {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), x.timeoutMs);
+  try {
+    let res;
+    try {
+      res = await request(x.url, {
+        method: x.method,
+        dispatcher: x.dispatcher,
+        headers: x.headers,
+        body: x.body,
+        headersTimeout: x.timeoutMs,
+        bodyTimeout: x.timeoutMs,
+        signal: deadline.signal
+      });
+    } catch (cause) {
+      if (deadline.signal.aborted) throw x.error("network", x.late);
+      throw x.error("network", x.describe(cause), void 0, { cause });
+    }
+    const text = await readBody(res, x, deadline);
+    let json;
+    try {
+      json = text === "" ? {} : JSON.parse(text);
+    } catch {
+      json = void 0;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      if (typeof json !== "object" || json === null) {
+        throw x.error("invalid-response", "the answer is not a JSON object", res.statusCode);
+      }
+      return { status: res.statusCode, json };
+    }
+    throw x.refused({ status: res.statusCode, headers: res.headers, json, text });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+async function readBody(res, x, deadline) {
+  const limit = x.maxBodyBytes;
+  const tooLarge = () => {
+    deadline.abort();
+    return x.error("invalid-response", x.tooLarge, res.statusCode);
+  };
+  const declared = Number(res.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge();
+  const chunks = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body) {
+      size += chunk.length;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (cause) {
+    if (cause instanceof SynapseError) throw cause;
+    if (deadline.signal.aborted) throw x.error("network", x.late);
+    throw x.error("network", `the answer broke off: ${x.describe(cause)}`, res.statusCode);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
 }
 
 // src/synapse/userRows.ts
@@ -11165,117 +11230,36 @@ var SynapseClient = class {
     }
   }
   async #once(method, path, body) {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
-    const late = () => new SynapseError(
-      "network",
+    return exchange({
+      dispatcher: this.#dispatcher,
       method,
-      shortPath(path),
-      `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`
-    );
-    try {
-      let res;
-      try {
-        res = await request(this.baseUrl + path, {
-          method,
-          dispatcher: this.#dispatcher,
-          headers: {
-            authorization: `Bearer ${this.#token}`,
-            "user-agent": `synapse-gitops/${VERSION}`,
-            ...body === void 0 ? {} : { "content-type": "application/json" }
-          },
-          body: body === void 0 ? void 0 : JSON.stringify(body),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
-          signal: deadline.signal
-        });
-      } catch (cause) {
-        if (deadline.signal.aborted) throw late();
-        throw new SynapseError(
-          "network",
+      url: this.baseUrl + path,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        "user-agent": `synapse-gitops/${VERSION}`,
+        ...body === void 0 ? {} : { "content-type": "application/json" }
+      },
+      ...body === void 0 ? {} : { body: JSON.stringify(body) },
+      timeoutMs: this.#timeoutMs,
+      maxBodyBytes: this.#maxBodyBytes,
+      error: (kind, detail, status, options) => new SynapseError(kind, method, shortPath(path), this.#scrub(detail), status, void 0, void 0, options),
+      describe: describeNetworkError,
+      late: `no complete answer within ${formatSeconds(this.#timeoutMs)} (--timeout)`,
+      tooLarge: `the answer is larger than ${formatBytes(this.#maxBodyBytes)}; refusing to read it`,
+      refused: ({ status, headers, json, text }) => {
+        const err = typeof json === "object" && json !== null ? json : {};
+        const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${status}`;
+        return new SynapseError(
+          SynapseError.kindForStatus(status),
           method,
           shortPath(path),
-          this.#scrub(describeNetworkError(cause)),
-          void 0,
-          void 0,
-          void 0,
-          {
-            cause
-          }
+          this.#scrub(detail),
+          status,
+          typeof err.errcode === "string" ? this.#scrub(err.errcode) : void 0,
+          status === 429 ? retryAfter(err.retry_after_ms, headers["retry-after"]) : void 0
         );
       }
-      const text = await this.#readBody(res, method, path, deadline, late);
-      let json;
-      try {
-        json = text === "" ? {} : JSON.parse(text);
-      } catch {
-        json = void 0;
-      }
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        if (json === void 0 || typeof json !== "object" || json === null) {
-          throw new SynapseError(
-            "invalid-response",
-            method,
-            shortPath(path),
-            "the answer is not a JSON object",
-            res.statusCode
-          );
-        }
-        return { status: res.statusCode, json };
-      }
-      const err = typeof json === "object" && json !== null ? json : {};
-      const detail = typeof err.error === "string" ? err.error : text.trim().slice(0, 200) || `HTTP ${res.statusCode}`;
-      throw new SynapseError(
-        SynapseError.kindForStatus(res.statusCode),
-        method,
-        shortPath(path),
-        this.#scrub(detail),
-        res.statusCode,
-        typeof err.errcode === "string" ? this.#scrub(err.errcode) : void 0,
-        res.statusCode === 429 ? retryAfter(err.retry_after_ms, res.headers["retry-after"]) : void 0
-      );
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  /**
-   * The answer's body as text, read as it streams in and given up past `maxBodyBytes` (a server
-   * could send without end: a 400 MB answer once took 1.3 GB to read whole).
-   */
-  async #readBody(res, method, path, deadline, late) {
-    const limit = this.#maxBodyBytes;
-    const tooLarge = () => {
-      deadline.abort();
-      return new SynapseError(
-        "invalid-response",
-        method,
-        shortPath(path),
-        `the answer is larger than ${formatBytes(limit)}; refusing to read it`,
-        res.statusCode
-      );
-    };
-    const declared = Number(res.headers["content-length"]);
-    if (Number.isFinite(declared) && declared > limit) throw tooLarge();
-    const chunks = [];
-    let size = 0;
-    try {
-      for await (const chunk of res.body) {
-        size += chunk.length;
-        if (size > limit) throw tooLarge();
-        chunks.push(chunk);
-      }
-    } catch (cause) {
-      if (cause instanceof SynapseError) throw cause;
-      if (deadline.signal.aborted) throw late();
-      throw new SynapseError(
-        "network",
-        method,
-        shortPath(path),
-        this.#scrub(`the answer broke off: ${describeNetworkError(cause)}`),
-        res.statusCode
-      );
-    }
-    return Buffer.concat(chunks, size).toString("utf8");
+    });
   }
   /** Runs `fn`, with the token scrubbed from the message of a SynapseError it throws (an answer's values are in some). */
   #scrubbed(fn) {
@@ -12438,6 +12422,24 @@ function scheduleClock(io) {
   );
   return at;
 }
+var CLOCK_FLAG = "--clock-from-env";
+var SKEW_MS = 6e4;
+function changingClock(io, allowed, what) {
+  const raw = io.env[CLOCK_VARIABLE];
+  if (raw !== void 0 && raw !== "" && !allowed) {
+    throw new ToolError(
+      `${CLOCK_VARIABLE} is set: ${what} does not judge scheduled dates by it without ${CLOCK_FLAG}. Nothing was done.`,
+      `unset ${CLOCK_VARIABLE} to use the real time, or pass ${CLOCK_FLAG} if the clock is meant`
+    );
+  }
+  return scheduleClock(io);
+}
+function savedClockProblem(savedNow, realNow, allowed) {
+  if (allowed || savedNow === void 0) return void 0;
+  const at = Date.parse(savedNow);
+  if (Number.isNaN(at) || at <= realNow + SKEW_MS) return void 0;
+  return `it was made with its scheduled dates judged as of ${savedNow}, later than the real time (${CLOCK_VARIABLE}); pass ${CLOCK_FLAG} to apply it anyway`;
+}
 
 // src/plan/rooms.ts
 var MEMBERS = /* @__PURE__ */ new Set(["join", "invite"]);
@@ -12449,6 +12451,7 @@ function planRooms(input) {
   const changes = [];
   const refusals = [];
   const rooms = [];
+  const isProtected = globMatcher(input.policy.protected);
   for (const want of input.rooms) {
     const have = input.actual.get(want.key);
     if (!have) {
@@ -12466,23 +12469,32 @@ function planRooms(input) {
       ...have.name === void 0 ? {} : { name: have.name },
       ...have.roomType === void 0 ? {} : { type: have.roomType }
     });
-    planRoom(input, want, have, changes, refusals);
+    planRoom(input, isProtected, want, have, changes, refusals);
   }
   const removals = changes.filter((c) => c.kind === "remove").length;
+  const demotions = changes.filter(isDemotion).length;
   const max = input.policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
-  if (removals > max) refusals.push(removalLimitRefusal(removals, max));
+  if (removals + demotions > max) refusals.push(removalLimitRefusal(removals, max, demotions));
   const summary = { join: 0, remove: 0, power: 0 };
   for (const c of changes) summary[c.kind]++;
   return { plan: { changes, rooms, summary }, refusals };
 }
-function removalLimitRefusal(removals, max) {
+function isDemotion(change2) {
+  return change2.kind === "power" && change2.to < change2.from;
+}
+function removalLimitRefusal(removals, max, demotions = 0) {
+  const what = [
+    ...removals > 0 || demotions === 0 ? [`removes ${removals} members from rooms`] : [],
+    ...demotions > 0 ? [`lowers ${demotions} members' power levels in rooms`] : []
+  ].join(" and ");
+  const counts = demotions > 0 ? " (maxRemovals counts removals and demotions)" : "";
   return {
     code: "max-removals",
-    message: `the plan removes ${removals} members from rooms, over the limit of ${max}`,
-    hint: `if that is intended, raise policy.maxRemovals or pass --max-removals ${removals}`
+    message: `the plan ${what}, over the limit of ${max}${counts}`,
+    hint: `if that is intended, raise policy.maxRemovals or pass --max-removals ${removals + demotions}`
   };
 }
-function planRoom(input, want, have, changes, refusals) {
+function planRoom(input, isProtected, want, have, changes, refusals) {
   const room = want.key;
   const own = input.ownUserId;
   const ownPower = powerOf(have, own);
@@ -12553,7 +12565,14 @@ function planRoom(input, want, have, changes, refusals) {
     }
     const current = levels.users[userId] ?? levels.usersDefault;
     if (current === member.powerLevel) continue;
-    if (ownPower < levels.changePowerLevels) {
+    if (member.powerLevel < current && (userId === own || isProtected(userId))) {
+      refuse(
+        userId === own ? "own-user" : "protected-user",
+        userId,
+        userId === own ? `${userId} is the admin token's own user; refusing to lower its power level from ${current} to ${member.powerLevel} (it would lose the power to manage the room)` : `${userId} is protected by policy.protected; refusing to lower its power level from ${current} to ${member.powerLevel}`,
+        "remove the user's entry from the room's powerLevels, or change it by hand"
+      );
+    } else if (ownPower < levels.changePowerLevels) {
       refuse(
         "room-admin-power",
         userId,
@@ -12577,6 +12596,15 @@ function planRoom(input, want, have, changes, refusals) {
           userId,
           `${userId} created this version ${have.version} room and cannot be removed`,
           "declare the user in the room"
+        );
+        continue;
+      }
+      if (isProtected(userId)) {
+        refuse(
+          "protected-user",
+          userId,
+          `${userId} is protected by policy.protected; refusing to remove it from the room`,
+          "declare the user in the room, or remove them by hand"
         );
         continue;
       }
@@ -12975,6 +13003,11 @@ function planFileMismatch(file, source, now) {
   }
   return void 0;
 }
+function planBackendMismatch(file, source, backend) {
+  const made = file.plan.backend;
+  if (made === void 0 || made === backend) return void 0;
+  return `${source} was made through the ${made} accounts backend, but this run's is ${backend}; make the plan again (or pass the same --backend)`;
+}
 function change(action, now) {
   const { from, observed } = action;
   const state2 = now?.state ?? "absent";
@@ -13009,8 +13042,9 @@ function savedRoomProblems(plan2, declared, policy) {
     problems.push({ message: `changes rooms the users file does not declare: ${undeclared.join(", ")}` });
   }
   const removals = changes.filter((c) => c.kind === "remove").length;
+  const demotions = changes.filter(isDemotion).length;
   const max = policy.maxRemovals ?? DEFAULT_MAX_REMOVALS;
-  if (removals > max) problems.push(removalLimitRefusal(removals, max));
+  if (removals + demotions > max) problems.push(removalLimitRefusal(removals, max, demotions));
   return problems;
 }
 
@@ -13605,82 +13639,50 @@ var MasClient = class {
       }
     }
   }
-  async #once(method, path, headers, body) {
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+  #once(method, path, headers, body) {
     const form = typeof body === "string";
-    try {
-      let res;
-      try {
-        res = await request(this.baseUrl + path, {
-          method,
-          dispatcher: this.#dispatcher,
-          headers: {
-            ...headers,
-            accept: "application/json",
-            "user-agent": `synapse-gitops/${VERSION}`,
-            ...body === void 0 ? {} : { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" }
-          },
-          body: body === void 0 ? void 0 : form ? body : JSON.stringify(body),
-          headersTimeout: this.#timeoutMs,
-          bodyTimeout: this.#timeoutMs,
-          signal: deadline.signal
-        });
-      } catch (cause) {
-        const what = deadline.signal.aborted ? "no complete answer in time (--timeout)" : describe(cause);
-        throw new MasError("network", method, shortPath2(path), this.#scrub(what));
-      }
-      let text;
-      try {
-        const chunks = [];
-        let size = 0;
-        for await (const chunk of res.body) {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) {
-            deadline.abort();
-            throw new MasError("invalid-response", method, shortPath2(path), "the answer is too large", res.statusCode);
-          }
-          chunks.push(chunk);
-        }
-        text = Buffer.concat(chunks).toString("utf8");
-      } catch (cause) {
-        if (cause instanceof MasError) throw cause;
-        throw new MasError("network", method, shortPath2(path), this.#scrub(`the answer broke off: ${describe(cause)}`));
-      }
-      let json;
-      try {
-        json = text === "" ? {} : JSON.parse(text);
-      } catch {
-        json = void 0;
-      }
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        if (typeof json !== "object" || json === null) {
-          throw new MasError(
-            "invalid-response",
-            method,
-            shortPath2(path),
-            "the answer is not a JSON object",
-            res.statusCode
-          );
-        }
-        return { status: res.statusCode, json };
-      }
-      throw new MasError(
-        SynapseError.kindForStatus(res.statusCode),
+    return exchange({
+      dispatcher: this.#dispatcher,
+      method,
+      url: this.baseUrl + path,
+      headers: {
+        ...headers,
+        accept: "application/json",
+        "user-agent": `synapse-gitops/${VERSION}`,
+        ...body === void 0 ? {} : { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" }
+      },
+      ...body === void 0 ? {} : { body: form ? body : JSON.stringify(body) },
+      timeoutMs: this.#timeoutMs,
+      maxBodyBytes: MAX_BODY_BYTES,
+      error: (kind, detail, status) => new MasError(kind, method, shortPath2(path), this.#scrub(detail), status),
+      describe,
+      late: "no complete answer in time (--timeout)",
+      tooLarge: "the answer is too large",
+      refused: ({ status, json, text }) => new MasError(
+        SynapseError.kindForStatus(status),
         method,
         shortPath2(path),
-        this.#scrub(errorText(json, text, res.statusCode)),
-        res.statusCode
-      );
-    } finally {
-      clearTimeout(timer);
-    }
+        this.#scrub(errorText(json, text, status)),
+        status
+      )
+    });
   }
   /** The secret and the token never reach a message, even when a server or a proxy echoes them. */
   #scrub(text) {
+    const id = this.#clientId;
+    const secret = this.#clientSecret;
+    const b64 = (t) => Buffer.from(t).toString("base64");
+    const forms = [
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      b64(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`),
+      b64(`${id}:${secret}`),
+      this.#token?.value ?? ""
+    ];
     let out = text;
-    for (const secret of [this.#clientSecret, this.#token?.value]) {
-      if (secret && secret.length >= 8) out = out.split(secret).join("<redacted>");
+    for (const form of [...new Set(forms)].filter(Boolean).sort((a, b) => b.length - a.length)) {
+      out = out.split(form).join("<redacted>");
     }
     return out;
   }
@@ -13952,6 +13954,7 @@ async function compareBothSides(file, creds, options, compare) {
     const comparer = compare(context, desired);
     await streamInventory(connection.accounts, (have) => comparer.observe(have), {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsSuspended: needsSuspended(desired.users),
       needsResidue: needsResidue(desired.users, context.policy, context.now),
       concurrency: options.concurrency ?? 8,
       onProgress: (p) => options.onProgress?.(
@@ -14029,7 +14032,7 @@ async function plan(io, file, options) {
     ...options,
     env: io.env,
     onProgress: io.progress.update,
-    now: scheduleClock(io)
+    now: options.out ? changingClock(io, options.clockFromEnv, "plan --out") : scheduleClock(io)
   });
   io.progress.done();
   const { connection } = run;
@@ -14104,6 +14107,7 @@ async function snapshot(io, file, options) {
   try {
     const users = await readInventory(connection.accounts, {
       needsDetails: needsDetails(desired.users, desired.policy.unmanaged),
+      needsSuspended: needsSuspended(desired.users),
       concurrency: options.concurrency,
       onProgress: (p) => io.progress.update(`read ${p.listed} users`)
     });
@@ -14157,7 +14161,7 @@ async function apply(io, file, options) {
       env: io.env,
       ...onMutation ? { onMutation } : {},
       onProgress: io.progress.update,
-      now: scheduleClock(io)
+      now: changingClock(io, options.clockFromEnv, "apply")
     });
     ({ connection, plan: thePlan } = run);
     inventorySize = run.listed;
@@ -14178,7 +14182,11 @@ async function apply(io, file, options) {
   }
 }
 async function loadSavedPlan(io, path, file, creds, options) {
+  changingClock({ ...io, err: () => {
+  } }, options.clockFromEnv, "apply --plan");
   const saved = readPlanFile(await readHanded(path, MAX_PLAN_FILE_BYTES, "plan file"), path, creds.token, io.now());
+  const early = savedClockProblem(saved.plan.now, io.now(), options.clockFromEnv);
+  if (early) throw new ToolError(`${path}: ${early}. Nothing was applied.`);
   const files = await readDesiredFiles(file);
   const desired = parseDesiredState(files, { serverName: saved.serverName, homeserver: creds.homeserver });
   const mismatch = planFileMismatch(saved, path, {
@@ -14218,6 +14226,8 @@ Nothing was applied.`,
         `${path} was made for ${saved.ownUserId} on ${saved.serverName}, not ${connection.ownUserId} on ${connection.serverName}. Nothing was applied.`
       );
     }
+    const otherBackend = planBackendMismatch(saved, path, connection.accounts.name);
+    if (otherBackend) throw new ToolError(`${otherBackend}. Nothing was applied.`);
     const purged = new Set(saved.plan.actions.filter((a) => a.purge).map((a) => a.userId));
     const actual = await readInventory(connection.accounts, {
       needsResidue: (u) => purged.has(u.userId),
@@ -14342,9 +14352,9 @@ async function drift(io, file, options) {
   io.progress.done();
   let patch;
   try {
-    if (options.patch || options.write) patch = (await import("./patch-D6O7KRTN.js")).driftPatch(files, desired, report);
+    if (options.patch || options.write) patch = (await import("./patch-BCIHFMXP.js")).driftPatch(files, desired, report);
     if (options.write && patch) {
-      await (await import("./writePatch-U5E3D7YC.js")).writePatchedFiles(patch.files);
+      await (await import("./writePatch-NXYOSAD3.js")).writePatchedFiles(patch.files);
       const names = patch.files.map((f) => escapeTerminal(f.name)).join(", ");
       io.err(
         patch.files.length > 0 ? `wrote the patch to ${names}
@@ -14367,6 +14377,7 @@ async function exportUsers(io, options) {
     const users = await readInventory(connection.accounts, {
       // Emails and external IDs are only in the single-user GET; only active users carry attributes.
       needsDetails: (u) => u.state === "active",
+      needsSuspended: (u) => u.state === "active",
       concurrency: options.concurrency,
       onProgress: (p) => io.progress.update(p.detailed ? `details ${p.detailed}/${p.detailsNeeded}` : `listed ${p.listed} users`)
     });
@@ -14435,6 +14446,7 @@ If no apply is running any more, remove it with:
 }
 
 export {
+  CLOCK_VARIABLE,
   BACKEND_CHOICES,
   validate,
   planExitCode,

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  renderMarkdown
-} from "./chunk-JAKXX44L.js";
-import "./chunk-JO7W4AST.js";
-import "./chunk-QE3EWGP7.js";
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
+} from "./chunk-OGVSU3CA.js";
+import "./chunk-CUFBJBJW.js";
+import "./chunk-TY2JSSN6.js";
 import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
@@ -13,5 +16,8 @@ import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
-  renderMarkdown
+  driftSummaryLine,
+  renderDriftJson,
+  renderDriftMarkdown,
+  renderDriftText
 };

@@ -5,8 +5,8 @@ import {
 } from "./chunk-CUFBJBJW.js";
 import {
   roomJson
-} from "./chunk-JO7W4AST.js";
-import "./chunk-QE3EWGP7.js";
+} from "./chunk-RRRXE2QY.js";
+import "./chunk-SAG34VUY.js";
 import {
   planHasChanges
 } from "./chunk-AD742QSL.js";

@@ -6,7 +6,7 @@ import {
 import {
   erasureKindSchema,
   policySchema
-} from "./chunk-QE3EWGP7.js";
+} from "./chunk-SAG34VUY.js";
 import {
   scheduleDateSchema
 } from "./chunk-6HBL5TLA.js";

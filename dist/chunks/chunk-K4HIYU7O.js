@@ -2,7 +2,7 @@
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
   require_dist
-} from "./chunk-SORW4BYI.js";
+} from "./chunk-FLQYQNNJ.js";
 import {
   exportedAttributes
 } from "./chunk-TY2JSSN6.js";

@@ -30,14 +30,14 @@ var policySchema = strictObject({
   }),
   // Optional rather than defaulted, so that policies written before rooms existed keep their shape.
   maxRemovals: int().min(0).optional().meta({
-    description: `Refuse a plan that removes (kicks) more members from the file's rooms than this. Default: ${DEFAULT_MAX_REMOVALS}.`
+    description: `Refuse a plan that removes (kicks) members from the file's rooms or lowers their power levels more times than this, removals and demotions counted together. Default: ${DEFAULT_MAX_REMOVALS}.`
   }),
   protected: array(
     string().refine(isUserIdPattern, {
       error: (iss) => `${JSON.stringify(iss.input)} is not a full user ID: write @localpart:server (with * for any characters)`
     })
   ).default([]).meta({
-    description: 'Users never deactivated or erased: full user IDs or globs with *, e.g. "@*-bot:example.org".'
+    description: 'Users never deactivated or erased, nor removed from a room or demoted in one: full user IDs or globs with *, e.g. "@*-bot:example.org".'
   })
 }).meta({ description: "Safety limits and what to do with users that are not in the file." });
 var DEFAULT_POLICY = policySchema.parse({});

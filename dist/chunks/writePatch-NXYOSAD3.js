@@ -4,10 +4,10 @@ import {
   MAX_FILE_BYTES,
   readCapped,
   specialKind
-} from "./chunk-SORW4BYI.js";
-import "./chunk-2IS22656.js";
+} from "./chunk-FLQYQNNJ.js";
+import "./chunk-PI3GQNBG.js";
 import "./chunk-TY2JSSN6.js";
-import "./chunk-QE3EWGP7.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";
 import {

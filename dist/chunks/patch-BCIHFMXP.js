@@ -3,17 +3,18 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   quoteMergeKey,
   userKey
-} from "./chunk-XY5T6OAR.js";
+} from "./chunk-K4HIYU7O.js";
 import {
   ACTIVE_ONLY,
+  LineIndex,
   parseDesiredState,
   require_dist
-} from "./chunk-SORW4BYI.js";
-import "./chunk-2IS22656.js";
+} from "./chunk-FLQYQNNJ.js";
+import "./chunk-PI3GQNBG.js";
 import {
   ATTRIBUTE_SPECS
 } from "./chunk-TY2JSSN6.js";
-import "./chunk-QE3EWGP7.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-6HBL5TLA.js";
 import "./chunk-SVN2WMBC.js";
 import "./chunk-I7MR6UWU.js";
@@ -566,7 +567,7 @@ function driftPatch(files, desired, drift) {
     if (item.class === "unmanaged") {
       const target = files[0];
       if (!target) throw new Error("bug: no users file");
-      editOf(target.name).add(userKey(item.userId, serverName), item.attributes ?? {});
+      editOf(target.name).add(userKey(item.userId, serverName));
       accepted++;
       continue;
     }
@@ -650,9 +651,8 @@ var FileEdit = class {
     this.#removed.add(pair);
   }
   /** A new user, as export writes it. */
-  add(key, attributes) {
-    const value = Object.keys(attributes).length > 0 ? this.doc.createNode(attributes) : this.doc.createNode("active");
-    styleScalars(value);
+  add(key) {
+    const value = this.doc.createNode("active");
     this.#added.push({ key, pair: this.doc.createPair(key, value) });
   }
   /** The edited text: removals and additions made, new users in order among sorted users, else at the end. */
@@ -746,18 +746,8 @@ function minimalText(original, base, doc, options) {
 function userBlocks(doc, text) {
   const users = doc.get("users", true);
   if (!(0, import_yaml.isMap)(users) || users.flow) return [];
-  const starts = [0];
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
-  const lineOf = (offset) => {
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const mid = low + high + 1 >> 1;
-      if (starts[mid] <= offset) low = mid;
-      else high = mid - 1;
-    }
-    return low;
-  };
+  const index = LineIndex.of(text);
+  const lineOf = (offset) => index.position("", offset).line - 1;
   const keys = users.items.map((p) => lineOf(p.key.range?.[0] ?? 0));
   const end = lineOf(users.range?.[1] ?? text.length);
   return keys.map((from, i) => ({ from, to: Math.max(from + 1, keys[i + 1] ?? end) }));

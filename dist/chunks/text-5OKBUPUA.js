@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  driftSummaryLine,
-  renderDriftJson,
-  renderDriftMarkdown,
-  renderDriftText
-} from "./chunk-VNJBPQAQ.js";
-import "./chunk-CUFBJBJW.js";
-import "./chunk-TY2JSSN6.js";
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
+} from "./chunk-MGCSEC47.js";
+import "./chunk-RRRXE2QY.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
@@ -16,8 +16,8 @@ import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
-  driftSummaryLine,
-  renderDriftJson,
-  renderDriftMarkdown,
-  renderDriftText
+  actionLines,
+  renderApplyText,
+  renderPlanText,
+  resultLine
 };

@@ -3,7 +3,7 @@ import { createRequire as __createRequire } from "node:module"; const require = 
 import {
   roomApplyText,
   roomPlanText
-} from "./chunk-JO7W4AST.js";
+} from "./chunk-RRRXE2QY.js";
 import {
   SYMBOL,
   applySummaryLine,

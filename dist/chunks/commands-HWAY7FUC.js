@@ -9,17 +9,17 @@ import {
   planExitCode,
   snapshot,
   validate
-} from "./chunk-X72MK5AA.js";
-import "./chunk-XY5T6OAR.js";
-import "./chunk-SORW4BYI.js";
-import "./chunk-2IS22656.js";
-import "./chunk-VNJBPQAQ.js";
+} from "./chunk-VWPEIHIH.js";
+import "./chunk-K4HIYU7O.js";
+import "./chunk-FLQYQNNJ.js";
+import "./chunk-PI3GQNBG.js";
+import "./chunk-OGVSU3CA.js";
 import "./chunk-CUFBJBJW.js";
 import "./chunk-TY2JSSN6.js";
-import "./chunk-JAKXX44L.js";
-import "./chunk-PQ2OZTJ4.js";
-import "./chunk-JO7W4AST.js";
-import "./chunk-QE3EWGP7.js";
+import "./chunk-LB3TG42Z.js";
+import "./chunk-MGCSEC47.js";
+import "./chunk-RRRXE2QY.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";

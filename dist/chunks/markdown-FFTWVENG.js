@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);
 import {
-  actionLines,
-  renderApplyText,
-  renderPlanText,
-  resultLine
-} from "./chunk-PQ2OZTJ4.js";
-import "./chunk-JO7W4AST.js";
-import "./chunk-QE3EWGP7.js";
+  renderMarkdown
+} from "./chunk-LB3TG42Z.js";
+import "./chunk-RRRXE2QY.js";
+import "./chunk-SAG34VUY.js";
 import "./chunk-GMYKIWAC.js";
 import "./chunk-AD742QSL.js";
 import "./chunk-6HBL5TLA.js";
@@ -16,8 +13,5 @@ import "./chunk-I7MR6UWU.js";
 import "./chunk-5J3ZCMMJ.js";
 import "./chunk-4CJPJK2Z.js";
 export {
-  actionLines,
-  renderApplyText,
-  renderPlanText,
-  resultLine
+  renderMarkdown
 };
