@@ -10,29 +10,10 @@ import { type DesiredFile, parseDesiredState } from "../../src/config/load.js";
 import { driftPatch } from "../../src/config/patch.js";
 import type { AccountState, ActualUser } from "../../src/domain/account.js";
 import { detectDrift } from "../../src/plan/drift.js";
+import { fullUser as have, SERVER as S } from "../support/users.js";
 
-const S = "example.org";
 const RUNS = { numRuns: 150, seed: 0x5eed_0015 } as const;
 const STATES: AccountState[] = ["active", "deactivated", "erased"];
-
-function have(localpart: string, state: AccountState, more: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: null,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 0,
-    emails: [],
-    externalIds: [],
-    appserviceId: null,
-    ...more,
-  };
-}
 
 const space = fc.constantFrom("", " ", "   ");
 const userCase = fc.record({

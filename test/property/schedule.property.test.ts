@@ -4,12 +4,13 @@
 // an erased account.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AccountState, ActualUser } from "../../src/domain/account.js";
+import type { AccountState } from "../../src/domain/account.js";
 import type { DesiredUser } from "../../src/domain/desired.js";
 import type { Plan, PlanInput } from "../../src/domain/plan.js";
 import { scheduledDate } from "../../src/domain/schedule.js";
 import { detectDrift } from "../../src/plan/drift.js";
 import { planUsers } from "../../src/plan/plan.js";
+import { actualUser } from "../support/users.js";
 
 const S = "example.org";
 const OWN = `@admin:${S}`;
@@ -20,18 +21,7 @@ const T0 = Date.parse("2027-01-01T00:00:00Z");
 const isoDay = (day: number) => new Date(T0 + day * DAY).toISOString().slice(0, 10);
 
 function input(want: DesiredUser, server: AccountState | "absent", now: number): PlanInput {
-  const admin: ActualUser = {
-    userId: OWN,
-    state: "active",
-    locked: false,
-    admin: true,
-    displayname: null,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 0,
-  };
+  const admin = actualUser(OWN, "active", { admin: true });
   const actual = [admin];
   if (server !== "absent") actual.push({ ...admin, userId: want.userId, state: server, admin: false });
   return {

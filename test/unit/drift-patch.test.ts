@@ -21,28 +21,7 @@ import type { ActualUser } from "../../src/domain/account.js";
 import { type DriftReport, detectDrift } from "../../src/plan/drift.js";
 import { renderPatchMarkdown, renderPatchText } from "../../src/report/patch.js";
 import { HOSTILE } from "../support/hostile.js";
-
-const S = "example.org";
-const OWN = `@admin:${S}`;
-
-function have(localpart: string, state: ActualUser["state"], more: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: localpart.startsWith("@") ? localpart : `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: null,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 0,
-    emails: [],
-    externalIds: [],
-    appserviceId: null,
-    ...more,
-  };
-}
+import { fullUser as have, OWN, SERVER as S } from "../support/users.js";
 
 function driftOf(files: DesiredFile[], actual: ActualUser[]) {
   const desired = parseDesiredState(files, { serverName: S });

@@ -5,10 +5,9 @@ import { redactAndWait } from "../../src/accounts/purge.js";
 import { applyPlan } from "../../src/apply/apply.js";
 import type { ApplyLock } from "../../src/apply/lock.js";
 import { ConfigError, parseDesiredState } from "../../src/config/load.js";
-import type { AccountState, ActualUser, ErasureResidue } from "../../src/domain/account.js";
+import type { AccountState, ErasureResidue } from "../../src/domain/account.js";
 import type { AccountsBackend, UserChanges } from "../../src/domain/accounts.js";
-import type { DesiredUser } from "../../src/domain/desired.js";
-import type { Plan, PlanInput } from "../../src/domain/plan.js";
+import type { Plan } from "../../src/domain/plan.js";
 import { detectDrift } from "../../src/plan/drift.js";
 import { needsResidue } from "../../src/plan/erasure.js";
 import { planUsers } from "../../src/plan/plan.js";
@@ -17,47 +16,7 @@ import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
 import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
 import type { SynapseClient } from "../../src/synapse/client.js";
-
-const S = "example.org";
-const OWN = `@admin:${S}`;
-
-function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    index: 0,
-    state,
-    allowReactivation: false,
-    source: { file: "users.yaml", line: 1, column: 1 },
-    ...extra,
-  };
-}
-
-function have(localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: localpart,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 1_700_000_000_000,
-    ...extra,
-  };
-}
-
-function input(desired: DesiredUser[], actual: ActualUser[], policy: Partial<PlanInput["policy"]> = {}): PlanInput {
-  return {
-    desired: new Map(desired.map((d, index) => [d.userId, { ...d, index }])),
-    actual: new Map([have("admin", "active", { admin: true }), ...actual].map((a) => [a.userId, a])),
-    serverName: S,
-    ownUserId: OWN,
-    policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
-    now: 0,
-  };
-}
+import { have, planInput as input, OWN, SERVER as S, want } from "../support/users.js";
 
 const residue = (messages: number, media: number, rooms = 2): ErasureResidue => ({
   rooms: Array.from({ length: rooms }, (_, i) => `!r${i}:${S}`),

@@ -3,21 +3,10 @@ import { parseDocument, type Scalar, type YAMLMap } from "yaml";
 import { exportUsersFile } from "../../src/config/export.js";
 import { parseDesiredState } from "../../src/config/load.js";
 import type { ActualUser } from "../../src/domain/account.js";
+import { actualUser, SERVER as S } from "../support/users.js";
 
-const S = "example.org";
-const user = (localpart: string, fields: Partial<ActualUser> = {}): ActualUser => ({
-  userId: `@${localpart}:${S}`,
-  state: "active",
-  locked: false,
-  admin: false,
-  displayname: null,
-  avatarUrl: null,
-  userType: null,
-  isGuest: false,
-  shadowBanned: false,
-  creationTs: 0,
-  ...fields,
-});
+const user = (localpart: string, fields: Partial<ActualUser> = {}): ActualUser =>
+  actualUser(`@${localpart}:${S}`, "active", fields);
 
 describe("export", () => {
   it("keeps every user, in user-ID order, whatever the localpart looks like", () => {

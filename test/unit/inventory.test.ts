@@ -3,24 +3,10 @@
 // flag is needed are read for it.
 import { describe, expect, it } from "vitest";
 import { readInventory } from "../../src/accounts/inventory.js";
-import type { ActualUser } from "../../src/domain/account.js";
 import type { AccountsBackend } from "../../src/domain/accounts.js";
+import { actualUser, readInFull } from "../support/users.js";
 
-const listed: ActualUser = {
-  userId: "@carol:example.org",
-  state: "active",
-  admin: false,
-  locked: false,
-  displayname: "Carol",
-  avatarUrl: null,
-  userType: null,
-  isGuest: false,
-  shadowBanned: false,
-  creationTs: 0,
-  emails: [],
-  externalIds: [],
-  appserviceId: null,
-};
+const listed = actualUser("@carol:example.org", "active", { displayname: "Carol", ...readInFull() });
 
 function backend(found: string[]): AccountsBackend {
   return {

@@ -11,42 +11,11 @@ import { renderDriftJson, renderDriftMarkdown, renderDriftText } from "../../src
 import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
+import { have as haveUser, OWN, planInput, readInFull, SERVER as S, want } from "../support/users.js";
 
-const S = "example.org";
-const OWN = `@admin:${S}`;
 const P1 = "01JPROVIDER00000000000000A";
 const P2 = "01JPROVIDER00000000000000B";
 const P3 = "01JPROVIDER00000000000000C";
-
-function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    index: 0,
-    state,
-    allowReactivation: false,
-    source: { file: "users.yaml", line: 1, column: 1 },
-    ...extra,
-  };
-}
-
-function have(localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: localpart,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 1_700_000_000_000,
-    emails: [],
-    externalIds: [],
-    appserviceId: null,
-    ...extra,
-  };
-}
 
 const resolve = providerResolver([
   { id: P1, issuer: "https://a.example/", humanName: "Staff SSO", disabled: false },
@@ -62,22 +31,22 @@ const masBackend = {
   },
 };
 
+/** Users as MAS lists them: read in full. */
+const have = (localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser =>
+  haveUser(localpart, state, { ...readInFull(), ...extra });
+
 function input(
   desired: DesiredUser[],
   actual: ActualUser[],
   extra: Partial<PlanInput> = {},
   policy: Partial<PlanInput["policy"]> = {},
 ): PlanInput {
-  return {
-    desired: new Map(desired.map((d, index) => [d.userId, { ...d, index }])),
-    actual: new Map([have("admin", "active", { admin: true }), ...actual].map((a) => [a.userId, a])),
-    serverName: S,
-    ownUserId: OWN,
-    policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
+  return planInput(desired, actual, policy, {
+    admin: have("admin", "active", { admin: true }),
     backend: masBackend,
     now: Date.UTC(2026, 0, 1),
     ...extra,
-  };
+  });
 }
 
 describe("the planner under MAS", () => {

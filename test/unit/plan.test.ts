@@ -1,50 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseDesiredState } from "../../src/config/load.js";
-import type { AccountState, ActualUser } from "../../src/domain/account.js";
+import type { AccountState } from "../../src/domain/account.js";
 import type { DesiredUser } from "../../src/domain/desired.js";
-import type { PlanInput } from "../../src/domain/plan.js";
 import { globMatcher, needsDetails, Planner, planUsers } from "../../src/plan/plan.js";
-
-const S = "example.org";
-const OWN = `@admin:${S}`;
-
-function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    index: 0, // numbered by input()
-    state,
-    allowReactivation: false,
-    source: { file: "users.yaml", line: 1, column: 1 },
-    ...extra,
-  };
-}
-
-function have(localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: localpart,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 1_700_000_000_000,
-    ...extra,
-  };
-}
-
-function input(desired: DesiredUser[], actual: ActualUser[], policy: Partial<PlanInput["policy"]> = {}): PlanInput {
-  return {
-    desired: new Map(desired.map((d, index) => [d.userId, { ...d, index }])),
-    actual: new Map([have("admin", "active", { admin: true }), ...actual].map((a) => [a.userId, a])),
-    serverName: S,
-    ownUserId: OWN,
-    policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
-    now: 0,
-  };
-}
+import { have, planInput as input, OWN, SERVER as S, want } from "../support/users.js";
 
 describe("planUsers: every cell of the lifecycle table", () => {
   type Row = [actual: AccountState | "absent", desired: AccountState, expected: string];

@@ -9,6 +9,7 @@ import type { Plan } from "../../src/domain/plan.js";
 import type { ActualRoom, RoomChange } from "../../src/domain/rooms.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
+import { actualUser } from "../support/users.js";
 
 const S = "example.org";
 const id = (localpart: string) => `@${localpart}:${S}`;
@@ -153,18 +154,7 @@ rooms:
     groups: [engineering]
 `;
 
-const user = (userId: string): ActualUser => ({
-  userId,
-  state: "active",
-  locked: false,
-  admin: userId === ADMIN,
-  displayname: null,
-  avatarUrl: null,
-  userType: null,
-  isGuest: false,
-  shadowBanned: false,
-  creationTs: 0,
-});
+const user = (userId: string): ActualUser => actualUser(userId, "active", { admin: userId === ADMIN });
 
 const ENG: ActualRoom = {
   key: "#eng:example.org",

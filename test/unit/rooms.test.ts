@@ -12,6 +12,7 @@ import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderApplyText, renderPlanText } from "../../src/report/text.js";
 import { roomFromState } from "../../src/synapse/rooms.js";
+import { actualUser } from "../support/users.js";
 
 const S = "example.org";
 const id = (localpart: string) => `@${localpart}:${S}`;
@@ -598,18 +599,7 @@ describe("roomFromState: a room version 12's creators", () => {
 
 describe("export: rooms with their members and power levels", () => {
   it("reads back as the same rooms, and plans no change against the room it came from", () => {
-    const user = (localpart: string): ActualUser => ({
-      userId: id(localpart),
-      state: "active",
-      locked: false,
-      admin: false,
-      displayname: null,
-      avatarUrl: null,
-      userType: null,
-      isGuest: false,
-      shadowBanned: false,
-      creationTs: 0,
-    });
+    const user = (localpart: string): ActualUser => actualUser(id(localpart), "active");
     const actual = room(
       { [A]: "join", [B]: "invite", "@remote:elsewhere.org": "join" },
       {

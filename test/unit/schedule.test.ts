@@ -16,9 +16,8 @@ import { renderJson } from "../../src/report/json.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { renderPlanText } from "../../src/report/text.js";
 import { planFromSnapshot, readSnapshot, writeSnapshot } from "../../src/snapshot/snapshot.js";
+import { have, OWN, planInput, SERVER as S } from "../support/users.js";
 
-const S = "example.org";
-const OWN = `@admin:${S}`;
 const at = (iso: string) => Date.parse(iso);
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -27,36 +26,12 @@ function load(users: string): Map<string, DesiredUser> {
   return parseDesiredState([{ name: "users.yaml", text: `version: 1\nusers:\n${users}` }], { serverName: S }).users;
 }
 
-function have(localpart: string, state: AccountState): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: localpart,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 1_700_000_000_000,
-  };
-}
-
-function input(
+const input = (
   desired: Map<string, DesiredUser>,
   actual: ActualUser[],
   now: number,
   policy: Partial<PlanInput["policy"]> = {},
-): PlanInput {
-  return {
-    desired,
-    actual: new Map([{ ...have("admin", "active"), admin: true }, ...actual].map((a) => [a.userId, a])),
-    serverName: S,
-    ownUserId: OWN,
-    policy: { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [], ...policy },
-    now,
-  };
-}
+): PlanInput => planInput(desired, actual, policy, { now });
 
 /** One line per action: "deactivate active→deactivated due 2026-12-31", or "refused:CODE". */
 function outcome(plan: Plan): string[] {

@@ -19,9 +19,8 @@ import {
   snapshotAge,
   writeSnapshot,
 } from "../../src/snapshot/snapshot.js";
+import { have as haveUser, OWN, SERVER as S, want } from "../support/users.js";
 
-const S = "example.org";
-const OWN = `@admin:${S}`;
 const SALT = "0123456789abcdef".repeat(4);
 const META = {
   serverName: S,
@@ -31,32 +30,9 @@ const META = {
 };
 const POLICY: PlanContext["policy"] = { unmanaged: "ignore", maxDeactivations: 10, maxErasures: 5, protected: [] };
 
-function have(localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    state,
-    locked: false,
-    admin: false,
-    displayname: null,
-    avatarUrl: null,
-    userType: null,
-    isGuest: false,
-    shadowBanned: false,
-    creationTs: 1_700_000_000_000,
-    ...extra,
-  };
-}
-
-function want(localpart: string, state: AccountState, extra: Partial<DesiredUser> = {}): DesiredUser {
-  return {
-    userId: `@${localpart}:${S}`,
-    index: 0, // each map below holds one user
-    state,
-    allowReactivation: false,
-    source: { file: "users.yaml", line: 1, column: 1 },
-    ...extra,
-  };
-}
+/** As the planner tests', with no display name unless one is given. */
+const have = (localpart: string, state: AccountState, extra: Partial<ActualUser> = {}): ActualUser =>
+  haveUser(localpart, state, { displayname: null, ...extra });
 
 const ALICE = have("alice", "active", {
   displayname: "Alice Liddell",
